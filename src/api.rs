@@ -1,0 +1,435 @@
+//! JSON API under `/api/v1`, authenticated with API tokens (`Authorization: Bearer rk_...`),
+//! described by the OpenAPI document at `/api/openapi.json`.
+//!
+//! Every input is parsed here, at the edge: malformed JSON, unknown fields, bad ids and bad
+//! query values become 400/422 bodies that say what to fix, never a bare extractor message.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use renkei_solver::calendar::{holidays_in_year, BusinessCalendar, FiscalYear};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::ApiUser;
+use crate::error::{Error, ErrorBody, Result};
+use crate::i18n::Msg;
+use crate::master::{
+    MasterKind, Organisation, OrganisationInput, Person, PersonInput, Room, RoomInput, ValidRecord, Venue, VenueInput,
+};
+use crate::store::audit::AuditEntry;
+use crate::store::jobs::Job;
+use crate::store::tenancy::User;
+use crate::transfer::{FileFormat, ImportReport, TextEncoding};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "renkei API", description = "Scheduling and coordination for disability consultation-support networks. \
+        Authenticate with `Authorization: Bearer <token>` (create one with `renkei token create`). \
+        Errors carry `message.ja` and `message.en` and, for validation errors, the fields at fault."),
+    paths(me, list_records, create_record, get_record, update_record, delete_record, import_records, export_records,
+          holidays, closed_days, job_status, audit_log),
+    components(schemas(ErrorBody, User, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
+        VenueInput, Room, RoomInput, MasterInput, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/calendar/holidays", get(holidays))
+        .route("/api/v1/calendar/closed", get(closed_days))
+        .route("/api/v1/jobs/{id}", get(job_status))
+        .route("/api/v1/audit", get(audit_log))
+        .route("/api/v1/master/{kind}", get(list_records).post(create_record))
+        .route("/api/v1/master/{kind}/import", axum::routing::post(import_records))
+        .route("/api/v1/master/{kind}/export", get(export_records))
+        .route("/api/v1/master/{kind}/{id}", get(get_record).put(update_record).delete(delete_record))
+}
+
+/// 404 for unknown `/api/` paths (the web router's fallback sends them here).
+pub async fn api_not_found(uri: axum::http::Uri) -> Error {
+    Error::NotFound(Msg::new(
+        format!("{} というAPIはありません。/api/openapi.json で一覧を確認してください", uri.path()),
+        format!("no API at {}; see /api/openapi.json for the list", uri.path()),
+    ))
+}
+
+/// Request body of create and update: the input of the kind named in the path.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum MasterInput {
+    Organisation(OrganisationInput),
+    Person(PersonInput),
+    Venue(VenueInput),
+    Room(RoomInput),
+}
+
+#[derive(Serialize, ToSchema)]
+struct Created {
+    id: i64,
+}
+
+fn path_error(e: PathRejection) -> Error {
+    Error::BadRequest(Msg::new(
+        format!("URLの指定が正しくありません: {e}"),
+        format!("the URL path is not valid: {e}"),
+    ))
+}
+
+fn query_error(e: QueryRejection) -> Error {
+    Error::BadRequest(Msg::new(
+        format!("クエリパラメータが正しくありません: {e}"),
+        format!("a query parameter is not valid: {e}"),
+    ))
+}
+
+fn parse_kind(kind: &str) -> Result<MasterKind> {
+    MasterKind::parse(kind).ok_or_else(|| {
+        Error::NotFound(Msg::new(
+            format!("種類「{kind}」はありません。organisations, people, venues, rooms のいずれかです"),
+            format!("no kind \"{kind}\"; use organisations, people, venues or rooms"),
+        ))
+    })
+}
+
+fn parse_id(id: &str) -> Result<i64> {
+    id.parse().map_err(|_| {
+        Error::BadRequest(Msg::new(
+            format!("ID「{id}」は数値ではありません"),
+            format!("id \"{id}\" is not a number"),
+        ))
+    })
+}
+
+/// Parses a JSON body of the kind's input type and validates it.
+fn parse_body(kind: MasterKind, body: &[u8]) -> Result<ValidRecord> {
+    fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+        serde_json::from_slice(body).map_err(|e| {
+            Error::BadRequest(Msg::new(
+                format!("JSONを読めません({}行{}列): {e}", e.line(), e.column()),
+                format!("cannot read the JSON body (line {}, column {}): {e}", e.line(), e.column()),
+            ))
+        })
+    }
+    let parsed = match kind {
+        MasterKind::Organisations => json::<OrganisationInput>(body)?.parse().map(ValidRecord::Organisation),
+        MasterKind::People => json::<PersonInput>(body)?.parse().map(ValidRecord::Person),
+        MasterKind::Venues => json::<VenueInput>(body)?.parse().map(ValidRecord::Venue),
+        MasterKind::Rooms => json::<RoomInput>(body)?.parse().map(ValidRecord::Room),
+    };
+    parsed.map_err(Error::Validation)
+}
+
+/// The authenticated user.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+async fn me(ApiUser(user): ApiUser) -> Json<User> {
+    Json(user)
+}
+
+#[derive(Deserialize, IntoParams)]
+struct SearchQuery {
+    /// Substring of code, name, kana (and more per kind).
+    #[serde(default)]
+    q: String,
+}
+
+/// Lists master data of one kind (organisations, people, venues, rooms), optionally searched.
+#[utoipa::path(get, path = "/api/v1/master/{kind}", params(("kind" = MasterKind, Path), SearchQuery),
+    responses((status = 200, description = "records of the kind"), (status = 404, body = ErrorBody)))]
+async fn list_records(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    query: std::result::Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response> {
+    let kind = parse_kind(&path.map_err(path_error)?.0)?;
+    let q = query.map_err(query_error)?.0.q;
+    let records = state.db.list_records(user.municipality_id, kind, &q).await?;
+    Ok(Json(records).into_response())
+}
+
+/// Creates a record; the body is the input of the kind.
+#[utoipa::path(post, path = "/api/v1/master/{kind}", params(("kind" = MasterKind, Path)), request_body = MasterInput,
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_record(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Response> {
+    let user = user.require_write()?;
+    let kind = parse_kind(&path.map_err(path_error)?.0)?;
+    let record = parse_body(kind, &body)?;
+    let id = state.db.save_record(user, None, &record).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/master/{kind}/{id}", params(("kind" = MasterKind, Path), ("id" = i64, Path)),
+    responses((status = 200, description = "the record"), (status = 404, body = ErrorBody)))]
+async fn get_record(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    path: std::result::Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response> {
+    let (kind, id) = path.map_err(path_error)?.0;
+    let record = state.db.get_record(user.municipality_id, parse_kind(&kind)?, parse_id(&id)?).await?;
+    Ok(Json(record).into_response())
+}
+
+/// Replaces a record with the body (all fields).
+#[utoipa::path(put, path = "/api/v1/master/{kind}/{id}", params(("kind" = MasterKind, Path), ("id" = i64, Path)), request_body = MasterInput,
+    responses((status = 200, description = "the updated record"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_record(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<(String, String)>, PathRejection>,
+    body: Bytes,
+) -> Result<Response> {
+    let user = user.require_write()?;
+    let (kind, id) = path.map_err(path_error)?.0;
+    let (kind, id) = (parse_kind(&kind)?, parse_id(&id)?);
+    let record = parse_body(kind, &body)?;
+    state.db.save_record(user, Some(id), &record).await?;
+    Ok(Json(state.db.get_record(user.municipality_id, kind, id).await?).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/master/{kind}/{id}", params(("kind" = MasterKind, Path), ("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_record(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode> {
+    let user = user.require_write()?;
+    let (kind, id) = path.map_err(path_error)?.0;
+    state.db.delete_record(user, parse_kind(&kind)?, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+struct ImportQuery {
+    /// csv (default) or xlsx; guessed from the bytes when omitted.
+    format: Option<String>,
+    /// auto (default), utf-8 or shift_jis.
+    #[serde(default)]
+    encoding: String,
+    /// Import the good rows even when some rows are bad.
+    #[serde(default)]
+    partial: bool,
+}
+
+/// Imports a CSV or XLSX file (the raw request body). Nothing is written when any row is bad,
+/// unless `partial=true`; the report names each bad row, column and value.
+#[utoipa::path(post, path = "/api/v1/master/{kind}/import", params(("kind" = MasterKind, Path), ImportQuery),
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport, description = "applied"), (status = 422, body = ImportReport, description = "not applied: see errors"), (status = 400, body = ErrorBody)))]
+async fn import_records(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    query: std::result::Result<Query<ImportQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<Response> {
+    let user = user.require_write()?;
+    let kind = parse_kind(&path.map_err(path_error)?.0)?;
+    let query = query.map_err(query_error)?.0;
+    let format = match query.format.as_deref() {
+        Some(f) => FileFormat::parse(f).ok_or_else(|| Error::BadRequest(Msg::new("format は csv か xlsx です", "format must be csv or xlsx")))?,
+        None => FileFormat::sniff("", &body),
+    };
+    let encoding = TextEncoding::parse(&query.encoding)
+        .ok_or_else(|| Error::BadRequest(Msg::new("encoding は auto, utf-8, shift_jis のいずれかです", "encoding must be auto, utf-8 or shift_jis")))?;
+    let table = crate::transfer::read_table(&body, format, encoding)?;
+    let report = crate::transfer::import(&state.db, user, kind, table, query.partial).await?;
+    let status = if report.applied { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, Json(report)).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+struct ExportQuery {
+    /// csv (default) or xlsx.
+    #[serde(default)]
+    format: String,
+    /// utf-8 (default, with BOM for Excel) or shift_jis.
+    #[serde(default)]
+    encoding: String,
+}
+
+/// Exports all records of a kind as CSV or XLSX; the file can be edited and imported again.
+#[utoipa::path(get, path = "/api/v1/master/{kind}/export", params(("kind" = MasterKind, Path), ExportQuery),
+    responses((status = 200, description = "the file"), (status = 400, body = ErrorBody)))]
+async fn export_records(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    query: std::result::Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response> {
+    let kind = parse_kind(&path.map_err(path_error)?.0)?;
+    let query = query.map_err(query_error)?.0;
+    export_response(&state, &user, kind, &query.format, &query.encoding).await
+}
+
+/// Shared by the API and the pages: a download of one kind's records.
+pub async fn export_response(state: &AppState, user: &User, kind: MasterKind, format: &str, encoding: &str) -> Result<Response> {
+    let format = if format.is_empty() {
+        FileFormat::Csv
+    } else {
+        FileFormat::parse(format).ok_or_else(|| Error::BadRequest(Msg::new("format は csv か xlsx です", "format must be csv or xlsx")))?
+    };
+    let encoding = match TextEncoding::parse(encoding) {
+        Some(TextEncoding::Auto) | None if encoding.is_empty() => TextEncoding::Utf8,
+        Some(e) => e,
+        None => return Err(Error::BadRequest(Msg::new("encoding は utf-8 か shift_jis です", "encoding must be utf-8 or shift_jis"))),
+    };
+    let records = state.db.list_records(user.municipality_id, kind, "").await?;
+    let bytes = crate::transfer::export(kind, &records, format, encoding)?;
+    let ext = match format {
+        FileFormat::Csv => "csv",
+        FileFormat::Xlsx => "xlsx",
+    };
+    let disposition = format!("attachment; filename=\"renkei-{}.{ext}\"", kind.slug());
+    Ok((
+        [
+            (header::CONTENT_TYPE, crate::transfer::content_type(format, encoding).to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+struct HolidayOut {
+    date: String,
+    name_ja: String,
+    name_en: String,
+    /// national, substitute (振替休日) or citizens (国民の休日).
+    kind: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+struct HolidayQuery {
+    from_year: i32,
+    to_year: i32,
+}
+
+/// Japanese national holidays (2000-2050).
+#[utoipa::path(get, path = "/api/v1/calendar/holidays", params(HolidayQuery),
+    responses((status = 200, body = [HolidayOut]), (status = 400, body = ErrorBody)))]
+async fn holidays(
+    _user: ApiUser,
+    query: std::result::Result<Query<HolidayQuery>, QueryRejection>,
+) -> Result<Json<Vec<HolidayOut>>> {
+    let q = query.map_err(query_error)?.0;
+    if q.from_year > q.to_year || q.to_year - q.from_year > 50 {
+        return Err(Error::BadRequest(Msg::new(
+            "from_year は to_year 以下、範囲は50年以内にしてください",
+            "from_year must not exceed to_year, and the range must be at most 50 years",
+        )));
+    }
+    let mut out = Vec::new();
+    for year in q.from_year..=q.to_year {
+        let list = holidays_in_year(year).map_err(|e| Error::BadRequest(Msg::new(e.to_string(), e.to_string())))?;
+        out.extend(list.into_iter().map(|h| HolidayOut {
+            date: h.date.to_string(),
+            name_ja: h.name_ja.into(),
+            name_en: h.name_en.into(),
+            kind: format!("{:?}", h.kind).to_lowercase(),
+        }));
+    }
+    Ok(Json(out))
+}
+
+#[derive(Serialize, ToSchema)]
+struct ClosedDayOut {
+    date: String,
+    reason_ja: String,
+    reason_en: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+struct ClosedQuery {
+    /// e.g. 2026, FY2026, R8, 令和8年度.
+    fiscal_year: String,
+}
+
+/// Closed weekdays of a fiscal year for the user's municipality: holidays, 年末年始, extra closures.
+#[utoipa::path(get, path = "/api/v1/calendar/closed", params(ClosedQuery),
+    responses((status = 200, body = [ClosedDayOut]), (status = 400, body = ErrorBody)))]
+async fn closed_days(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    query: std::result::Result<Query<ClosedQuery>, QueryRejection>,
+) -> Result<Json<Vec<ClosedDayOut>>> {
+    let q = query.map_err(query_error)?.0;
+    let cal = municipal_calendar(&state, &user).await?;
+    let fy: FiscalYear = q
+        .fiscal_year
+        .parse()
+        .map_err(|e: renkei_solver::calendar::CalendarError| Error::BadRequest(Msg::new(e.to_string(), e.to_string())))?;
+    Ok(Json(
+        cal.closed_weekdays(fy)
+            .into_iter()
+            .map(|(d, r)| ClosedDayOut {
+                date: d.to_string(),
+                reason_ja: r.label_ja(),
+                reason_en: r.label_en(),
+            })
+            .collect(),
+    ))
+}
+
+/// The municipality's business calendar: default hours plus its extra closures.
+pub async fn municipal_calendar(state: &AppState, user: &User) -> Result<BusinessCalendar> {
+    let mut extra = BTreeMap::new();
+    for (date, reason) in state.db.closures(user.municipality_id).await? {
+        if let Ok(d) = date.parse() {
+            extra.insert(d, reason);
+        }
+    }
+    Ok(BusinessCalendar {
+        extra_closures: extra,
+        ..BusinessCalendar::default()
+    })
+}
+
+/// Status and progress of a background job of the user's municipality.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
+async fn job_status(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<Json<Job>> {
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    Ok(Json(state.db.job(user.municipality_id, id).await?))
+}
+
+/// The latest 200 entries of the audit log (administrators only).
+#[utoipa::path(get, path = "/api/v1/audit", responses((status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody)))]
+async fn audit_log(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Vec<AuditEntry>>> {
+    if !user.role.is_admin() {
+        return Err(Error::Forbidden(Msg::new("監査ログは管理者のみ閲覧できます", "only administrators may read the audit log")));
+    }
+    Ok(Json(state.db.audit_entries(user.municipality_id, 200).await?))
+}

@@ -1,0 +1,251 @@
+//! Staff authentication: roles, argon2 password hashes, browser sessions with CSRF tokens, API
+//! tokens for scripts, and the login rate limit.
+//!
+//! Secrets (session cookies, API tokens) are random 128+-bit strings; the database keeps only
+//! their SHA-256, so a leaked database does not leak live credentials.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+use crate::store::tenancy::User;
+use crate::store::{instant_text, parse_instant, Db};
+
+/// Staff roles. Admins manage accounts; coordinators and hub staff change master data (later
+/// issues narrow hub staff to placements); viewers only read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Coordinator,
+    HubStaff,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Coordinator, Role::HubStaff, Role::Viewer];
+    pub fn slug(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Coordinator => "coordinator",
+            Role::HubStaff => "hub_staff",
+            Role::Viewer => "viewer",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.slug() == s)
+    }
+    pub fn label(self) -> Msg {
+        match self {
+            Role::Admin => Msg::new("管理者", "Administrator"),
+            Role::Coordinator => Msg::new("コーディネーター", "Coordinator"),
+            Role::HubStaff => Msg::new("拠点職員", "Hub staff"),
+            Role::Viewer => Msg::new("閲覧者", "Viewer"),
+        }
+    }
+    pub fn can_write_master(self) -> bool {
+        !matches!(self, Role::Viewer)
+    }
+    pub fn is_admin(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+/// `n` random bytes as URL-safe base64 without padding.
+pub fn random_token(n: usize) -> String {
+    use base64::Engine;
+    let mut bytes = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("argon2: {e}")))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// Minimum password rules, checked where passwords are set.
+pub fn check_new_password(password: &str) -> Result<()> {
+    if password.chars().count() < 10 {
+        return Err(Error::BadRequest(Msg::new(
+            "パスワードは10文字以上にしてください",
+            "the password must have at least 10 characters",
+        )));
+    }
+    Ok(())
+}
+
+/// Failed logins allowed per username within [`LOGIN_WINDOW_MINUTES`].
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOGIN_WINDOW_MINUTES: i64 = 15;
+
+/// Checks the password, enforcing the rate limit. The limit is counted in the database, so it
+/// holds across service instances.
+pub async fn login(db: &Db, username: &str, password: &str) -> Result<User> {
+    let username = username.trim();
+    let window_start = Utc::now() - Duration::minutes(LOGIN_WINDOW_MINUTES);
+    let (failures, last) = db.failed_logins_since(username, &instant_text(window_start)).await?;
+    if failures >= MAX_FAILED_LOGINS {
+        let until = last.as_deref().and_then(parse_instant).unwrap_or_else(Utc::now) + Duration::minutes(LOGIN_WINDOW_MINUTES);
+        let secs = (until - Utc::now()).num_seconds().max(1) as u64;
+        return Err(Error::RateLimited { retry_after_secs: secs });
+    }
+    let found = db.user_for_login(username).await?;
+    let password = password.to_string();
+    // Verify against a dummy hash when the user does not exist, so timing does not reveal names.
+    let hash = found
+        .as_ref()
+        .map(|(_, h)| h.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let ok = ok && found.is_some();
+    db.record_login_attempt(username, ok).await?;
+    match found {
+        Some((user, _)) if ok => Ok(user),
+        _ => Err(Error::BadRequest(Msg::new(
+            "ユーザー名またはパスワードが違います",
+            "wrong username or password",
+        ))),
+    }
+}
+
+/// Hash of a random string nobody knows; only used to spend the same time on unknown users.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&random_token(16)).unwrap_or_default());
+
+/// Name of the session cookie. `__Host-` is used when cookies are secure, binding it to the host.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-renkei_session"
+    } else {
+        "renkei_session"
+    }
+}
+
+/// Starts a session; returns the cookie value (the secret) and its CSRF token.
+pub async fn start_session(db: &Db, user: &User, hours: i64) -> Result<(String, String)> {
+    let secret = random_token(32);
+    let csrf = random_token(24);
+    let expires = instant_text(Utc::now() + Duration::hours(hours));
+    db.create_session(&sha256_hex(&secret), user.id, &csrf, &expires).await?;
+    Ok((secret, csrf))
+}
+
+/// Creates an API token for `user`; the token is shown once and stored only as a hash.
+pub async fn create_api_token(db: &Db, user: &User, name: &str) -> Result<String> {
+    let token = format!("rk_{}", random_token(32));
+    db.create_api_token(user, name, &sha256_hex(&token)).await?;
+    Ok(token)
+}
+
+/// A logged-in browser user with the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub csrf: String,
+    pub session_hash: String,
+}
+
+impl SessionUser {
+    pub fn check_csrf(&self, submitted: &str) -> Result<()> {
+        use subtle_eq::ct_eq;
+        if ct_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(Msg::new(
+                "フォームの有効期限が切れました。ページを再読み込みしてからもう一度送信してください",
+                "this form has expired; reload the page and send it again",
+            )))
+        }
+    }
+}
+
+mod subtle_eq {
+    /// Constant-time comparison for secrets of public length.
+    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Extractor: the session user of a page request, or `Error::Unauthenticated` (pages turn that
+/// into a redirect to the login page).
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = crate::web::PageError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
+        let login = || crate::web::PageError::Login {
+            next: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into()),
+        };
+        let name = session_cookie_name(state.config.secure_cookies());
+        let secret = cookie_value(parts, name).ok_or_else(login)?;
+        let hash = sha256_hex(&secret);
+        let (user, csrf) = state.db.session_user(&hash).await?.ok_or_else(login)?;
+        Ok(SessionUser {
+            user,
+            csrf,
+            session_hash: hash,
+        })
+    }
+}
+
+/// Extractor for the JSON API: `Authorization: Bearer rk_...`.
+#[derive(Debug, Clone)]
+pub struct ApiUser(pub User);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Error::Unauthenticated)?;
+        let token = header.strip_prefix("Bearer ").ok_or(Error::Unauthenticated)?.trim();
+        let user = state.db.api_token_user(&sha256_hex(token)).await?.ok_or(Error::Unauthenticated)?;
+        Ok(ApiUser(user))
+    }
+}
+
+impl ApiUser {
+    pub fn require_write(&self) -> Result<&User> {
+        if self.0.role.can_write_master() {
+            Ok(&self.0)
+        } else {
+            Err(Error::forbidden_write())
+        }
+    }
+}

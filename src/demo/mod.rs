@@ -1,0 +1,63 @@
+//! The demo municipality loaded by `renkei serve --demo` on an empty database.
+
+pub mod data;
+
+use crate::auth::{hash_password, Role};
+use crate::error::{Error, Result};
+use crate::master::{FieldError, ValidRecord};
+use crate::store::master::insert_record;
+use crate::store::Db;
+
+/// Login of the demo's administrator, printed at start. Only ever created by `--demo`.
+pub const DEMO_USERNAME: &str = "demo";
+pub const DEMO_PASSWORD: &str = "renkei-demo-2026";
+
+pub struct DemoLoaded {
+    pub created: bool,
+    pub municipality_name: String,
+}
+
+/// Loads the demo municipality unless the database already holds it. All or nothing.
+pub async fn load(db: &Db) -> Result<DemoLoaded> {
+    let data = data::demo_dataset();
+    if db.municipality_by_code(data.municipality_code).await?.is_some() {
+        return Ok(DemoLoaded {
+            created: false,
+            municipality_name: data.municipality_name.into(),
+        });
+    }
+    let records = data
+        .organisations
+        .iter()
+        .map(|o| o.parse().map(ValidRecord::Organisation))
+        .chain(data.people.iter().map(|p| p.parse().map(ValidRecord::Person)))
+        .chain(data.venues.iter().map(|v| v.parse().map(ValidRecord::Venue)))
+        .chain(data.rooms.iter().map(|r| r.parse().map(ValidRecord::Room)))
+        .collect::<std::result::Result<Vec<_>, Vec<FieldError>>>()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("demo data does not validate: {e:?}")))?;
+    let m = db
+        .create_municipality(data.municipality_code, data.municipality_name, data.municipality_name_en)
+        .await?;
+    let mut tx = db.pool.begin().await?;
+    for record in &records {
+        insert_record(&mut tx, m, record).await?;
+    }
+    for (date, reason) in &data.closures {
+        sqlx::query("INSERT INTO closures (municipality_id, date, reason) VALUES ($1, $2, $3)")
+            .bind(m.0)
+            .bind(*date)
+            .bind(*reason)
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::store::audit::record(&mut tx, Some(m), None, "create", "demo", "", "demo municipality loaded").await?;
+    tx.commit().await?;
+    let hash = hash_password(DEMO_PASSWORD)?;
+    db.create_user(m, DEMO_USERNAME, "デモ 管理者", &hash, Role::Admin).await?;
+    let viewer_hash = hash_password(DEMO_PASSWORD)?;
+    db.create_user(m, "demo-viewer", "デモ 閲覧者", &viewer_hash, Role::Viewer).await?;
+    Ok(DemoLoaded {
+        created: true,
+        municipality_name: data.municipality_name.into(),
+    })
+}

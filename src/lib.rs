@@ -1,0 +1,17 @@
+//! renkei (連携): scheduling and coordination engine for Japan's disability consultation-support
+//! system. This crate is the service: storage, HTTP API, web pages, CLI and background jobs.
+//! The pure engine (calendar, optimisation models) lives in the `renkei-solver` crate.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod i18n;
+pub mod jobs;
+pub mod master;
+pub mod store;
+pub mod transfer;
+pub mod web;

@@ -1,0 +1,898 @@
+//! Master data (基本情報): organisations, people, venues and rooms.
+//!
+//! Inputs arrive from three edges (JSON API, HTML forms, CSV/XLSX rows) and all go through the
+//! same `parse` functions here, so a value is checked once and the same way everywhere. The
+//! `*Input` types are what a user sends; `Valid*` types are what the store accepts.
+
+use std::collections::HashMap;
+
+use chrono::Weekday;
+use renkei_solver::calendar::OpeningHours;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::i18n::Msg;
+
+/// The four kinds of master data, in the order they must be imported (later ones refer to
+/// earlier ones by code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MasterKind {
+    Organisations,
+    People,
+    Venues,
+    Rooms,
+}
+
+impl MasterKind {
+    pub const ALL: [MasterKind; 4] = [
+        MasterKind::Organisations,
+        MasterKind::People,
+        MasterKind::Venues,
+        MasterKind::Rooms,
+    ];
+    pub fn parse(s: &str) -> Option<MasterKind> {
+        MasterKind::ALL.into_iter().find(|k| k.slug() == s)
+    }
+    pub fn slug(self) -> &'static str {
+        match self {
+            MasterKind::Organisations => "organisations",
+            MasterKind::People => "people",
+            MasterKind::Venues => "venues",
+            MasterKind::Rooms => "rooms",
+        }
+    }
+    pub fn label(self) -> Msg {
+        match self {
+            MasterKind::Organisations => Msg::new("機関", "Organisations"),
+            MasterKind::People => Msg::new("人", "People"),
+            MasterKind::Venues => Msg::new("会場", "Venues"),
+            MasterKind::Rooms => Msg::new("部屋", "Rooms"),
+        }
+    }
+    /// Columns of the CSV/XLSX form, also the fields of the HTML form, in order.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            MasterKind::Organisations => ORGANISATION_COLUMNS,
+            MasterKind::People => PERSON_COLUMNS,
+            MasterKind::Venues => VENUE_COLUMNS,
+            MasterKind::Rooms => ROOM_COLUMNS,
+        }
+    }
+}
+
+/// One column of a master-data table: its key (CSV header), labels and how a form shows it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Column {
+    pub key: &'static str,
+    pub ja: &'static str,
+    pub en: &'static str,
+    pub input: InputKind,
+    pub required: bool,
+    pub hint_ja: &'static str,
+    pub hint_en: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    Text,
+    Email,
+    Number,
+    Checkbox,
+    OrgKind,
+}
+
+const fn col(key: &'static str, ja: &'static str, en: &'static str, input: InputKind) -> Column {
+    Column {
+        key,
+        ja,
+        en,
+        input,
+        required: false,
+        hint_ja: "",
+        hint_en: "",
+    }
+}
+const fn req(mut c: Column) -> Column {
+    c.required = true;
+    c
+}
+const fn hint(mut c: Column, ja: &'static str, en: &'static str) -> Column {
+    c.hint_ja = ja;
+    c.hint_en = en;
+    c
+}
+
+const CODE_HINT_JA: &str = "半角英数字・ハイフン・アンダースコア(最大32文字)";
+const CODE_HINT_EN: &str = "letters, digits, - and _ (up to 32)";
+
+static ORGANISATION_COLUMNS: &[Column] = &[
+    hint(req(col("code", "コード", "Code", InputKind::Text)), CODE_HINT_JA, CODE_HINT_EN),
+    req(col("name", "名称", "Name", InputKind::Text)),
+    hint(col("kana", "フリガナ", "Kana", InputKind::Text), "カタカナまたはひらがな", "katakana or hiragana"),
+    req(col("kind", "種別", "Kind", InputKind::OrgKind)),
+    hint(col("ward", "区・圏域", "Ward / area", InputKind::Text), "例: 中央区", "e.g. 中央区"),
+    col("address", "住所", "Address", InputKind::Text),
+    col("phone", "電話番号", "Phone", InputKind::Text),
+    col("email", "メールアドレス", "Email", InputKind::Email),
+];
+
+static PERSON_COLUMNS: &[Column] = &[
+    hint(req(col("code", "コード", "Code", InputKind::Text)), CODE_HINT_JA, CODE_HINT_EN),
+    req(col("name", "氏名", "Name", InputKind::Text)),
+    hint(col("kana", "フリガナ", "Kana", InputKind::Text), "カタカナまたはひらがな", "katakana or hiragana"),
+    col("email", "メールアドレス", "Email", InputKind::Email),
+    hint(col("organisation_code", "所属機関コード", "Organisation code", InputKind::Text), "登録済みの機関のコード", "code of a registered organisation"),
+    hint(col("roles", "役割", "Roles", InputKind::Text), "「;」区切り 例: 機能強化員;地域支援員", "separated by ; e.g. 機能強化員;地域支援員"),
+    hint(col("qualifications", "資格", "Qualifications", InputKind::Text), "「;」区切り 例: 主任相談支援専門員;社会福祉士", "separated by ; e.g. 主任相談支援専門員"),
+    hint(col("part_time_days", "勤務曜日(非常勤)", "Working days (part-time)", InputKind::Text), "常勤は空欄。例: mon;wed;fri または 月;水;金", "empty for full-time; e.g. mon;wed;fri or 月;水;金"),
+];
+
+static VENUE_COLUMNS: &[Column] = &[
+    hint(req(col("code", "コード", "Code", InputKind::Text)), CODE_HINT_JA, CODE_HINT_EN),
+    req(col("name", "名称", "Name", InputKind::Text)),
+    col("ward", "区・圏域", "Ward / area", InputKind::Text),
+    col("address", "住所", "Address", InputKind::Text),
+    hint(col("opening_hours", "開館時間", "Opening hours", InputKind::Text), "空欄は mon-fri 08:30-17:30。例: mon-fri 09:00-17:00; sat 09:00-12:00", "empty means mon-fri 08:30-17:30; e.g. mon-fri 09:00-17:00; sat 09:00-12:00"),
+];
+
+static ROOM_COLUMNS: &[Column] = &[
+    hint(req(col("code", "コード", "Code", InputKind::Text)), CODE_HINT_JA, CODE_HINT_EN),
+    hint(req(col("venue_code", "会場コード", "Venue code", InputKind::Text)), "登録済みの会場のコード", "code of a registered venue"),
+    req(col("name", "名称", "Name", InputKind::Text)),
+    hint(req(col("capacity", "定員", "Capacity", InputKind::Number)), "1〜1000の整数", "a whole number 1-1000"),
+    col("wheelchair", "車いす対応", "Wheelchair access", InputKind::Checkbox),
+    col("hearing_loop", "ヒアリングループ", "Hearing loop", InputKind::Checkbox),
+];
+
+/// Kind of organisation (機関種別).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgKind {
+    /// 基幹相談支援センター
+    CoreCenter,
+    /// 障害者相談支援センター (委託相談)
+    ConsultationCenter,
+    /// 指定特定・一般相談支援事業所
+    ConsultationOffice,
+    /// 区役所の課 (福祉課, 保健子ども課, ...)
+    WardSection,
+    /// 病院
+    Hospital,
+    /// 短期入所事業所
+    ShortStay,
+    /// グループホーム
+    GroupHome,
+    /// 地域生活支援拠点
+    Hub,
+    /// その他
+    Other,
+}
+
+impl OrgKind {
+    pub const ALL: [OrgKind; 9] = [
+        OrgKind::CoreCenter,
+        OrgKind::ConsultationCenter,
+        OrgKind::ConsultationOffice,
+        OrgKind::WardSection,
+        OrgKind::Hospital,
+        OrgKind::ShortStay,
+        OrgKind::GroupHome,
+        OrgKind::Hub,
+        OrgKind::Other,
+    ];
+    pub fn slug(self) -> &'static str {
+        match self {
+            OrgKind::CoreCenter => "core_center",
+            OrgKind::ConsultationCenter => "consultation_center",
+            OrgKind::ConsultationOffice => "consultation_office",
+            OrgKind::WardSection => "ward_section",
+            OrgKind::Hospital => "hospital",
+            OrgKind::ShortStay => "short_stay",
+            OrgKind::GroupHome => "group_home",
+            OrgKind::Hub => "hub",
+            OrgKind::Other => "other",
+        }
+    }
+    pub fn label(self) -> Msg {
+        let (ja, en) = match self {
+            OrgKind::CoreCenter => ("基幹相談支援センター", "Core consultation-support center"),
+            OrgKind::ConsultationCenter => ("障害者相談支援センター", "Consultation-support center"),
+            OrgKind::ConsultationOffice => ("相談支援事業所", "Consultation office"),
+            OrgKind::WardSection => ("区役所(課)", "Ward office section"),
+            OrgKind::Hospital => ("病院", "Hospital"),
+            OrgKind::ShortStay => ("短期入所事業所", "Short-stay facility"),
+            OrgKind::GroupHome => ("グループホーム", "Group home"),
+            OrgKind::Hub => ("地域生活支援拠点", "Community life support hub"),
+            OrgKind::Other => ("その他", "Other"),
+        };
+        Msg::new(ja, en)
+    }
+    /// Accepts the slug or either label, so a spreadsheet may say 相談支援事業所.
+    pub fn parse(s: &str) -> Option<OrgKind> {
+        let s = s.trim();
+        OrgKind::ALL.into_iter().find(|k| {
+            let l = k.label();
+            k.slug() == s || l.ja == s || l.en.eq_ignore_ascii_case(s)
+        })
+    }
+}
+
+/// A validation problem with one field, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: Msg,
+}
+
+impl FieldError {
+    pub fn new(field: &str, ja: impl Into<String>, en: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.to_string(),
+            message: Msg::new(ja, en),
+        }
+    }
+}
+
+/// Collects field errors while a value is parsed.
+#[derive(Default)]
+struct Check(Vec<FieldError>);
+
+impl Check {
+    fn code(&mut self, field: &str, v: &str) -> String {
+        let v = v.trim();
+        if v.is_empty() {
+            self.0.push(FieldError::new(field, "コードを入力してください", "enter a code"));
+        } else if v.len() > 32 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            self.0.push(FieldError::new(
+                field,
+                format!("コード「{v}」は使えません: {CODE_HINT_JA}"),
+                format!("code \"{v}\" is not allowed: use {CODE_HINT_EN}"),
+            ));
+        }
+        v.to_string()
+    }
+    fn required(&mut self, field: &str, label_ja: &str, v: &str, max: usize) -> String {
+        let v = v.trim();
+        if v.is_empty() {
+            self.0.push(FieldError::new(field, format!("{label_ja}を入力してください"), format!("{field} is required")));
+        }
+        self.optional(field, v, max)
+    }
+    fn optional(&mut self, field: &str, v: &str, max: usize) -> String {
+        let v = v.trim();
+        if v.chars().count() > max {
+            self.0.push(FieldError::new(
+                field,
+                format!("{max}文字以内で入力してください"),
+                format!("use at most {max} characters"),
+            ));
+        }
+        if v.chars().any(|c| c.is_control()) {
+            self.0.push(FieldError::new(field, "制御文字は使えません", "control characters are not allowed"));
+        }
+        v.to_string()
+    }
+    fn kana(&mut self, field: &str, v: &str) -> String {
+        let v = self.optional(field, v, 100);
+        let ok = v.chars().all(|c| {
+            matches!(c, '\u{3040}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}' | '\u{FF65}'..='\u{FF9F}' | ' ' | '\u{3000}')
+        });
+        if !ok {
+            self.0.push(FieldError::new(
+                field,
+                "フリガナはカタカナまたはひらがなで入力してください",
+                "kana must be written in katakana or hiragana",
+            ));
+        }
+        v
+    }
+    fn email(&mut self, field: &str, v: &str) -> String {
+        let v = v.trim();
+        if !v.is_empty() && !is_plausible_email(v) {
+            self.0.push(FieldError::new(
+                field,
+                format!("メールアドレス「{v}」の形式が正しくありません(例: name@example.jp)"),
+                format!("\"{v}\" is not an email address (e.g. name@example.jp)"),
+            ));
+        }
+        v.to_string()
+    }
+    fn list(&mut self, field: &str, items: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for item in items {
+            let item = self.optional(field, item, 50);
+            if !item.is_empty() && !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        out
+    }
+    fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+/// Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
+pub fn is_plausible_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && v.len() <= 254
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Parses a list written in one cell: `;`, `、`, `,` or newlines separate items.
+pub fn split_list(v: &str) -> Vec<String> {
+    v.split([';', '；', '、', ',', '，', '\n'])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+pub fn weekday_slug(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "mon",
+        Weekday::Tue => "tue",
+        Weekday::Wed => "wed",
+        Weekday::Thu => "thu",
+        Weekday::Fri => "fri",
+        Weekday::Sat => "sat",
+        Weekday::Sun => "sun",
+    }
+}
+
+/// Accepts mon/Monday/月/月曜/月曜日 (any case; English names may be shortened to 3+ letters).
+pub fn parse_weekday(s: &str) -> Option<Weekday> {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    let days = [
+        (Weekday::Mon, "月", "monday"),
+        (Weekday::Tue, "火", "tuesday"),
+        (Weekday::Wed, "水", "wednesday"),
+        (Weekday::Thu, "木", "thursday"),
+        (Weekday::Fri, "金", "friday"),
+        (Weekday::Sat, "土", "saturday"),
+        (Weekday::Sun, "日", "sunday"),
+    ];
+    days.into_iter().find_map(|(d, ja, en)| {
+        let ok = (lower.len() >= 3 && en.starts_with(&lower))
+            || s.strip_prefix(ja).is_some_and(|rest| matches!(rest, "" | "曜" | "曜日"));
+        ok.then_some(d)
+    })
+}
+
+// ----- organisations -----
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationInput {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub kana: String,
+    /// One of core_center, consultation_center, consultation_office, ward_section, hospital,
+    /// short_stay, group_home, hub, other (or the Japanese label).
+    pub kind: String,
+    #[serde(default)]
+    pub ward: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidOrganisation {
+    pub code: String,
+    pub name: String,
+    pub kana: String,
+    pub kind: OrgKind,
+    pub ward: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+}
+
+impl OrganisationInput {
+    pub fn parse(&self) -> Result<ValidOrganisation, Vec<FieldError>> {
+        let mut c = Check::default();
+        let kind = OrgKind::parse(&self.kind);
+        if kind.is_none() {
+            let allowed: Vec<String> = OrgKind::ALL.iter().map(|k| format!("{} ({})", k.slug(), k.label().ja)).collect();
+            c.0.push(FieldError::new(
+                "kind",
+                format!("種別「{}」は不明です。次のいずれかを指定してください: {}", self.kind.trim(), allowed.join(", ")),
+                format!("unknown kind \"{}\"; use one of: {}", self.kind.trim(), allowed.join(", ")),
+            ));
+        }
+        let v = ValidOrganisation {
+            code: c.code("code", &self.code),
+            name: c.required("name", "名称", &self.name, 100),
+            kana: c.kana("kana", &self.kana),
+            kind: kind.unwrap_or(OrgKind::Other),
+            ward: c.optional("ward", &self.ward, 50),
+            address: c.optional("address", &self.address, 200),
+            phone: c.optional("phone", &self.phone, 30),
+            email: c.email("email", &self.email),
+        };
+        c.finish(v)
+    }
+    pub fn from_fields(f: &Fields) -> OrganisationInput {
+        OrganisationInput {
+            code: f.get("code"),
+            name: f.get("name"),
+            kana: f.get("kana"),
+            kind: f.get("kind"),
+            ward: f.get("ward"),
+            address: f.get("address"),
+            phone: f.get("phone"),
+            email: f.get("email"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Organisation {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kana: String,
+    pub kind: OrgKind,
+    pub ward: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+}
+
+impl Organisation {
+    pub fn to_fields(&self) -> Vec<String> {
+        vec![
+            self.code.clone(),
+            self.name.clone(),
+            self.kana.clone(),
+            self.kind.slug().to_string(),
+            self.ward.clone(),
+            self.address.clone(),
+            self.phone.clone(),
+            self.email.clone(),
+        ]
+    }
+}
+
+// ----- people -----
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub kana: String,
+    #[serde(default)]
+    pub email: String,
+    /// Code of the organisation the person belongs to (empty for none).
+    #[serde(default)]
+    pub organisation_code: String,
+    /// Roles in the network, e.g. 機能強化員, 地域支援員.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Qualifications, e.g. 主任相談支援専門員.
+    #[serde(default)]
+    pub qualifications: Vec<String>,
+    /// Working days of part-time staff (mon..sun); empty for full-time.
+    #[serde(default)]
+    pub part_time_days: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidPerson {
+    pub code: String,
+    pub name: String,
+    pub kana: String,
+    pub email: String,
+    pub organisation_code: Option<String>,
+    pub roles: Vec<String>,
+    pub qualifications: Vec<String>,
+    pub part_time_days: Vec<Weekday>,
+}
+
+impl PersonInput {
+    pub fn parse(&self) -> Result<ValidPerson, Vec<FieldError>> {
+        let mut c = Check::default();
+        let mut days = Vec::new();
+        for d in &self.part_time_days {
+            match parse_weekday(d) {
+                Some(w) if !days.contains(&w) => days.push(w),
+                Some(_) => {}
+                None => c.0.push(FieldError::new(
+                    "part_time_days",
+                    format!("曜日「{}」が読めません。mon〜sun または 月〜日 で指定してください", d.trim()),
+                    format!("cannot read weekday \"{}\"; use mon..sun or 月..日", d.trim()),
+                )),
+            }
+        }
+        days.sort_by_key(|d| d.num_days_from_monday());
+        let org = self.organisation_code.trim();
+        let organisation_code = if org.is_empty() {
+            None
+        } else {
+            Some(c.code("organisation_code", org))
+        };
+        let v = ValidPerson {
+            code: c.code("code", &self.code),
+            name: c.required("name", "氏名", &self.name, 100),
+            kana: c.kana("kana", &self.kana),
+            email: c.email("email", &self.email),
+            organisation_code,
+            roles: c.list("roles", &self.roles),
+            qualifications: c.list("qualifications", &self.qualifications),
+            part_time_days: days,
+        };
+        c.finish(v)
+    }
+    pub fn from_fields(f: &Fields) -> PersonInput {
+        PersonInput {
+            code: f.get("code"),
+            name: f.get("name"),
+            kana: f.get("kana"),
+            email: f.get("email"),
+            organisation_code: f.get("organisation_code"),
+            roles: split_list(&f.get("roles")),
+            qualifications: split_list(&f.get("qualifications")),
+            part_time_days: split_list(&f.get("part_time_days")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Person {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kana: String,
+    pub email: String,
+    pub organisation_id: Option<i64>,
+    pub organisation_code: Option<String>,
+    pub organisation_name: Option<String>,
+    pub roles: Vec<String>,
+    pub qualifications: Vec<String>,
+    pub part_time_days: Vec<String>,
+}
+
+impl Person {
+    pub fn to_fields(&self) -> Vec<String> {
+        vec![
+            self.code.clone(),
+            self.name.clone(),
+            self.kana.clone(),
+            self.email.clone(),
+            self.organisation_code.clone().unwrap_or_default(),
+            self.roles.join(";"),
+            self.qualifications.join(";"),
+            self.part_time_days.join(";"),
+        ]
+    }
+}
+
+// ----- venues -----
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenueInput {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub ward: String,
+    #[serde(default)]
+    pub address: String,
+    /// e.g. "mon-fri 08:30-17:30; sat 09:00-12:00"; empty means the default Mon-Fri 8:30-17:30.
+    #[serde(default)]
+    pub opening_hours: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidVenue {
+    pub code: String,
+    pub name: String,
+    pub ward: String,
+    pub address: String,
+    pub opening_hours: OpeningHours,
+}
+
+impl VenueInput {
+    pub fn parse(&self) -> Result<ValidVenue, Vec<FieldError>> {
+        let mut c = Check::default();
+        let hours = self.opening_hours.trim();
+        let opening_hours = if hours.is_empty() {
+            OpeningHours::default()
+        } else {
+            hours.parse::<OpeningHours>().unwrap_or_else(|e| {
+                c.0.push(FieldError::new(
+                    "opening_hours",
+                    format!("開館時間「{hours}」が読めません: {e}"),
+                    format!("cannot read opening hours \"{hours}\": {e}"),
+                ));
+                OpeningHours::default()
+            })
+        };
+        let v = ValidVenue {
+            code: c.code("code", &self.code),
+            name: c.required("name", "名称", &self.name, 100),
+            ward: c.optional("ward", &self.ward, 50),
+            address: c.optional("address", &self.address, 200),
+            opening_hours,
+        };
+        c.finish(v)
+    }
+    pub fn from_fields(f: &Fields) -> VenueInput {
+        VenueInput {
+            code: f.get("code"),
+            name: f.get("name"),
+            ward: f.get("ward"),
+            address: f.get("address"),
+            opening_hours: f.get("opening_hours"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Venue {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub ward: String,
+    pub address: String,
+    pub opening_hours: String,
+}
+
+impl Venue {
+    pub fn to_fields(&self) -> Vec<String> {
+        vec![
+            self.code.clone(),
+            self.name.clone(),
+            self.ward.clone(),
+            self.address.clone(),
+            self.opening_hours.clone(),
+        ]
+    }
+}
+
+// ----- rooms -----
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomInput {
+    pub code: String,
+    pub venue_code: String,
+    pub name: String,
+    pub capacity: i64,
+    #[serde(default)]
+    pub wheelchair: bool,
+    #[serde(default)]
+    pub hearing_loop: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidRoom {
+    pub code: String,
+    pub venue_code: String,
+    pub name: String,
+    pub capacity: i64,
+    pub wheelchair: bool,
+    pub hearing_loop: bool,
+}
+
+impl RoomInput {
+    pub fn parse(&self) -> Result<ValidRoom, Vec<FieldError>> {
+        let mut c = Check::default();
+        if !(1..=1000).contains(&self.capacity) {
+            c.0.push(FieldError::new(
+                "capacity",
+                format!("定員は1〜1000の整数で入力してください(入力値: {})", self.capacity),
+                format!("capacity must be a whole number from 1 to 1000 (got {})", self.capacity),
+            ));
+        }
+        let v = ValidRoom {
+            code: c.code("code", &self.code),
+            venue_code: c.code("venue_code", &self.venue_code),
+            name: c.required("name", "名称", &self.name, 100),
+            capacity: self.capacity,
+            wheelchair: self.wheelchair,
+            hearing_loop: self.hearing_loop,
+        };
+        c.finish(v)
+    }
+    /// From text cells: capacity and the flags are parsed here, so their errors name the field.
+    pub fn from_fields(f: &Fields) -> Result<RoomInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let capacity_text = f.get("capacity");
+        let capacity = capacity_text.trim().parse::<i64>().unwrap_or_else(|_| {
+            errors.push(FieldError::new(
+                "capacity",
+                format!("定員「{}」は整数ではありません", capacity_text.trim()),
+                format!("capacity \"{}\" is not a whole number", capacity_text.trim()),
+            ));
+            0
+        });
+        let mut flag = |key: &str| match parse_flag(&f.get(key)) {
+            Some(b) => b,
+            None => {
+                errors.push(FieldError::new(
+                    key,
+                    format!("「{}」は はい/いいえ(1/0, yes/no, ○/×)で入力してください", f.get(key).trim()),
+                    format!("\"{}\" must be yes/no (1/0, true/false, ○/×)", f.get(key).trim()),
+                ));
+                false
+            }
+        };
+        let wheelchair = flag("wheelchair");
+        let hearing_loop = flag("hearing_loop");
+        let input = RoomInput {
+            code: f.get("code"),
+            venue_code: f.get("venue_code"),
+            name: f.get("name"),
+            capacity,
+            wheelchair,
+            hearing_loop,
+        };
+        if errors.is_empty() {
+            Ok(input)
+        } else {
+            // Report the other fields' problems too, in one pass.
+            if let Err(more) = input.parse() {
+                errors.extend(more.into_iter().filter(|e| e.field != "capacity"));
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// Yes/no cells as Japanese spreadsheets write them. Empty means no.
+pub fn parse_flag(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "n" | "off" | "×" | "✕" | "いいえ" | "無" | "なし" | "-" => Some(false),
+        "1" | "true" | "yes" | "y" | "on" | "○" | "〇" | "◯" | "はい" | "有" | "あり" => Some(true),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Room {
+    pub id: i64,
+    pub code: String,
+    pub venue_id: i64,
+    pub venue_code: String,
+    pub venue_name: String,
+    pub name: String,
+    pub capacity: i64,
+    pub wheelchair: bool,
+    pub hearing_loop: bool,
+}
+
+impl Room {
+    pub fn to_fields(&self) -> Vec<String> {
+        let yn = |b: bool| if b { "1" } else { "0" }.to_string();
+        vec![
+            self.code.clone(),
+            self.venue_code.clone(),
+            self.name.clone(),
+            self.capacity.to_string(),
+            yn(self.wheelchair),
+            yn(self.hearing_loop),
+        ]
+    }
+}
+
+/// Text fields of one form submission or spreadsheet row, keyed by column key.
+#[derive(Debug, Clone, Default)]
+pub struct Fields(pub HashMap<String, String>);
+
+impl Fields {
+    pub fn get(&self, key: &str) -> String {
+        self.0.get(key).cloned().unwrap_or_default()
+    }
+}
+
+/// A master-data row of any kind, validated, as the importer and the forms hand it to the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValidRecord {
+    Organisation(ValidOrganisation),
+    Person(ValidPerson),
+    Venue(ValidVenue),
+    Room(ValidRoom),
+}
+
+impl ValidRecord {
+    pub fn code(&self) -> &str {
+        match self {
+            ValidRecord::Organisation(v) => &v.code,
+            ValidRecord::Person(v) => &v.code,
+            ValidRecord::Venue(v) => &v.code,
+            ValidRecord::Room(v) => &v.code,
+        }
+    }
+    /// Parses text fields of the given kind: the one path shared by forms and spreadsheet rows.
+    pub fn from_fields(kind: MasterKind, f: &Fields) -> Result<ValidRecord, Vec<FieldError>> {
+        match kind {
+            MasterKind::Organisations => OrganisationInput::from_fields(f).parse().map(ValidRecord::Organisation),
+            MasterKind::People => PersonInput::from_fields(f).parse().map(ValidRecord::Person),
+            MasterKind::Venues => VenueInput::from_fields(f).parse().map(ValidRecord::Venue),
+            MasterKind::Rooms => RoomInput::from_fields(f)?.parse().map(ValidRecord::Room),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organisation_errors_name_each_field() {
+        let input = OrganisationInput {
+            code: "bad code!".into(),
+            name: " ".into(),
+            kana: "abc".into(),
+            kind: "spaceship".into(),
+            email: "not-an-email".into(),
+            ..Default::default()
+        };
+        let errors = input.parse().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["kind", "code", "name", "kana", "email"]);
+    }
+
+    #[test]
+    fn org_kind_accepts_japanese_label() {
+        assert_eq!(OrgKind::parse("相談支援事業所"), Some(OrgKind::ConsultationOffice));
+        assert_eq!(OrgKind::parse("hub"), Some(OrgKind::Hub));
+        assert_eq!(OrgKind::parse("Hospital"), Some(OrgKind::Hospital));
+        assert_eq!(OrgKind::parse("病棟"), None);
+    }
+
+    #[test]
+    fn weekdays_in_both_languages() {
+        assert_eq!(parse_weekday("月"), Some(Weekday::Mon));
+        assert_eq!(parse_weekday("水曜日"), Some(Weekday::Wed));
+        assert_eq!(parse_weekday("Fri"), Some(Weekday::Fri));
+        assert_eq!(parse_weekday("thursday"), Some(Weekday::Thu));
+        assert_eq!(parse_weekday("th"), None);
+        assert_eq!(parse_weekday("x"), None);
+    }
+
+    #[test]
+    fn room_cells_report_number_and_flag_problems() {
+        let mut f = Fields::default();
+        for (k, v) in [("code", "R1"), ("venue_code", "V1"), ("name", "会議室"), ("capacity", "十"), ("wheelchair", "maybe")] {
+            f.0.insert(k.into(), v.into());
+        }
+        let errors = RoomInput::from_fields(&f).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["capacity", "wheelchair"]);
+    }
+
+    #[test]
+    fn lists_split_on_japanese_separators() {
+        assert_eq!(split_list("機能強化員、地域支援員; 機能強化員"), ["機能強化員", "地域支援員", "機能強化員"]);
+        let p = PersonInput {
+            code: "p1".into(),
+            name: "山田 太郎".into(),
+            roles: split_list("機能強化員、地域支援員; 機能強化員"),
+            part_time_days: vec!["水".into(), "mon".into()],
+            ..Default::default()
+        };
+        let v = p.parse().unwrap();
+        assert_eq!(v.roles, ["機能強化員", "地域支援員"]);
+        assert_eq!(v.part_time_days, [Weekday::Mon, Weekday::Wed]);
+    }
+}

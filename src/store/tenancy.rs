@@ -1,0 +1,262 @@
+//! Municipalities (tenants), staff accounts, sessions, API tokens and login attempts.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{now, Db};
+use crate::auth::Role;
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+
+/// Id of the municipality (tenant) a request acts for. Only built from an authenticated user
+/// or from the CLI's explicit `--municipality`, never from request input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct MunicipalityId(pub i64);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Municipality {
+    pub id: MunicipalityId,
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+}
+
+/// A staff account as the rest of the service sees it (no password hash).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: i64,
+    #[schema(value_type = i64)]
+    pub municipality_id: MunicipalityId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub locale: String,
+}
+
+fn municipality_from_row(r: &AnyRow) -> Result<Municipality> {
+    Ok(Municipality {
+        id: MunicipalityId(r.try_get("id")?),
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        name_en: r.try_get("name_en")?,
+    })
+}
+
+fn user_from_row(r: &AnyRow) -> Result<User> {
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        municipality_id: MunicipalityId(r.try_get("municipality_id")?),
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| anyhow::anyhow!("stored role {role:?} is unknown"))?,
+        locale: r.try_get("locale")?,
+    })
+}
+
+const USER_COLUMNS: &str = "u.id, u.municipality_id, u.username, u.display_name, u.role, u.locale";
+
+impl Db {
+    pub async fn create_municipality(&self, code: &str, name: &str, name_en: &str) -> Result<MunicipalityId> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO municipalities (code, name, name_en, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(code)
+        .bind(name)
+        .bind(name_en)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| match Error::from(e) {
+            Error::Conflict(_) => Error::Conflict(Msg::new(
+                format!("自治体コード「{code}」は既に登録されています"),
+                format!("municipality code \"{code}\" already exists"),
+            )),
+            other => other,
+        })?;
+        Ok(MunicipalityId(id))
+    }
+
+    pub async fn municipality(&self, id: MunicipalityId) -> Result<Municipality> {
+        let row = sqlx::query("SELECT id, code, name, name_en FROM municipalities WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::not_found("自治体", "municipality"))?;
+        municipality_from_row(&row)
+    }
+
+    pub async fn municipality_by_code(&self, code: &str) -> Result<Option<Municipality>> {
+        let row = sqlx::query("SELECT id, code, name, name_en FROM municipalities WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(municipality_from_row).transpose()
+    }
+
+    pub async fn municipality_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM municipalities").fetch_one(&self.pool).await?)
+    }
+
+    pub async fn create_user(
+        &self,
+        municipality: MunicipalityId,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (municipality_id, username, display_name, password_hash, role, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(municipality.0)
+        .bind(username)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(role.slug())
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        super::audit::record(&mut tx, Some(municipality), None, "create", "user", &id.to_string(), username).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The account and its password hash, for login. Disabled accounts are not returned.
+    pub async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1 AND u.disabled = 0"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some((user_from_row(&r)?, r.try_get("password_hash")?))),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        Ok(self.user_for_login(username).await?.map(|(u, _)| u))
+    }
+
+    pub async fn list_users(&self, municipality: MunicipalityId) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.municipality_id = $1 ORDER BY u.username"
+        ))
+        .bind(municipality.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn set_user_locale(&self, user_id: i64, locale: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
+            .bind(locale)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ----- sessions -----
+
+    pub async fn create_session(&self, token_hash: &str, user_id: i64, csrf: &str, expires_at: &str) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(csrf)
+            .bind(now())
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The user and CSRF token of a live session.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, String)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
+        ))
+        .bind(token_hash)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some((user_from_row(&r)?, r.try_get("csrf_token")?))),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    // ----- API tokens -----
+
+    pub async fn create_api_token(&self, user: &User, name: &str, token_hash: &str) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(user.id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        super::audit::record(&mut tx, Some(user.municipality_id), Some(user.id), "create", "api_token", &id.to_string(), name).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    // ----- login attempts -----
+
+    pub async fn record_login_attempt(&self, username: &str, success: bool) -> Result<()> {
+        sqlx::query("INSERT INTO login_attempts (username, at, success) VALUES ($1, $2, $3)")
+            .bind(username)
+            .bind(now())
+            .bind(i64::from(success))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Failed attempts for `username` since `since` (UTC text) and the latest of them.
+    pub async fn failed_logins_since(&self, username: &str, since: &str) -> Result<(i64, Option<String>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MAX(at) AS last FROM login_attempts WHERE username = $1 AND success = 0 AND at > $2",
+        )
+        .bind(username)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("last")?))
+    }
+
+    /// Housekeeping: drops expired sessions and old login attempts.
+    pub async fn purge_expired(&self, login_attempts_before: &str) -> Result<u64> {
+        let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now()).execute(&self.pool).await?;
+        let b = sqlx::query("DELETE FROM login_attempts WHERE at < $1")
+            .bind(login_attempts_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(a.rows_affected() + b.rows_affected())
+    }
+}

@@ -1,0 +1,487 @@
+//! Import and export of master data as CSV (UTF-8 or Shift_JIS/CP932, what Japanese Excel
+//! writes) and XLSX.
+//!
+//! An import is all-or-nothing unless the user asks for a partial import: every row is parsed and
+//! applied inside one transaction, every problem is reported with its row, column and value, and
+//! the transaction is committed only when there were none (or when `partial` was asked for, in
+//! which case each row runs in its own savepoint and only the good rows are kept).
+
+use std::collections::{HashMap, HashSet};
+use std::io::Cursor;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+use crate::master::{Fields, MasterKind, ValidRecord};
+use crate::store::master::{id_by_code, insert_record, kind_of, update_record, Record};
+use crate::store::tenancy::User;
+use crate::store::Db;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    #[default]
+    Csv,
+    Xlsx,
+}
+
+impl FileFormat {
+    pub fn parse(s: &str) -> Option<FileFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Some(FileFormat::Csv),
+            "xlsx" => Some(FileFormat::Xlsx),
+            _ => None,
+        }
+    }
+    /// Guesses from a file name; XLSX files are zip archives, so the bytes decide too.
+    pub fn sniff(name: &str, bytes: &[u8]) -> FileFormat {
+        if name.to_ascii_lowercase().ends_with(".xlsx") || bytes.starts_with(b"PK\x03\x04") {
+            FileFormat::Xlsx
+        } else {
+            FileFormat::Csv
+        }
+    }
+}
+
+/// Text encoding of a CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TextEncoding {
+    /// UTF-8 if the bytes are valid UTF-8 (with or without BOM), else Shift_JIS.
+    #[default]
+    Auto,
+    Utf8,
+    /// Shift_JIS as Windows writes it (CP932 / Windows-31J).
+    ShiftJis,
+}
+
+impl TextEncoding {
+    pub fn parse(s: &str) -> Option<TextEncoding> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "" | "auto" => Some(TextEncoding::Auto),
+            "utf8" | "utf_8" => Some(TextEncoding::Utf8),
+            "shift_jis" | "sjis" | "cp932" | "windows_31j" => Some(TextEncoding::ShiftJis),
+            _ => None,
+        }
+    }
+}
+
+/// One problem in an imported file.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct RowError {
+    /// Row number as the spreadsheet shows it (the header is row 1).
+    pub row: usize,
+    /// Column key, e.g. `email`; empty when the problem concerns the whole row.
+    pub column: String,
+    /// Column heading in the file as the user wrote it.
+    pub heading: String,
+    pub value: String,
+    pub message: Msg,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub kind: MasterKind,
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub errors: Vec<RowError>,
+    /// Whether anything was written. False when there were errors and no partial import was asked.
+    pub applied: bool,
+    pub encoding: String,
+    /// Headings that match no column and were ignored.
+    pub ignored_columns: Vec<String>,
+}
+
+/// A decoded table: headings and rows of cell text.
+pub struct Table {
+    pub headings: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub encoding: String,
+}
+
+fn bad_file(ja: impl Into<String>, en: impl Into<String>) -> Error {
+    Error::BadRequest(Msg::new(ja, en))
+}
+
+pub fn read_table(bytes: &[u8], format: FileFormat, encoding: TextEncoding) -> Result<Table> {
+    match format {
+        FileFormat::Csv => read_csv(bytes, encoding),
+        FileFormat::Xlsx => read_xlsx(bytes),
+    }
+}
+
+fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<(String, &'static str)> {
+    let utf8 = |b: &[u8]| std::str::from_utf8(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)).map(str::to_string);
+    match encoding {
+        TextEncoding::Utf8 => utf8(bytes).map(|s| (s, "utf-8")).map_err(|e| {
+            bad_file(
+                format!("ファイルがUTF-8ではありません({}バイト目)。Excelで保存したCSVなら文字コードに Shift_JIS を選んでください", e.valid_up_to() + 1),
+                format!("the file is not UTF-8 (at byte {}); for a CSV saved by Excel choose Shift_JIS", e.valid_up_to() + 1),
+            )
+        }),
+        TextEncoding::ShiftJis => {
+            let (text, _, had_errors) = encoding_rs::SHIFT_JIS.decode(bytes);
+            if had_errors {
+                return Err(bad_file(
+                    "ファイルをShift_JISとして読めません。UTF-8で保存したファイルなら文字コードに UTF-8 を選んでください",
+                    "the file cannot be read as Shift_JIS; if it was saved as UTF-8 choose UTF-8",
+                ));
+            }
+            Ok((text.into_owned(), "shift_jis"))
+        }
+        TextEncoding::Auto => match utf8(bytes) {
+            Ok(s) => Ok((s, "utf-8")),
+            Err(_) => decode(bytes, TextEncoding::ShiftJis),
+        },
+    }
+}
+
+fn read_csv(bytes: &[u8], encoding: TextEncoding) -> Result<Table> {
+    let (text, encoding) = decode(bytes, encoding)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headings = reader
+        .headers()
+        .map_err(|e| bad_file(format!("見出し行を読めません: {e}"), format!("cannot read the heading row: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| {
+            bad_file(
+                format!("{}行目を読めません(引用符の閉じ忘れなど): {e}", i + 2),
+                format!("cannot read row {} (an unclosed quote?): {e}", i + 2),
+            )
+        })?;
+        rows.push(record.iter().map(str::to_string).collect());
+    }
+    Ok(Table {
+        headings,
+        rows,
+        encoding: encoding.to_string(),
+    })
+}
+
+fn read_xlsx(bytes: &[u8]) -> Result<Table> {
+    use calamine::{Data, Reader};
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).map_err(|e| {
+        bad_file(
+            format!("XLSXファイルとして開けません: {e}"),
+            format!("cannot open the file as XLSX: {e}"),
+        )
+    })?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| bad_file("シートがありません", "the workbook has no sheet"))?
+        .map_err(|e| bad_file(format!("シートを読めません: {e}"), format!("cannot read the sheet: {e}")))?;
+    let cell = |d: &Data| match d {
+        Data::Empty => String::new(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+        other => other.to_string(),
+    };
+    let mut rows = sheet.rows().map(|r| r.iter().map(cell).collect::<Vec<_>>());
+    let headings = rows
+        .next()
+        .ok_or_else(|| bad_file("シートが空です(1行目に見出しが必要です)", "the sheet is empty (row 1 must hold the headings)"))?
+        .into_iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    Ok(Table {
+        headings,
+        rows: rows.collect(),
+        encoding: "xlsx".into(),
+    })
+}
+
+/// Matches headings to columns: the key (`code`), the Japanese or the English label.
+fn map_headings(kind: MasterKind, headings: &[String]) -> Result<(HashMap<&'static str, usize>, Vec<String>)> {
+    let columns = kind.columns();
+    let mut map = HashMap::new();
+    let mut ignored = Vec::new();
+    for (i, h) in headings.iter().enumerate() {
+        let h_norm = h.trim_start_matches('\u{feff}').trim();
+        match columns
+            .iter()
+            .find(|c| c.key == h_norm || c.ja == h_norm || c.en.eq_ignore_ascii_case(h_norm))
+        {
+            Some(c) if !map.contains_key(c.key) => {
+                map.insert(c.key, i);
+            }
+            _ if h_norm.is_empty() => {}
+            _ => ignored.push(h.clone()),
+        }
+    }
+    let missing: Vec<&str> = columns.iter().filter(|c| c.required && !map.contains_key(c.key)).map(|c| c.ja).collect();
+    if !missing.is_empty() {
+        let missing_en: Vec<&str> = columns.iter().filter(|c| c.required && !map.contains_key(c.key)).map(|c| c.key).collect();
+        return Err(bad_file(
+            format!("必須の列がありません: {}。1行目に見出しを入れてください(エクスポートしたファイルを雛形にできます)", missing.join("、")),
+            format!("required columns are missing: {}; put the headings in row 1 (an exported file can serve as a template)", missing_en.join(", ")),
+        ));
+    }
+    Ok((map, ignored))
+}
+
+/// Imports a file of one kind for the user's municipality.
+pub async fn import(db: &Db, user: &User, kind: MasterKind, table: Table, partial: bool) -> Result<ImportReport> {
+    if !user.role.can_write_master() {
+        return Err(Error::forbidden_write());
+    }
+    let (map, ignored_columns) = map_headings(kind, &table.headings)?;
+    let heading_of = |key: &str| map.get(key).map(|&i| table.headings[i].clone()).unwrap_or_else(|| key.to_string());
+    let mut errors = Vec::new();
+    let mut parsed: Vec<(usize, ValidRecord)> = Vec::new();
+    let mut seen_codes = HashSet::new();
+    let mut rows = 0;
+    for (i, cells) in table.rows.iter().enumerate() {
+        let row_number = i + 2;
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        rows += 1;
+        let fields = Fields(
+            map.iter()
+                .map(|(key, &idx)| (key.to_string(), cells.get(idx).cloned().unwrap_or_default()))
+                .collect(),
+        );
+        match ValidRecord::from_fields(kind, &fields) {
+            Ok(record) => {
+                if !seen_codes.insert(record.code().to_string()) {
+                    errors.push(RowError {
+                        row: row_number,
+                        column: "code".into(),
+                        heading: heading_of("code"),
+                        value: record.code().to_string(),
+                        message: Msg::new(
+                            "同じコードがファイル内で2回以上使われています。1行にまとめてください",
+                            "the same code appears more than once in the file; keep one row per code",
+                        ),
+                    });
+                } else {
+                    parsed.push((row_number, record));
+                }
+            }
+            Err(field_errors) => errors.extend(field_errors.into_iter().map(|e| RowError {
+                row: row_number,
+                heading: heading_of(&e.field),
+                value: fields.get(&e.field),
+                column: e.field,
+                message: e.message,
+            })),
+        }
+    }
+    if !errors.is_empty() && !partial {
+        // Still check references of the good rows, so one round of fixes is enough: run them
+        // in a transaction that is then rolled back.
+        let (_, _, ref_errors) = apply(db, user, kind, &parsed, true, &heading_of).await?;
+        errors.extend(ref_errors);
+        errors.sort_by_key(|e| e.row);
+        return Ok(ImportReport {
+            kind,
+            rows,
+            created: 0,
+            updated: 0,
+            errors,
+            applied: false,
+            encoding: table.encoding,
+            ignored_columns,
+        });
+    }
+    let (created, updated, apply_errors) = apply(db, user, kind, &parsed, !partial, &heading_of).await?;
+    let applied = apply_errors.is_empty() || partial;
+    errors.extend(apply_errors);
+    errors.sort_by_key(|e| e.row);
+    Ok(ImportReport {
+        kind,
+        rows,
+        created: if applied { created } else { 0 },
+        updated: if applied { updated } else { 0 },
+        errors,
+        applied,
+        encoding: table.encoding,
+        ignored_columns,
+    })
+}
+
+/// Writes parsed rows in one transaction, each row in a savepoint. Commits when there were no
+/// errors, or always when `all_or_nothing` is false. Returns (created, updated, errors).
+async fn apply(
+    db: &Db,
+    user: &User,
+    kind: MasterKind,
+    rows: &[(usize, ValidRecord)],
+    all_or_nothing: bool,
+    heading_of: &(dyn Fn(&str) -> String + Sync),
+) -> Result<(usize, usize, Vec<RowError>)> {
+    let m = user.municipality_id;
+    let mut tx = db.pool.begin().await?;
+    let (mut created, mut updated, mut errors) = (0, 0, Vec::new());
+    for (row, record) in rows {
+        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+        let existing = id_by_code(&mut sp, m, kind, record.code()).await?;
+        let outcome = match existing {
+            Some(id) => update_record(&mut sp, m, id, record).await.map(|_| false),
+            None => insert_record(&mut sp, m, record).await.map(|_| true),
+        };
+        match outcome {
+            Ok(is_new) => {
+                sp.commit().await?;
+                if is_new {
+                    created += 1;
+                } else {
+                    updated += 1;
+                }
+            }
+            Err(Error::Validation(fields)) => {
+                sp.rollback().await?;
+                errors.extend(fields.into_iter().map(|e| RowError {
+                    row: *row,
+                    heading: heading_of(&e.field),
+                    value: reference_value(record, &e.field),
+                    column: e.field,
+                    message: e.message,
+                }));
+            }
+            Err(Error::Conflict(message)) => {
+                sp.rollback().await?;
+                errors.push(RowError {
+                    row: *row,
+                    column: String::new(),
+                    heading: String::new(),
+                    value: record.code().to_string(),
+                    message,
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if all_or_nothing && !errors.is_empty() {
+        tx.rollback().await?;
+        return Ok((0, 0, errors));
+    }
+    let detail = format!("{}: created {created}, updated {updated}, skipped rows {}", kind.slug(), errors.len());
+    crate::store::audit::record(&mut tx, Some(m), Some(user.id), "import", kind.slug(), "", &detail).await?;
+    tx.commit().await?;
+    debug_assert!(rows.iter().all(|(_, r)| kind_of(r) == kind));
+    Ok((created, updated, errors))
+}
+
+fn reference_value(record: &ValidRecord, field: &str) -> String {
+    match (record, field) {
+        (ValidRecord::Person(p), "organisation_code") => p.organisation_code.clone().unwrap_or_default(),
+        (ValidRecord::Room(r), "venue_code") => r.venue_code.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Exports records of one kind. CSV in UTF-8 gets a BOM so that Excel reads it as UTF-8.
+pub fn export(kind: MasterKind, records: &[Record], format: FileFormat, encoding: TextEncoding) -> Result<Vec<u8>> {
+    let headings: Vec<&str> = kind.columns().iter().map(|c| c.key).collect();
+    match format {
+        FileFormat::Csv => {
+            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+            w.write_record(&headings).map_err(|e| Error::Internal(e.into()))?;
+            for r in records {
+                w.write_record(r.to_fields()).map_err(|e| Error::Internal(e.into()))?;
+            }
+            let text = String::from_utf8(w.into_inner().map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?)
+                .map_err(|e| Error::Internal(e.into()))?;
+            match encoding {
+                TextEncoding::ShiftJis => encode_shift_jis(&text),
+                TextEncoding::Utf8 | TextEncoding::Auto => {
+                    let mut out = b"\xEF\xBB\xBF".to_vec();
+                    out.extend_from_slice(text.as_bytes());
+                    Ok(out)
+                }
+            }
+        }
+        FileFormat::Xlsx => {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            let xl = |e: rust_xlsxwriter::XlsxError| Error::Internal(e.into());
+            sheet.set_name(kind.slug()).map_err(xl)?;
+            let bold = rust_xlsxwriter::Format::new().set_bold();
+            for (c, h) in headings.iter().enumerate() {
+                sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(xl)?;
+                sheet.set_column_width(c as u16, 18).map_err(xl)?;
+            }
+            for (r, record) in records.iter().enumerate() {
+                for (c, v) in record.to_fields().iter().enumerate() {
+                    sheet.write_string((r + 1) as u32, c as u16, v).map_err(xl)?;
+                }
+            }
+            sheet.set_freeze_panes(1, 0).map_err(xl)?;
+            book.save_to_buffer().map_err(xl)
+        }
+    }
+}
+
+/// Encodes to Shift_JIS (CP932); characters it cannot hold are an error naming them, rather
+/// than silently turning into `?`.
+fn encode_shift_jis(text: &str) -> Result<Vec<u8>> {
+    let (bytes, _, had_errors) = encoding_rs::SHIFT_JIS.encode(text);
+    if had_errors {
+        let bad: Vec<String> = text
+            .chars()
+            .filter(|c| encoding_rs::SHIFT_JIS.encode(&c.to_string()).2)
+            .take(5)
+            .map(|c| c.to_string())
+            .collect();
+        return Err(bad_file(
+            format!("Shift_JISで表せない文字があります({})。UTF-8で書き出してください", bad.join(" ")),
+            format!("some characters cannot be written in Shift_JIS ({}); export as UTF-8 instead", bad.join(" ")),
+        ));
+    }
+    Ok(bytes.into_owned())
+}
+
+pub fn content_type(format: FileFormat, encoding: TextEncoding) -> &'static str {
+    match (format, encoding) {
+        (FileFormat::Xlsx, _) => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        (FileFormat::Csv, TextEncoding::ShiftJis) => "text/csv; charset=Shift_JIS",
+        (FileFormat::Csv, _) => "text/csv; charset=utf-8",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shift_jis_round_trip_and_auto_detection() {
+        let text = "code,name,kind\r\nC1,相談支援事業所ひだまり,consultation_office\r\n";
+        let sjis = encode_shift_jis(text).unwrap();
+        assert!(std::str::from_utf8(&sjis).is_err(), "Shift_JIS bytes must not be valid UTF-8 here");
+        let table = read_table(&sjis, FileFormat::Csv, TextEncoding::Auto).unwrap();
+        assert_eq!(table.encoding, "shift_jis");
+        assert_eq!(table.rows[0][1], "相談支援事業所ひだまり");
+        let err = read_table(&sjis, FileFormat::Csv, TextEncoding::Utf8).unwrap_err();
+        assert!(matches!(err, Error::BadRequest(_)));
+    }
+
+    #[test]
+    fn characters_outside_cp932_are_reported() {
+        let err = encode_shift_jis("𠮷野家").unwrap_err();
+        let Error::BadRequest(m) = err else { panic!("expected a bad request") };
+        assert!(m.ja.contains("𠮷"), "{m}");
+    }
+
+    #[test]
+    fn headings_match_keys_and_labels_and_report_missing() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (map, ignored) = map_headings(MasterKind::Organisations, &h(&["コード", "Name", "kind", "備考"])).unwrap();
+        assert_eq!(map["code"], 0);
+        assert_eq!(map["name"], 1);
+        assert_eq!(ignored, ["備考"]);
+        let err = map_headings(MasterKind::Organisations, &h(&["code"])).unwrap_err();
+        let Error::BadRequest(m) = err else { panic!() };
+        assert!(m.en.contains("name") && m.en.contains("kind"), "{m}");
+    }
+}

@@ -1,0 +1,687 @@
+//! Server-rendered pages: login, home, master data with search, calendar, import/export,
+//! audit log and API tokens. Japanese by default, English by a switch; usable by keyboard and
+//! screen reader (landmarks, labels, error summaries linked to fields, no colour-only signals).
+//!
+//! Every state-changing form carries the session's CSRF token; the login form, which has no
+//! session yet, uses a double-submit cookie.
+
+pub mod templates;
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{Datelike, Utc};
+use minijinja::{context, Value};
+use renkei_solver::calendar::{jst_date, wareki, FiscalYear, Quarter};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::{cookie_value, random_token, session_cookie_name, SessionUser};
+use crate::error::Error;
+use crate::i18n::{Lang, Msg};
+use crate::master::{Fields, FieldError, InputKind, MasterKind, OrgKind, ValidRecord};
+use crate::store::master::Record;
+use crate::store::tenancy::User;
+use crate::transfer::{FileFormat, TextEncoding};
+use templates::{render, word};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/lang/{code}", get(switch_lang))
+        .route("/static/app.css", get(stylesheet))
+        .route("/master/{kind}", get(list_page))
+        .route("/master/{kind}/new", get(new_form).post(create_submit))
+        .route("/master/{kind}/export", get(export_download))
+        .route("/master/{kind}/{id}", get(edit_form).post(update_submit))
+        .route("/master/{kind}/{id}/delete", post(delete_submit))
+        .route("/calendar", get(calendar_page))
+        .route("/transfer", get(transfer_page).post(import_submit))
+        .route("/audit", get(audit_page))
+        .route("/account", get(account_page).post(create_token_submit))
+        .fallback(not_found)
+}
+
+/// Error of a page handler: unauthenticated visitors go to the login page, other errors get
+/// an error page in both languages (the page language is not known at this point).
+pub enum PageError {
+    /// Not logged in: go to the login page, then back to `next`.
+    Login { next: String },
+    Failed(Error),
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> PageError {
+        PageError::Failed(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = match self {
+            PageError::Login { next } => {
+                let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                return Redirect::to(&format!("/login?next={next}")).into_response();
+            }
+            PageError::Failed(Error::Unauthenticated) => return Redirect::to("/login").into_response(),
+            PageError::Failed(e) => e,
+        };
+        let status = e.status();
+        let body = e.body();
+        let html = render(
+            "error.html",
+            context! { lang => "ja", status => status.as_u16(), message => body.message, fields => body.fields },
+        )
+        .unwrap_or_else(|_| "error".into());
+        (status, Html(html)).into_response()
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return crate::api::api_not_found(uri).await.into_response();
+    }
+    PageError::Failed(Error::NotFound(Msg::new(
+        "ページが見つかりません。メニューから選び直してください",
+        "page not found; choose again from the menu",
+    )))
+    .into_response()
+}
+
+/// The page language: the `lang` cookie, else Japanese.
+pub struct PageLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PageLang(cookie_value(parts, "lang").as_deref().and_then(Lang::parse).unwrap_or_default()))
+    }
+}
+
+/// Context every page shares (layout, navigation, CSRF token).
+async fn base(state: &AppState, lang: Lang, session: &SessionUser, current: &str) -> Result<Value, Error> {
+    let m = state.db.municipality(session.user.municipality_id).await?;
+    let today = jst_date(Utc::now());
+    let fy = FiscalYear::of(today);
+    Ok(context! {
+        lang => lang.code(),
+        other_lang => match lang { Lang::Ja => "en", Lang::En => "ja" },
+        current => current,
+        user => context! {
+            name => session.user.display_name.clone(),
+            username => session.user.username.clone(),
+            role => session.user.role.label().get(lang).to_string(),
+            is_admin => session.user.role.is_admin(),
+            can_write => session.user.role.can_write_master(),
+        },
+        municipality => match lang { Lang::Ja => m.name.clone(), Lang::En => if m.name_en.is_empty() { m.name.clone() } else { m.name_en.clone() } },
+        csrf => session.csrf.clone(),
+        fiscal_year_ja => fy.label_ja(),
+        fiscal_year_en => fy.label_en(),
+    })
+}
+
+fn page(name: &str, base: Value, extra: Value) -> PageResult {
+    let html = render(name, context! { ..base, ..extra })?;
+    Ok(Html(html).into_response())
+}
+
+fn check_csrf(session: &SessionUser, form: &HashMap<String, String>) -> Result<(), Error> {
+    session.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))
+}
+
+fn require_write(user: &User) -> Result<(), Error> {
+    if user.role.can_write_master() {
+        Ok(())
+    } else {
+        Err(Error::forbidden_write())
+    }
+}
+
+fn parse_kind(kind: &str) -> Result<MasterKind, Error> {
+    MasterKind::parse(kind).ok_or_else(|| Error::not_found("ページ", "page"))
+}
+
+/// Only local paths are followed after login or a language switch (no open redirects).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"))
+        .expect("cookie values are URL-safe base64")
+}
+
+// ----- login -----
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+const LOGIN_CSRF: &str = "renkei_login_csrf";
+
+async fn login_form(State(state): State<AppState>, PageLang(lang): PageLang, Query(q): Query<NextQuery>) -> PageResult {
+    login_page(&state, lang, q.next.as_deref(), None, "", StatusCode::OK)
+}
+
+fn login_page(state: &AppState, lang: Lang, next: Option<&str>, error: Option<Msg>, username: &str, status: StatusCode) -> PageResult {
+    let token = random_token(24);
+    let html = render(
+        "login.html",
+        context! {
+            lang => lang.code(), other_lang => match lang { Lang::Ja => "en", Lang::En => "ja" },
+            csrf => token.clone(), next => safe_next(next), username => username,
+            error => error.map(|m| m.get(lang).to_string()),
+        },
+    )?;
+    let mut res = (status, Html(html)).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie(state, LOGIN_CSRF, &token, Some(3600)));
+    Ok(res)
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let cookie_token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == LOGIN_CSRF)
+        .map(|(_, v)| v.to_string());
+    if cookie_token.as_deref() != Some(get("csrf")) || get("csrf").is_empty() {
+        let msg = Msg::new("ログイン画面の有効期限が切れました。もう一度入力してください", "the login form expired; please enter your details again");
+        return login_page(&state, lang, Some(get("next")), Some(msg), get("username"), StatusCode::FORBIDDEN);
+    }
+    match crate::auth::login(&state.db, get("username"), get("password")).await {
+        Ok(user) => {
+            let (secret, _) = crate::auth::start_session(&state.db, &user, state.config.session_hours).await?;
+            let name = session_cookie_name(state.config.secure_cookies());
+            let mut res = Redirect::to(&safe_next(Some(get("next")))).into_response();
+            let h = res.headers_mut();
+            h.append(header::SET_COOKIE, cookie(&state, name, &secret, Some(state.config.session_hours * 3600)));
+            h.append(header::SET_COOKIE, cookie(&state, LOGIN_CSRF, "", Some(0)));
+            Ok(res)
+        }
+        Err(e @ (Error::BadRequest(_) | Error::RateLimited { .. })) => {
+            let status = e.status();
+            let msg = e.body().message;
+            login_page(&state, lang, Some(get("next")), Some(msg), get("username"), status)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn logout(State(state): State<AppState>, session: SessionUser, Form(form): Form<HashMap<String, String>>) -> PageResult {
+    check_csrf(&session, &form)?;
+    state.db.delete_session(&session.session_hash).await?;
+    let name = session_cookie_name(state.config.secure_cookies());
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie(&state, name, "", Some(0)));
+    Ok(res)
+}
+
+async fn switch_lang(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or_default();
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie(&state, "lang", lang.code(), Some(365 * 24 * 3600)));
+    res
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.css"),
+    )
+}
+
+// ----- home -----
+
+async fn home(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+    let b = base(&state, lang, &session, "home").await?;
+    let m = session.user.municipality_id;
+    let mut counts = Vec::new();
+    for kind in MasterKind::ALL {
+        counts.push(context! { slug => kind.slug(), label => kind.label().get(lang).to_string(), count => state.db.count_records(m, kind).await? });
+    }
+    let today = jst_date(Utc::now());
+    let cal = crate::api::municipal_calendar(&state, &session.user).await?;
+    let fy = FiscalYear::of(today);
+    let upcoming: Vec<Value> = cal
+        .closed_weekdays(fy)
+        .into_iter()
+        .chain(FiscalYear::new(fy.year() + 1).map(|n| cal.closed_weekdays(n)).unwrap_or_default())
+        .filter(|(d, _)| *d >= today)
+        .take(5)
+        .map(|(d, r)| closed_row(lang, d, &r))
+        .collect();
+    let q = Quarter::of(today);
+    page(
+        "home.html",
+        b,
+        context! {
+            counts => counts,
+            today => match lang { Lang::Ja => format!("{}({})", wareki(today), weekday_short(lang, today.weekday())), Lang::En => today.format("%a %-d %B %Y").to_string() },
+            quarter => match lang { Lang::Ja => q.label_ja(), Lang::En => q.label_en() },
+            upcoming => upcoming,
+        },
+    )
+}
+
+fn weekday_short(lang: Lang, d: chrono::Weekday) -> &'static str {
+    const JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let i = d.num_days_from_monday() as usize;
+    match lang {
+        Lang::Ja => JA[i],
+        Lang::En => EN[i],
+    }
+}
+
+fn closed_row(lang: Lang, d: chrono::NaiveDate, r: &renkei_solver::calendar::ClosedReason) -> Value {
+    context! {
+        date => d.to_string(),
+        date_label => match lang { Lang::Ja => wareki(d), Lang::En => d.format("%-d %b %Y").to_string() },
+        weekday => weekday_short(lang, d.weekday()),
+        reason => match lang { Lang::Ja => r.label_ja(), Lang::En => r.label_en() },
+    }
+}
+
+// ----- master data -----
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    done: String,
+}
+
+fn column_views(kind: MasterKind, lang: Lang) -> Vec<Value> {
+    kind.columns()
+        .iter()
+        .map(|c| {
+            context! {
+                key => c.key,
+                label => match lang { Lang::Ja => c.ja, Lang::En => c.en },
+                hint => match lang { Lang::Ja => c.hint_ja, Lang::En => c.hint_en },
+                required => c.required,
+                input => c.input,
+            }
+        })
+        .collect()
+}
+
+/// Cells for display: kinds and flags in words rather than codes.
+fn display_cells(record: &Record, lang: Lang) -> Vec<String> {
+    let mut cells = record.to_fields();
+    match record {
+        Record::Organisation(o) => cells[3] = o.kind.label().get(lang).to_string(),
+        Record::Room(r) => {
+            cells[1] = r.venue_name.clone();
+            cells[4] = word(lang, if r.wheelchair { "yes" } else { "no" }).to_string();
+            cells[5] = word(lang, if r.hearing_loop { "yes" } else { "no" }).to_string();
+        }
+        Record::Person(p) => cells[4] = p.organisation_name.clone().unwrap_or_default(),
+        Record::Venue(_) => {}
+    }
+    cells
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path(kind): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let kind = parse_kind(&kind)?;
+    let b = base(&state, lang, &session, kind.slug()).await?;
+    let records = state.db.list_records(session.user.municipality_id, kind, &q.q).await?;
+    let rows: Vec<Value> = records
+        .iter()
+        .map(|r| context! { id => r.id(), cells => display_cells(r, lang) })
+        .collect();
+    let notice = match q.done.as_str() {
+        "saved" => Some(word(lang, "saved")),
+        "deleted" => Some(word(lang, "deleted")),
+        _ => None,
+    };
+    page(
+        "list.html",
+        b,
+        context! {
+            kind => kind.slug(), title => kind.label().get(lang).to_string(), columns => column_views(kind, lang),
+            rows => rows, q => q.q, notice => notice,
+        },
+    )
+}
+
+fn org_kind_options(lang: Lang) -> Vec<Value> {
+    OrgKind::ALL.iter().map(|k| context! { value => k.slug(), label => k.label().get(lang).to_string() }).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn form_page(
+    b: Value,
+    lang: Lang,
+    kind: MasterKind,
+    id: Option<i64>,
+    values: HashMap<String, String>,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> PageResult {
+    let errors: Vec<Value> = errors
+        .iter()
+        .map(|e| {
+            let label = kind.columns().iter().find(|c| c.key == e.field).map(|c| match lang {
+                Lang::Ja => c.ja,
+                Lang::En => c.en,
+            });
+            context! { field => e.field.clone(), label => label.unwrap_or(&e.field), message => e.message.get(lang).to_string() }
+        })
+        .collect();
+    let title = format!(
+        "{} {}",
+        kind.label().get(lang),
+        word(lang, if id.is_some() { "edit" } else { "new" })
+    );
+    let html = render(
+        "form.html",
+        context! {
+            ..b, ..context! {
+                kind => kind.slug(), id => id, title => title, columns => column_views(kind, lang), values => values,
+                errors => errors, org_kinds => org_kind_options(lang),
+            }
+        },
+    )?;
+    Ok((status, Html(html)).into_response())
+}
+
+async fn new_form(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser, Path(kind): Path<String>) -> PageResult {
+    let kind = parse_kind(&kind)?;
+    require_write(&session.user)?;
+    let b = base(&state, lang, &session, kind.slug()).await?;
+    form_page(b, lang, kind, None, HashMap::new(), &[], StatusCode::OK)
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path((kind, id)): Path<(String, String)>,
+) -> PageResult {
+    let kind = parse_kind(&kind)?;
+    let id: i64 = id.parse().map_err(|_| Error::not_found("データ", "record"))?;
+    let record = state.db.get_record(session.user.municipality_id, kind, id).await?;
+    let values = kind
+        .columns()
+        .iter()
+        .map(|c| c.key.to_string())
+        .zip(record.to_fields())
+        .collect();
+    let b = base(&state, lang, &session, kind.slug()).await?;
+    form_page(b, lang, kind, Some(id), values, &[], StatusCode::OK)
+}
+
+/// Form fields to text fields; checkboxes that are absent mean "no".
+fn form_fields(kind: MasterKind, form: &HashMap<String, String>) -> Fields {
+    Fields(
+        kind.columns()
+            .iter()
+            .map(|c| {
+                let v = form.get(c.key).cloned().unwrap_or_default();
+                let v = if c.input == InputKind::Checkbox && v.is_empty() { "0".into() } else { v };
+                (c.key.to_string(), v)
+            })
+            .collect(),
+    )
+}
+
+async fn save_from_form(
+    state: AppState,
+    lang: Lang,
+    session: SessionUser,
+    kind: MasterKind,
+    id: Option<i64>,
+    form: HashMap<String, String>,
+) -> PageResult {
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let fields = form_fields(kind, &form);
+    let result = match ValidRecord::from_fields(kind, &fields) {
+        Ok(record) => state.db.save_record(&session.user, id, &record).await,
+        Err(errors) => Err(Error::Validation(errors)),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/master/{}?done=saved", kind.slug())).into_response()),
+        Err(Error::Validation(errors)) => {
+            let b = base(&state, lang, &session, kind.slug()).await?;
+            form_page(b, lang, kind, id, fields.0, &errors, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(Error::Conflict(m)) => {
+            let b = base(&state, lang, &session, kind.slug()).await?;
+            let errors = [FieldError { field: "code".into(), message: m }];
+            form_page(b, lang, kind, id, fields.0, &errors, StatusCode::CONFLICT)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path(kind): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    let kind = parse_kind(&kind)?;
+    save_from_form(state, lang, session, kind, None, form).await
+}
+
+async fn update_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path((kind, id)): Path<(String, String)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    let kind = parse_kind(&kind)?;
+    let id: i64 = id.parse().map_err(|_| Error::not_found("データ", "record"))?;
+    save_from_form(state, lang, session, kind, Some(id), form).await
+}
+
+async fn delete_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path((kind, id)): Path<(String, String)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let kind = parse_kind(&kind)?;
+    let id: i64 = id.parse().map_err(|_| Error::not_found("データ", "record"))?;
+    state.db.delete_record(&session.user, kind, id).await?;
+    Ok(Redirect::to(&format!("/master/{}?done=deleted", kind.slug())).into_response())
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    encoding: String,
+}
+
+async fn export_download(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path(kind): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> PageResult {
+    let kind = parse_kind(&kind)?;
+    Ok(crate::api::export_response(&state, &session.user, kind, &q.format, &q.encoding).await?)
+}
+
+// ----- calendar -----
+
+#[derive(Deserialize)]
+struct CalendarQuery {
+    fy: Option<String>,
+}
+
+async fn calendar_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Query(q): Query<CalendarQuery>,
+) -> PageResult {
+    let b = base(&state, lang, &session, "calendar").await?;
+    let today = jst_date(Utc::now());
+    let (fy, error) = match q.fy.as_deref().filter(|s| !s.trim().is_empty()) {
+        None => (FiscalYear::of(today), None),
+        Some(s) => match s.parse::<FiscalYear>() {
+            Ok(fy) => (fy, None),
+            Err(e) => (FiscalYear::of(today), Some(e.to_string())),
+        },
+    };
+    let cal = crate::api::municipal_calendar(&state, &session.user).await?;
+    let days: Vec<Value> = cal.closed_weekdays(fy).iter().map(|(d, r)| closed_row(lang, *d, r)).collect();
+    let years: Vec<Value> = (fy.year() - 2..=fy.year() + 2)
+        .filter_map(|y| FiscalYear::new(y).ok())
+        .map(|y| context! { value => y.year(), label => format!("{} ({})", y.label_ja(), y.label_en()), selected => y == fy })
+        .collect();
+    page(
+        "calendar.html",
+        b,
+        context! {
+            fy_label => format!("{} / {}", fy.label_ja(), fy.label_en()), days => days, years => years, error => error,
+            period => format!("{} – {}", fy.start(), fy.end()),
+        },
+    )
+}
+
+// ----- import / export -----
+
+async fn transfer_page(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+    let b = base(&state, lang, &session, "transfer").await?;
+    transfer_view(b, lang, None, StatusCode::OK)
+}
+
+fn transfer_view(b: Value, lang: Lang, report: Option<Value>, status: StatusCode) -> PageResult {
+    let kinds: Vec<Value> = MasterKind::ALL
+        .iter()
+        .map(|k| context! { value => k.slug(), label => k.label().get(lang).to_string() })
+        .collect();
+    let html = render("transfer.html", context! { ..b, ..context! { kinds => kinds, report => report } })?;
+    Ok((status, Html(html)).into_response())
+}
+
+async fn import_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    mut multipart: Multipart,
+) -> PageResult {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        Error::BadRequest(Msg::new(format!("アップロードを読めません: {e}"), format!("cannot read the upload: {e}")))
+    };
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("").to_string();
+            file = Some((file_name, field.bytes().await.map_err(bad)?.to_vec()));
+        } else {
+            fields.insert(name, field.text().await.map_err(bad)?);
+        }
+    }
+    check_csrf(&session, &fields)?;
+    require_write(&session.user)?;
+    let kind = parse_kind(fields.get("kind").map(String::as_str).unwrap_or(""))?;
+    let (file_name, bytes) = file
+        .filter(|(_, b)| !b.is_empty())
+        .ok_or_else(|| Error::BadRequest(Msg::new("ファイルを選んでください", "choose a file to import")))?;
+    let encoding = TextEncoding::parse(fields.get("encoding").map(String::as_str).unwrap_or("")).unwrap_or_default();
+    let partial = fields.get("partial").is_some_and(|v| !v.is_empty());
+    let b = base(&state, lang, &session, "transfer").await?;
+    let format = FileFormat::sniff(&file_name, &bytes);
+    let outcome = match crate::transfer::read_table(&bytes, format, encoding) {
+        Ok(table) => crate::transfer::import(&state.db, &session.user, kind, table, partial).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(report) => {
+            let errors: Vec<Value> = report
+                .errors
+                .iter()
+                .map(|e| context! { row => e.row, column => e.heading.clone(), value => e.value.clone(), message => e.message.get(lang).to_string() })
+                .collect();
+            let status = if report.applied { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let view = context! {
+                file_name => file_name, kind => kind.label().get(lang).to_string(), rows => report.rows, created => report.created,
+                updated => report.updated, applied => report.applied, errors => errors, encoding => report.encoding,
+                ignored_columns => report.ignored_columns,
+            };
+            transfer_view(b, lang, Some(view), status)
+        }
+        Err(Error::BadRequest(m)) => {
+            let view = context! { file_name => file_name, kind => kind.label().get(lang).to_string(), failure => m.get(lang).to_string(), applied => false };
+            transfer_view(b, lang, Some(view), StatusCode::BAD_REQUEST)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ----- audit log and account -----
+
+async fn audit_page(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+    if !session.user.role.is_admin() {
+        return Err(Error::Forbidden(Msg::new("監査ログは管理者のみ閲覧できます", "only administrators may read the audit log")).into());
+    }
+    let b = base(&state, lang, &session, "audit").await?;
+    let entries = state.db.audit_entries(session.user.municipality_id, 200).await?;
+    page("audit.html", b, context! { entries => entries })
+}
+
+async fn account_page(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+    let b = base(&state, lang, &session, "account").await?;
+    page("account.html", b, context! { token => Option::<String>::None })
+}
+
+async fn create_token_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    check_csrf(&session, &form)?;
+    let name = form.get("name").map(|s| s.trim()).unwrap_or("");
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::Validation(vec![FieldError::new("name", "用途を100文字以内で入力してください", "enter a purpose of up to 100 characters")]).into());
+    }
+    let token = crate::auth::create_api_token(&state.db, &session.user, name).await?;
+    let b = base(&state, lang, &session, "account").await?;
+    page("account.html", b, context! { token => token, token_name => name })
+}
