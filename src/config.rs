@@ -39,6 +39,9 @@ impl Default for Config {
     }
 }
 
+/// Keys settable as `RENKEI_<KEY>` environment variables.
+const CONFIG_KEYS: [&str; 7] = ["database_url", "listen", "public_url", "environment", "session_hours", "log_format", "run_worker"];
+
 impl Config {
     pub fn load() -> anyhow::Result<Config> {
         let file = std::env::var("RENKEI_CONFIG").unwrap_or_else(|_| "renkei.toml".into());
@@ -47,7 +50,9 @@ impl Config {
             figment = figment.merge(("database_url", url));
         }
         let config: Config = figment
-            .merge(Env::prefixed("RENKEI_").ignore(&["config"]))
+            // Only the settings' own names: other RENKEI_* variables (RENKEI_LOG,
+            // RENKEI_NEW_PASSWORD, test settings) belong to other parts.
+            .merge(Env::prefixed("RENKEI_").only(&CONFIG_KEYS))
             .extract()
             .map_err(|e| anyhow::anyhow!("configuration error / 設定エラー: {e}"))?;
         config.check()?;

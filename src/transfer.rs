@@ -96,6 +96,7 @@ pub struct ImportReport {
 }
 
 /// A decoded table: headings and rows of cell text.
+#[derive(Debug)]
 pub struct Table {
     pub headings: Vec<String>,
     pub rows: Vec<Vec<String>>,

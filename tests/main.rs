@@ -1,1 +1,15 @@
+//! The one integration-test binary (one binary builds and links once; see ARCHITECTURE.md).
+//! Every test gets a fresh database (a temporary SQLite file or a new PostgreSQL database) and,
+//! where it talks HTTP, the real server on a free port.
 
+mod support;
+
+mod api;
+mod auth;
+mod browser;
+mod cli;
+mod demo;
+mod import_export;
+mod jobs;
+mod store;
+mod tenancy;

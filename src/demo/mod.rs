@@ -6,6 +6,7 @@ use crate::auth::{hash_password, Role};
 use crate::error::{Error, Result};
 use crate::master::{FieldError, ValidRecord};
 use crate::store::master::insert_record;
+use crate::store::tenancy::{create_municipality, create_user};
 use crate::store::Db;
 
 /// Login of the demo's administrator, printed at start. Only ever created by `--demo`.
@@ -35,10 +36,12 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
         .chain(data.rooms.iter().map(|r| r.parse().map(ValidRecord::Room)))
         .collect::<std::result::Result<Vec<_>, Vec<FieldError>>>()
         .map_err(|e| Error::Internal(anyhow::anyhow!("demo data does not validate: {e:?}")))?;
-    let m = db
-        .create_municipality(data.municipality_code, data.municipality_name, data.municipality_name_en)
-        .await?;
+    // Hash before the transaction: argon2 is slow and must not hold the write lock.
+    let hash = hash_password(DEMO_PASSWORD)?;
+    let viewer_hash = hash_password(DEMO_PASSWORD)?;
+    // One transaction: a failure anywhere leaves no half-loaded demo behind.
     let mut tx = db.pool.begin().await?;
+    let m = create_municipality(&mut tx, data.municipality_code, data.municipality_name, data.municipality_name_en).await?;
     for record in &records {
         insert_record(&mut tx, m, record).await?;
     }
@@ -50,12 +53,10 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
             .execute(&mut *tx)
             .await?;
     }
+    create_user(&mut tx, m, DEMO_USERNAME, "デモ 管理者", &hash, Role::Admin).await?;
+    create_user(&mut tx, m, "demo-viewer", "デモ 閲覧者", &viewer_hash, Role::Viewer).await?;
     crate::store::audit::record(&mut tx, Some(m), None, "create", "demo", "", "demo municipality loaded").await?;
     tx.commit().await?;
-    let hash = hash_password(DEMO_PASSWORD)?;
-    db.create_user(m, DEMO_USERNAME, "デモ 管理者", &hash, Role::Admin).await?;
-    let viewer_hash = hash_password(DEMO_PASSWORD)?;
-    db.create_user(m, "demo-viewer", "デモ 閲覧者", &viewer_hash, Role::Viewer).await?;
     Ok(DemoLoaded {
         created: true,
         municipality_name: data.municipality_name.into(),

@@ -4,6 +4,8 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use sqlx::AnyConnection;
+
 use super::{now, Db};
 use crate::auth::Role;
 use crate::error::{Error, Result};
@@ -59,23 +61,8 @@ const USER_COLUMNS: &str = "u.id, u.municipality_id, u.username, u.display_name,
 
 impl Db {
     pub async fn create_municipality(&self, code: &str, name: &str, name_en: &str) -> Result<MunicipalityId> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO municipalities (code, name, name_en, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(code)
-        .bind(name)
-        .bind(name_en)
-        .bind(now())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| match Error::from(e) {
-            Error::Conflict(_) => Error::Conflict(Msg::new(
-                format!("自治体コード「{code}」は既に登録されています"),
-                format!("municipality code \"{code}\" already exists"),
-            )),
-            other => other,
-        })?;
-        Ok(MunicipalityId(id))
+        let mut conn = self.pool.acquire().await?;
+        create_municipality(&mut conn, code, name, name_en).await
     }
 
     pub async fn municipality(&self, id: MunicipalityId) -> Result<Municipality> {
@@ -108,19 +95,7 @@ impl Db {
         role: Role,
     ) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (municipality_id, username, display_name, password_hash, role, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(municipality.0)
-        .bind(username)
-        .bind(display_name)
-        .bind(password_hash)
-        .bind(role.slug())
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
-        super::audit::record(&mut tx, Some(municipality), None, "create", "user", &id.to_string(), username).await?;
+        let id = create_user(&mut tx, municipality, username, display_name, password_hash, role).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -259,4 +234,50 @@ impl Db {
             .await?;
         Ok(a.rows_affected() + b.rows_affected())
     }
+}
+
+/// Creates a municipality inside the caller's transaction.
+pub async fn create_municipality(conn: &mut AnyConnection, code: &str, name: &str, name_en: &str) -> Result<MunicipalityId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO municipalities (code, name, name_en, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(code)
+    .bind(name)
+    .bind(name_en)
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| match Error::from(e) {
+        Error::Conflict(_) => Error::Conflict(Msg::new(
+            format!("自治体コード「{code}」は既に登録されています"),
+            format!("municipality code \"{code}\" already exists"),
+        )),
+        other => other,
+    })?;
+    Ok(MunicipalityId(id))
+}
+
+/// Creates an account (and its audit row) inside the caller's transaction.
+pub async fn create_user(
+    conn: &mut AnyConnection,
+    municipality: MunicipalityId,
+    username: &str,
+    display_name: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (municipality_id, username, display_name, password_hash, role, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(municipality.0)
+    .bind(username)
+    .bind(display_name)
+    .bind(password_hash)
+    .bind(role.slug())
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?;
+    super::audit::record(conn, Some(municipality), None, "create", "user", &id.to_string(), username).await?;
+    Ok(id)
 }

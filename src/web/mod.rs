@@ -116,6 +116,11 @@ async fn base(state: &AppState, lang: Lang, session: &SessionUser, current: &str
         lang => lang.code(),
         other_lang => match lang { Lang::Ja => "en", Lang::En => "ja" },
         current => current,
+        current_path => match current {
+            "home" => "/".to_string(),
+            k if MasterKind::parse(k).is_some() => format!("/master/{k}"),
+            other => format!("/{other}"),
+        },
         user => context! {
             name => session.user.display_name.clone(),
             username => session.user.username.clone(),

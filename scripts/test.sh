@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what it needs (cmake and libclang for HiGHS,
+# PostgreSQL, Chromium and ChromeDriver), starts a throwaway PostgreSQL cluster, runs every test
+# against SQLite and PostgreSQL, and removes the cluster again.
+#
+#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh jobs::     # only tests whose name matches (passed to cargo test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A persistent target directory keeps incremental builds fast across fresh clones (CI clones anew).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/renkei/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+need_packages=()
+command -v cmake >/dev/null || need_packages+=(cmake)
+[ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_packages+=(libclang-dev clang)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
+command -v chromium >/dev/null || need_packages+=(chromium)
+command -v chromedriver >/dev/null || need_packages+=(chromium-driver)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  echo "installing: ${need_packages[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_packages[@]}" >/dev/null
+fi
+
+# Throwaway PostgreSQL cluster on a Unix socket and a free port, owned by an unprivileged user
+# (initdb refuses to run as root).
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+PG_DIR=$(mktemp -d /tmp/renkei-pg.XXXXXX)
+PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RUN_AS=()
+if [ "$(id -u)" -eq 0 ]; then
+  id renkei-test >/dev/null 2>&1 || useradd --system --no-create-home renkei-test
+  chown renkei-test "$PG_DIR"
+  RUN_AS=(runuser -u renkei-test --)
+fi
+cleanup() {
+  "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PG_DIR"
+}
+trap cleanup EXIT
+"${RUN_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+"${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+  -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+export RENKEI_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+echo "PostgreSQL test cluster on port $PG_PORT"
+
+cargo build --workspace --tests --quiet
+cargo test --workspace -- --test-threads="${RENKEI_TEST_THREADS:-4}" "$@"

@@ -1,0 +1,277 @@
+//! A smoke test in a real browser (headless Chromium through ChromeDriver): log in to the demo
+//! municipality, open the people list, search it and switch the language.
+//!
+//! Chromium and ChromeDriver must be installed (`bash scripts/test.sh` installs them); without
+//! them this test fails rather than being skipped.
+
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tempfile::TempDir;
+
+use crate::support::{Engine, TestApp};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A person of the demo dataset (src/demo/data.rs, P001) and their family name, which no
+/// other demo person, organisation, role or qualification contains.
+const PERSON: &str = "佐藤 美穂";
+const FAMILY_NAME: &str = "佐藤";
+const DEMO_PEOPLE: usize = 80;
+
+/// ChromeDriver on a free port, killed (with the browser it started) when dropped, also when
+/// the test panics.
+struct ChromeDriver {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    /// The browser profile (`--user-data-dir`) and the driver's log; removed after the kill.
+    dir: TempDir,
+}
+
+impl ChromeDriver {
+    fn start() -> ChromeDriver {
+        for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing, so the browser test cannot run. Run `bash scripts/test.sh`, which installs \
+                 the {package} package (or install it with apt-get) and runs the whole suite."
+            );
+        }
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("chromedriver.log");
+        let out = File::create(&log).expect("chromedriver log file");
+        let err = out.try_clone().expect("chromedriver log file");
+        let mut cmd = Command::new(CHROMEDRIVER);
+        cmd.arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        // Its own process group, so that the browser it launches can be killed with it.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}; run `bash scripts/test.sh`"));
+        let mut driver = ChromeDriver { child, port, log, dir };
+        driver.wait_until_listening(Duration::from_secs(30));
+        driver
+    }
+
+    fn wait_until_listening(&mut self, limit: Duration) {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let start = Instant::now();
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("chromedriver exited early ({status}); its log:\n{}", self.log_text());
+            }
+            assert!(start.elapsed() < limit, "chromedriver did not listen on port {} within {limit:?}; its log:\n{}", self.port, self.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn profile_dir(&self) -> PathBuf {
+        self.dir.path().join("profile")
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // The process group is the driver's pid (process_group(0)); it holds the driver and the
+        // browser it launched, and nothing else.
+        let pid = self.child.id();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
+    listener.local_addr().unwrap().port()
+}
+
+async fn connect(driver: &ChromeDriver) -> Client {
+    let profile = driver.profile_dir();
+    std::fs::create_dir_all(&profile).unwrap();
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else { unreachable!() };
+    ClientBuilder::rustls()
+        .expect("TLS roots for the WebDriver client")
+        .capabilities(caps)
+        .connect(&driver.url())
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}; chromedriver log:\n{}", driver.log_text()))
+}
+
+/// Polls the current URL until `ready` accepts it.
+async fn wait_for_url(client: &Client, what: &str, ready: impl Fn(&url::Url) -> bool) -> url::Url {
+    let start = Instant::now();
+    loop {
+        let url = client.current_url().await.expect("current URL");
+        if ready(&url) {
+            return url;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "waited in vain for {what}; the browser is at {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    let el = client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    el.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}")).trim().to_string()
+}
+
+/// The names column (second cell) of the list table, row by row.
+async fn listed_names(client: &Client) -> Vec<String> {
+    let mut names = Vec::new();
+    for cell in client.find_all(Locator::Css("main table tbody tr > :nth-child(2)")).await.unwrap() {
+        names.push(cell.text().await.unwrap().trim().to_string());
+    }
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_browse_people_search_and_switch_to_english() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let loaded = renkei::demo::load(app.db()).await.expect("load the demo");
+    assert!(loaded.created);
+
+    let driver = ChromeDriver::start();
+    let client = connect(&driver).await;
+    let result = tokio::time::timeout(Duration::from_secs(180), session(&client, &app)).await;
+    // Ends the browser session cleanly; the driver guard kills whatever is left.
+    let _ = client.close().await;
+    drop(driver);
+    result.expect("the browser session took more than 3 minutes");
+    app.stop().await;
+}
+
+async fn session(client: &Client, app: &TestApp) {
+    client.set_window_size(1280, 1000).await.expect("window size");
+
+    // Not logged in: the home page sends the visitor to the login form, remembering where to go.
+    client.goto(&app.url("/")).await.expect("open /");
+    let url = wait_for_url(client, "the login page", |u| u.path() == "/login").await;
+    assert_eq!(url.query(), Some("next=%2F"), "{url}");
+    assert_eq!(text_of(client, "main h1").await, "ログイン");
+
+    // Fields found by the ids their labels point to.
+    for (id, label) in [("username", "ユーザー名"), ("password", "パスワード")] {
+        assert_eq!(text_of(client, &format!("label[for='{id}']")).await, label);
+    }
+    client.find(Locator::Id("username")).await.unwrap().send_keys(renkei::demo::DEMO_USERNAME).await.unwrap();
+    client.find(Locator::Id("password")).await.unwrap().send_keys(renkei::demo::DEMO_PASSWORD).await.unwrap();
+    client
+        .find(Locator::Css("form[action='/login'] button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The home page of みらい市.
+    wait_for_url(client, "the home page after logging in", |u| u.path() == "/").await;
+    assert_eq!(text_of(client, "main h1").await, "みらい市", "the home page names the municipality");
+    assert_eq!(text_of(client, "header .muni").await, "みらい市");
+    let tiles = text_of(client, "main ul.tiles").await;
+    assert!(tiles.contains(&DEMO_PEOPLE.to_string()) && tiles.contains("人"), "the record counts show the people: {tiles:?}");
+
+    // The navigation link to the people list.
+    let people_link = client.find(Locator::Css("nav a[href='/master/people']")).await.expect("nav link to people");
+    assert_eq!(people_link.text().await.unwrap().trim(), "人");
+    people_link.click().await.unwrap();
+    wait_for_url(client, "the people list", |u| u.path() == "/master/people").await;
+    assert_eq!(text_of(client, "main h1").await, "人");
+    let current = client.find(Locator::Css("nav a[aria-current='page']")).await.expect("current nav item");
+    assert_eq!(current.attr("href").await.unwrap().as_deref(), Some("/master/people"));
+    assert_eq!(text_of(client, "#count").await, format!("{DEMO_PEOPLE} 件"));
+    let names = listed_names(client).await;
+    assert_eq!(names.len(), DEMO_PEOPLE, "{names:?}");
+    assert!(names.iter().any(|n| n == PERSON), "{PERSON} should be listed: {names:?}");
+
+    // For humans: what the page looks like.
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("people.png");
+    std::fs::write(&shot, &png).unwrap_or_else(|e| panic!("write {}: {e}", shot.display()));
+
+    // Search by family name: the list narrows to that one person.
+    let q = client.find(Locator::Id("q")).await.expect("search box #q");
+    assert_eq!(text_of(client, "label[for='q']").await, "検索");
+    q.send_keys(FAMILY_NAME).await.unwrap();
+    client
+        .find(Locator::Css("form[role='search'] button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(client, "the search result", |u| u.query_pairs().any(|(k, v)| k == "q" && v == FAMILY_NAME)).await;
+    assert_eq!(text_of(client, "#count").await, "1 件");
+    assert_eq!(listed_names(client).await, [PERSON]);
+    assert!(text_of(client, "main table caption").await.contains(FAMILY_NAME), "the caption repeats the search");
+    let kept = client.find(Locator::Id("q")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some(FAMILY_NAME), "the search box keeps the query");
+
+    // Switch to English with the header link: the same page comes back in English.
+    let switch = client.find(Locator::Css("header a[hreflang='en']")).await.expect("language link in the header");
+    assert_eq!(switch.text().await.unwrap().trim(), "English");
+    switch.click().await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("html[lang='en']"))
+        .await
+        .expect("the page turns English");
+    let url = client.current_url().await.unwrap();
+    assert_eq!(
+        url.path(),
+        "/master/people",
+        "switching the language should return to the page it was chosen on, not to {url} \
+         (the header link is /lang/en?next=<current_path>)"
+    );
+    assert_eq!(text_of(client, "main h1").await, "People");
+    assert_eq!(text_of(client, "nav a[href='/master/people']").await, "People");
+    assert_eq!(text_of(client, "label[for='q']").await, "Search");
+}

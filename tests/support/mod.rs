@@ -1,0 +1,265 @@
+//! Test harness: fresh databases on both engines, the real app on port 0, and helpers to make
+//! a municipality with users and API tokens.
+//!
+//! PostgreSQL comes from `RENKEI_TEST_POSTGRES_URL` (an admin URL of a throwaway cluster that
+//! `scripts/test.sh` starts). Without it the PostgreSQL tests fail with instructions: they are
+//! never skipped silently.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use renkei::app::App;
+use renkei::auth::{hash_password, Role};
+use renkei::config::Config;
+use renkei::store::tenancy::{MunicipalityId, User};
+use renkei::store::Db;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per engine, as two separately named tests.
+#[macro_export]
+macro_rules! both_engines {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::Engine::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::support::Engine::Postgres).await
+            }
+        }
+    };
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name() -> String {
+    format!(
+        "renkei_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        rand_suffix()
+    )
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("RENKEI_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "RENKEI_TEST_POSTGRES_URL is not set: the PostgreSQL half of the suite cannot run. \
+             Run `bash scripts/test.sh`, which installs PostgreSQL and starts a throwaway cluster, \
+             or point RENKEI_TEST_POSTGRES_URL at a server where the user may CREATE DATABASE."
+        )
+    })
+}
+
+/// A fresh, migrated database that is removed when dropped.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    engine: Engine,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(engine: Engine) -> TestDb {
+        let name = unique_name();
+        let (url, dir) = match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                (format!("sqlite://{}/{name}.db", dir.path().display()), Some(dir))
+            }
+            Engine::Postgres => {
+                let admin = postgres_admin_url();
+                let admin_db = Db::connect(&admin).await.expect("connect to the PostgreSQL admin URL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin_db.pool)
+                    .await
+                    .expect("create test database");
+                admin_db.pool.close().await;
+                (with_database(&admin, &name), None)
+            }
+        };
+        let db = Db::connect(&url).await.expect("connect to test database");
+        db.migrate().await.expect("migrate test database");
+        TestDb { db, url, engine, name, _dir: dir }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+pub fn with_database(url: &str, name: &str) -> String {
+    let mut u = url::Url::parse(url).expect("PostgreSQL URL");
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if self.engine != Engine::Postgres {
+            return;
+        }
+        let name = self.name.clone();
+        let pool = self.db.pool.clone();
+        // Drop runs outside async; use a private runtime on a plain thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                pool.close().await;
+                if let Ok(admin) = Db::connect(&postgres_admin_url()).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin.pool).await;
+                    admin.pool.close().await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// A municipality with one account per role and an API token for each.
+pub struct Tenant {
+    pub id: MunicipalityId,
+    pub code: String,
+    pub admin: User,
+    pub admin_token: String,
+    pub coordinator_token: String,
+    pub viewer_token: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub async fn tenant(db: &Db, code: &str) -> Tenant {
+    let id = db.create_municipality(code, &format!("{code}市"), code).await.expect("municipality");
+    let hash = hash_password(PASSWORD).unwrap();
+    let mut tokens = Vec::new();
+    let mut admin = None;
+    for role in [Role::Admin, Role::Coordinator, Role::Viewer] {
+        let username = format!("{code}-{}", role.slug());
+        db.create_user(id, &username, &format!("{code} {}", role.slug()), &hash, role).await.expect("user");
+        let user = db.user_by_username(&username).await.unwrap().unwrap();
+        tokens.push(renkei::auth::create_api_token(db, &user, "test").await.unwrap());
+        if role == Role::Admin {
+            admin = Some(user);
+        }
+    }
+    Tenant {
+        id,
+        code: code.to_string(),
+        admin: admin.unwrap(),
+        admin_token: tokens[0].clone(),
+        coordinator_token: tokens[1].clone(),
+        viewer_token: tokens[2].clone(),
+    }
+}
+
+/// The real service on a free port, stopped when dropped.
+pub struct TestApp {
+    pub base: String,
+    pub test_db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(engine: Engine) -> TestApp {
+        let test_db = TestDb::new(engine).await;
+        TestApp::on(test_db).await
+    }
+
+    pub async fn on(test_db: TestDb) -> TestApp {
+        let config = Config {
+            database_url: test_db.url.clone(),
+            listen: "127.0.0.1:0".into(),
+            ..Config::default()
+        };
+        let app = App::with_db(config, test_db.db.clone()).await.expect("app");
+        let base = format!("http://{}", app.local_addr());
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            app.run(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server");
+        });
+        TestApp {
+            base,
+            test_db,
+            stop: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.test_db.db
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Logs a browser-like client in through the login form; returns the client with its cookies.
+pub async fn logged_in_client(app: &TestApp, username: &str) -> reqwest::Client {
+    let c = client();
+    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf").expect("login form has a csrf field");
+    let res = c
+        .post(app.url("/login"))
+        .form(&[("username", username), ("password", PASSWORD), ("csrf", &csrf), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "login should redirect");
+    c
+}
+
+/// Value of `<input type="hidden" name="NAME" value="...">` in a page.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_string())
+}
