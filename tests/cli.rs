@@ -273,12 +273,8 @@ fn administrator_round_trip_migrate_municipality_user_import_export() {
     // user add reads the password from RENKEI_NEW_PASSWORD; a short one is refused.
     let user_add = |password: &str| {
         let mut cmd = sb.renkei(&["user", "add", "--municipality", CODE, "--username", USER, "--name", "テスト 管理者", "--role", "admin"]);
-        cmd.stdin(Stdio::piped());
-        let args = String::from("user add");
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
-        Run { args, output: child.wait_with_output().unwrap() }
+        cmd.env("RENKEI_NEW_PASSWORD", password);
+        run(cmd)
     };
     let err = user_add("short").fails();
     assert!(
