@@ -4,8 +4,6 @@
 //! Every input is parsed here, at the edge: malformed JSON, unknown fields, bad ids and bad
 //! query values become 400/422 bodies that say what to fix, never a bare extractor message.
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -13,7 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use renkei_solver::calendar::{holidays_in_year, BusinessCalendar, FiscalYear};
+use renkei_solver::calendar::{holidays_in_year, FiscalYear};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -22,9 +20,11 @@ use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
 use crate::i18n::Msg;
 use crate::master::{
-    MasterKind, Organisation, OrganisationInput, Person, PersonInput, Room, RoomInput, ValidRecord, Venue, VenueInput,
+    DateRangeInput, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Room,
+    RoomInput, ValidRecord, Venue, VenueInput,
 };
 use crate::store::audit::AuditEntry;
+use crate::store::calendar::{Absence, Closure};
 use crate::store::jobs::Job;
 use crate::store::tenancy::User;
 use crate::transfer::{FileFormat, ImportReport, TextEncoding};
@@ -35,9 +35,10 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         Authenticate with `Authorization: Bearer <token>` (create one with `renkei token create`). \
         Errors carry `message.ja` and `message.en` and, for validation errors, the fields at fault."),
     paths(me, list_records, create_record, get_record, update_record, delete_record, import_records, export_records,
-          holidays, closed_days, job_status, audit_log),
+          holidays, closed_days, list_closures, add_closure, delete_closure, list_absences, add_absence, delete_absence,
+          job_status, audit_log),
     components(schemas(ErrorBody, User, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
-        VenueInput, Room, RoomInput, MasterInput, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created)),
+        VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -48,29 +49,66 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(ApiDoc::openapi()) }),
+        )
         .route("/api/v1/me", get(me))
         .route("/api/v1/calendar/holidays", get(holidays))
         .route("/api/v1/calendar/closed", get(closed_days))
+        .route(
+            "/api/v1/calendar/closures",
+            get(list_closures).post(add_closure),
+        )
+        .route(
+            "/api/v1/calendar/closures/{id}",
+            axum::routing::delete(delete_closure),
+        )
+        .route(
+            "/api/v1/people/{id}/absences",
+            get(list_absences).post(add_absence),
+        )
+        .route(
+            "/api/v1/absences/{id}",
+            axum::routing::delete(delete_absence),
+        )
         .route("/api/v1/jobs/{id}", get(job_status))
         .route("/api/v1/audit", get(audit_log))
-        .route("/api/v1/master/{kind}", get(list_records).post(create_record))
-        .route("/api/v1/master/{kind}/import", axum::routing::post(import_records))
+        .route(
+            "/api/v1/master/{kind}",
+            get(list_records).post(create_record),
+        )
+        .route(
+            "/api/v1/master/{kind}/import",
+            axum::routing::post(import_records),
+        )
         .route("/api/v1/master/{kind}/export", get(export_records))
-        .route("/api/v1/master/{kind}/{id}", get(get_record).put(update_record).delete(delete_record))
+        .route(
+            "/api/v1/master/{kind}/{id}",
+            get(get_record).put(update_record).delete(delete_record),
+        )
 }
 
 /// 404 for unknown `/api/` paths (the web router's fallback sends them here).
 pub async fn api_not_found(uri: axum::http::Uri) -> Error {
     Error::NotFound(Msg::new(
-        format!("{} というAPIはありません。/api/openapi.json で一覧を確認してください", uri.path()),
-        format!("no API at {}; see /api/openapi.json for the list", uri.path()),
+        format!(
+            "{} というAPIはありません。/api/openapi.json で一覧を確認してください",
+            uri.path()
+        ),
+        format!(
+            "no API at {}; see /api/openapi.json for the list",
+            uri.path()
+        ),
     ))
 }
 
@@ -106,7 +144,9 @@ fn query_error(e: QueryRejection) -> Error {
 fn parse_kind(kind: &str) -> Result<MasterKind> {
     MasterKind::parse(kind).ok_or_else(|| {
         Error::NotFound(Msg::new(
-            format!("種類「{kind}」はありません。organisations, people, venues, rooms のいずれかです"),
+            format!(
+                "種類「{kind}」はありません。organisations, people, venues, rooms のいずれかです"
+            ),
             format!("no kind \"{kind}\"; use organisations, people, venues or rooms"),
         ))
     })
@@ -122,17 +162,24 @@ fn parse_id(id: &str) -> Result<i64> {
 }
 
 /// Parses a JSON body of the kind's input type and validates it.
+fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::BadRequest(Msg::new(
+            format!("JSONを読めません({}行{}列): {e}", e.line(), e.column()),
+            format!(
+                "cannot read the JSON body (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
+        ))
+    })
+}
+
 fn parse_body(kind: MasterKind, body: &[u8]) -> Result<ValidRecord> {
-    fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
-        serde_json::from_slice(body).map_err(|e| {
-            Error::BadRequest(Msg::new(
-                format!("JSONを読めません({}行{}列): {e}", e.line(), e.column()),
-                format!("cannot read the JSON body (line {}, column {}): {e}", e.line(), e.column()),
-            ))
-        })
-    }
     let parsed = match kind {
-        MasterKind::Organisations => json::<OrganisationInput>(body)?.parse().map(ValidRecord::Organisation),
+        MasterKind::Organisations => json::<OrganisationInput>(body)?
+            .parse()
+            .map(ValidRecord::Organisation),
         MasterKind::People => json::<PersonInput>(body)?.parse().map(ValidRecord::Person),
         MasterKind::Venues => json::<VenueInput>(body)?.parse().map(ValidRecord::Venue),
         MasterKind::Rooms => json::<RoomInput>(body)?.parse().map(ValidRecord::Room),
@@ -164,7 +211,10 @@ async fn list_records(
 ) -> Result<Response> {
     let kind = parse_kind(&path.map_err(path_error)?.0)?;
     let q = query.map_err(query_error)?.0.q;
-    let records = state.db.list_records(user.municipality_id, kind, &q).await?;
+    let records = state
+        .db
+        .list_records(user.municipality_id, kind, &q)
+        .await?;
     Ok(Json(records).into_response())
 }
 
@@ -192,7 +242,10 @@ async fn get_record(
     path: std::result::Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response> {
     let (kind, id) = path.map_err(path_error)?.0;
-    let record = state.db.get_record(user.municipality_id, parse_kind(&kind)?, parse_id(&id)?).await?;
+    let record = state
+        .db
+        .get_record(user.municipality_id, parse_kind(&kind)?, parse_id(&id)?)
+        .await?;
     Ok(Json(record).into_response())
 }
 
@@ -222,7 +275,10 @@ async fn delete_record(
 ) -> Result<StatusCode> {
     let user = user.require_write()?;
     let (kind, id) = path.map_err(path_error)?.0;
-    state.db.delete_record(user, parse_kind(&kind)?, parse_id(&id)?).await?;
+    state
+        .db
+        .delete_record(user, parse_kind(&kind)?, parse_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -254,14 +310,27 @@ async fn import_records(
     let kind = parse_kind(&path.map_err(path_error)?.0)?;
     let query = query.map_err(query_error)?.0;
     let format = match query.format.as_deref() {
-        Some(f) => FileFormat::parse(f).ok_or_else(|| Error::BadRequest(Msg::new("format は csv か xlsx です", "format must be csv or xlsx")))?,
+        Some(f) => FileFormat::parse(f).ok_or_else(|| {
+            Error::BadRequest(Msg::new(
+                "format は csv か xlsx です",
+                "format must be csv or xlsx",
+            ))
+        })?,
         None => FileFormat::sniff("", &body),
     };
-    let encoding = TextEncoding::parse(&query.encoding)
-        .ok_or_else(|| Error::BadRequest(Msg::new("encoding は auto, utf-8, shift_jis のいずれかです", "encoding must be auto, utf-8 or shift_jis")))?;
+    let encoding = TextEncoding::parse(&query.encoding).ok_or_else(|| {
+        Error::BadRequest(Msg::new(
+            "encoding は auto, utf-8, shift_jis のいずれかです",
+            "encoding must be auto, utf-8 or shift_jis",
+        ))
+    })?;
     let table = crate::transfer::read_table(&body, format, encoding)?;
     let report = crate::transfer::import(&state.db, user, kind, table, query.partial).await?;
-    let status = if report.applied { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if report.applied {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, Json(report)).into_response())
 }
 
@@ -290,18 +359,37 @@ async fn export_records(
 }
 
 /// Shared by the API and the pages: a download of one kind's records.
-pub async fn export_response(state: &AppState, user: &User, kind: MasterKind, format: &str, encoding: &str) -> Result<Response> {
+pub async fn export_response(
+    state: &AppState,
+    user: &User,
+    kind: MasterKind,
+    format: &str,
+    encoding: &str,
+) -> Result<Response> {
     let format = if format.is_empty() {
         FileFormat::Csv
     } else {
-        FileFormat::parse(format).ok_or_else(|| Error::BadRequest(Msg::new("format は csv か xlsx です", "format must be csv or xlsx")))?
+        FileFormat::parse(format).ok_or_else(|| {
+            Error::BadRequest(Msg::new(
+                "format は csv か xlsx です",
+                "format must be csv or xlsx",
+            ))
+        })?
     };
     let encoding = match TextEncoding::parse(encoding) {
         Some(TextEncoding::Auto) | None if encoding.is_empty() => TextEncoding::Utf8,
         Some(e) => e,
-        None => return Err(Error::BadRequest(Msg::new("encoding は utf-8 か shift_jis です", "encoding must be utf-8 or shift_jis"))),
+        None => {
+            return Err(Error::BadRequest(Msg::new(
+                "encoding は utf-8 か shift_jis です",
+                "encoding must be utf-8 or shift_jis",
+            )))
+        }
     };
-    let records = state.db.list_records(user.municipality_id, kind, "").await?;
+    let records = state
+        .db
+        .list_records(user.municipality_id, kind, "")
+        .await?;
     let bytes = crate::transfer::export(kind, &records, format, encoding)?;
     let ext = match format {
         FileFormat::Csv => "csv",
@@ -310,7 +398,10 @@ pub async fn export_response(state: &AppState, user: &User, kind: MasterKind, fo
     let disposition = format!("attachment; filename=\"renkei-{}.{ext}\"", kind.slug());
     Ok((
         [
-            (header::CONTENT_TYPE, crate::transfer::content_type(format, encoding).to_string()),
+            (
+                header::CONTENT_TYPE,
+                crate::transfer::content_type(format, encoding).to_string(),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
@@ -349,7 +440,8 @@ async fn holidays(
     }
     let mut out = Vec::new();
     for year in q.from_year..=q.to_year {
-        let list = holidays_in_year(year).map_err(|e| Error::BadRequest(Msg::new(e.to_string(), e.to_string())))?;
+        let list = holidays_in_year(year)
+            .map_err(|e| Error::BadRequest(Msg::new(e.to_string(), e.to_string())))?;
         out.extend(list.into_iter().map(|h| HolidayOut {
             date: h.date.to_string(),
             name_ja: h.name_ja.into(),
@@ -382,11 +474,13 @@ async fn closed_days(
     query: std::result::Result<Query<ClosedQuery>, QueryRejection>,
 ) -> Result<Json<Vec<ClosedDayOut>>> {
     let q = query.map_err(query_error)?.0;
-    let cal = municipal_calendar(&state, &user).await?;
-    let fy: FiscalYear = q
-        .fiscal_year
-        .parse()
-        .map_err(|e: renkei_solver::calendar::CalendarError| Error::BadRequest(Msg::new(e.to_string(), e.to_string())))?;
+    let cal = state.db.business_calendar(user.municipality_id).await?;
+    let fy: FiscalYear =
+        q.fiscal_year
+            .parse()
+            .map_err(|e: renkei_solver::calendar::CalendarError| {
+                Error::BadRequest(Msg::new(e.to_string(), e.to_string()))
+            })?;
     Ok(Json(
         cal.closed_weekdays(fy)
             .into_iter()
@@ -399,18 +493,97 @@ async fn closed_days(
     ))
 }
 
-/// The municipality's business calendar: default hours plus its extra closures.
-pub async fn municipal_calendar(state: &AppState, user: &User) -> Result<BusinessCalendar> {
-    let mut extra = BTreeMap::new();
-    for (date, reason) in state.db.closures(user.municipality_id).await? {
-        if let Ok(d) = date.parse() {
-            extra.insert(d, reason);
-        }
-    }
-    Ok(BusinessCalendar {
-        extra_closures: extra,
-        ..BusinessCalendar::default()
-    })
+#[derive(Serialize, ToSchema)]
+struct CreatedMany {
+    ids: Vec<i64>,
+}
+
+/// Extra closures (臨時休業) of the user's municipality.
+#[utoipa::path(get, path = "/api/v1/calendar/closures", responses((status = 200, body = [Closure])))]
+async fn list_closures(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<Vec<Closure>>> {
+    Ok(Json(state.db.closures(user.municipality_id).await?))
+}
+
+/// Closes the offices on each day of a range (reason required; shown on calendars).
+#[utoipa::path(post, path = "/api/v1/calendar/closures", request_body = DateRangeInput,
+    responses((status = 201, body = CreatedMany), (status = 422, body = ErrorBody)))]
+async fn add_closure(
+    State(state): State<AppState>,
+    user: ApiUser,
+    body: Bytes,
+) -> Result<Response> {
+    let user = user.require_write()?;
+    let (range, reason) = json::<DateRangeInput>(&body)?
+        .parse(true)
+        .map_err(Error::Validation)?;
+    let ids = state.db.add_closure(user, range, &reason).await?;
+    Ok((StatusCode::CREATED, Json(CreatedMany { ids })).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/calendar/closures/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_closure(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<StatusCode> {
+    let user = user.require_write()?;
+    state
+        .db
+        .delete_closure(user, parse_id(&path.map_err(path_error)?.0)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Absences (休暇・出張) of one person.
+#[utoipa::path(get, path = "/api/v1/people/{id}/absences", params(("id" = i64, Path)),
+    responses((status = 200, body = [Absence]), (status = 404, body = ErrorBody)))]
+async fn list_absences(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<Absence>>> {
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    state
+        .db
+        .get_record(user.municipality_id, MasterKind::People, id)
+        .await?;
+    Ok(Json(state.db.absences(user.municipality_id, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/people/{id}/absences", params(("id" = i64, Path)), request_body = DateRangeInput,
+    responses((status = 201, body = Created), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_absence(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Response> {
+    let user = user.require_write()?;
+    let person = parse_id(&path.map_err(path_error)?.0)?;
+    let (range, reason) = json::<DateRangeInput>(&body)?
+        .parse(false)
+        .map_err(Error::Validation)?;
+    let id = state.db.add_absence(user, person, range, &reason).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/absences/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_absence(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<StatusCode> {
+    let user = user.require_write()?;
+    state
+        .db
+        .delete_absence(user, parse_id(&path.map_err(path_error)?.0)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Status and progress of a background job of the user's municipality.
@@ -427,9 +600,17 @@ async fn job_status(
 
 /// The latest 200 entries of the audit log (administrators only).
 #[utoipa::path(get, path = "/api/v1/audit", responses((status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody)))]
-async fn audit_log(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Vec<AuditEntry>>> {
+async fn audit_log(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<Vec<AuditEntry>>> {
     if !user.role.is_admin() {
-        return Err(Error::Forbidden(Msg::new("監査ログは管理者のみ閲覧できます", "only administrators may read the audit log")));
+        return Err(Error::Forbidden(Msg::new(
+            "監査ログは管理者のみ閲覧できます",
+            "only administrators may read the audit log",
+        )));
     }
-    Ok(Json(state.db.audit_entries(user.municipality_id, 200).await?))
+    Ok(Json(
+        state.db.audit_entries(user.municipality_id, 200).await?,
+    ))
 }

@@ -42,9 +42,13 @@ impl App {
     }
 
     pub async fn with_db(config: Config, db: Db) -> anyhow::Result<App> {
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {} ({e}) / {} で待ち受けできません", config.listen, config.listen))?;
+        let listener = TcpListener::bind(&config.listen).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} ({e}) / {} で待ち受けできません",
+                config.listen,
+                config.listen
+            )
+        })?;
         let state = AppState {
             db,
             config: Arc::new(config),
@@ -53,7 +57,9 @@ impl App {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -61,7 +67,10 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves; in-flight requests finish, then the worker stops.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = if self.state.config.run_worker {
             let worker = Worker::new(self.state.db.clone());
@@ -74,10 +83,13 @@ impl App {
         };
         let router = router(self.state.clone());
         let mut rx = stop_rx;
-        let server = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|stopped| *stopped).await;
-            });
+        let server = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        });
         let trigger = tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight / 終了処理中");
@@ -111,9 +123,14 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(20 * 1024 * 1024));
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            20 * 1024 * 1024,
+        ));
     for (name, value) in security_headers {
-        app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+        app = app.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
     }
     app
 }
@@ -123,7 +140,9 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "database unavailable / データベースに接続できません"})),
+            Json(
+                serde_json::json!({"status": "database unavailable / データベースに接続できません"}),
+            ),
         ),
     }
 }
@@ -135,7 +154,8 @@ pub async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

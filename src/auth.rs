@@ -4,7 +4,9 @@
 //! Secrets (session cookies, API tokens) are random 128+-bit strings; the database keeps only
 //! their SHA-256, so a leaked database does not leak live credentials.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -81,7 +83,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -105,11 +111,19 @@ pub const LOGIN_WINDOW_MINUTES: i64 = 15;
 pub async fn login(db: &Db, username: &str, password: &str) -> Result<User> {
     let username = username.trim();
     let window_start = Utc::now() - Duration::minutes(LOGIN_WINDOW_MINUTES);
-    let (failures, last) = db.failed_logins_since(username, &instant_text(window_start)).await?;
+    let (failures, last) = db
+        .failed_logins_since(username, &instant_text(window_start))
+        .await?;
     if failures >= MAX_FAILED_LOGINS {
-        let until = last.as_deref().and_then(parse_instant).unwrap_or_else(Utc::now) + Duration::minutes(LOGIN_WINDOW_MINUTES);
+        let until = last
+            .as_deref()
+            .and_then(parse_instant)
+            .unwrap_or_else(Utc::now)
+            + Duration::minutes(LOGIN_WINDOW_MINUTES);
         let secs = (until - Utc::now()).num_seconds().max(1) as u64;
-        return Err(Error::RateLimited { retry_after_secs: secs });
+        return Err(Error::RateLimited {
+            retry_after_secs: secs,
+        });
     }
     let found = db.user_for_login(username).await?;
     let password = password.to_string();
@@ -150,7 +164,8 @@ pub async fn start_session(db: &Db, user: &User, hours: i64) -> Result<(String, 
     let secret = random_token(32);
     let csrf = random_token(24);
     let expires = instant_text(Utc::now() + Duration::hours(hours));
-    db.create_session(&sha256_hex(&secret), user.id, &csrf, &expires).await?;
+    db.create_session(&sha256_hex(&secret), user.id, &csrf, &expires)
+        .await?;
     Ok((secret, csrf))
 }
 
@@ -206,9 +221,16 @@ pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
 /// into a redirect to the login page).
 impl FromRequestParts<AppState> for SessionUser {
     type Rejection = crate::web::PageError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Self::Rejection> {
         let login = || crate::web::PageError::Login {
-            next: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into()),
+            next: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "/".into()),
         };
         let name = session_cookie_name(state.config.secure_cookies());
         let secret = cookie_value(parts, name).ok_or_else(login)?;
@@ -234,8 +256,15 @@ impl FromRequestParts<AppState> for ApiUser {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(Error::Unauthenticated)?;
-        let token = header.strip_prefix("Bearer ").ok_or(Error::Unauthenticated)?.trim();
-        let user = state.db.api_token_user(&sha256_hex(token)).await?.ok_or(Error::Unauthenticated)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or(Error::Unauthenticated)?
+            .trim();
+        let user = state
+            .db
+            .api_token_user(&sha256_hex(token))
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         Ok(ApiUser(user))
     }
 }

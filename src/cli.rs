@@ -1,7 +1,6 @@
 //! Command line: `renkei serve [--demo]`, `migrate`, `municipality add`, `user add`,
 //! `token create`, `import`, `export`, `calendar holidays|closed`.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -17,7 +16,11 @@ use crate::store::Db;
 use crate::transfer::{FileFormat, TextEncoding};
 
 #[derive(Parser)]
-#[command(name = "renkei", version, about = "renkei (連携): scheduling and coordination for disability consultation-support networks")]
+#[command(
+    name = "renkei",
+    version,
+    about = "renkei (連携): scheduling and coordination for disability consultation-support networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -182,8 +185,11 @@ pub fn main() -> ExitCode {
 
 fn init_logging(config: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RENKEI_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("RENKEI_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if config.log_format == "json" {
         builder.json().try_init()
     } else {
@@ -210,7 +216,11 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 if loaded.created {
                     tracing::info!("demo municipality {} loaded", loaded.municipality_name);
                 }
-                if db.user_by_username(crate::demo::DEMO_USERNAME).await?.is_some() {
+                if db
+                    .user_by_username(crate::demo::DEMO_USERNAME)
+                    .await?
+                    .is_some()
+                {
                     demo_login = Some(loaded.municipality_name);
                 }
             }
@@ -234,22 +244,33 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Municipality {
-            command: MunicipalityCommand::Add { code, name, name_en },
+            command:
+                MunicipalityCommand::Add {
+                    code,
+                    name,
+                    name_en,
+                },
         } => {
             let db = connect(&config).await?;
-            let id = db.create_municipality(&code, &name, &name_en).await.map_err(user_error)?;
+            let id = db
+                .create_municipality(&code, &name, &name_en)
+                .await
+                .map_err(user_error)?;
             println!("municipality {code} created (id {})", id.0);
             Ok(())
         }
         Command::User {
-            command: UserCommand::Add {
-                municipality,
-                username,
-                name,
-                role,
-            },
+            command:
+                UserCommand::Add {
+                    municipality,
+                    username,
+                    name,
+                    role,
+                },
         } => {
-            let role = Role::parse(&role).with_context(|| format!("unknown role {role:?}: use admin, coordinator, hub_staff or viewer"))?;
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use admin, coordinator, hub_staff or viewer")
+            })?;
             let password = match std::env::var("RENKEI_NEW_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -266,9 +287,15 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(user_error)?
                 .with_context(|| format!("no municipality with code {municipality:?}; create it with `renkei municipality add`"))?;
-            db.create_user(m.id, &username, &name, &hash_password(&password).map_err(user_error)?, role)
-                .await
-                .map_err(user_error)?;
+            db.create_user(
+                m.id,
+                &username,
+                &name,
+                &hash_password(&password).map_err(user_error)?,
+                role,
+            )
+            .await
+            .map_err(user_error)?;
             println!("user {username} created ({})", role.slug());
             Ok(())
         }
@@ -276,8 +303,14 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             command: TokenCommand::Create { username, name },
         } => {
             let db = connect(&config).await?;
-            let user = db.user_by_username(&username).await.map_err(user_error)?.with_context(|| format!("no user {username:?}"))?;
-            let token = crate::auth::create_api_token(&db, &user, &name).await.map_err(user_error)?;
+            let user = db
+                .user_by_username(&username)
+                .await
+                .map_err(user_error)?
+                .with_context(|| format!("no user {username:?}"))?;
+            let token = crate::auth::create_api_token(&db, &user, &name)
+                .await
+                .map_err(user_error)?;
             println!("{token}");
             eprintln!("keep this token secret; it is shown only once / このトークンは一度しか表示されません");
             Ok(())
@@ -290,15 +323,27 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             partial,
         } => {
             let kind = parse_kind(&kind)?;
-            let encoding = TextEncoding::parse(&encoding).context("encoding must be auto, utf-8 or shift_jis")?;
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let encoding = TextEncoding::parse(&encoding)
+                .context("encoding must be auto, utf-8 or shift_jis")?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let format = FileFormat::sniff(&file.to_string_lossy(), &bytes);
             let db = connect(&config).await?;
-            let user = db.user_by_username(&as_user).await.map_err(user_error)?.with_context(|| format!("no user {as_user:?}"))?;
-            let table = crate::transfer::read_table(&bytes, format, encoding).map_err(user_error)?;
-            let report = crate::transfer::import(&db, &user, kind, table, partial).await.map_err(user_error)?;
+            let user = db
+                .user_by_username(&as_user)
+                .await
+                .map_err(user_error)?
+                .with_context(|| format!("no user {as_user:?}"))?;
+            let table =
+                crate::transfer::read_table(&bytes, format, encoding).map_err(user_error)?;
+            let report = crate::transfer::import(&db, &user, kind, table, partial)
+                .await
+                .map_err(user_error)?;
             for e in &report.errors {
-                eprintln!("row {} column {} ({:?}): {}", e.row, e.heading, e.value, e.message);
+                eprintln!(
+                    "row {} column {} ({:?}): {}",
+                    e.row, e.heading, e.value, e.message
+                );
             }
             println!(
                 "{} rows: {} created, {} updated, {} problems; {}",
@@ -306,7 +351,11 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 report.created,
                 report.updated,
                 report.errors.len(),
-                if report.applied { "applied / 取り込みました" } else { "nothing imported / 取り込んでいません" }
+                if report.applied {
+                    "applied / 取り込みました"
+                } else {
+                    "nothing imported / 取り込んでいません"
+                }
             );
             if report.applied {
                 Ok(())
@@ -323,7 +372,8 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         } => {
             let kind = parse_kind(&kind)?;
             let format = FileFormat::parse(&format).context("format must be csv or xlsx")?;
-            let encoding = TextEncoding::parse(&encoding).context("encoding must be utf-8 or shift_jis")?;
+            let encoding =
+                TextEncoding::parse(&encoding).context("encoding must be utf-8 or shift_jis")?;
             let db = connect(&config).await?;
             let m = db
                 .municipality_by_code(&municipality)
@@ -331,9 +381,11 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 .map_err(user_error)?
                 .with_context(|| format!("no municipality with code {municipality:?}"))?;
             let records = db.list_records(m.id, kind, "").await.map_err(user_error)?;
-            let bytes = crate::transfer::export(kind, &records, format, encoding).map_err(user_error)?;
+            let bytes =
+                crate::transfer::export(kind, &records, format, encoding).map_err(user_error)?;
             match out {
-                Some(path) => std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?,
+                Some(path) => std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
                 None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
             }
             Ok(())
@@ -363,25 +415,25 @@ async fn calendar(command: CalendarCommand, config: &Config) -> anyhow::Result<(
             english,
         } => {
             let fy: FiscalYear = fiscal_year.parse()?;
-            let mut extra = BTreeMap::new();
-            if let Some(code) = municipality {
-                let db = connect(config).await?;
-                let m = db
-                    .municipality_by_code(&code)
-                    .await
-                    .map_err(user_error)?
-                    .with_context(|| format!("no municipality with code {code:?}"))?;
-                for (date, reason) in db.closures(m.id).await.map_err(user_error)? {
-                    extra.insert(date.parse()?, reason);
+            let cal = match municipality {
+                Some(code) => {
+                    let db = connect(config).await?;
+                    let m = db
+                        .municipality_by_code(&code)
+                        .await
+                        .map_err(user_error)?
+                        .with_context(|| format!("no municipality with code {code:?}"))?;
+                    db.business_calendar(m.id).await.map_err(user_error)?
                 }
-            }
-            let cal = BusinessCalendar {
-                extra_closures: extra,
-                ..BusinessCalendar::default()
+                None => BusinessCalendar::default(),
             };
             let mut out = String::new();
             for (date, reason) in cal.closed_weekdays(fy) {
-                let label = if english { reason.label_en() } else { reason.label_ja() };
+                let label = if english {
+                    reason.label_en()
+                } else {
+                    reason.label_ja()
+                };
                 out.push_str(&format!("{date} {label}\n"));
             }
             print!("{out}");
@@ -391,7 +443,9 @@ async fn calendar(command: CalendarCommand, config: &Config) -> anyhow::Result<(
 }
 
 fn parse_kind(kind: &str) -> anyhow::Result<MasterKind> {
-    MasterKind::parse(kind).with_context(|| format!("unknown kind {kind:?}: use organisations, people, venues or rooms"))
+    MasterKind::parse(kind).with_context(|| {
+        format!("unknown kind {kind:?}: use organisations, people, venues or rooms")
+    })
 }
 
 /// Service errors carry bilingual messages; on the command line show them as they are.

@@ -40,12 +40,21 @@ impl Default for Config {
 }
 
 /// Keys settable as `RENKEI_<KEY>` environment variables.
-const CONFIG_KEYS: [&str; 7] = ["database_url", "listen", "public_url", "environment", "session_hours", "log_format", "run_worker"];
+const CONFIG_KEYS: [&str; 7] = [
+    "database_url",
+    "listen",
+    "public_url",
+    "environment",
+    "session_hours",
+    "log_format",
+    "run_worker",
+];
 
 impl Config {
     pub fn load() -> anyhow::Result<Config> {
         let file = std::env::var("RENKEI_CONFIG").unwrap_or_else(|_| "renkei.toml".into());
-        let mut figment = Figment::from(Serialized::defaults(Config::default())).merge(Toml::file(&file));
+        let mut figment =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::file(&file));
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(("database_url", url));
         }
@@ -74,13 +83,19 @@ impl Config {
             anyhow::bail!("environment must be development or production (got {:?}) / environment は development か production にしてください", self.environment);
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            anyhow::bail!("log_format must be text or json / log_format は text か json にしてください");
+            anyhow::bail!(
+                "log_format must be text or json / log_format は text か json にしてください"
+            );
         }
         if !(1..=24 * 30).contains(&self.session_hours) {
             anyhow::bail!("session_hours must be 1-720 / session_hours は1〜720にしてください");
         }
-        url::Url::parse(&self.public_url)
-            .map_err(|e| anyhow::anyhow!("public_url {:?} is not a URL: {e} / public_url がURLではありません", self.public_url))?;
+        url::Url::parse(&self.public_url).map_err(|e| {
+            anyhow::anyhow!(
+                "public_url {:?} is not a URL: {e} / public_url がURLではありません",
+                self.public_url
+            )
+        })?;
         if self.is_production() && !self.secure_cookies() {
             anyhow::bail!(
                 "in production public_url must be https:// (session cookies would travel in clear text) / 本番環境では public_url を https:// にしてください"

@@ -160,8 +160,10 @@ impl From<sqlx::Error> for Error {
 /// the columns, so both forms are matched.
 fn conflict_message(constraint: Option<&str>, message: &str) -> Msg {
     let on = |name: &str, cols: &str| constraint == Some(name) || message.contains(cols);
-    if on("organisations_code_unique", "organisations.municipality_id, organisations.code")
-        || on("people_code_unique", "people.municipality_id, people.code")
+    if on(
+        "organisations_code_unique",
+        "organisations.municipality_id, organisations.code",
+    ) || on("people_code_unique", "people.municipality_id, people.code")
         || on("venues_code_unique", "venues.municipality_id, venues.code")
         || on("rooms_code_unique", "rooms.municipality_id, rooms.code")
     {
@@ -175,6 +177,9 @@ fn conflict_message(constraint: Option<&str>, message: &str) -> Msg {
             "this username is taken; choose another",
         )
     } else {
-        Msg::new("同じデータが既に登録されています", "the same record already exists")
+        Msg::new(
+            "同じデータが既に登録されています",
+            "the same record already exists",
+        )
     }
 }

@@ -23,7 +23,8 @@ pub enum JobError {
 }
 
 pub type JobResult = Result<serde_json::Value, JobError>;
-type Handler = Arc<dyn Fn(JobContext) -> Pin<Box<dyn Future<Output = JobResult> + Send>> + Send + Sync>;
+type Handler =
+    Arc<dyn Fn(JobContext) -> Pin<Box<dyn Future<Output = JobResult> + Send>> + Send + Sync>;
 
 /// What a running handler gets: the job, the database, and a way to report progress.
 #[derive(Clone)]
@@ -68,8 +69,16 @@ impl Worker {
         };
         w.register(HOUSEKEEPING, |ctx| async move {
             let before = instant_text(Utc::now() - Duration::days(30));
-            let purged = ctx.db.purge_expired(&before).await.map_err(|e| JobError::Transient(e.to_string()))?;
-            let failed = ctx.db.fail_abandoned_jobs().await.map_err(|e| JobError::Transient(e.to_string()))?;
+            let purged = ctx
+                .db
+                .purge_expired(&before)
+                .await
+                .map_err(|e| JobError::Transient(e.to_string()))?;
+            let failed = ctx
+                .db
+                .fail_abandoned_jobs()
+                .await
+                .map_err(|e| JobError::Transient(e.to_string()))?;
             Ok(serde_json::json!({ "purged_rows": purged, "abandoned_jobs_failed": failed }))
         });
         w
@@ -94,7 +103,8 @@ impl Worker {
         F: Fn(JobContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = JobResult> + Send + 'static,
     {
-        self.handlers.insert(kind, Arc::new(move |ctx| Box::pin(f(ctx))));
+        self.handlers
+            .insert(kind, Arc::new(move |ctx| Box::pin(f(ctx))));
     }
 
     /// Claims and runs one job; false when none was due.
@@ -114,7 +124,9 @@ impl Worker {
         // not report progress are not taken over.
         let renew = {
             let ctx = ctx.clone();
-            let every = (self.lease / 3).to_std().unwrap_or(StdDuration::from_secs(10));
+            let every = (self.lease / 3)
+                .to_std()
+                .unwrap_or(StdDuration::from_secs(10));
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
@@ -142,7 +154,14 @@ impl Worker {
             }
             Err(panic) => {
                 tracing::error!(job = job.id, kind = %job.kind, "job handler panicked");
-                self.db.fail_job(job.id, &self.id, &format!("handler panicked: {panic}"), false).await?;
+                self.db
+                    .fail_job(
+                        job.id,
+                        &self.id,
+                        &format!("handler panicked: {panic}"),
+                        false,
+                    )
+                    .await?;
             }
         }
         Ok(true)
@@ -184,7 +203,11 @@ impl Worker {
 fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "renkei".to_string())
 }

@@ -108,42 +108,128 @@ const CODE_HINT_JA: &str = "半角英数字・ハイフン・アンダースコ�
 const CODE_HINT_EN: &str = "letters, digits, - and _ (up to 32)";
 
 static ORGANISATION_COLUMNS: &[Column] = &[
-    hint(req(col("code", "コード", "Code", InputKind::Text)), CODE_HINT_JA, CODE_HINT_EN),
+    hint(
+        req(col("code", "コード", "Code", InputKind::Text)),
+        CODE_HINT_JA,
+        CODE_HINT_EN,
+    ),
     req(col("name", "名称", "Name", InputKind::Text)),
-    hint(col("kana", "フリガナ", "Kana", InputKind::Text), "カタカナまたはひらがな", "katakana or hiragana"),
+    hint(
+        col("kana", "フリガナ", "Kana", InputKind::Text),
+        "カタカナまたはひらがな",
+        "katakana or hiragana",
+    ),
     req(col("kind", "種別", "Kind", InputKind::OrgKind)),
-    hint(col("ward", "区・圏域", "Ward / area", InputKind::Text), "例: 中央区", "e.g. 中央区"),
+    hint(
+        col("ward", "区・圏域", "Ward / area", InputKind::Text),
+        "例: 中央区",
+        "e.g. 中央区",
+    ),
     col("address", "住所", "Address", InputKind::Text),
     col("phone", "電話番号", "Phone", InputKind::Text),
     col("email", "メールアドレス", "Email", InputKind::Email),
 ];
 
 static PERSON_COLUMNS: &[Column] = &[
-    hint(req(col("code", "コード", "Code", InputKind::Text)), CODE_HINT_JA, CODE_HINT_EN),
+    hint(
+        req(col("code", "コード", "Code", InputKind::Text)),
+        CODE_HINT_JA,
+        CODE_HINT_EN,
+    ),
     req(col("name", "氏名", "Name", InputKind::Text)),
-    hint(col("kana", "フリガナ", "Kana", InputKind::Text), "カタカナまたはひらがな", "katakana or hiragana"),
+    hint(
+        col("kana", "フリガナ", "Kana", InputKind::Text),
+        "カタカナまたはひらがな",
+        "katakana or hiragana",
+    ),
     col("email", "メールアドレス", "Email", InputKind::Email),
-    hint(col("organisation_code", "所属機関コード", "Organisation code", InputKind::Text), "登録済みの機関のコード", "code of a registered organisation"),
-    hint(col("roles", "役割", "Roles", InputKind::Text), "「;」区切り 例: 機能強化員;地域支援員", "separated by ; e.g. 機能強化員;地域支援員"),
-    hint(col("qualifications", "資格", "Qualifications", InputKind::Text), "「;」区切り 例: 主任相談支援専門員;社会福祉士", "separated by ; e.g. 主任相談支援専門員"),
-    hint(col("part_time_days", "勤務曜日(非常勤)", "Working days (part-time)", InputKind::Text), "常勤は空欄。例: mon;wed;fri または 月;水;金", "empty for full-time; e.g. mon;wed;fri or 月;水;金"),
+    hint(
+        col(
+            "organisation_code",
+            "所属機関コード",
+            "Organisation code",
+            InputKind::Text,
+        ),
+        "登録済みの機関のコード",
+        "code of a registered organisation",
+    ),
+    hint(
+        col("roles", "役割", "Roles", InputKind::Text),
+        "「;」区切り 例: 機能強化員;地域支援員",
+        "separated by ; e.g. 機能強化員;地域支援員",
+    ),
+    hint(
+        col("qualifications", "資格", "Qualifications", InputKind::Text),
+        "「;」区切り 例: 主任相談支援専門員;社会福祉士",
+        "separated by ; e.g. 主任相談支援専門員",
+    ),
+    hint(
+        col(
+            "part_time_days",
+            "勤務曜日(非常勤)",
+            "Working days (part-time)",
+            InputKind::Text,
+        ),
+        "常勤は空欄。例: mon;wed;fri または 月;水;金",
+        "empty for full-time; e.g. mon;wed;fri or 月;水;金",
+    ),
 ];
 
 static VENUE_COLUMNS: &[Column] = &[
-    hint(req(col("code", "コード", "Code", InputKind::Text)), CODE_HINT_JA, CODE_HINT_EN),
+    hint(
+        req(col("code", "コード", "Code", InputKind::Text)),
+        CODE_HINT_JA,
+        CODE_HINT_EN,
+    ),
     req(col("name", "名称", "Name", InputKind::Text)),
     col("ward", "区・圏域", "Ward / area", InputKind::Text),
     col("address", "住所", "Address", InputKind::Text),
-    hint(col("opening_hours", "開館時間", "Opening hours", InputKind::Text), "空欄は mon-fri 08:30-17:30。例: mon-fri 09:00-17:00; sat 09:00-12:00", "empty means mon-fri 08:30-17:30; e.g. mon-fri 09:00-17:00; sat 09:00-12:00"),
+    hint(
+        col(
+            "opening_hours",
+            "開館時間",
+            "Opening hours",
+            InputKind::Text,
+        ),
+        "空欄は mon-fri 08:30-17:30。例: mon-fri 09:00-17:00; sat 09:00-12:00",
+        "empty means mon-fri 08:30-17:30; e.g. mon-fri 09:00-17:00; sat 09:00-12:00",
+    ),
 ];
 
 static ROOM_COLUMNS: &[Column] = &[
-    hint(req(col("code", "コード", "Code", InputKind::Text)), CODE_HINT_JA, CODE_HINT_EN),
-    hint(req(col("venue_code", "会場コード", "Venue code", InputKind::Text)), "登録済みの会場のコード", "code of a registered venue"),
+    hint(
+        req(col("code", "コード", "Code", InputKind::Text)),
+        CODE_HINT_JA,
+        CODE_HINT_EN,
+    ),
+    hint(
+        req(col(
+            "venue_code",
+            "会場コード",
+            "Venue code",
+            InputKind::Text,
+        )),
+        "登録済みの会場のコード",
+        "code of a registered venue",
+    ),
     req(col("name", "名称", "Name", InputKind::Text)),
-    hint(req(col("capacity", "定員", "Capacity", InputKind::Number)), "1〜1000の整数", "a whole number 1-1000"),
-    col("wheelchair", "車いす対応", "Wheelchair access", InputKind::Checkbox),
-    col("hearing_loop", "ヒアリングループ", "Hearing loop", InputKind::Checkbox),
+    hint(
+        req(col("capacity", "定員", "Capacity", InputKind::Number)),
+        "1〜1000の整数",
+        "a whole number 1-1000",
+    ),
+    col(
+        "wheelchair",
+        "車いす対応",
+        "Wheelchair access",
+        InputKind::Checkbox,
+    ),
+    col(
+        "hearing_loop",
+        "ヒアリングループ",
+        "Hearing loop",
+        InputKind::Checkbox,
+    ),
 ];
 
 /// Kind of organisation (機関種別).
@@ -198,7 +284,9 @@ impl OrgKind {
     pub fn label(self) -> Msg {
         let (ja, en) = match self {
             OrgKind::CoreCenter => ("基幹相談支援センター", "Core consultation-support center"),
-            OrgKind::ConsultationCenter => ("障害者相談支援センター", "Consultation-support center"),
+            OrgKind::ConsultationCenter => {
+                ("障害者相談支援センター", "Consultation-support center")
+            }
             OrgKind::ConsultationOffice => ("相談支援事業所", "Consultation office"),
             OrgKind::WardSection => ("区役所(課)", "Ward office section"),
             OrgKind::Hospital => ("病院", "Hospital"),
@@ -243,8 +331,16 @@ impl Check {
     fn code(&mut self, field: &str, v: &str) -> String {
         let v = v.trim();
         if v.is_empty() {
-            self.0.push(FieldError::new(field, "コードを入力してください", "enter a code"));
-        } else if v.len() > 32 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            self.0.push(FieldError::new(
+                field,
+                "コードを入力してください",
+                "enter a code",
+            ));
+        } else if v.len() > 32
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             self.0.push(FieldError::new(
                 field,
                 format!("コード「{v}」は使えません: {CODE_HINT_JA}"),
@@ -256,7 +352,11 @@ impl Check {
     fn required(&mut self, field: &str, label_ja: &str, v: &str, max: usize) -> String {
         let v = v.trim();
         if v.is_empty() {
-            self.0.push(FieldError::new(field, format!("{label_ja}を入力してください"), format!("{field} is required")));
+            self.0.push(FieldError::new(
+                field,
+                format!("{label_ja}を入力してください"),
+                format!("{field} is required"),
+            ));
         }
         self.optional(field, v, max)
     }
@@ -270,7 +370,11 @@ impl Check {
             ));
         }
         if v.chars().any(|c| c.is_control()) {
-            self.0.push(FieldError::new(field, "制御文字は使えません", "control characters are not allowed"));
+            self.0.push(FieldError::new(
+                field,
+                "制御文字は使えません",
+                "control characters are not allowed",
+            ));
         }
         v.to_string()
     }
@@ -320,7 +424,9 @@ impl Check {
 
 /// Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
 pub fn is_plausible_email(v: &str) -> bool {
-    let Some((local, domain)) = v.split_once('@') else { return false };
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -365,7 +471,8 @@ pub fn parse_weekday(s: &str) -> Option<Weekday> {
     ];
     days.into_iter().find_map(|(d, ja, en)| {
         let ok = (lower.len() >= 3 && en.starts_with(&lower))
-            || s.strip_prefix(ja).is_some_and(|rest| matches!(rest, "" | "曜" | "曜日"));
+            || s.strip_prefix(ja)
+                .is_some_and(|rest| matches!(rest, "" | "曜" | "曜日"));
         ok.then_some(d)
     })
 }
@@ -409,11 +516,22 @@ impl OrganisationInput {
         let mut c = Check::default();
         let kind = OrgKind::parse(&self.kind);
         if kind.is_none() {
-            let allowed: Vec<String> = OrgKind::ALL.iter().map(|k| format!("{} ({})", k.slug(), k.label().ja)).collect();
+            let allowed: Vec<String> = OrgKind::ALL
+                .iter()
+                .map(|k| format!("{} ({})", k.slug(), k.label().ja))
+                .collect();
             c.0.push(FieldError::new(
                 "kind",
-                format!("種別「{}」は不明です。次のいずれかを指定してください: {}", self.kind.trim(), allowed.join(", ")),
-                format!("unknown kind \"{}\"; use one of: {}", self.kind.trim(), allowed.join(", ")),
+                format!(
+                    "種別「{}」は不明です。次のいずれかを指定してください: {}",
+                    self.kind.trim(),
+                    allowed.join(", ")
+                ),
+                format!(
+                    "unknown kind \"{}\"; use one of: {}",
+                    self.kind.trim(),
+                    allowed.join(", ")
+                ),
             ));
         }
         let v = ValidOrganisation {
@@ -517,8 +635,14 @@ impl PersonInput {
                 Some(_) => {}
                 None => c.0.push(FieldError::new(
                     "part_time_days",
-                    format!("曜日「{}」が読めません。mon〜sun または 月〜日 で指定してください", d.trim()),
-                    format!("cannot read weekday \"{}\"; use mon..sun or 月..日", d.trim()),
+                    format!(
+                        "曜日「{}」が読めません。mon〜sun または 月〜日 で指定してください",
+                        d.trim()
+                    ),
+                    format!(
+                        "cannot read weekday \"{}\"; use mon..sun or 月..日",
+                        d.trim()
+                    ),
                 )),
             }
         }
@@ -699,8 +823,14 @@ impl RoomInput {
         if !(1..=1000).contains(&self.capacity) {
             c.0.push(FieldError::new(
                 "capacity",
-                format!("定員は1〜1000の整数で入力してください(入力値: {})", self.capacity),
-                format!("capacity must be a whole number from 1 to 1000 (got {})", self.capacity),
+                format!(
+                    "定員は1〜1000の整数で入力してください(入力値: {})",
+                    self.capacity
+                ),
+                format!(
+                    "capacity must be a whole number from 1 to 1000 (got {})",
+                    self.capacity
+                ),
             ));
         }
         let v = ValidRoom {
@@ -721,7 +851,10 @@ impl RoomInput {
             errors.push(FieldError::new(
                 "capacity",
                 format!("定員「{}」は整数ではありません", capacity_text.trim()),
-                format!("capacity \"{}\" is not a whole number", capacity_text.trim()),
+                format!(
+                    "capacity \"{}\" is not a whole number",
+                    capacity_text.trim()
+                ),
             ));
             0
         });
@@ -730,8 +863,14 @@ impl RoomInput {
             None => {
                 errors.push(FieldError::new(
                     key,
-                    format!("「{}」は はい/いいえ(1/0, yes/no, ○/×)で入力してください", f.get(key).trim()),
-                    format!("\"{}\" must be yes/no (1/0, true/false, ○/×)", f.get(key).trim()),
+                    format!(
+                        "「{}」は はい/いいえ(1/0, yes/no, ○/×)で入力してください",
+                        f.get(key).trim()
+                    ),
+                    format!(
+                        "\"{}\" must be yes/no (1/0, true/false, ○/×)",
+                        f.get(key).trim()
+                    ),
                 ));
                 false
             }
@@ -761,8 +900,12 @@ impl RoomInput {
 /// Yes/no cells as Japanese spreadsheets write them. Empty means no.
 pub fn parse_flag(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
-        "" | "0" | "false" | "no" | "n" | "off" | "×" | "✕" | "いいえ" | "無" | "なし" | "-" => Some(false),
-        "1" | "true" | "yes" | "y" | "on" | "○" | "〇" | "◯" | "はい" | "有" | "あり" => Some(true),
+        "" | "0" | "false" | "no" | "n" | "off" | "×" | "✕" | "いいえ" | "無" | "なし" | "-" => {
+            Some(false)
+        }
+        "1" | "true" | "yes" | "y" | "on" | "○" | "〇" | "◯" | "はい" | "有" | "あり" => {
+            Some(true)
+        }
         _ => None,
     }
 }
@@ -825,7 +968,9 @@ impl ValidRecord {
     /// Parses text fields of the given kind: the one path shared by forms and spreadsheet rows.
     pub fn from_fields(kind: MasterKind, f: &Fields) -> Result<ValidRecord, Vec<FieldError>> {
         match kind {
-            MasterKind::Organisations => OrganisationInput::from_fields(f).parse().map(ValidRecord::Organisation),
+            MasterKind::Organisations => OrganisationInput::from_fields(f)
+                .parse()
+                .map(ValidRecord::Organisation),
             MasterKind::People => PersonInput::from_fields(f).parse().map(ValidRecord::Person),
             MasterKind::Venues => VenueInput::from_fields(f).parse().map(ValidRecord::Venue),
             MasterKind::Rooms => RoomInput::from_fields(f)?.parse().map(ValidRecord::Room),
@@ -854,7 +999,10 @@ mod tests {
 
     #[test]
     fn org_kind_accepts_japanese_label() {
-        assert_eq!(OrgKind::parse("相談支援事業所"), Some(OrgKind::ConsultationOffice));
+        assert_eq!(
+            OrgKind::parse("相談支援事業所"),
+            Some(OrgKind::ConsultationOffice)
+        );
         assert_eq!(OrgKind::parse("hub"), Some(OrgKind::Hub));
         assert_eq!(OrgKind::parse("Hospital"), Some(OrgKind::Hospital));
         assert_eq!(OrgKind::parse("病棟"), None);
@@ -873,7 +1021,13 @@ mod tests {
     #[test]
     fn room_cells_report_number_and_flag_problems() {
         let mut f = Fields::default();
-        for (k, v) in [("code", "R1"), ("venue_code", "V1"), ("name", "会議室"), ("capacity", "十"), ("wheelchair", "maybe")] {
+        for (k, v) in [
+            ("code", "R1"),
+            ("venue_code", "V1"),
+            ("name", "会議室"),
+            ("capacity", "十"),
+            ("wheelchair", "maybe"),
+        ] {
             f.0.insert(k.into(), v.into());
         }
         let errors = RoomInput::from_fields(&f).unwrap_err();
@@ -883,7 +1037,10 @@ mod tests {
 
     #[test]
     fn lists_split_on_japanese_separators() {
-        assert_eq!(split_list("機能強化員、地域支援員; 機能強化員"), ["機能強化員", "地域支援員", "機能強化員"]);
+        assert_eq!(
+            split_list("機能強化員、地域支援員; 機能強化員"),
+            ["機能強化員", "地域支援員", "機能強化員"]
+        );
         let p = PersonInput {
             code: "p1".into(),
             name: "山田 太郎".into(),
@@ -894,5 +1051,77 @@ mod tests {
         let v = p.parse().unwrap();
         assert_eq!(v.roles, ["機能強化員", "地域支援員"]);
         assert_eq!(v.part_time_days, [Weekday::Mon, Weekday::Wed]);
+    }
+}
+
+/// A calendar date as users type it: 2026-08-14, 2026/8/14 or 2026年8月14日.
+pub fn parse_date(field: &str, s: &str) -> Result<chrono::NaiveDate, FieldError> {
+    let t = s.trim();
+    let normalised = t.replace(['/', '年', '月'], "-").replace('日', "");
+    chrono::NaiveDate::parse_from_str(&normalised, "%Y-%m-%d").map_err(|_| {
+        FieldError::new(
+            field,
+            format!("日付「{t}」が読めません。2026-08-14 の形で入力してください"),
+            format!("cannot read the date \"{t}\"; write it as 2026-08-14"),
+        )
+    })
+}
+
+/// An absence (休暇・出張) or a closure (臨時休業): an inclusive date range with a reason.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DateRangeInput {
+    /// First day, e.g. 2026-08-14.
+    pub from: String,
+    /// Last day (inclusive); empty means the same as `from`.
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidDateRange {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+}
+
+impl DateRangeInput {
+    /// Checks the range; `reason_required` for closures, whose reason is shown to everyone.
+    pub fn parse(
+        &self,
+        reason_required: bool,
+    ) -> Result<(ValidDateRange, String), Vec<FieldError>> {
+        let mut c = Check::default();
+        let from = parse_date("from", &self.from).map_err(|e| c.0.push(e)).ok();
+        let to = if self.to.trim().is_empty() {
+            from
+        } else {
+            parse_date("to", &self.to).map_err(|e| c.0.push(e)).ok()
+        };
+        let reason = if reason_required {
+            c.required("reason", "理由", &self.reason, 100)
+        } else {
+            c.optional("reason", &self.reason, 100)
+        };
+        if let (Some(f), Some(t)) = (from, to) {
+            if t < f {
+                c.0.push(FieldError::new(
+                    "to",
+                    "終了日が開始日より前です",
+                    "the last day is before the first day",
+                ));
+            } else if (t - f).num_days() > 366 {
+                c.0.push(FieldError::new(
+                    "to",
+                    "期間は1年以内にしてください",
+                    "the range must not exceed one year",
+                ));
+            }
+        }
+        match (from, to) {
+            (Some(from), Some(to)) if c.0.is_empty() => Ok((ValidDateRange { from, to }, reason)),
+            _ => Err(c.0),
+        }
     }
 }

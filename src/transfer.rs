@@ -115,7 +115,9 @@ pub fn read_table(bytes: &[u8], format: FileFormat, encoding: TextEncoding) -> R
 }
 
 fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<(String, &'static str)> {
-    let utf8 = |b: &[u8]| std::str::from_utf8(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)).map(str::to_string);
+    let utf8 = |b: &[u8]| {
+        std::str::from_utf8(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)).map(str::to_string)
+    };
     match encoding {
         TextEncoding::Utf8 => utf8(bytes).map(|s| (s, "utf-8")).map_err(|e| {
             bad_file(
@@ -148,7 +150,12 @@ fn read_csv(bytes: &[u8], encoding: TextEncoding) -> Result<Table> {
         .from_reader(text.as_bytes());
     let headings = reader
         .headers()
-        .map_err(|e| bad_file(format!("見出し行を読めません: {e}"), format!("cannot read the heading row: {e}")))?
+        .map_err(|e| {
+            bad_file(
+                format!("見出し行を読めません: {e}"),
+                format!("cannot read the heading row: {e}"),
+            )
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -171,16 +178,22 @@ fn read_csv(bytes: &[u8], encoding: TextEncoding) -> Result<Table> {
 
 fn read_xlsx(bytes: &[u8]) -> Result<Table> {
     use calamine::{Data, Reader};
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).map_err(|e| {
-        bad_file(
-            format!("XLSXファイルとして開けません: {e}"),
-            format!("cannot open the file as XLSX: {e}"),
-        )
-    })?;
+    let mut book =
+        calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).map_err(|e| {
+            bad_file(
+                format!("XLSXファイルとして開けません: {e}"),
+                format!("cannot open the file as XLSX: {e}"),
+            )
+        })?;
     let sheet = book
         .worksheet_range_at(0)
         .ok_or_else(|| bad_file("シートがありません", "the workbook has no sheet"))?
-        .map_err(|e| bad_file(format!("シートを読めません: {e}"), format!("cannot read the sheet: {e}")))?;
+        .map_err(|e| {
+            bad_file(
+                format!("シートを読めません: {e}"),
+                format!("cannot read the sheet: {e}"),
+            )
+        })?;
     let cell = |d: &Data| match d {
         Data::Empty => String::new(),
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
@@ -190,7 +203,12 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table> {
     let mut rows = sheet.rows().map(|r| r.iter().map(cell).collect::<Vec<_>>());
     let headings = rows
         .next()
-        .ok_or_else(|| bad_file("シートが空です(1行目に見出しが必要です)", "the sheet is empty (row 1 must hold the headings)"))?
+        .ok_or_else(|| {
+            bad_file(
+                "シートが空です(1行目に見出しが必要です)",
+                "the sheet is empty (row 1 must hold the headings)",
+            )
+        })?
         .into_iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -202,7 +220,10 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table> {
 }
 
 /// Matches headings to columns: the key (`code`), the Japanese or the English label.
-fn map_headings(kind: MasterKind, headings: &[String]) -> Result<(HashMap<&'static str, usize>, Vec<String>)> {
+fn map_headings(
+    kind: MasterKind,
+    headings: &[String],
+) -> Result<(HashMap<&'static str, usize>, Vec<String>)> {
     let columns = kind.columns();
     let mut map = HashMap::new();
     let mut ignored = Vec::new();
@@ -219,9 +240,17 @@ fn map_headings(kind: MasterKind, headings: &[String]) -> Result<(HashMap<&'stat
             _ => ignored.push(h.clone()),
         }
     }
-    let missing: Vec<&str> = columns.iter().filter(|c| c.required && !map.contains_key(c.key)).map(|c| c.ja).collect();
+    let missing: Vec<&str> = columns
+        .iter()
+        .filter(|c| c.required && !map.contains_key(c.key))
+        .map(|c| c.ja)
+        .collect();
     if !missing.is_empty() {
-        let missing_en: Vec<&str> = columns.iter().filter(|c| c.required && !map.contains_key(c.key)).map(|c| c.key).collect();
+        let missing_en: Vec<&str> = columns
+            .iter()
+            .filter(|c| c.required && !map.contains_key(c.key))
+            .map(|c| c.key)
+            .collect();
         return Err(bad_file(
             format!("必須の列がありません: {}。1行目に見出しを入れてください(エクスポートしたファイルを雛形にできます)", missing.join("、")),
             format!("required columns are missing: {}; put the headings in row 1 (an exported file can serve as a template)", missing_en.join(", ")),
@@ -231,12 +260,22 @@ fn map_headings(kind: MasterKind, headings: &[String]) -> Result<(HashMap<&'stat
 }
 
 /// Imports a file of one kind for the user's municipality.
-pub async fn import(db: &Db, user: &User, kind: MasterKind, table: Table, partial: bool) -> Result<ImportReport> {
+pub async fn import(
+    db: &Db,
+    user: &User,
+    kind: MasterKind,
+    table: Table,
+    partial: bool,
+) -> Result<ImportReport> {
     if !user.role.can_write_master() {
         return Err(Error::forbidden_write());
     }
     let (map, ignored_columns) = map_headings(kind, &table.headings)?;
-    let heading_of = |key: &str| map.get(key).map(|&i| table.headings[i].clone()).unwrap_or_else(|| key.to_string());
+    let heading_of = |key: &str| {
+        map.get(key)
+            .map(|&i| table.headings[i].clone())
+            .unwrap_or_else(|| key.to_string())
+    };
     let mut errors = Vec::new();
     let mut parsed: Vec<(usize, ValidRecord)> = Vec::new();
     let mut seen_codes = HashSet::new();
@@ -295,7 +334,8 @@ pub async fn import(db: &Db, user: &User, kind: MasterKind, table: Table, partia
             ignored_columns,
         });
     }
-    let (created, updated, apply_errors) = apply(db, user, kind, &parsed, !partial, &heading_of).await?;
+    let (created, updated, apply_errors) =
+        apply(db, user, kind, &parsed, !partial, &heading_of).await?;
     let applied = apply_errors.is_empty() || partial;
     errors.extend(apply_errors);
     errors.sort_by_key(|e| e.row);
@@ -322,7 +362,7 @@ async fn apply(
     heading_of: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<(usize, usize, Vec<RowError>)> {
     let m = user.municipality_id;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let (mut created, mut updated, mut errors) = (0, 0, Vec::new());
     for (row, record) in rows {
         let mut sp = sqlx::Connection::begin(&mut *tx).await?;
@@ -367,8 +407,21 @@ async fn apply(
         tx.rollback().await?;
         return Ok((0, 0, errors));
     }
-    let detail = format!("{}: created {created}, updated {updated}, skipped rows {}", kind.slug(), errors.len());
-    crate::store::audit::record(&mut tx, Some(m), Some(user.id), "import", kind.slug(), "", &detail).await?;
+    let detail = format!(
+        "{}: created {created}, updated {updated}, skipped rows {}",
+        kind.slug(),
+        errors.len()
+    );
+    crate::store::audit::record(
+        &mut tx,
+        Some(m),
+        Some(user.id),
+        "import",
+        kind.slug(),
+        "",
+        &detail,
+    )
+    .await?;
     tx.commit().await?;
     debug_assert!(rows.iter().all(|(_, r)| kind_of(r) == kind));
     Ok((created, updated, errors))
@@ -376,24 +429,38 @@ async fn apply(
 
 fn reference_value(record: &ValidRecord, field: &str) -> String {
     match (record, field) {
-        (ValidRecord::Person(p), "organisation_code") => p.organisation_code.clone().unwrap_or_default(),
+        (ValidRecord::Person(p), "organisation_code") => {
+            p.organisation_code.clone().unwrap_or_default()
+        }
         (ValidRecord::Room(r), "venue_code") => r.venue_code.clone(),
         _ => String::new(),
     }
 }
 
 /// Exports records of one kind. CSV in UTF-8 gets a BOM so that Excel reads it as UTF-8.
-pub fn export(kind: MasterKind, records: &[Record], format: FileFormat, encoding: TextEncoding) -> Result<Vec<u8>> {
+pub fn export(
+    kind: MasterKind,
+    records: &[Record],
+    format: FileFormat,
+    encoding: TextEncoding,
+) -> Result<Vec<u8>> {
     let headings: Vec<&str> = kind.columns().iter().map(|c| c.key).collect();
     match format {
         FileFormat::Csv => {
-            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-            w.write_record(&headings).map_err(|e| Error::Internal(e.into()))?;
-            for r in records {
-                w.write_record(r.to_fields()).map_err(|e| Error::Internal(e.into()))?;
-            }
-            let text = String::from_utf8(w.into_inner().map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?)
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(Vec::new());
+            w.write_record(&headings)
                 .map_err(|e| Error::Internal(e.into()))?;
+            for r in records {
+                w.write_record(r.to_fields())
+                    .map_err(|e| Error::Internal(e.into()))?;
+            }
+            let text = String::from_utf8(
+                w.into_inner()
+                    .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?,
+            )
+            .map_err(|e| Error::Internal(e.into()))?;
             match encoding {
                 TextEncoding::ShiftJis => encode_shift_jis(&text),
                 TextEncoding::Utf8 | TextEncoding::Auto => {
@@ -410,12 +477,16 @@ pub fn export(kind: MasterKind, records: &[Record], format: FileFormat, encoding
             sheet.set_name(kind.slug()).map_err(xl)?;
             let bold = rust_xlsxwriter::Format::new().set_bold();
             for (c, h) in headings.iter().enumerate() {
-                sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(xl)?;
+                sheet
+                    .write_string_with_format(0, c as u16, *h, &bold)
+                    .map_err(xl)?;
                 sheet.set_column_width(c as u16, 18).map_err(xl)?;
             }
             for (r, record) in records.iter().enumerate() {
                 for (c, v) in record.to_fields().iter().enumerate() {
-                    sheet.write_string((r + 1) as u32, c as u16, v).map_err(xl)?;
+                    sheet
+                        .write_string((r + 1) as u32, c as u16, v)
+                        .map_err(xl)?;
                 }
             }
             sheet.set_freeze_panes(1, 0).map_err(xl)?;
@@ -436,8 +507,14 @@ fn encode_shift_jis(text: &str) -> Result<Vec<u8>> {
             .map(|c| c.to_string())
             .collect();
         return Err(bad_file(
-            format!("Shift_JISで表せない文字があります({})。UTF-8で書き出してください", bad.join(" ")),
-            format!("some characters cannot be written in Shift_JIS ({}); export as UTF-8 instead", bad.join(" ")),
+            format!(
+                "Shift_JISで表せない文字があります({})。UTF-8で書き出してください",
+                bad.join(" ")
+            ),
+            format!(
+                "some characters cannot be written in Shift_JIS ({}); export as UTF-8 instead",
+                bad.join(" ")
+            ),
         ));
     }
     Ok(bytes.into_owned())
@@ -445,7 +522,9 @@ fn encode_shift_jis(text: &str) -> Result<Vec<u8>> {
 
 pub fn content_type(format: FileFormat, encoding: TextEncoding) -> &'static str {
     match (format, encoding) {
-        (FileFormat::Xlsx, _) => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        (FileFormat::Xlsx, _) => {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        }
         (FileFormat::Csv, TextEncoding::ShiftJis) => "text/csv; charset=Shift_JIS",
         (FileFormat::Csv, _) => "text/csv; charset=utf-8",
     }
@@ -459,7 +538,10 @@ mod tests {
     fn shift_jis_round_trip_and_auto_detection() {
         let text = "code,name,kind\r\nC1,相談支援事業所ひだまり,consultation_office\r\n";
         let sjis = encode_shift_jis(text).unwrap();
-        assert!(std::str::from_utf8(&sjis).is_err(), "Shift_JIS bytes must not be valid UTF-8 here");
+        assert!(
+            std::str::from_utf8(&sjis).is_err(),
+            "Shift_JIS bytes must not be valid UTF-8 here"
+        );
         let table = read_table(&sjis, FileFormat::Csv, TextEncoding::Auto).unwrap();
         assert_eq!(table.encoding, "shift_jis");
         assert_eq!(table.rows[0][1], "相談支援事業所ひだまり");
@@ -470,14 +552,20 @@ mod tests {
     #[test]
     fn characters_outside_cp932_are_reported() {
         let err = encode_shift_jis("𠮷野家").unwrap_err();
-        let Error::BadRequest(m) = err else { panic!("expected a bad request") };
+        let Error::BadRequest(m) = err else {
+            panic!("expected a bad request")
+        };
         assert!(m.ja.contains("𠮷"), "{m}");
     }
 
     #[test]
     fn headings_match_keys_and_labels_and_report_missing() {
         let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let (map, ignored) = map_headings(MasterKind::Organisations, &h(&["コード", "Name", "kind", "備考"])).unwrap();
+        let (map, ignored) = map_headings(
+            MasterKind::Organisations,
+            &h(&["コード", "Name", "kind", "備考"]),
+        )
+        .unwrap();
         assert_eq!(map["code"], 0);
         assert_eq!(map["name"], 1);
         assert_eq!(ignored, ["備考"]);

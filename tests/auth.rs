@@ -11,35 +11,69 @@ async fn login_sessions_and_csrf(engine: Engine) {
     let c = client();
     let res = c.get(app.url("/master/people?q=x")).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/login?next=%2Fmaster%2Fpeople%3Fq%3Dx");
+    assert_eq!(
+        res.headers()["location"],
+        "/login?next=%2Fmaster%2Fpeople%3Fq%3Dx"
+    );
 
     // Wrong password: the form comes back with a message, no session.
-    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden_field(&page, "csrf").unwrap();
     let res = c
         .post(app.url("/login"))
-        .form(&[("username", "alpha-coordinator"), ("password", "wrong password"), ("csrf", &csrf)])
+        .form(&[
+            ("username", "alpha-coordinator"),
+            ("password", "wrong password"),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("ユーザー名またはパスワードが違います"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("ユーザー名またはパスワードが違います"));
 
     // A login form without the matching CSRF cookie is refused.
     let res = client()
         .post(app.url("/login"))
-        .form(&[("username", "alpha-coordinator"), ("password", PASSWORD), ("csrf", "forged")])
+        .form(&[
+            ("username", "alpha-coordinator"),
+            ("password", PASSWORD),
+            ("csrf", "forged"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
 
     // A real login: cookie flags, the page, then a CSRF-protected write.
-    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden_field(&page, "csrf").unwrap();
     let res = c
         .post(app.url("/login"))
-        .form(&[("username", "alpha-coordinator"), ("password", PASSWORD), ("csrf", &csrf), ("next", "/master/people")])
+        .form(&[
+            ("username", "alpha-coordinator"),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+            ("next", "/master/people"),
+        ])
         .send()
         .await
         .unwrap();
@@ -52,36 +86,101 @@ async fn login_sessions_and_csrf(engine: Engine) {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|v| v.starts_with("renkei_session="))
         .expect("session cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
 
-    let form = c.get(app.url("/master/organisations/new")).send().await.unwrap().text().await.unwrap();
+    let form = c
+        .get(app.url("/master/organisations/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden_field(&form, "csrf").unwrap();
-    let fields = [("code", "O-1"), ("name", "相談支援事業所そら"), ("kind", "consultation_office")];
-    let res = c.post(app.url("/master/organisations/new")).form(&fields).send().await.unwrap();
+    let fields = [
+        ("code", "O-1"),
+        ("name", "相談支援事業所そら"),
+        ("kind", "consultation_office"),
+    ];
+    let res = c
+        .post(app.url("/master/organisations/new"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403, "missing CSRF token");
     let mut with_csrf = fields.to_vec();
     with_csrf.push(("csrf", &csrf));
-    let res = c.post(app.url("/master/organisations/new")).form(&with_csrf).send().await.unwrap();
+    let res = c
+        .post(app.url("/master/organisations/new"))
+        .form(&with_csrf)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
-    let list = c.get(app.url("/master/organisations?q=そら")).send().await.unwrap().text().await.unwrap();
+    let list = c
+        .get(app.url("/master/organisations?q=そら"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains("相談支援事業所そら"));
 
     // Invalid form input comes back with the fields marked and a summary linking to them.
-    let bad = [("code", "O 2"), ("name", ""), ("kind", "hub"), ("csrf", &csrf)];
-    let res = c.post(app.url("/master/organisations/new")).form(&bad).send().await.unwrap();
+    let bad = [
+        ("code", "O 2"),
+        ("name", ""),
+        ("kind", "hub"),
+        ("csrf", &csrf),
+    ];
+    let res = c
+        .post(app.url("/master/organisations/new"))
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("href=\"#f-code\"") && html.contains("aria-invalid=\"true\""), "{html}");
+    assert!(
+        html.contains("href=\"#f-code\"") && html.contains("aria-invalid=\"true\""),
+        "{html}"
+    );
     assert!(html.contains("value=\"O 2\""), "the user's input is kept");
 
     // HTML is escaped: a name with markup is shown as text.
-    let xss = [("code", "O-3"), ("name", "<script>alert(1)</script>"), ("kind", "other"), ("csrf", &csrf)];
-    c.post(app.url("/master/organisations/new")).form(&xss).send().await.unwrap();
-    let list = c.get(app.url("/master/organisations")).send().await.unwrap().text().await.unwrap();
+    let xss = [
+        ("code", "O-3"),
+        ("name", "<script>alert(1)</script>"),
+        ("kind", "other"),
+        ("csrf", &csrf),
+    ];
+    c.post(app.url("/master/organisations/new"))
+        .form(&xss)
+        .send()
+        .await
+        .unwrap();
+    let list = c
+        .get(app.url("/master/organisations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!list.contains("<script>alert(1)</script>") && list.contains("&lt;script&gt;"));
 
     // Logout ends the session on the server.
-    let res = c.post(app.url("/logout")).form(&[("csrf", &csrf)]).send().await.unwrap();
+    let res = c
+        .post(app.url("/logout"))
+        .form(&[("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(c.get(app.url("/")).send().await.unwrap().status(), 303);
     app.stop().await;
@@ -99,7 +198,14 @@ async fn login_attempts_are_rate_limited(engine: Engine) {
         async move {
             let page = c.get(&app_url).send().await?.text().await?;
             let csrf = hidden_field(&page, "csrf").unwrap();
-            c.post(&app_url).form(&[("username", "alpha-admin"), ("password", password), ("csrf", csrf.as_str())]).send().await
+            c.post(&app_url)
+                .form(&[
+                    ("username", "alpha-admin"),
+                    ("password", password),
+                    ("csrf", csrf.as_str()),
+                ])
+                .send()
+                .await
         }
     };
     for _ in 0..renkei::auth::MAX_FAILED_LOGINS {
@@ -120,25 +226,67 @@ async fn viewers_read_but_do_not_write_and_language_switches() {
     let app = TestApp::spawn(Engine::Sqlite).await;
     tenant(app.db(), "alpha").await;
     let c = logged_in_client(&app, "alpha-viewer").await;
-    let home = c.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let home = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("<html lang=\"ja\">") && home.contains("閲覧のみ"));
     assert!(!home.contains("/audit\""), "no audit link for viewers");
-    let list = c.get(app.url("/master/people")).send().await.unwrap().text().await.unwrap();
+    let list = c
+        .get(app.url("/master/people"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!list.contains("/master/people/new"));
-    assert_eq!(c.get(app.url("/master/people/new")).send().await.unwrap().status(), 403);
+    assert_eq!(
+        c.get(app.url("/master/people/new"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     assert_eq!(c.get(app.url("/audit")).send().await.unwrap().status(), 403);
 
-    let res = c.get(app.url("/lang/en?next=/master/people")).send().await.unwrap();
+    let res = c
+        .get(app.url("/lang/en?next=/master/people"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["location"], "/master/people");
-    let list = c.get(app.url("/master/people")).send().await.unwrap().text().await.unwrap();
-    assert!(list.contains("<html lang=\"en\">") && list.contains("<h1>People</h1>"), "{list}");
+    let list = c
+        .get(app.url("/master/people"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("<html lang=\"en\">") && list.contains("<h1>People</h1>"),
+        "{list}"
+    );
     // Open redirects are refused.
-    let res = c.get(app.url("/lang/ja?next=//evil.example")).send().await.unwrap();
+    let res = c
+        .get(app.url("/lang/ja?next=//evil.example"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["location"], "/");
     // Security headers on every page.
     let res = c.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.headers()["x-frame-options"], "DENY");
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
-    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
     app.stop().await;
 }

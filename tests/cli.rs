@@ -55,7 +55,8 @@ struct Run {
 
 impl Run {
     fn stdout(&self) -> String {
-        String::from_utf8(self.output.stdout.clone()).unwrap_or_else(|e| panic!("`renkei {}` printed non-UTF-8: {e}", self.args))
+        String::from_utf8(self.output.stdout.clone())
+            .unwrap_or_else(|e| panic!("`renkei {}` printed non-UTF-8: {e}", self.args))
     }
     fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
@@ -71,20 +72,39 @@ impl Run {
     }
     /// Asserts success; returns standard output.
     fn ok(&self) -> String {
-        assert!(self.output.status.success(), "expected success: {}", self.describe());
+        assert!(
+            self.output.status.success(),
+            "expected success: {}",
+            self.describe()
+        );
         self.stdout()
     }
     /// Asserts failure; returns standard error.
     fn fails(&self) -> String {
-        assert!(!self.output.status.success(), "expected a failure: {}", self.describe());
-        assert_ne!(self.output.status.code(), None, "killed by a signal: {}", self.describe());
+        assert!(
+            !self.output.status.success(),
+            "expected a failure: {}",
+            self.describe()
+        );
+        assert_ne!(
+            self.output.status.code(),
+            None,
+            "killed by a signal: {}",
+            self.describe()
+        );
         self.stderr()
     }
 }
 
 fn run(mut cmd: Command) -> Run {
-    let args = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ");
-    let output = cmd.output().unwrap_or_else(|e| panic!("cannot start `renkei {args}`: {e}"));
+    let args = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start `renkei {args}`: {e}"));
     Run { args, output }
 }
 
@@ -138,22 +158,72 @@ const HOLIDAYS_2026_2027: [&str; 35] = [
 #[test]
 fn calendar_holidays_match_the_cabinet_office_list() {
     let sb = Sandbox::new();
-    let out = renkei(&sb, &["calendar", "holidays", "--from-year", "2026", "--to-year", "2027"]).ok();
+    let out = renkei(
+        &sb,
+        &[
+            "calendar",
+            "holidays",
+            "--from-year",
+            "2026",
+            "--to-year",
+            "2027",
+        ],
+    )
+    .ok();
     assert_eq!(lines(&out), HOLIDAYS_2026_2027, "full output:\n{out}");
 
     // One year alone is the same slice of the list.
-    let out = renkei(&sb, &["calendar", "holidays", "--from-year", "2027", "--to-year", "2027"]).ok();
+    let out = renkei(
+        &sb,
+        &[
+            "calendar",
+            "holidays",
+            "--from-year",
+            "2027",
+            "--to-year",
+            "2027",
+        ],
+    )
+    .ok();
     assert_eq!(lines(&out), HOLIDAYS_2026_2027[18..], "full output:\n{out}");
 }
 
 #[test]
 fn calendar_holidays_outside_the_supported_range_fail_with_the_range() {
     let sb = Sandbox::new();
-    let err = renkei(&sb, &["calendar", "holidays", "--from-year", "2051", "--to-year", "2051"]).fails();
-    assert!(err.contains("2051") && err.contains("2000-2050"), "the message should name the year and the range 2000-2050:\n{err}");
+    let err = renkei(
+        &sb,
+        &[
+            "calendar",
+            "holidays",
+            "--from-year",
+            "2051",
+            "--to-year",
+            "2051",
+        ],
+    )
+    .fails();
+    assert!(
+        err.contains("2051") && err.contains("2000-2050"),
+        "the message should name the year and the range 2000-2050:\n{err}"
+    );
 
-    let err = renkei(&sb, &["calendar", "holidays", "--from-year", "2027", "--to-year", "2026"]).fails();
-    assert!(err.contains("--from-year"), "a reversed range should be explained:\n{err}");
+    let err = renkei(
+        &sb,
+        &[
+            "calendar",
+            "holidays",
+            "--from-year",
+            "2027",
+            "--to-year",
+            "2026",
+        ],
+    )
+    .fails();
+    assert!(
+        err.contains("--from-year"),
+        "a reversed range should be explained:\n{err}"
+    );
 }
 
 /// Every closed weekday of FY2026 (令和8年度): holidays that fall on Monday-Friday, and the
@@ -190,21 +260,39 @@ fn calendar_closed_lists_the_closed_weekdays_of_a_fiscal_year() {
 
     let year_end = ["2026-12-29", "2026-12-30", "2026-12-31", "2027-01-01"];
     for day in year_end {
-        assert!(got.contains(&format!("{day} 年末年始休業").as_str()), "{day} should be a year-end closure:\n{out}");
+        assert!(
+            got.contains(&format!("{day} 年末年始休業").as_str()),
+            "{day} should be a year-end closure:\n{out}"
+        );
     }
-    assert!(got.contains(&"2026-11-23 祝日: 勤労感謝の日"), "Labour Thanksgiving Day missing:\n{out}");
+    assert!(
+        got.contains(&"2026-11-23 祝日: 勤労感謝の日"),
+        "Labour Thanksgiving Day missing:\n{out}"
+    );
 
     let mut previous = None;
     for line in &got {
-        let (date, reason) = line.split_once(' ').unwrap_or_else(|| panic!("line {line:?} is not `date reason`"));
-        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap_or_else(|e| panic!("line {line:?}: {e}"));
+        let (date, reason) = line
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("line {line:?} is not `date reason`"));
+        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .unwrap_or_else(|e| panic!("line {line:?}: {e}"));
         assert!(!reason.trim().is_empty(), "line {line:?} has no reason");
-        assert!(date.weekday().num_days_from_monday() < 5, "{line:?} is a {} (weekends are not listed)", date.weekday());
         assert!(
-            (NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()..=NaiveDate::from_ymd_opt(2027, 3, 31).unwrap()).contains(&date),
+            date.weekday().num_days_from_monday() < 5,
+            "{line:?} is a {} (weekends are not listed)",
+            date.weekday()
+        );
+        assert!(
+            (NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()
+                ..=NaiveDate::from_ymd_opt(2027, 3, 31).unwrap())
+                .contains(&date),
             "{line:?} is outside FY2026"
         );
-        assert!(previous < Some(date), "dates must be ascending and unique, {line:?} is not");
+        assert!(
+            previous < Some(date),
+            "dates must be ascending and unique, {line:?} is not"
+        );
         previous = Some(date);
     }
     assert_eq!(got, CLOSED_FY2026, "full output:\n{out}");
@@ -212,22 +300,41 @@ fn calendar_closed_lists_the_closed_weekdays_of_a_fiscal_year() {
     // The Japanese era and other spellings name the same fiscal year.
     for spelling in ["令和8年度", "FY2026", "R8"] {
         let other = renkei(&sb, &["calendar", "closed", "--fiscal-year", spelling]).ok();
-        assert_eq!(other, out, "--fiscal-year {spelling} should print the same as 2026");
+        assert_eq!(
+            other, out,
+            "--fiscal-year {spelling} should print the same as 2026"
+        );
     }
 
     // Without --municipality the database is not needed: nothing was created, here or in the
     // working directory.
-    assert!(!sb.db_file.exists(), "calendar closed created the database {}", sb.db_file.display());
-    let left: Vec<_> = std::fs::read_dir(sb.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(left.is_empty(), "calendar closed left files in the working directory: {left:?}");
+    assert!(
+        !sb.db_file.exists(),
+        "calendar closed created the database {}",
+        sb.db_file.display()
+    );
+    let left: Vec<_> = std::fs::read_dir(sb.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "calendar closed left files in the working directory: {left:?}"
+    );
 }
 
 #[test]
 fn calendar_closed_with_an_unreadable_fiscal_year_explains_what_to_type() {
     let sb = Sandbox::new();
     let err = renkei(&sb, &["calendar", "closed", "--fiscal-year", "abc"]).fails();
-    assert!(err.contains("abc"), "the message should quote the input:\n{err}");
-    assert!(err.contains("2026") && err.contains("令和8年度"), "the message should show how to write a fiscal year:\n{err}");
+    assert!(
+        err.contains("abc"),
+        "the message should quote the input:\n{err}"
+    );
+    assert!(
+        err.contains("2026") && err.contains("令和8年度"),
+        "the message should show how to write a fiscal year:\n{err}"
+    );
 }
 
 /// The organisations file as Japanese Excel saves it: Shift_JIS, CRLF, Japanese headings and
@@ -246,9 +353,15 @@ const ORGANISATIONS_EXPORT: [&str; 3] = [
 
 fn shift_jis(text: &str) -> Vec<u8> {
     let (bytes, _, had_errors) = encoding_rs::SHIFT_JIS.encode(text);
-    assert!(!had_errors, "the test text must be representable in Shift_JIS");
+    assert!(
+        !had_errors,
+        "the test text must be representable in Shift_JIS"
+    );
     let bytes = bytes.into_owned();
-    assert!(std::str::from_utf8(&bytes).is_err(), "the Shift_JIS file must not also be valid UTF-8");
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the Shift_JIS file must not also be valid UTF-8"
+    );
     bytes
 }
 
@@ -262,17 +375,55 @@ fn administrator_round_trip_migrate_municipality_user_import_export() {
     // migrate creates the database where RENKEI_DATABASE_URL says, and can run again.
     let out = renkei(&sb, &["migrate"]).ok();
     assert!(out.contains("migrations applied"), "{out}");
-    assert!(sb.db_file.exists(), "migrate did not create {}", sb.db_file.display());
+    assert!(
+        sb.db_file.exists(),
+        "migrate did not create {}",
+        sb.db_file.display()
+    );
     renkei(&sb, &["migrate"]).ok();
 
-    let out = renkei(&sb, &["municipality", "add", "--code", CODE, "--name", "テスト市", "--name-en", "Test City"]).ok();
-    assert!(out.contains(&format!("municipality {CODE} created")), "{out}");
-    let err = renkei(&sb, &["municipality", "add", "--code", CODE, "--name", "二重市"]).fails();
-    assert!(err.contains(CODE) && err.contains("already exists"), "a duplicate code should be refused by name:\n{err}");
+    let out = renkei(
+        &sb,
+        &[
+            "municipality",
+            "add",
+            "--code",
+            CODE,
+            "--name",
+            "テスト市",
+            "--name-en",
+            "Test City",
+        ],
+    )
+    .ok();
+    assert!(
+        out.contains(&format!("municipality {CODE} created")),
+        "{out}"
+    );
+    let err = renkei(
+        &sb,
+        &["municipality", "add", "--code", CODE, "--name", "二重市"],
+    )
+    .fails();
+    assert!(
+        err.contains(CODE) && err.contains("already exists"),
+        "a duplicate code should be refused by name:\n{err}"
+    );
 
     // user add reads the password from RENKEI_NEW_PASSWORD; a short one is refused.
     let user_add = |password: &str| {
-        let mut cmd = sb.renkei(&["user", "add", "--municipality", CODE, "--username", USER, "--name", "テスト 管理者", "--role", "admin"]);
+        let mut cmd = sb.renkei(&[
+            "user",
+            "add",
+            "--municipality",
+            CODE,
+            "--username",
+            USER,
+            "--name",
+            "テスト 管理者",
+            "--role",
+            "admin",
+        ]);
         cmd.env("RENKEI_NEW_PASSWORD", password);
         run(cmd)
     };
@@ -282,48 +433,125 @@ fn administrator_round_trip_migrate_municipality_user_import_export() {
         "a too-short password should be refused with the rule:\n{err}"
     );
     let out = user_add(PASSWORD).ok();
-    assert!(out.contains(&format!("user {USER} created (admin)")), "{out}");
+    assert!(
+        out.contains(&format!("user {USER} created (admin)")),
+        "{out}"
+    );
     let err = user_add(PASSWORD).fails();
-    assert!(!err.is_empty(), "a second account with the same username should be refused with a message");
+    assert!(
+        !err.is_empty(),
+        "a second account with the same username should be refused with a message"
+    );
 
     // The account works through the service's own login and belongs to the new municipality.
     let url = sb.db_url();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let db = renkei::store::Db::connect(&url).await.unwrap();
-        let user = renkei::auth::login(&db, USER, PASSWORD).await.expect("the new account can log in");
+        let user = renkei::auth::login(&db, USER, PASSWORD)
+            .await
+            .expect("the new account can log in");
         assert_eq!(user.role, renkei::auth::Role::Admin);
-        let m = db.municipality_by_code(CODE).await.unwrap().expect("municipality");
-        assert_eq!((m.name.as_str(), m.name_en.as_str()), ("テスト市", "Test City"));
+        let m = db
+            .municipality_by_code(CODE)
+            .await
+            .unwrap()
+            .expect("municipality");
+        assert_eq!(
+            (m.name.as_str(), m.name_en.as_str()),
+            ("テスト市", "Test City")
+        );
         assert_eq!(user.municipality_id, m.id);
         db.pool.close().await;
     });
 
     // Import a Shift_JIS file by a path relative to the working directory (encoding detected).
-    std::fs::write(sb.path().join("organisations.csv"), shift_jis(ORGANISATIONS_CSV)).unwrap();
-    let import = || renkei(&sb, &["import", "--as", USER, "--kind", "organisations", "--file", "organisations.csv"]);
+    std::fs::write(
+        sb.path().join("organisations.csv"),
+        shift_jis(ORGANISATIONS_CSV),
+    )
+    .unwrap();
+    let import = || {
+        renkei(
+            &sb,
+            &[
+                "import",
+                "--as",
+                USER,
+                "--kind",
+                "organisations",
+                "--file",
+                "organisations.csv",
+            ],
+        )
+    };
     let out = import().ok();
-    assert!(out.contains("2 rows: 2 created, 0 updated, 0 problems; applied"), "{out}");
+    assert!(
+        out.contains("2 rows: 2 created, 0 updated, 0 problems; applied"),
+        "{out}"
+    );
 
-    let export = || renkei(&sb, &["export", "--municipality", CODE, "--kind", "organisations", "--format", "csv"]);
+    let export = || {
+        renkei(
+            &sb,
+            &[
+                "export",
+                "--municipality",
+                CODE,
+                "--kind",
+                "organisations",
+                "--format",
+                "csv",
+            ],
+        )
+    };
     let out = export().ok();
-    let text = out.strip_prefix('\u{feff}').unwrap_or_else(|| panic!("a UTF-8 CSV export starts with a BOM for Excel: {out:?}"));
-    assert!(text.ends_with("\r\n") && !text.replace("\r\n", "").contains('\n'), "CSV lines end in CRLF: {text:?}");
+    let text = out
+        .strip_prefix('\u{feff}')
+        .unwrap_or_else(|| panic!("a UTF-8 CSV export starts with a BOM for Excel: {out:?}"));
+    assert!(
+        text.ends_with("\r\n") && !text.replace("\r\n", "").contains('\n'),
+        "CSV lines end in CRLF: {text:?}"
+    );
     assert_eq!(lines(text), ORGANISATIONS_EXPORT);
 
     // The same file again updates rather than duplicates.
     let out = import().ok();
-    assert!(out.contains("2 rows: 0 created, 2 updated, 0 problems; applied"), "{out}");
-    assert_eq!(lines(export().ok().trim_start_matches('\u{feff}')), ORGANISATIONS_EXPORT);
+    assert!(
+        out.contains("2 rows: 0 created, 2 updated, 0 problems; applied"),
+        "{out}"
+    );
+    assert_eq!(
+        lines(export().ok().trim_start_matches('\u{feff}')),
+        ORGANISATIONS_EXPORT
+    );
 
     // A file with a bad row imports nothing and says which row and column are wrong.
     let bad = format!("{ORGANISATIONS_CSV}X-T-09,謎の機関,,宇宙港,,,,\r\n");
     std::fs::write(sb.path().join("bad.csv"), shift_jis(&bad)).unwrap();
-    let r = renkei(&sb, &["import", "--as", USER, "--kind", "organisations", "--file", "bad.csv"]);
+    let r = renkei(
+        &sb,
+        &[
+            "import",
+            "--as",
+            USER,
+            "--kind",
+            "organisations",
+            "--file",
+            "bad.csv",
+        ],
+    );
     let err = r.fails();
-    assert!(err.contains("row 4") && err.contains("種別") && err.contains("宇宙港"), "the bad row should be named:\n{err}");
+    assert!(
+        err.contains("row 4") && err.contains("種別") && err.contains("宇宙港"),
+        "the bad row should be named:\n{err}"
+    );
     assert!(r.stdout().contains("nothing imported"), "{}", r.describe());
-    assert_eq!(lines(export().ok().trim_start_matches('\u{feff}')), ORGANISATIONS_EXPORT, "nothing of the bad file was written");
+    assert_eq!(
+        lines(export().ok().trim_start_matches('\u{feff}')),
+        ORGANISATIONS_EXPORT,
+        "nothing of the bad file was written"
+    );
 
     // Nothing but the database and the input files was written to the working directory.
     let mut left: Vec<String> = std::fs::read_dir(sb.path())
@@ -339,9 +567,53 @@ fn administrator_round_trip_migrate_municipality_user_import_export() {
 fn user_add_without_any_password_source_is_refused() {
     // No RENKEI_NEW_PASSWORD and an empty standard input: an empty password, refused.
     let sb = Sandbox::new();
-    renkei(&sb, &["municipality", "add", "--code", "nopw", "--name", "パスワードなし市"]).ok();
-    let err = renkei(&sb, &["user", "add", "--municipality", "nopw", "--username", "nopw-admin", "--name", "x", "--role", "admin"]).fails();
+    renkei(
+        &sb,
+        &[
+            "municipality",
+            "add",
+            "--code",
+            "nopw",
+            "--name",
+            "パスワードなし市",
+        ],
+    )
+    .ok();
+    let err = renkei(
+        &sb,
+        &[
+            "user",
+            "add",
+            "--municipality",
+            "nopw",
+            "--username",
+            "nopw-admin",
+            "--name",
+            "x",
+            "--role",
+            "admin",
+        ],
+    )
+    .fails();
     assert!(err.contains("at least 10 characters"), "{err}");
-    let err = renkei(&sb, &["user", "add", "--municipality", "nopw", "--username", "u", "--name", "x", "--role", "owner"]).fails();
-    assert!(err.contains("owner") && err.contains("coordinator"), "an unknown role should list the roles:\n{err}");
+    let err = renkei(
+        &sb,
+        &[
+            "user",
+            "add",
+            "--municipality",
+            "nopw",
+            "--username",
+            "u",
+            "--name",
+            "x",
+            "--role",
+            "owner",
+        ],
+    )
+    .fails();
+    assert!(
+        err.contains("owner") && err.contains("coordinator"),
+        "an unknown role should list the roles:\n{err}"
+    );
 }

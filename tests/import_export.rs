@@ -11,7 +11,13 @@ O-01,相談支援事業所ひだまり,ソウダンシエンジギョウショ�
 O-02,ケアプランセンターあおば,ケアプランセンターアオバ,consultation_office,東区,,,\r\n\
 HUB,地域生活支援拠点ささえ,,hub,西区,,,\r\n";
 
-async fn import(app: &TestApp, token: &str, kind: &str, query: &str, body: Vec<u8>) -> (u16, Value) {
+async fn import(
+    app: &TestApp,
+    token: &str,
+    kind: &str,
+    query: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
     let res = client()
         .post(app.url(&format!("/api/v1/master/{kind}/import{query}")))
         .bearer_auth(token)
@@ -46,16 +52,36 @@ async fn csv_in_utf8_and_shift_jis(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "alpha").await;
     // Shift_JIS as Excel writes it, detected automatically; headings in Japanese.
-    let (status, report) = import(&app, &t.coordinator_token, "organisations", "", shift_jis(ORGS_CSV)).await;
+    let (status, report) = import(
+        &app,
+        &t.coordinator_token,
+        "organisations",
+        "",
+        shift_jis(ORGS_CSV),
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!((report["created"].as_u64(), report["applied"].as_bool()), (Some(3), Some(true)));
+    assert_eq!(
+        (report["created"].as_u64(), report["applied"].as_bool()),
+        (Some(3), Some(true))
+    );
     assert_eq!(report["encoding"], "shift_jis");
     // Re-importing the same rows in UTF-8 with a BOM updates instead of duplicating.
     let mut utf8 = b"\xEF\xBB\xBF".to_vec();
     utf8.extend_from_slice(ORGS_CSV.replace("ひだまり,", "ひだまり中央,").as_bytes());
-    let (status, report) = import(&app, &t.coordinator_token, "organisations", "?encoding=utf-8", utf8).await;
+    let (status, report) = import(
+        &app,
+        &t.coordinator_token,
+        "organisations",
+        "?encoding=utf-8",
+        utf8,
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(
+        (report["created"].as_u64(), report["updated"].as_u64()),
+        (Some(0), Some(3))
+    );
     assert_eq!(count(&app, &t.admin_token, "organisations").await, 3);
 
     // Export as Shift_JIS decodes back to the same names.
@@ -79,21 +105,40 @@ both_engines!(csv_in_utf8_and_shift_jis);
 async fn bad_rows_are_reported_and_nothing_is_imported(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "alpha").await;
-    import(&app, &t.admin_token, "organisations", "", ORGS_CSV.as_bytes().to_vec()).await;
+    import(
+        &app,
+        &t.admin_token,
+        "organisations",
+        "",
+        ORGS_CSV.as_bytes().to_vec(),
+    )
+    .await;
     let people = "code,name,kana,email,organisation_code,roles,qualifications,part_time_days\n\
 P1,山田 太郎,ヤマダ タロウ,taro@example.jp,O-01,機能強化員,主任相談支援専門員,\n\
 P2,,ヤマダ,bad-email,O-01,,,\n\
 P3,佐藤 花子,サトウ ハナコ,,NOPE,,,\n\
 P4,鈴木 一郎,スズキ イチロウ,,O-02,,,月;火;祝\n\
 P1,山田 二郎,ヤマダ ジロウ,,O-01,,,\n";
-    let (status, report) = import(&app, &t.admin_token, "people", "", people.as_bytes().to_vec()).await;
+    let (status, report) = import(
+        &app,
+        &t.admin_token,
+        "people",
+        "",
+        people.as_bytes().to_vec(),
+    )
+    .await;
     assert_eq!(status, 422, "{report}");
     assert_eq!(report["applied"], false);
     let errors: Vec<(u64, String)> = report["errors"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         errors,
@@ -109,10 +154,21 @@ P1,山田 二郎,ヤマダ ジロウ,,O-01,,,\n";
     let row4 = &report["errors"][2];
     assert_eq!(row4["value"], "NOPE");
     assert!(row4["message"]["ja"].as_str().unwrap().contains("NOPE"));
-    assert_eq!(count(&app, &t.admin_token, "people").await, 0, "nothing imported");
+    assert_eq!(
+        count(&app, &t.admin_token, "people").await,
+        0,
+        "nothing imported"
+    );
 
     // With partial=true the good row goes in and the bad ones are still reported.
-    let (status, report) = import(&app, &t.admin_token, "people", "?partial=true", people.as_bytes().to_vec()).await;
+    let (status, report) = import(
+        &app,
+        &t.admin_token,
+        "people",
+        "?partial=true",
+        people.as_bytes().to_vec(),
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 1);
     assert_eq!(report["errors"].as_array().unwrap().len(), 5);
@@ -125,9 +181,17 @@ async fn xlsx_round_trip_and_file_level_errors(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "alpha").await;
     let venues = "code,name,ward,address,opening_hours\nV1,福祉センター,中央区,,mon-sat 09:00-21:00\nV2,区役所,東区,,\n";
-    import(&app, &t.admin_token, "venues", "", venues.as_bytes().to_vec()).await;
+    import(
+        &app,
+        &t.admin_token,
+        "venues",
+        "",
+        venues.as_bytes().to_vec(),
+    )
+    .await;
     let rooms = "code,venue_code,name,capacity,wheelchair,hearing_loop\nR1,V1,大会議室,80,○,×\nR2,V2,会議室A,12,はい,1\n";
-    let (status, report) = import(&app, &t.admin_token, "rooms", "", rooms.as_bytes().to_vec()).await;
+    let (status, report) =
+        import(&app, &t.admin_token, "rooms", "", rooms.as_bytes().to_vec()).await;
     assert_eq!(status, 200, "{report}");
 
     let xlsx = client()
@@ -142,7 +206,14 @@ async fn xlsx_round_trip_and_file_level_errors(engine: Engine) {
     assert!(xlsx.starts_with(b"PK"), "an XLSX file is a zip archive");
     // Import the exported workbook into a second municipality that has the same venues.
     let other = tenant(app.db(), "bravo").await;
-    import(&app, &other.admin_token, "venues", "", venues.as_bytes().to_vec()).await;
+    import(
+        &app,
+        &other.admin_token,
+        "venues",
+        "",
+        venues.as_bytes().to_vec(),
+    )
+    .await;
     let (status, report) = import(&app, &other.admin_token, "rooms", "", xlsx.to_vec()).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 2);
@@ -156,18 +227,59 @@ async fn xlsx_round_trip_and_file_level_errors(engine: Engine) {
         .await
         .unwrap();
     let r1 = listed.iter().find(|r| r["code"] == "R1").unwrap();
-    assert_eq!((r1["capacity"].as_i64(), r1["wheelchair"].as_bool(), r1["hearing_loop"].as_bool()), (Some(80), Some(true), Some(false)));
+    assert_eq!(
+        (
+            r1["capacity"].as_i64(),
+            r1["wheelchair"].as_bool(),
+            r1["hearing_loop"].as_bool()
+        ),
+        (Some(80), Some(true), Some(false))
+    );
 
     // File-level problems: missing required columns, a file that is not XLSX, bad Shift_JIS.
-    let (status, body) = import(&app, &t.admin_token, "rooms", "", b"code,name\nR9,x\n".to_vec()).await;
+    let (status, body) = import(
+        &app,
+        &t.admin_token,
+        "rooms",
+        "",
+        b"code,name\nR9,x\n".to_vec(),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(body["message"]["en"].as_str().unwrap().contains("venue_code"), "{body}");
-    let (status, _) = import(&app, &t.admin_token, "rooms", "?format=xlsx", b"not a workbook".to_vec()).await;
+    assert!(
+        body["message"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("venue_code"),
+        "{body}"
+    );
+    let (status, _) = import(
+        &app,
+        &t.admin_token,
+        "rooms",
+        "?format=xlsx",
+        b"not a workbook".to_vec(),
+    )
+    .await;
     assert_eq!(status, 400);
-    let (status, body) = import(&app, &t.admin_token, "rooms", "?encoding=shift_jis", vec![0x82, 0xff, 0xff]).await;
+    let (status, body) = import(
+        &app,
+        &t.admin_token,
+        "rooms",
+        "?encoding=shift_jis",
+        vec![0x82, 0xff, 0xff],
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     // Viewers may export but not import.
-    let (status, _) = import(&app, &t.viewer_token, "rooms", "", rooms.as_bytes().to_vec()).await;
+    let (status, _) = import(
+        &app,
+        &t.viewer_token,
+        "rooms",
+        "",
+        rooms.as_bytes().to_vec(),
+    )
+    .await;
     assert_eq!(status, 403);
     app.stop().await;
 }

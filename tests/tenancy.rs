@@ -45,7 +45,15 @@ async fn municipalities_are_isolated(engine: Engine) {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["name"], "B市の事業所");
     let url = app.url(&format!("/api/v1/master/organisations/{a_id}"));
-    assert_eq!(c.get(&url).bearer_auth(&b.admin_token).send().await.unwrap().status(), 404);
+    assert_eq!(
+        c.get(&url)
+            .bearer_auth(&b.admin_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     let res = c
         .put(&url)
         .bearer_auth(&b.admin_token)
@@ -54,9 +62,25 @@ async fn municipalities_are_isolated(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    assert_eq!(c.delete(&url).bearer_auth(&b.admin_token).send().await.unwrap().status(), 404);
+    assert_eq!(
+        c.delete(&url)
+            .bearer_auth(&b.admin_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     // A's record is unchanged.
-    let mine: serde_json::Value = c.get(&url).bearer_auth(&a.admin_token).send().await.unwrap().json().await.unwrap();
+    let mine: serde_json::Value = c
+        .get(&url)
+        .bearer_auth(&a.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(mine["name"], "A市の事業所");
 
     // B cannot attach its person to A's organisation: codes resolve within B only.
@@ -89,15 +113,37 @@ async fn municipalities_are_isolated(engine: Engine) {
         .text()
         .await
         .unwrap();
-    assert!(csv.contains("A市の事業所") && !csv.contains("B市の事業所"), "{csv}");
-    let audit: Vec<serde_json::Value> = c.get(app.url("/api/v1/audit")).bearer_auth(&a.admin_token).send().await.unwrap().json().await.unwrap();
+    assert!(
+        csv.contains("A市の事業所") && !csv.contains("B市の事業所"),
+        "{csv}"
+    );
+    let audit: Vec<serde_json::Value> = c
+        .get(app.url("/api/v1/audit"))
+        .bearer_auth(&a.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(audit.iter().all(|e| e["username"] != "bravo-admin"));
 
     // The pages too: B's browser session gets 404 for A's record and sees only B's list.
     let browser = logged_in_client(&app, "bravo-coordinator").await;
-    let res = browser.get(app.url(&format!("/master/organisations/{a_id}"))).send().await.unwrap();
+    let res = browser
+        .get(app.url(&format!("/master/organisations/{a_id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
-    let page = browser.get(app.url("/master/organisations")).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .get(app.url("/master/organisations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("B市の事業所") && !page.contains("A市の事業所"));
     app.stop().await;
 }

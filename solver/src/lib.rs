@@ -22,6 +22,9 @@ mod tests {
             .with(constraint!(x <= 2.5))
             .solve()
             .expect("HiGHS solves the model");
-        assert_eq!((solution.value(x).round(), solution.value(y).round()), (2.0, 2.0));
+        assert_eq!(
+            (solution.value(x).round(), solution.value(y).round()),
+            (2.0, 2.0)
+        );
     }
 }

@@ -289,7 +289,13 @@ fn katakana(s: &str) -> String {
 fn address(ward: usize, k: usize) -> String {
     let (name, _, _, _, towns) = WARDS[ward];
     let k = k + 1;
-    format!("{CITY}{name}{}{}-{}-{}", towns[k % 4], 1 + k % 5, 1 + (k * 7) % 23, 1 + (k * 11) % 17)
+    format!(
+        "{CITY}{name}{}{}-{}-{}",
+        towns[k % 4],
+        1 + k % 5,
+        1 + (k * 7) % 23,
+        1 + (k * 11) % 17
+    )
 }
 
 fn ward_office_address(ward: usize) -> String {
@@ -301,9 +307,18 @@ pub fn demo_dataset() -> DemoDataset {
     let mut organisations: Vec<OrganisationInput> = Vec::new();
     // organisation code -> mail domain, for the staff's addresses
     let mut domains: HashMap<String, String> = HashMap::new();
-    let mut add_org = |code: String, name: String, kana: String, kind: &str, ward: usize, addr: Option<String>, mail: String| {
+    let mut add_org = |code: String,
+                       name: String,
+                       kana: String,
+                       kind: &str,
+                       ward: usize,
+                       addr: Option<String>,
+                       mail: String| {
         let k = organisations.len();
-        let domain = mail.split_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
+        let domain = mail
+            .split_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default();
         domains.insert(code.clone(), domain);
         organisations.push(OrganisationInput {
             code,
@@ -344,7 +359,12 @@ pub fn demo_dataset() -> DemoDataset {
             format!("soudan@{domain}-center.example.jp"),
         );
         if has_lead {
-            roster.push((code.into(), "センター長;相談支援専門員", "主任相談支援専門員;社会福祉士", ""));
+            roster.push((
+                code.into(),
+                "センター長;相談支援専門員",
+                "主任相談支援専門員;社会福祉士",
+                "",
+            ));
         }
         let strengthening = ["相談支援専門員;社会福祉士", "相談支援専門員;精神保健福祉士"][i % 2];
         let community = ["社会福祉士", "精神保健福祉士", "社会福祉士;介護福祉士"][i % 3];
@@ -364,7 +384,12 @@ pub fn demo_dataset() -> DemoDataset {
             format!("{romaji}-fukushi@city-mirai.example.jp"),
         );
         roster.push((welfare.clone(), "係長", "社会福祉士", ""));
-        roster.push((welfare, "ケースワーカー", ["社会福祉士", "精神保健福祉士"][w % 2], ""));
+        roster.push((
+            welfare,
+            "ケースワーカー",
+            ["社会福祉士", "精神保健福祉士"][w % 2],
+            "",
+        ));
         let health = format!("W-{wcode}-HOKEN");
         add_org(
             health.clone(),
@@ -375,7 +400,12 @@ pub fn demo_dataset() -> DemoDataset {
             Some(ward_office_address(w)),
             format!("{romaji}-hoken@city-mirai.example.jp"),
         );
-        roster.push((health, "保健師", "保健師;看護師", if w == 4 { "mon;tue;wed;thu" } else { "" }));
+        roster.push((
+            health,
+            "保健師",
+            "保健師;看護師",
+            if w == 4 { "mon;tue;wed;thu" } else { "" },
+        ));
     }
 
     for (i, (suffix, domain)) in OFFICES.into_iter().enumerate() {
@@ -392,7 +422,8 @@ pub fn demo_dataset() -> DemoDataset {
             format!("info@{domain}.example.jp"),
         );
         if n < STAFFED_OFFICES_PER_WARD {
-            let quals = OFFICE_QUALIFICATIONS[(w * STAFFED_OFFICES_PER_WARD + n) % OFFICE_QUALIFICATIONS.len()];
+            let quals = OFFICE_QUALIFICATIONS
+                [(w * STAFFED_OFFICES_PER_WARD + n) % OFFICE_QUALIFICATIONS.len()];
             roster.push((code.clone(), "相談支援専門員", quals, ""));
         }
         for (office, quals, days) in OFFICE_PART_TIMERS {
@@ -403,7 +434,15 @@ pub fn demo_dataset() -> DemoDataset {
     }
 
     for (code, ward, name, kana, domain, staff) in HOSPITALS {
-        add_org(code.into(), name.into(), kana.into(), "hospital", ward, None, format!("renkei@{domain}.example.jp"));
+        add_org(
+            code.into(),
+            name.into(),
+            kana.into(),
+            "hospital",
+            ward,
+            None,
+            format!("renkei@{domain}.example.jp"),
+        );
         for (roles, quals) in staff {
             roster.push((code.into(), roles, quals, ""));
         }
@@ -435,21 +474,33 @@ pub fn demo_dataset() -> DemoDataset {
         roster.push((code.into(), roles, quals, days));
     }
 
-    assert_eq!(roster.len(), NAMES.len(), "the demo roster and the name list must be the same length");
+    assert_eq!(
+        roster.len(),
+        NAMES.len(),
+        "the demo roster and the name list must be the same length"
+    );
     let people = roster
         .into_iter()
         .zip(NAMES)
         .enumerate()
-        .map(|(i, ((org, roles, quals, days), (family, family_kana, family_en, given, given_kana, given_en)))| PersonInput {
-            code: format!("P{:03}", i + 1),
-            name: format!("{family} {given}"),
-            kana: format!("{family_kana} {given_kana}"),
-            email: format!("{given_en}.{family_en}@{}", domains[&org]),
-            organisation_code: org,
-            roles: split_list(roles),
-            qualifications: split_list(quals),
-            part_time_days: split_list(days),
-        })
+        .map(
+            |(
+                i,
+                (
+                    (org, roles, quals, days),
+                    (family, family_kana, family_en, given, given_kana, given_en),
+                ),
+            )| PersonInput {
+                code: format!("P{:03}", i + 1),
+                name: format!("{family} {given}"),
+                kana: format!("{family_kana} {given_kana}"),
+                email: format!("{given_en}.{family_en}@{}", domains[&org]),
+                organisation_code: org,
+                roles: split_list(roles),
+                qualifications: split_list(quals),
+                part_time_days: split_list(days),
+            },
+        )
         .collect();
 
     let core_address = organisations[0].address.clone();
@@ -468,24 +519,31 @@ pub fn demo_dataset() -> DemoDataset {
             opening_hours: hours.into(),
         })
         .collect();
-    venues.extend(WARDS.into_iter().enumerate().map(|(w, (ward, _, wcode, _, _))| VenueInput {
-        code: format!("V-{wcode}"),
-        name: format!("{ward}役所"),
-        ward: ward.into(),
-        address: ward_office_address(w),
-        opening_hours: String::new(),
-    }));
+    venues.extend(
+        WARDS
+            .into_iter()
+            .enumerate()
+            .map(|(w, (ward, _, wcode, _, _))| VenueInput {
+                code: format!("V-{wcode}"),
+                name: format!("{ward}役所"),
+                ward: ward.into(),
+                address: ward_office_address(w),
+                opening_hours: String::new(),
+            }),
+    );
 
     let rooms = ROOMS
         .into_iter()
-        .map(|(code, venue, name, capacity, wheelchair, hearing_loop)| RoomInput {
-            code: code.into(),
-            venue_code: venue.into(),
-            name: name.into(),
-            capacity,
-            wheelchair,
-            hearing_loop,
-        })
+        .map(
+            |(code, venue, name, capacity, wheelchair, hearing_loop)| RoomInput {
+                code: code.into(),
+                venue_code: venue.into(),
+                name: name.into(),
+                capacity,
+                wheelchair,
+                hearing_loop,
+            },
+        )
         .collect();
 
     DemoDataset {
@@ -521,7 +579,10 @@ mod tests {
         let mut problems = Vec::new();
         let mut note = |kind: &str, code: &str, errors: Vec<crate::master::FieldError>| {
             for e in errors {
-                problems.push(format!("{kind} {code}: {}: {} / {}", e.field, e.message.ja, e.message.en));
+                problems.push(format!(
+                    "{kind} {code}: {}: {} / {}",
+                    e.field, e.message.ja, e.message.en
+                ));
             }
         };
         for o in &d.organisations {
@@ -544,7 +605,11 @@ mod tests {
                 note("room", &r.code, e);
             }
         }
-        assert!(problems.is_empty(), "invalid demo records:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "invalid demo records:\n{}",
+            problems.join("\n")
+        );
     }
 
     #[test]
@@ -562,30 +627,61 @@ mod tests {
         let venues = unique("venue", d.venues.iter().map(|v| &v.code));
         unique("room", d.rooms.iter().map(|r| &r.code));
         for p in &d.people {
-            assert!(orgs.contains(p.organisation_code.as_str()), "{} belongs to unknown {}", p.code, p.organisation_code);
+            assert!(
+                orgs.contains(p.organisation_code.as_str()),
+                "{} belongs to unknown {}",
+                p.code,
+                p.organisation_code
+            );
         }
         for r in &d.rooms {
-            assert!(venues.contains(r.venue_code.as_str()), "room {} in unknown venue {}", r.code, r.venue_code);
+            assert!(
+                venues.contains(r.venue_code.as_str()),
+                "room {} in unknown venue {}",
+                r.code,
+                r.venue_code
+            );
         }
         for (i, p) in d.people.iter().enumerate() {
             assert_eq!(p.code, format!("P{:03}", i + 1));
         }
-        let emails: Vec<&String> = d.people.iter().map(|p| &p.email).chain(d.organisations.iter().map(|o| &o.email)).collect();
+        let emails: Vec<&String> = d
+            .people
+            .iter()
+            .map(|p| &p.email)
+            .chain(d.organisations.iter().map(|o| &o.email))
+            .collect();
         unique("email", emails.iter().copied());
         for e in emails {
-            assert!(e.ends_with(".example.jp") || e.ends_with("@example.jp") || e.ends_with("example.com"), "{e}");
+            assert!(
+                e.ends_with(".example.jp")
+                    || e.ends_with("@example.jp")
+                    || e.ends_with("example.com"),
+                "{e}"
+            );
         }
         let phones: HashSet<&str> = d.organisations.iter().map(|o| o.phone.as_str()).collect();
         assert_eq!(phones.len(), d.organisations.len(), "phone numbers repeat");
         // Addresses are shared only by a ward office (its 2 sections and the venue) and by the
         // core center (the organisation and its venue).
         let mut addresses: HashMap<&str, usize> = HashMap::new();
-        for a in d.organisations.iter().map(|o| &o.address).chain(d.venues.iter().map(|v| &v.address)) {
+        for a in d
+            .organisations
+            .iter()
+            .map(|o| &o.address)
+            .chain(d.venues.iter().map(|v| &v.address))
+        {
             *addresses.entry(a.as_str()).or_default() += 1;
         }
         let core = d.organisations[0].address.as_str();
         for (a, n) in addresses {
-            let expected = if a.ends_with("3-1-1") { 3 } else if a == core { 2 } else { 1 };
+            let expected = if a.ends_with("3-1-1") {
+                3
+            } else if a == core {
+                2
+            } else {
+                1
+            };
             assert_eq!(n, expected, "address {a}");
         }
     }
@@ -601,10 +697,25 @@ mod tests {
         assert_eq!(of_kind(OrgKind::CoreCenter).len(), 1);
         assert_eq!(of_kind(OrgKind::ConsultationCenter).len(), 8);
         let offices = of_kind(OrgKind::ConsultationOffice);
-        assert!((35..=45).contains(&offices.len()), "{} offices", offices.len());
+        assert!(
+            (35..=45).contains(&offices.len()),
+            "{} offices",
+            offices.len()
+        );
         for w in &wards {
-            assert_eq!(offices.iter().filter(|o| o.ward == *w).count(), 8, "offices in {w}");
-            assert_eq!(of_kind(OrgKind::WardSection).iter().filter(|o| o.ward == *w).count(), 2, "sections in {w}");
+            assert_eq!(
+                offices.iter().filter(|o| o.ward == *w).count(),
+                8,
+                "offices in {w}"
+            );
+            assert_eq!(
+                of_kind(OrgKind::WardSection)
+                    .iter()
+                    .filter(|o| o.ward == *w)
+                    .count(),
+                2,
+                "sections in {w}"
+            );
         }
         assert_eq!(of_kind(OrgKind::Hospital).len(), 2);
         assert_eq!(of_kind(OrgKind::Hub).len(), 1);
@@ -612,7 +723,12 @@ mod tests {
         assert!((8..=12).contains(&facilities), "{facilities} facilities");
 
         assert!((70..=90).contains(&people.len()), "{} people", people.len());
-        let staff_of = |code: &str| people.iter().filter(|p| p.organisation_code.as_deref() == Some(code)).collect::<Vec<_>>();
+        let staff_of = |code: &str| {
+            people
+                .iter()
+                .filter(|p| p.organisation_code.as_deref() == Some(code))
+                .collect::<Vec<_>>()
+        };
         let has_role = |p: &ValidPerson, r: &str| p.roles.iter().any(|x| x == r);
         let centers: Vec<_> = orgs
             .iter()
@@ -622,24 +738,62 @@ mod tests {
         let mut seniors = 0;
         for c in &centers {
             let staff = staff_of(&c.code);
-            assert!(staff.iter().any(|p| has_role(p, "機能強化員")), "{} has no 機能強化員", c.code);
-            assert!(staff.iter().any(|p| has_role(p, "地域支援員")), "{} has no 地域支援員", c.code);
-            seniors += staff.iter().filter(|p| p.qualifications.iter().any(|q| q == "主任相談支援専門員")).count();
+            assert!(
+                staff.iter().any(|p| has_role(p, "機能強化員")),
+                "{} has no 機能強化員",
+                c.code
+            );
+            assert!(
+                staff.iter().any(|p| has_role(p, "地域支援員")),
+                "{} has no 地域支援員",
+                c.code
+            );
+            seniors += staff
+                .iter()
+                .filter(|p| p.qualifications.iter().any(|q| q == "主任相談支援専門員"))
+                .count();
         }
         assert!(seniors >= 3, "{seniors} 主任相談支援専門員 at the centers");
         assert!((5..=7).contains(&staff_of("CORE").len()));
         for s in of_kind(OrgKind::WardSection) {
-            assert!((1..=2).contains(&staff_of(&s.code).len()), "{} staff", s.code);
+            assert!(
+                (1..=2).contains(&staff_of(&s.code).len()),
+                "{} staff",
+                s.code
+            );
         }
-        let staffed_offices = offices.iter().filter(|o| !staff_of(&o.code).is_empty()).count();
-        assert!((15..=25).contains(&staffed_offices), "{staffed_offices} offices with staff");
-        let part_time = people.iter().filter(|p| !p.part_time_days.is_empty()).count();
-        assert!((6..=10).contains(&part_time), "{part_time} part-time people");
+        let staffed_offices = offices
+            .iter()
+            .filter(|o| !staff_of(&o.code).is_empty())
+            .count();
+        assert!(
+            (15..=25).contains(&staffed_offices),
+            "{staffed_offices} offices with staff"
+        );
+        let part_time = people
+            .iter()
+            .filter(|p| !p.part_time_days.is_empty())
+            .count();
+        assert!(
+            (6..=10).contains(&part_time),
+            "{part_time} part-time people"
+        );
 
-        assert!((8..=12).contains(&d.venues.len()), "{} venues", d.venues.len());
-        assert!((18..=24).contains(&d.rooms.len()), "{} rooms", d.rooms.len());
+        assert!(
+            (8..=12).contains(&d.venues.len()),
+            "{} venues",
+            d.venues.len()
+        );
+        assert!(
+            (18..=24).contains(&d.rooms.len()),
+            "{} rooms",
+            d.rooms.len()
+        );
         let caps: Vec<i64> = d.rooms.iter().map(|r| r.capacity).collect();
-        assert_eq!((caps.iter().min(), caps.iter().max()), (Some(&8), Some(&120)));
+        assert_eq!(
+            (caps.iter().min(), caps.iter().max()),
+            (Some(&8), Some(&120))
+        );
         let mut hours: BTreeMap<&str, usize> = BTreeMap::new();
         for v in &d.venues {
             *hours.entry(v.opening_hours.as_str()).or_default() += 1;
@@ -652,16 +806,32 @@ mod tests {
     #[test]
     fn names_are_varied_and_kana_is_katakana() {
         let d = demo_dataset();
-        let families: HashSet<&str> = d.people.iter().map(|p| p.name.split(' ').next().unwrap()).collect();
+        let families: HashSet<&str> = d
+            .people
+            .iter()
+            .map(|p| p.name.split(' ').next().unwrap())
+            .collect();
         assert_eq!(families.len(), d.people.len());
         let names: HashSet<&str> = d.people.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names.len(), d.people.len());
         for p in &d.people {
             assert_eq!(p.kana.matches(' ').count(), 1, "{}", p.kana);
-            assert!(p.kana.chars().all(|c| c == ' ' || ('\u{30A1}'..='\u{30FC}').contains(&c)), "{}", p.kana);
+            assert!(
+                p.kana
+                    .chars()
+                    .all(|c| c == ' ' || ('\u{30A1}'..='\u{30FC}').contains(&c)),
+                "{}",
+                p.kana
+            );
         }
         for o in &d.organisations {
-            assert!(!o.kana.chars().any(|c| ('\u{3041}'..='\u{3096}').contains(&c)), "hiragana in {}", o.kana);
+            assert!(
+                !o.kana
+                    .chars()
+                    .any(|c| ('\u{3041}'..='\u{3096}').contains(&c)),
+                "hiragana in {}",
+                o.kana
+            );
         }
     }
 
@@ -669,27 +839,55 @@ mod tests {
     fn closures_are_plain_weekdays_of_fy2026() {
         // FY2026 national holidays, substitute and citizens' holidays.
         let holidays = [
-            "2026-04-29", "2026-05-03", "2026-05-04", "2026-05-05", "2026-05-06", "2026-07-20", "2026-08-11",
-            "2026-09-21", "2026-09-22", "2026-09-23", "2026-10-12", "2026-11-03", "2026-11-23", "2027-01-01",
-            "2027-01-11", "2027-02-11", "2027-02-23", "2027-03-21", "2027-03-22",
+            "2026-04-29",
+            "2026-05-03",
+            "2026-05-04",
+            "2026-05-05",
+            "2026-05-06",
+            "2026-07-20",
+            "2026-08-11",
+            "2026-09-21",
+            "2026-09-22",
+            "2026-09-23",
+            "2026-10-12",
+            "2026-11-03",
+            "2026-11-23",
+            "2027-01-01",
+            "2027-01-11",
+            "2027-02-11",
+            "2027-02-23",
+            "2027-03-21",
+            "2027-03-22",
         ];
         let d = demo_dataset();
         assert!((2..=3).contains(&d.closures.len()));
         for (date, reason) in &d.closures {
             let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
             assert!(!reason.is_empty());
-            assert!(day >= NaiveDate::from_ymd_opt(2026, 4, 1).unwrap() && day <= NaiveDate::from_ymd_opt(2027, 3, 31).unwrap());
-            assert!(day.weekday().num_days_from_monday() < 5, "{date} is a weekend");
+            assert!(
+                day >= NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()
+                    && day <= NaiveDate::from_ymd_opt(2027, 3, 31).unwrap()
+            );
+            assert!(
+                day.weekday().num_days_from_monday() < 5,
+                "{date} is a weekend"
+            );
             assert!(!holidays.contains(date), "{date} is a holiday");
             let (m, dd) = (day.month(), day.day());
-            assert!(!((m == 12 && dd >= 29) || (m == 1 && dd <= 3)), "{date} is in the year-end closure");
+            assert!(
+                !((m == 12 && dd >= 29) || (m == 1 && dd <= 3)),
+                "{date} is in the year-end closure"
+            );
         }
     }
 
     #[test]
     fn deterministic() {
         let (a, b) = (demo_dataset(), demo_dataset());
-        assert_eq!(format!("{:?}", a.organisations), format!("{:?}", b.organisations));
+        assert_eq!(
+            format!("{:?}", a.organisations),
+            format!("{:?}", b.organisations)
+        );
         assert_eq!(format!("{:?}", a.people), format!("{:?}", b.people));
         assert_eq!(format!("{:?}", a.venues), format!("{:?}", b.venues));
         assert_eq!(format!("{:?}", a.rooms), format!("{:?}", b.rooms));

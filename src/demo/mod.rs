@@ -21,7 +21,11 @@ pub struct DemoLoaded {
 /// Loads the demo municipality unless the database already holds it. All or nothing.
 pub async fn load(db: &Db) -> Result<DemoLoaded> {
     let data = data::demo_dataset();
-    if db.municipality_by_code(data.municipality_code).await?.is_some() {
+    if db
+        .municipality_by_code(data.municipality_code)
+        .await?
+        .is_some()
+    {
         return Ok(DemoLoaded {
             created: false,
             municipality_name: data.municipality_name.into(),
@@ -31,8 +35,16 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
         .organisations
         .iter()
         .map(|o| o.parse().map(ValidRecord::Organisation))
-        .chain(data.people.iter().map(|p| p.parse().map(ValidRecord::Person)))
-        .chain(data.venues.iter().map(|v| v.parse().map(ValidRecord::Venue)))
+        .chain(
+            data.people
+                .iter()
+                .map(|p| p.parse().map(ValidRecord::Person)),
+        )
+        .chain(
+            data.venues
+                .iter()
+                .map(|v| v.parse().map(ValidRecord::Venue)),
+        )
         .chain(data.rooms.iter().map(|r| r.parse().map(ValidRecord::Room)))
         .collect::<std::result::Result<Vec<_>, Vec<FieldError>>>()
         .map_err(|e| Error::Internal(anyhow::anyhow!("demo data does not validate: {e:?}")))?;
@@ -40,8 +52,14 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
     let hash = hash_password(DEMO_PASSWORD)?;
     let viewer_hash = hash_password(DEMO_PASSWORD)?;
     // One transaction: a failure anywhere leaves no half-loaded demo behind.
-    let mut tx = db.pool.begin().await?;
-    let m = create_municipality(&mut tx, data.municipality_code, data.municipality_name, data.municipality_name_en).await?;
+    let mut tx = db.begin_write().await?;
+    let m = create_municipality(
+        &mut tx,
+        data.municipality_code,
+        data.municipality_name,
+        data.municipality_name_en,
+    )
+    .await?;
     for record in &records {
         insert_record(&mut tx, m, record).await?;
     }
@@ -54,8 +72,25 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
             .await?;
     }
     create_user(&mut tx, m, DEMO_USERNAME, "デモ 管理者", &hash, Role::Admin).await?;
-    create_user(&mut tx, m, "demo-viewer", "デモ 閲覧者", &viewer_hash, Role::Viewer).await?;
-    crate::store::audit::record(&mut tx, Some(m), None, "create", "demo", "", "demo municipality loaded").await?;
+    create_user(
+        &mut tx,
+        m,
+        "demo-viewer",
+        "デモ 閲覧者",
+        &viewer_hash,
+        Role::Viewer,
+    )
+    .await?;
+    crate::store::audit::record(
+        &mut tx,
+        Some(m),
+        None,
+        "create",
+        "demo",
+        "",
+        "demo municipality loaded",
+    )
+    .await?;
     tx.commit().await?;
     Ok(DemoLoaded {
         created: true,

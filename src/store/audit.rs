@@ -44,7 +44,11 @@ pub struct AuditEntry {
 }
 
 impl Db {
-    pub async fn audit_entries(&self, municipality: MunicipalityId, limit: i64) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_entries(
+        &self,
+        municipality: MunicipalityId,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT a.at, u.username, a.action, a.entity, a.entity_id, a.detail
              FROM audit_log a LEFT JOIN users u ON u.id = a.user_id

@@ -105,10 +105,12 @@ pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<i64> 
     .await?;
     match inserted {
         Some(id) => Ok(id),
-        None => Ok(sqlx::query_scalar("SELECT id FROM jobs WHERE idempotency_key = $1")
-            .bind(job.idempotency_key.as_deref())
-            .fetch_one(&mut *conn)
-            .await?),
+        None => Ok(
+            sqlx::query_scalar("SELECT id FROM jobs WHERE idempotency_key = $1")
+                .bind(job.idempotency_key.as_deref())
+                .fetch_one(&mut *conn)
+                .await?,
+        ),
     }
 }
 
@@ -119,7 +121,12 @@ impl Db {
     }
 
     /// Claims the next due job (or one whose lease expired) for `worker` for `lease`.
-    pub async fn claim_job(&self, worker: &str, lease: Duration, kinds: &[&str]) -> Result<Option<Job>> {
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease: Duration,
+        kinds: &[&str],
+    ) -> Result<Option<Job>> {
         let t = Utc::now();
         let now_text = instant_text(t);
         let lock = match self.backend {
@@ -127,7 +134,11 @@ impl Db {
             Backend::Sqlite => "",
         };
         // Kinds are our own constants, never user input; quoting them inline keeps one query text.
-        let kinds_sql = kinds.iter().map(|k| format!("'{}'", k.replace('\'', ""))).collect::<Vec<_>>().join(", ");
+        let kinds_sql = kinds
+            .iter()
+            .map(|k| format!("'{}'", k.replace('\'', "")))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
              WHERE id = (
@@ -147,7 +158,14 @@ impl Db {
     }
 
     /// Renews the lease and reports progress; false when the lease was lost.
-    pub async fn job_progress(&self, id: i64, worker: &str, lease: Duration, progress: f64, note: &str) -> Result<bool> {
+    pub async fn job_progress(
+        &self,
+        id: i64,
+        worker: &str,
+        lease: Duration,
+        progress: f64,
+        note: &str,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE jobs SET progress = $3, progress_note = $4, lease_until = $5, updated_at = $6
              WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
@@ -163,22 +181,37 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn complete_job(&self, id: i64, worker: &str, result: &serde_json::Value) -> Result<bool> {
+    pub async fn complete_job(
+        &self,
+        id: i64,
+        worker: &str,
+        result: &serde_json::Value,
+    ) -> Result<bool> {
         let mut conn = self.pool.acquire().await?;
         complete(&mut conn, id, worker, result).await
     }
 
     /// Records a failure: retried later with backoff while attempts remain, else failed for good.
     /// `permanent` failures (bad input, a rejected address) are not retried.
-    pub async fn fail_job(&self, id: i64, worker: &str, error: &str, permanent: bool) -> Result<bool> {
-        let attempts: Option<(i64, i64)> = sqlx::query("SELECT attempts, max_attempts FROM jobs WHERE id = $1 AND lease_owner = $2")
-            .bind(id)
-            .bind(worker)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| Ok::<_, Error>((r.try_get("attempts")?, r.try_get("max_attempts")?)))
-            .transpose()?;
-        let Some((attempts, max)) = attempts else { return Ok(false) };
+    pub async fn fail_job(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        permanent: bool,
+    ) -> Result<bool> {
+        let attempts: Option<(i64, i64)> = sqlx::query(
+            "SELECT attempts, max_attempts FROM jobs WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(id)
+        .bind(worker)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| Ok::<_, Error>((r.try_get("attempts")?, r.try_get("max_attempts")?)))
+        .transpose()?;
+        let Some((attempts, max)) = attempts else {
+            return Ok(false);
+        };
         let retry = !permanent && attempts < max;
         let done = sqlx::query(
             "UPDATE jobs SET status = $3, run_after = $4, last_error = $5, lease_owner = NULL, lease_until = NULL, updated_at = $6
@@ -212,12 +245,14 @@ impl Db {
 
     /// A job as its owner may see it: tenant jobs only to their municipality.
     pub async fn job(&self, municipality: MunicipalityId, id: i64) -> Result<Job> {
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND municipality_id = $2"))
-            .bind(id)
-            .bind(municipality.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| Error::not_found("ジョブ", "job"))?;
+        let row = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND municipality_id = $2"
+        ))
+        .bind(id)
+        .bind(municipality.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::not_found("ジョブ", "job"))?;
         job_from_row(&row)
     }
 
@@ -232,7 +267,12 @@ impl Db {
 
 /// Completes a job inside the caller's transaction; false (and nothing written) when this
 /// worker no longer holds the lease, in which case the caller must roll back its effects.
-pub async fn complete(conn: &mut AnyConnection, id: i64, worker: &str, result: &serde_json::Value) -> Result<bool> {
+pub async fn complete(
+    conn: &mut AnyConnection,
+    id: i64,
+    worker: &str,
+    result: &serde_json::Value,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE jobs SET status = 'done', progress = 1, result = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4
          WHERE id = $1 AND lease_owner = $2 AND status = 'running'",

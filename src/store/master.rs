@@ -1,4 +1,4 @@
-//! Master data in the store: organisations, people, venues, rooms and closures, always scoped to
+//! Master data in the store: organisations, people, venues and rooms, always scoped to
 //! one municipality. Writes take an open transaction so the importer can apply a whole file
 //! atomically, and every write leaves an audit row in the same transaction.
 
@@ -9,8 +9,8 @@ use super::tenancy::{MunicipalityId, User};
 use super::{like_pattern, now, Db};
 use crate::error::{Error, Result};
 use crate::master::{
-    weekday_slug, FieldError, MasterKind, Organisation, OrgKind, Person, Room, ValidOrganisation, ValidPerson,
-    ValidRecord, ValidRoom, ValidVenue, Venue,
+    weekday_slug, FieldError, MasterKind, OrgKind, Organisation, Person, Room, ValidOrganisation,
+    ValidPerson, ValidRecord, ValidRoom, ValidVenue, Venue,
 };
 
 fn list_text(items: &[String]) -> String {
@@ -18,7 +18,10 @@ fn list_text(items: &[String]) -> String {
 }
 
 fn text_list(s: &str) -> Vec<String> {
-    s.split(';').filter(|x| !x.is_empty()).map(str::to_string).collect()
+    s.split(';')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn organisation_from_row(r: &AnyRow) -> Result<Organisation> {
@@ -82,7 +85,8 @@ const ORGANISATION_SELECT: &str =
 const PERSON_SELECT: &str = "SELECT p.id, p.code, p.name, p.kana, p.email, p.organisation_id, o.code AS organisation_code,
         o.name AS organisation_name, p.roles, p.qualifications, p.part_time_days
      FROM people p LEFT JOIN organisations o ON o.id = p.organisation_id WHERE p.municipality_id = $1";
-const VENUE_SELECT: &str = "SELECT id, code, name, ward, address, opening_hours FROM venues WHERE municipality_id = $1";
+const VENUE_SELECT: &str =
+    "SELECT id, code, name, ward, address, opening_hours FROM venues WHERE municipality_id = $1";
 const ROOM_SELECT: &str = "SELECT r.id, r.code, r.venue_id, v.code AS venue_code, v.name AS venue_name, r.name, r.capacity,
         r.wheelchair, r.hearing_loop
      FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE r.municipality_id = $1";
@@ -119,7 +123,12 @@ impl Record {
 
 impl Db {
     /// Lists records of one kind, optionally filtered by a substring of code, name or kana.
-    pub async fn list_records(&self, m: MunicipalityId, kind: MasterKind, q: &str) -> Result<Vec<Record>> {
+    pub async fn list_records(
+        &self,
+        m: MunicipalityId,
+        kind: MasterKind,
+        q: &str,
+    ) -> Result<Vec<Record>> {
         let (sql, map): (String, fn(&AnyRow) -> Result<Record>) = match kind {
             MasterKind::Organisations => (
                 format!("{ORGANISATION_SELECT} AND ($2 = '' OR code LIKE $3 ESCAPE '\\' OR name LIKE $3 ESCAPE '\\' OR kana LIKE $3 ESCAPE '\\' OR ward LIKE $3 ESCAPE '\\') ORDER BY kind, ward, code"),
@@ -152,11 +161,21 @@ impl Db {
             MasterKind::Organisations => (format!("{ORGANISATION_SELECT} AND id = $2"), |r| {
                 organisation_from_row(r).map(Record::Organisation)
             }),
-            MasterKind::People => (format!("{PERSON_SELECT} AND p.id = $2"), |r| person_from_row(r).map(Record::Person)),
-            MasterKind::Venues => (format!("{VENUE_SELECT} AND id = $2"), |r| venue_from_row(r).map(Record::Venue)),
-            MasterKind::Rooms => (format!("{ROOM_SELECT} AND r.id = $2"), |r| room_from_row(r).map(Record::Room)),
+            MasterKind::People => (format!("{PERSON_SELECT} AND p.id = $2"), |r| {
+                person_from_row(r).map(Record::Person)
+            }),
+            MasterKind::Venues => (format!("{VENUE_SELECT} AND id = $2"), |r| {
+                venue_from_row(r).map(Record::Venue)
+            }),
+            MasterKind::Rooms => (format!("{ROOM_SELECT} AND r.id = $2"), |r| {
+                room_from_row(r).map(Record::Room)
+            }),
         };
-        let row = sqlx::query(&sql).bind(m.0).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(m.0)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(r) => map(&r),
             None => Err(not_found(kind)),
@@ -164,9 +183,14 @@ impl Db {
     }
 
     /// Creates (`id` None) or updates one record, with its audit row, in one transaction.
-    pub async fn save_record(&self, user: &User, id: Option<i64>, record: &ValidRecord) -> Result<i64> {
+    pub async fn save_record(
+        &self,
+        user: &User,
+        id: Option<i64>,
+        record: &ValidRecord,
+    ) -> Result<i64> {
         let m = user.municipality_id;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let saved = match id {
             None => insert_record(&mut tx, m, record).await?,
             Some(id) => {
@@ -175,7 +199,16 @@ impl Db {
             }
         };
         let action = if id.is_some() { "update" } else { "create" };
-        super::audit::record(&mut tx, Some(m), Some(user.id), action, kind_of(record).slug(), &saved.to_string(), record.code()).await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            action,
+            kind_of(record).slug(),
+            &saved.to_string(),
+            record.code(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(saved)
     }
@@ -183,50 +216,46 @@ impl Db {
     pub async fn delete_record(&self, user: &User, kind: MasterKind, id: i64) -> Result<()> {
         let m = user.municipality_id;
         let table = table(kind);
-        let mut tx = self.pool.begin().await?;
-        let code: Option<String> = sqlx::query_scalar(&format!("SELECT code FROM {table} WHERE municipality_id = $1 AND id = $2"))
-            .bind(m.0)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(code) = code else { return Err(not_found(kind)) };
-        sqlx::query(&format!("DELETE FROM {table} WHERE municipality_id = $1 AND id = $2"))
-            .bind(m.0)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        super::audit::record(&mut tx, Some(m), Some(user.id), "delete", kind.slug(), &id.to_string(), &code).await?;
+        let mut tx = self.begin_write().await?;
+        let code: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT code FROM {table} WHERE municipality_id = $1 AND id = $2"
+        ))
+        .bind(m.0)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(code) = code else {
+            return Err(not_found(kind));
+        };
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE municipality_id = $1 AND id = $2"
+        ))
+        .bind(m.0)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "delete",
+            kind.slug(),
+            &id.to_string(),
+            &code,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn count_records(&self, m: MunicipalityId, kind: MasterKind) -> Result<i64> {
-        Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE municipality_id = $1", table(kind)))
-            .bind(m.0)
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    /// Extra closures (臨時休業) of the municipality, as (date, reason).
-    pub async fn closures(&self, m: MunicipalityId) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT date, reason FROM closures WHERE municipality_id = $1 AND venue_id IS NULL ORDER BY date")
-            .bind(m.0)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get("date")?, r.try_get("reason")?))).collect()
-    }
-
-    pub async fn add_closure(&self, user: &User, date: chrono::NaiveDate, reason: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO closures (municipality_id, date, reason) VALUES ($1, $2, $3)")
-            .bind(user.municipality_id.0)
-            .bind(date.to_string())
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-        super::audit::record(&mut tx, Some(user.municipality_id), Some(user.id), "create", "closure", &date.to_string(), reason).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {} WHERE municipality_id = $1",
+            table(kind)
+        ))
+        .bind(m.0)
+        .fetch_one(&self.pool)
+        .await?)
     }
 }
 
@@ -254,12 +283,21 @@ fn not_found(kind: MasterKind) -> Error {
 }
 
 /// Looks up the id of a referenced record by code; a missing one is a field error.
-async fn resolve(conn: &mut AnyConnection, m: MunicipalityId, kind: MasterKind, field: &str, code: &str) -> Result<i64> {
-    let id: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {} WHERE municipality_id = $1 AND code = $2", table(kind)))
-        .bind(m.0)
-        .bind(code)
-        .fetch_optional(&mut *conn)
-        .await?;
+async fn resolve(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    kind: MasterKind,
+    field: &str,
+    code: &str,
+) -> Result<i64> {
+    let id: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM {} WHERE municipality_id = $1 AND code = $2",
+        table(kind)
+    ))
+    .bind(m.0)
+    .bind(code)
+    .fetch_optional(&mut *conn)
+    .await?;
     id.ok_or_else(|| {
         let l = kind.label();
         Error::Validation(vec![FieldError::new(
@@ -270,18 +308,39 @@ async fn resolve(conn: &mut AnyConnection, m: MunicipalityId, kind: MasterKind, 
     })
 }
 
-async fn person_org(conn: &mut AnyConnection, m: MunicipalityId, v: &ValidPerson) -> Result<Option<i64>> {
+async fn person_org(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    v: &ValidPerson,
+) -> Result<Option<i64>> {
     match &v.organisation_code {
-        Some(code) => Ok(Some(resolve(conn, m, MasterKind::Organisations, "organisation_code", code).await?)),
+        Some(code) => Ok(Some(
+            resolve(
+                conn,
+                m,
+                MasterKind::Organisations,
+                "organisation_code",
+                code,
+            )
+            .await?,
+        )),
         None => Ok(None),
     }
 }
 
 fn days_text(v: &ValidPerson) -> String {
-    v.part_time_days.iter().map(|d| weekday_slug(*d)).collect::<Vec<_>>().join(";")
+    v.part_time_days
+        .iter()
+        .map(|d| weekday_slug(*d))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
-pub(crate) async fn insert_record(conn: &mut AnyConnection, m: MunicipalityId, record: &ValidRecord) -> Result<i64> {
+pub(crate) async fn insert_record(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    record: &ValidRecord,
+) -> Result<i64> {
     let t = now();
     let id = match record {
         ValidRecord::Organisation(v) => insert_organisation(conn, m, v, &t).await?,
@@ -305,7 +364,12 @@ pub(crate) async fn insert_record(conn: &mut AnyConnection, m: MunicipalityId, r
     Ok(id)
 }
 
-async fn insert_organisation(conn: &mut AnyConnection, m: MunicipalityId, v: &ValidOrganisation, t: &str) -> Result<i64> {
+async fn insert_organisation(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    v: &ValidOrganisation,
+    t: &str,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO organisations (municipality_id, code, name, kana, kind, ward, address, phone, email, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
@@ -316,7 +380,12 @@ async fn insert_organisation(conn: &mut AnyConnection, m: MunicipalityId, v: &Va
     .await?)
 }
 
-async fn insert_venue(conn: &mut AnyConnection, m: MunicipalityId, v: &ValidVenue, t: &str) -> Result<i64> {
+async fn insert_venue(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    v: &ValidVenue,
+    t: &str,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO venues (municipality_id, code, name, ward, address, opening_hours, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
@@ -326,7 +395,13 @@ async fn insert_venue(conn: &mut AnyConnection, m: MunicipalityId, v: &ValidVenu
     .await?)
 }
 
-async fn insert_room(conn: &mut AnyConnection, m: MunicipalityId, venue: i64, v: &ValidRoom, t: &str) -> Result<i64> {
+async fn insert_room(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    venue: i64,
+    v: &ValidRoom,
+    t: &str,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO rooms (municipality_id, venue_id, code, name, capacity, wheelchair, hearing_loop, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -337,7 +412,12 @@ async fn insert_room(conn: &mut AnyConnection, m: MunicipalityId, venue: i64, v:
     .await?)
 }
 
-pub(crate) async fn update_record(conn: &mut AnyConnection, m: MunicipalityId, id: i64, record: &ValidRecord) -> Result<()> {
+pub(crate) async fn update_record(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    id: i64,
+    record: &ValidRecord,
+) -> Result<()> {
     let t = now();
     let done = match record {
         ValidRecord::Organisation(v) => sqlx::query(
@@ -386,10 +466,18 @@ pub(crate) async fn update_record(conn: &mut AnyConnection, m: MunicipalityId, i
 }
 
 /// Id of the record with this code, if any (the importer updates existing codes).
-pub(crate) async fn id_by_code(conn: &mut AnyConnection, m: MunicipalityId, kind: MasterKind, code: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(&format!("SELECT id FROM {} WHERE municipality_id = $1 AND code = $2", table(kind)))
-        .bind(m.0)
-        .bind(code)
-        .fetch_optional(&mut *conn)
-        .await?)
+pub(crate) async fn id_by_code(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    kind: MasterKind,
+    code: &str,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT id FROM {} WHERE municipality_id = $1 AND code = $2",
+        table(kind)
+    ))
+    .bind(m.0)
+    .bind(code)
+    .fetch_optional(&mut *conn)
+    .await?)
 }

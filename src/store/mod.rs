@@ -9,6 +9,7 @@
 //! * a write and its audit-log row are committed in one transaction.
 
 pub mod audit;
+pub mod calendar;
 pub mod jobs;
 pub mod master;
 pub mod tenancy;
@@ -64,24 +65,28 @@ impl Db {
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let pool_options = match backend {
-            Backend::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets readers proceed during a write; the busy timeout makes concurrent
-                    // writers wait for each other instead of failing.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    Ok(())
-                })
-            }),
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL lets readers proceed during a write; the busy timeout makes concurrent
+                        // writers wait for each other instead of failing.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        Ok(())
+                    })
+                }),
             Backend::Postgres => AnyPoolOptions::new().max_connections(16),
         };
         let pool = pool_options
             .acquire_timeout(Duration::from_secs(15))
             .connect_with(options)
             .await
-            .with_context(|| format!("cannot connect to the {backend:?} database / データベースに接続できません"))?;
+            .with_context(|| {
+                format!("cannot connect to the {backend:?} database / データベースに接続できません")
+            })?;
         Ok(Db { pool, backend })
     }
 
@@ -92,8 +97,22 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.context("database migration failed / マイグレーションに失敗しました")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("database migration failed / マイグレーションに失敗しました")?;
         Ok(())
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later cannot wait
+    /// for another writer and fails at once with "database is locked", whereas an immediate one
+    /// waits for the busy timeout like any other writer.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// For `/readyz`: the database answers a trivial query.
@@ -114,7 +133,9 @@ pub fn instant_text(t: DateTime<Utc>) -> String {
 }
 
 pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Escapes `%`, `_` and `\` for `LIKE ... ESCAPE '\'` and wraps the text as a substring match.

@@ -52,7 +52,8 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
         municipality_id: MunicipalityId(r.try_get("municipality_id")?),
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
-        role: Role::parse(&role).ok_or_else(|| anyhow::anyhow!("stored role {role:?} is unknown"))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| anyhow::anyhow!("stored role {role:?} is unknown"))?,
         locale: r.try_get("locale")?,
     })
 }
@@ -60,7 +61,12 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
 const USER_COLUMNS: &str = "u.id, u.municipality_id, u.username, u.display_name, u.role, u.locale";
 
 impl Db {
-    pub async fn create_municipality(&self, code: &str, name: &str, name_en: &str) -> Result<MunicipalityId> {
+    pub async fn create_municipality(
+        &self,
+        code: &str,
+        name: &str,
+        name_en: &str,
+    ) -> Result<MunicipalityId> {
         let mut conn = self.pool.acquire().await?;
         create_municipality(&mut conn, code, name, name_en).await
     }
@@ -83,7 +89,9 @@ impl Db {
     }
 
     pub async fn municipality_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM municipalities").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM municipalities")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn create_user(
@@ -94,8 +102,16 @@ impl Db {
         password_hash: &str,
         role: Role,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
-        let id = create_user(&mut tx, municipality, username, display_name, password_hash, role).await?;
+        let mut tx = self.begin_write().await?;
+        let id = create_user(
+            &mut tx,
+            municipality,
+            username,
+            display_name,
+            password_hash,
+            role,
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -139,7 +155,13 @@ impl Db {
 
     // ----- sessions -----
 
-    pub async fn create_session(&self, token_hash: &str, user_id: i64, csrf: &str, expires_at: &str) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        expires_at: &str,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_hash)
             .bind(user_id)
@@ -168,14 +190,17 @@ impl Db {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     // ----- API tokens -----
 
     pub async fn create_api_token(&self, user: &User, name: &str, token_hash: &str) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -185,7 +210,16 @@ impl Db {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        super::audit::record(&mut tx, Some(user.municipality_id), Some(user.id), "create", "api_token", &id.to_string(), name).await?;
+        super::audit::record(
+            &mut tx,
+            Some(user.municipality_id),
+            Some(user.id),
+            "create",
+            "api_token",
+            &id.to_string(),
+            name,
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -214,7 +248,11 @@ impl Db {
     }
 
     /// Failed attempts for `username` since `since` (UTC text) and the latest of them.
-    pub async fn failed_logins_since(&self, username: &str, since: &str) -> Result<(i64, Option<String>)> {
+    pub async fn failed_logins_since(
+        &self,
+        username: &str,
+        since: &str,
+    ) -> Result<(i64, Option<String>)> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n, MAX(at) AS last FROM login_attempts WHERE username = $1 AND success = 0 AND at > $2",
         )
@@ -227,7 +265,10 @@ impl Db {
 
     /// Housekeeping: drops expired sessions and old login attempts.
     pub async fn purge_expired(&self, login_attempts_before: &str) -> Result<u64> {
-        let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now()).execute(&self.pool).await?;
+        let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         let b = sqlx::query("DELETE FROM login_attempts WHERE at < $1")
             .bind(login_attempts_before)
             .execute(&self.pool)
@@ -237,7 +278,12 @@ impl Db {
 }
 
 /// Creates a municipality inside the caller's transaction.
-pub async fn create_municipality(conn: &mut AnyConnection, code: &str, name: &str, name_en: &str) -> Result<MunicipalityId> {
+pub async fn create_municipality(
+    conn: &mut AnyConnection,
+    code: &str,
+    name: &str,
+    name_en: &str,
+) -> Result<MunicipalityId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO municipalities (code, name, name_en, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -278,6 +324,15 @@ pub async fn create_user(
     .bind(now())
     .fetch_one(&mut *conn)
     .await?;
-    super::audit::record(conn, Some(municipality), None, "create", "user", &id.to_string(), username).await?;
+    super::audit::record(
+        conn,
+        Some(municipality),
+        None,
+        "create",
+        "user",
+        &id.to_string(),
+        username,
+    )
+    .await?;
     Ok(id)
 }

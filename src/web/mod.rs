@@ -24,7 +24,9 @@ use crate::app::AppState;
 use crate::auth::{cookie_value, random_token, session_cookie_name, SessionUser};
 use crate::error::Error;
 use crate::i18n::{Lang, Msg};
-use crate::master::{Fields, FieldError, InputKind, MasterKind, OrgKind, ValidRecord};
+use crate::master::{
+    DateRangeInput, FieldError, Fields, InputKind, MasterKind, OrgKind, ValidRecord,
+};
 use crate::store::master::Record;
 use crate::store::tenancy::User;
 use crate::transfer::{FileFormat, TextEncoding};
@@ -43,6 +45,16 @@ pub fn routes() -> Router<AppState> {
         .route("/master/{kind}/{id}", get(edit_form).post(update_submit))
         .route("/master/{kind}/{id}/delete", post(delete_submit))
         .route("/calendar", get(calendar_page))
+        .route("/calendar/closures", post(add_closure_submit))
+        .route(
+            "/calendar/closures/{id}/delete",
+            post(delete_closure_submit),
+        )
+        .route("/people/{id}/absences", post(add_absence_submit))
+        .route(
+            "/people/{id}/absences/{absence}/delete",
+            post(delete_absence_submit),
+        )
         .route("/transfer", get(transfer_page).post(import_submit))
         .route("/audit", get(audit_page))
         .route("/account", get(account_page).post(create_token_submit))
@@ -53,7 +65,9 @@ pub fn routes() -> Router<AppState> {
 /// an error page in both languages (the page language is not known at this point).
 pub enum PageError {
     /// Not logged in: go to the login page, then back to `next`.
-    Login { next: String },
+    Login {
+        next: String,
+    },
     Failed(Error),
 }
 
@@ -70,7 +84,9 @@ impl IntoResponse for PageError {
                 let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
                 return Redirect::to(&format!("/login?next={next}")).into_response();
             }
-            PageError::Failed(Error::Unauthenticated) => return Redirect::to("/login").into_response(),
+            PageError::Failed(Error::Unauthenticated) => {
+                return Redirect::to("/login").into_response()
+            }
             PageError::Failed(e) => e,
         };
         let status = e.status();
@@ -103,12 +119,22 @@ pub struct PageLang(pub Lang);
 impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PageLang(cookie_value(parts, "lang").as_deref().and_then(Lang::parse).unwrap_or_default()))
+        Ok(PageLang(
+            cookie_value(parts, "lang")
+                .as_deref()
+                .and_then(Lang::parse)
+                .unwrap_or_default(),
+        ))
     }
 }
 
 /// Context every page shares (layout, navigation, CSRF token).
-async fn base(state: &AppState, lang: Lang, session: &SessionUser, current: &str) -> Result<Value, Error> {
+async fn base(
+    state: &AppState,
+    lang: Lang,
+    session: &SessionUser,
+    current: &str,
+) -> Result<Value, Error> {
     let m = state.db.municipality(session.user.municipality_id).await?;
     let today = jst_date(Utc::now());
     let fy = FiscalYear::of(today);
@@ -165,10 +191,18 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
-    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"))
-        .expect("cookie values are URL-safe base64")
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let age = max_age
+        .map(|a| format!("; Max-Age={a}"))
+        .unwrap_or_default();
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"
+    ))
+    .expect("cookie values are URL-safe base64")
 }
 
 // ----- login -----
@@ -180,11 +214,22 @@ struct NextQuery {
 
 const LOGIN_CSRF: &str = "renkei_login_csrf";
 
-async fn login_form(State(state): State<AppState>, PageLang(lang): PageLang, Query(q): Query<NextQuery>) -> PageResult {
+async fn login_form(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    Query(q): Query<NextQuery>,
+) -> PageResult {
     login_page(&state, lang, q.next.as_deref(), None, "", StatusCode::OK)
 }
 
-fn login_page(state: &AppState, lang: Lang, next: Option<&str>, error: Option<Msg>, username: &str, status: StatusCode) -> PageResult {
+fn login_page(
+    state: &AppState,
+    lang: Lang,
+    next: Option<&str>,
+    error: Option<Msg>,
+    username: &str,
+    status: StatusCode,
+) -> PageResult {
     let token = random_token(24);
     let html = render(
         "login.html",
@@ -195,7 +240,10 @@ fn login_page(state: &AppState, lang: Lang, next: Option<&str>, error: Option<Ms
         },
     )?;
     let mut res = (status, Html(html)).into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookie(state, LOGIN_CSRF, &token, Some(3600)));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(state, LOGIN_CSRF, &token, Some(3600)),
+    );
     Ok(res)
 }
 
@@ -215,54 +263,99 @@ async fn login_submit(
         .find(|(k, _)| *k == LOGIN_CSRF)
         .map(|(_, v)| v.to_string());
     if cookie_token.as_deref() != Some(get("csrf")) || get("csrf").is_empty() {
-        let msg = Msg::new("ログイン画面の有効期限が切れました。もう一度入力してください", "the login form expired; please enter your details again");
-        return login_page(&state, lang, Some(get("next")), Some(msg), get("username"), StatusCode::FORBIDDEN);
+        let msg = Msg::new(
+            "ログイン画面の有効期限が切れました。もう一度入力してください",
+            "the login form expired; please enter your details again",
+        );
+        return login_page(
+            &state,
+            lang,
+            Some(get("next")),
+            Some(msg),
+            get("username"),
+            StatusCode::FORBIDDEN,
+        );
     }
     match crate::auth::login(&state.db, get("username"), get("password")).await {
         Ok(user) => {
-            let (secret, _) = crate::auth::start_session(&state.db, &user, state.config.session_hours).await?;
+            let (secret, _) =
+                crate::auth::start_session(&state.db, &user, state.config.session_hours).await?;
             let name = session_cookie_name(state.config.secure_cookies());
             let mut res = Redirect::to(&safe_next(Some(get("next")))).into_response();
             let h = res.headers_mut();
-            h.append(header::SET_COOKIE, cookie(&state, name, &secret, Some(state.config.session_hours * 3600)));
+            h.append(
+                header::SET_COOKIE,
+                cookie(
+                    &state,
+                    name,
+                    &secret,
+                    Some(state.config.session_hours * 3600),
+                ),
+            );
             h.append(header::SET_COOKIE, cookie(&state, LOGIN_CSRF, "", Some(0)));
             Ok(res)
         }
         Err(e @ (Error::BadRequest(_) | Error::RateLimited { .. })) => {
             let status = e.status();
             let msg = e.body().message;
-            login_page(&state, lang, Some(get("next")), Some(msg), get("username"), status)
+            login_page(
+                &state,
+                lang,
+                Some(get("next")),
+                Some(msg),
+                get("username"),
+                status,
+            )
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn logout(State(state): State<AppState>, session: SessionUser, Form(form): Form<HashMap<String, String>>) -> PageResult {
+async fn logout(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
     check_csrf(&session, &form)?;
     state.db.delete_session(&session.session_hash).await?;
     let name = session_cookie_name(state.config.secure_cookies());
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookie(&state, name, "", Some(0)));
+    res.headers_mut()
+        .append(header::SET_COOKIE, cookie(&state, name, "", Some(0)));
     Ok(res)
 }
 
-async fn switch_lang(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {
+async fn switch_lang(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let lang = Lang::parse(&code).unwrap_or_default();
     let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookie(&state, "lang", lang.code(), Some(365 * 24 * 3600)));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(&state, "lang", lang.code(), Some(365 * 24 * 3600)),
+    );
     res
 }
 
 async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../../static/app.css"),
     )
 }
 
 // ----- home -----
 
-async fn home(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+async fn home(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+) -> PageResult {
     let b = base(&state, lang, &session, "home").await?;
     let m = session.user.municipality_id;
     let mut counts = Vec::new();
@@ -270,12 +363,19 @@ async fn home(State(state): State<AppState>, PageLang(lang): PageLang, session: 
         counts.push(context! { slug => kind.slug(), label => kind.label().get(lang).to_string(), count => state.db.count_records(m, kind).await? });
     }
     let today = jst_date(Utc::now());
-    let cal = crate::api::municipal_calendar(&state, &session.user).await?;
+    let cal = state
+        .db
+        .business_calendar(session.user.municipality_id)
+        .await?;
     let fy = FiscalYear::of(today);
     let upcoming: Vec<Value> = cal
         .closed_weekdays(fy)
         .into_iter()
-        .chain(FiscalYear::new(fy.year() + 1).map(|n| cal.closed_weekdays(n)).unwrap_or_default())
+        .chain(
+            FiscalYear::new(fy.year() + 1)
+                .map(|n| cal.closed_weekdays(n))
+                .unwrap_or_default(),
+        )
         .filter(|(d, _)| *d >= today)
         .take(5)
         .map(|(d, r)| closed_row(lang, d, &r))
@@ -303,7 +403,11 @@ fn weekday_short(lang: Lang, d: chrono::Weekday) -> &'static str {
     }
 }
 
-fn closed_row(lang: Lang, d: chrono::NaiveDate, r: &renkei_solver::calendar::ClosedReason) -> Value {
+fn closed_row(
+    lang: Lang,
+    d: chrono::NaiveDate,
+    r: &renkei_solver::calendar::ClosedReason,
+) -> Value {
     context! {
         date => d.to_string(),
         date_label => match lang { Lang::Ja => wareki(d), Lang::En => d.format("%-d %b %Y").to_string() },
@@ -347,7 +451,22 @@ fn display_cells(record: &Record, lang: Lang) -> Vec<String> {
             cells[4] = word(lang, if r.wheelchair { "yes" } else { "no" }).to_string();
             cells[5] = word(lang, if r.hearing_loop { "yes" } else { "no" }).to_string();
         }
-        Record::Person(p) => cells[4] = p.organisation_name.clone().unwrap_or_default(),
+        Record::Person(p) => {
+            let sep = match lang {
+                Lang::Ja => "、",
+                Lang::En => ", ",
+            };
+            cells[4] = p.organisation_name.clone().unwrap_or_default();
+            cells[5] = p.roles.join(sep);
+            cells[6] = p.qualifications.join(sep);
+            cells[7] = p
+                .part_time_days
+                .iter()
+                .filter_map(|d| crate::master::parse_weekday(d))
+                .map(|d| weekday_short(lang, d))
+                .collect::<Vec<_>>()
+                .join(sep);
+        }
         Record::Venue(_) => {}
     }
     cells
@@ -362,7 +481,10 @@ async fn list_page(
 ) -> PageResult {
     let kind = parse_kind(&kind)?;
     let b = base(&state, lang, &session, kind.slug()).await?;
-    let records = state.db.list_records(session.user.municipality_id, kind, &q.q).await?;
+    let records = state
+        .db
+        .list_records(session.user.municipality_id, kind, &q.q)
+        .await?;
     let rows: Vec<Value> = records
         .iter()
         .map(|r| context! { id => r.id(), cells => display_cells(r, lang) })
@@ -383,7 +505,10 @@ async fn list_page(
 }
 
 fn org_kind_options(lang: Lang) -> Vec<Value> {
-    OrgKind::ALL.iter().map(|k| context! { value => k.slug(), label => k.label().get(lang).to_string() }).collect()
+    OrgKind::ALL
+        .iter()
+        .map(|k| context! { value => k.slug(), label => k.label().get(lang).to_string() })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -423,7 +548,12 @@ fn form_page(
     Ok((status, Html(html)).into_response())
 }
 
-async fn new_form(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser, Path(kind): Path<String>) -> PageResult {
+async fn new_form(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path(kind): Path<String>,
+) -> PageResult {
     let kind = parse_kind(&kind)?;
     require_write(&session.user)?;
     let b = base(&state, lang, &session, kind.slug()).await?;
@@ -437,16 +567,63 @@ async fn edit_form(
     Path((kind, id)): Path<(String, String)>,
 ) -> PageResult {
     let kind = parse_kind(&kind)?;
-    let id: i64 = id.parse().map_err(|_| Error::not_found("データ", "record"))?;
-    let record = state.db.get_record(session.user.municipality_id, kind, id).await?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Error::not_found("データ", "record"))?;
+    edit_view(
+        &state,
+        &session,
+        lang,
+        kind,
+        id,
+        &[],
+        HashMap::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The edit page of a stored record; for people with their absences (and the absence form's
+/// errors and values when it was just submitted).
+#[allow(clippy::too_many_arguments)]
+async fn edit_view(
+    state: &AppState,
+    session: &SessionUser,
+    lang: Lang,
+    kind: MasterKind,
+    id: i64,
+    absence_errors: &[FieldError],
+    absence_values: HashMap<String, String>,
+    status: StatusCode,
+) -> PageResult {
+    let m = session.user.municipality_id;
+    let record = state.db.get_record(m, kind, id).await?;
     let values = kind
         .columns()
         .iter()
         .map(|c| c.key.to_string())
         .zip(record.to_fields())
         .collect();
-    let b = base(&state, lang, &session, kind.slug()).await?;
-    form_page(b, lang, kind, Some(id), values, &[], StatusCode::OK)
+    let absences = if kind == MasterKind::People {
+        Some(state.db.absences(m, id).await?)
+    } else {
+        None
+    };
+    let extra = context! {
+        absences => absences,
+        absence_errors => field_errors_view(absence_errors, lang, &DATE_RANGE_LABELS),
+        absence_values => absence_values,
+    };
+    let b = base(state, lang, session, kind.slug()).await?;
+    form_page(
+        context! { ..b, ..extra },
+        lang,
+        kind,
+        Some(id),
+        values,
+        &[],
+        status,
+    )
 }
 
 /// Form fields to text fields; checkboxes that are absent mean "no".
@@ -456,7 +633,11 @@ fn form_fields(kind: MasterKind, form: &HashMap<String, String>) -> Fields {
             .iter()
             .map(|c| {
                 let v = form.get(c.key).cloned().unwrap_or_default();
-                let v = if c.input == InputKind::Checkbox && v.is_empty() { "0".into() } else { v };
+                let v = if c.input == InputKind::Checkbox && v.is_empty() {
+                    "0".into()
+                } else {
+                    v
+                };
                 (c.key.to_string(), v)
             })
             .collect(),
@@ -482,11 +663,22 @@ async fn save_from_form(
         Ok(_) => Ok(Redirect::to(&format!("/master/{}?done=saved", kind.slug())).into_response()),
         Err(Error::Validation(errors)) => {
             let b = base(&state, lang, &session, kind.slug()).await?;
-            form_page(b, lang, kind, id, fields.0, &errors, StatusCode::UNPROCESSABLE_ENTITY)
+            form_page(
+                b,
+                lang,
+                kind,
+                id,
+                fields.0,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(Error::Conflict(m)) => {
             let b = base(&state, lang, &session, kind.slug()).await?;
-            let errors = [FieldError { field: "code".into(), message: m }];
+            let errors = [FieldError {
+                field: "code".into(),
+                message: m,
+            }];
             form_page(b, lang, kind, id, fields.0, &errors, StatusCode::CONFLICT)
         }
         Err(e) => Err(e.into()),
@@ -512,7 +704,9 @@ async fn update_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
     let kind = parse_kind(&kind)?;
-    let id: i64 = id.parse().map_err(|_| Error::not_found("データ", "record"))?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Error::not_found("データ", "record"))?;
     save_from_form(state, lang, session, kind, Some(id), form).await
 }
 
@@ -525,7 +719,9 @@ async fn delete_submit(
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
     let kind = parse_kind(&kind)?;
-    let id: i64 = id.parse().map_err(|_| Error::not_found("データ", "record"))?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Error::not_found("データ", "record"))?;
     state.db.delete_record(&session.user, kind, id).await?;
     Ok(Redirect::to(&format!("/master/{}?done=deleted", kind.slug())).into_response())
 }
@@ -561,34 +757,211 @@ async fn calendar_page(
     session: SessionUser,
     Query(q): Query<CalendarQuery>,
 ) -> PageResult {
-    let b = base(&state, lang, &session, "calendar").await?;
+    calendar_view(
+        &state,
+        lang,
+        &session,
+        q.fy.as_deref(),
+        &[],
+        HashMap::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn calendar_view(
+    state: &AppState,
+    lang: Lang,
+    session: &SessionUser,
+    fy: Option<&str>,
+    errors: &[FieldError],
+    values: HashMap<String, String>,
+    status: StatusCode,
+) -> PageResult {
+    let b = base(state, lang, session, "calendar").await?;
     let today = jst_date(Utc::now());
-    let (fy, error) = match q.fy.as_deref().filter(|s| !s.trim().is_empty()) {
+    let (fy, error) = match fy.filter(|s| !s.trim().is_empty()) {
         None => (FiscalYear::of(today), None),
         Some(s) => match s.parse::<FiscalYear>() {
             Ok(fy) => (fy, None),
             Err(e) => (FiscalYear::of(today), Some(e.to_string())),
         },
     };
-    let cal = crate::api::municipal_calendar(&state, &session.user).await?;
-    let days: Vec<Value> = cal.closed_weekdays(fy).iter().map(|(d, r)| closed_row(lang, *d, r)).collect();
+    let m = session.user.municipality_id;
+    let cal = state.db.business_calendar(m).await?;
+    let days: Vec<Value> = cal
+        .closed_weekdays(fy)
+        .iter()
+        .map(|(d, r)| closed_row(lang, *d, r))
+        .collect();
     let years: Vec<Value> = (fy.year() - 2..=fy.year() + 2)
         .filter_map(|y| FiscalYear::new(y).ok())
         .map(|y| context! { value => y.year(), label => format!("{} ({})", y.label_ja(), y.label_en()), selected => y == fy })
         .collect();
-    page(
+    let closures: Vec<Value> = state
+        .db
+        .closures(m)
+        .await?
+        .into_iter()
+        .filter(|c| c.date.parse().is_ok_and(|d| fy.contains(d)))
+        .map(|c| context! { id => c.id, date => c.date, reason => c.reason })
+        .collect();
+    let html = render(
         "calendar.html",
-        b,
-        context! {
-            fy_label => format!("{} / {}", fy.label_ja(), fy.label_en()), days => days, years => years, error => error,
-            period => format!("{} – {}", fy.start(), fy.end()),
-        },
-    )
+        context! { ..b, ..context! {
+            fy_label => format!("{} / {}", fy.label_ja(), fy.label_en()), fy => fy.year(), days => days, years => years,
+            error => error, period => format!("{} – {}", fy.start(), fy.end()), closures => closures,
+            errors => field_errors_view(errors, lang, &DATE_RANGE_LABELS), values => values,
+        } },
+    )?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// Labels of the date-range form fields (closures and absences).
+const DATE_RANGE_LABELS: [(&str, &str, &str); 3] = [
+    ("from", "開始日", "First day"),
+    ("to", "終了日", "Last day"),
+    ("reason", "理由", "Reason"),
+];
+
+fn field_errors_view(
+    errors: &[FieldError],
+    lang: Lang,
+    labels: &[(&str, &str, &str)],
+) -> Vec<Value> {
+    errors
+        .iter()
+        .map(|e| {
+            let label = labels.iter().find(|(k, _, _)| *k == e.field).map(|(_, ja, en)| match lang {
+                Lang::Ja => *ja,
+                Lang::En => *en,
+            });
+            context! { field => e.field.clone(), label => label.unwrap_or(&e.field), message => e.message.get(lang).to_string() }
+        })
+        .collect()
+}
+
+fn date_range_input(form: &HashMap<String, String>) -> DateRangeInput {
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    DateRangeInput {
+        from: get("from"),
+        to: get("to"),
+        reason: get("reason"),
+    }
+}
+
+async fn add_closure_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let fy = form.get("fy").cloned().unwrap_or_default();
+    match date_range_input(&form).parse(true) {
+        Ok((range, reason)) => {
+            state.db.add_closure(&session.user, range, &reason).await?;
+            Ok(Redirect::to(&format!(
+                "/calendar?fy={}",
+                FiscalYear::of(range.from).year()
+            ))
+            .into_response())
+        }
+        Err(errors) => {
+            calendar_view(
+                &state,
+                lang,
+                &session,
+                Some(&fy),
+                &errors,
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn delete_closure_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Error::not_found("休業日", "closure"))?;
+    state.db.delete_closure(&session.user, id).await?;
+    let fy = form.get("fy").cloned().unwrap_or_default();
+    Ok(Redirect::to(&format!(
+        "/calendar?fy={}",
+        form_urlencoded::byte_serialize(fy.as_bytes()).collect::<String>()
+    ))
+    .into_response())
+}
+
+async fn add_absence_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let person: i64 = id.parse().map_err(|_| Error::not_found("人", "person"))?;
+    match date_range_input(&form).parse(false) {
+        Ok((range, reason)) => {
+            state
+                .db
+                .add_absence(&session.user, person, range, &reason)
+                .await?;
+            Ok(Redirect::to(&format!("/master/people/{person}#absences")).into_response())
+        }
+        Err(errors) => {
+            edit_view(
+                &state,
+                &session,
+                lang,
+                MasterKind::People,
+                person,
+                &errors,
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn delete_absence_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path((person, absence)): Path<(String, String)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let absence: i64 = absence
+        .parse()
+        .map_err(|_| Error::not_found("休暇", "absence"))?;
+    state.db.delete_absence(&session.user, absence).await?;
+    let person: i64 = person
+        .parse()
+        .map_err(|_| Error::not_found("人", "person"))?;
+    Ok(Redirect::to(&format!("/master/people/{person}#absences")).into_response())
 }
 
 // ----- import / export -----
 
-async fn transfer_page(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+async fn transfer_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+) -> PageResult {
     let b = base(&state, lang, &session, "transfer").await?;
     transfer_view(b, lang, None, StatusCode::OK)
 }
@@ -598,7 +971,10 @@ fn transfer_view(b: Value, lang: Lang, report: Option<Value>, status: StatusCode
         .iter()
         .map(|k| context! { value => k.slug(), label => k.label().get(lang).to_string() })
         .collect();
-    let html = render("transfer.html", context! { ..b, ..context! { kinds => kinds, report => report } })?;
+    let html = render(
+        "transfer.html",
+        context! { ..b, ..context! { kinds => kinds, report => report } },
+    )?;
     Ok((status, Html(html)).into_response())
 }
 
@@ -609,7 +985,10 @@ async fn import_submit(
     mut multipart: Multipart,
 ) -> PageResult {
     let bad = |e: axum::extract::multipart::MultipartError| {
-        Error::BadRequest(Msg::new(format!("アップロードを読めません: {e}"), format!("cannot read the upload: {e}")))
+        Error::BadRequest(Msg::new(
+            format!("アップロードを読めません: {e}"),
+            format!("cannot read the upload: {e}"),
+        ))
     };
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -625,10 +1004,14 @@ async fn import_submit(
     check_csrf(&session, &fields)?;
     require_write(&session.user)?;
     let kind = parse_kind(fields.get("kind").map(String::as_str).unwrap_or(""))?;
-    let (file_name, bytes) = file
-        .filter(|(_, b)| !b.is_empty())
-        .ok_or_else(|| Error::BadRequest(Msg::new("ファイルを選んでください", "choose a file to import")))?;
-    let encoding = TextEncoding::parse(fields.get("encoding").map(String::as_str).unwrap_or("")).unwrap_or_default();
+    let (file_name, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| {
+        Error::BadRequest(Msg::new(
+            "ファイルを選んでください",
+            "choose a file to import",
+        ))
+    })?;
+    let encoding = TextEncoding::parse(fields.get("encoding").map(String::as_str).unwrap_or(""))
+        .unwrap_or_default();
     let partial = fields.get("partial").is_some_and(|v| !v.is_empty());
     let b = base(&state, lang, &session, "transfer").await?;
     let format = FileFormat::sniff(&file_name, &bytes);
@@ -643,7 +1026,11 @@ async fn import_submit(
                 .iter()
                 .map(|e| context! { row => e.row, column => e.heading.clone(), value => e.value.clone(), message => e.message.get(lang).to_string() })
                 .collect();
-            let status = if report.applied { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let status = if report.applied {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             let view = context! {
                 file_name => file_name, kind => kind.label().get(lang).to_string(), rows => report.rows, created => report.created,
                 updated => report.updated, applied => report.applied, errors => errors, encoding => report.encoding,
@@ -661,18 +1048,37 @@ async fn import_submit(
 
 // ----- audit log and account -----
 
-async fn audit_page(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+async fn audit_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+) -> PageResult {
     if !session.user.role.is_admin() {
-        return Err(Error::Forbidden(Msg::new("監査ログは管理者のみ閲覧できます", "only administrators may read the audit log")).into());
+        return Err(Error::Forbidden(Msg::new(
+            "監査ログは管理者のみ閲覧できます",
+            "only administrators may read the audit log",
+        ))
+        .into());
     }
     let b = base(&state, lang, &session, "audit").await?;
-    let entries = state.db.audit_entries(session.user.municipality_id, 200).await?;
+    let entries = state
+        .db
+        .audit_entries(session.user.municipality_id, 200)
+        .await?;
     page("audit.html", b, context! { entries => entries })
 }
 
-async fn account_page(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+async fn account_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+) -> PageResult {
     let b = base(&state, lang, &session, "account").await?;
-    page("account.html", b, context! { token => Option::<String>::None })
+    page(
+        "account.html",
+        b,
+        context! { token => Option::<String>::None },
+    )
 }
 
 async fn create_token_submit(
@@ -684,9 +1090,18 @@ async fn create_token_submit(
     check_csrf(&session, &form)?;
     let name = form.get("name").map(|s| s.trim()).unwrap_or("");
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::Validation(vec![FieldError::new("name", "用途を100文字以内で入力してください", "enter a purpose of up to 100 characters")]).into());
+        return Err(Error::Validation(vec![FieldError::new(
+            "name",
+            "用途を100文字以内で入力してください",
+            "enter a purpose of up to 100 characters",
+        )])
+        .into());
     }
     let token = crate::auth::create_api_token(&state.db, &session.user, name).await?;
     let b = base(&state, lang, &session, "account").await?;
-    page("account.html", b, context! { token => token, token_name => name })
+    page(
+        "account.html",
+        b,
+        context! { token => token, token_name => name },
+    )
 }

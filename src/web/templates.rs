@@ -18,8 +18,20 @@ macro_rules! embed {
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     // Auto-escaping is on for *.html by default; never switch it off.
-    embed!(env, "base.html", "login.html", "home.html", "list.html", "form.html", "calendar.html", "transfer.html",
-        "audit.html", "account.html", "error.html");
+    embed!(
+        env,
+        "base.html",
+        "login.html",
+        "home.html",
+        "list.html",
+        "form.html",
+        "calendar.html",
+        "transfer.html",
+        "audit.html",
+        "account.html",
+        "error.html",
+        "date_range_form.html"
+    );
     env.add_function("t", translate);
     env
 });
@@ -121,6 +133,15 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "no" => ("なし", "no"),
         "error" => ("エラー", "Error"),
         "back_home" => ("ホームへ戻る", "Back to the home page"),
+        "absences" => ("休暇・出張(予定を入れない日)", "Absences (days not to schedule)"),
+        "absences_hint" => ("この期間は会議の出席者として割り当てません", "The planner will not invite this person on these days"),
+        "no_absences" => ("登録された休暇はありません", "No absences registered"),
+        "extra_closures" => ("臨時休業日", "Extra closures"),
+        "no_closures" => ("この年度の臨時休業日はありません", "No extra closures in this fiscal year"),
+        "from" => ("開始日", "First day"),
+        "to" => ("終了日", "Last day"),
+        "to_hint" => ("1日だけなら空欄", "leave empty for a single day"),
+        "add" => ("追加", "Add"),
         _ => (key, key),
     };
     match lang {

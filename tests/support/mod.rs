@@ -52,7 +52,10 @@ fn unique_name() -> String {
 
 fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
 }
 
 pub fn postgres_admin_url() -> String {
@@ -80,11 +83,16 @@ impl TestDb {
         let (url, dir) = match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                (format!("sqlite://{}/{name}.db", dir.path().display()), Some(dir))
+                (
+                    format!("sqlite://{}/{name}.db", dir.path().display()),
+                    Some(dir),
+                )
             }
             Engine::Postgres => {
                 let admin = postgres_admin_url();
-                let admin_db = Db::connect(&admin).await.expect("connect to the PostgreSQL admin URL");
+                let admin_db = Db::connect(&admin)
+                    .await
+                    .expect("connect to the PostgreSQL admin URL");
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&admin_db.pool)
                     .await
@@ -95,7 +103,13 @@ impl TestDb {
         };
         let db = Db::connect(&url).await.expect("connect to test database");
         db.migrate().await.expect("migrate test database");
-        TestDb { db, url, engine, name, _dir: dir }
+        TestDb {
+            db,
+            url,
+            engine,
+            name,
+            _dir: dir,
+        }
     }
 
     pub fn engine(&self) -> Engine {
@@ -119,11 +133,16 @@ impl Drop for TestDb {
         let pool = self.db.pool.clone();
         // Drop runs outside async; use a private runtime on a plain thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 pool.close().await;
                 if let Ok(admin) = Db::connect(&postgres_admin_url()).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin.pool).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin.pool)
+                        .await;
                     admin.pool.close().await;
                 }
             })
@@ -145,15 +164,30 @@ pub struct Tenant {
 pub const PASSWORD: &str = "correct horse battery";
 
 pub async fn tenant(db: &Db, code: &str) -> Tenant {
-    let id = db.create_municipality(code, &format!("{code}市"), code).await.expect("municipality");
+    let id = db
+        .create_municipality(code, &format!("{code}市"), code)
+        .await
+        .expect("municipality");
     let hash = hash_password(PASSWORD).unwrap();
     let mut tokens = Vec::new();
     let mut admin = None;
     for role in [Role::Admin, Role::Coordinator, Role::Viewer] {
         let username = format!("{code}-{}", role.slug());
-        db.create_user(id, &username, &format!("{code} {}", role.slug()), &hash, role).await.expect("user");
+        db.create_user(
+            id,
+            &username,
+            &format!("{code} {}", role.slug()),
+            &hash,
+            role,
+        )
+        .await
+        .expect("user");
         let user = db.user_by_username(&username).await.unwrap().unwrap();
-        tokens.push(renkei::auth::create_api_token(db, &user, "test").await.unwrap());
+        tokens.push(
+            renkei::auth::create_api_token(db, &user, "test")
+                .await
+                .unwrap(),
+        );
         if role == Role::Admin {
             admin = Some(user);
         }
@@ -244,11 +278,23 @@ pub fn client() -> reqwest::Client {
 /// Logs a browser-like client in through the login form; returns the client with its cookies.
 pub async fn logged_in_client(app: &TestApp, username: &str) -> reqwest::Client {
     let c = client();
-    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden_field(&page, "csrf").expect("login form has a csrf field");
     let res = c
         .post(app.url("/login"))
-        .form(&[("username", username), ("password", PASSWORD), ("csrf", &csrf), ("next", "/")])
+        .form(&[
+            ("username", username),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+            ("next", "/"),
+        ])
         .send()
         .await
         .unwrap();
