@@ -18,6 +18,8 @@ command -v cmake >/dev/null || need_packages+=(cmake)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
 command -v chromium >/dev/null || need_packages+=(chromium)
 command -v chromedriver >/dev/null || need_packages+=(chromium-driver)
+# A Japanese font, so that browser screenshots of the pages are readable.
+fc-list :lang=ja 2>/dev/null | grep -q . || need_packages+=(fonts-ipafont-gothic)
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "installing: ${need_packages[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
