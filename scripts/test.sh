@@ -50,4 +50,13 @@ export RENKEI_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres
 echo "PostgreSQL test cluster on port $PG_PORT"
 
 cargo build --workspace --tests --quiet
-cargo test --workspace -- --test-threads="${RENKEI_TEST_THREADS:-4}" "$@"
+# No doc tests (there are none, and their empty "0 passed" would close the output).
+log="$PG_DIR/cargo-test.log"
+set +e
+cargo test --workspace --lib --bins --tests -- --test-threads="${RENKEI_TEST_THREADS:-4}" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over all test binaries.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "renkei: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
