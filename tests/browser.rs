@@ -301,11 +301,7 @@ async fn session(client: &Client, app: &TestApp) {
         "{PERSON} should be listed: {names:?}"
     );
 
-    // For humans: what the page looks like.
-    let png = client.screenshot().await.expect("screenshot");
-    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("people.png");
-    std::fs::write(&shot, &png).unwrap_or_else(|e| panic!("write {}: {e}", shot.display()));
+    save_screenshot(client, "people.png").await;
 
     // Search by family name: the list narrows to that one person.
     let q = client.find(Locator::Id("q")).await.expect("search box #q");
@@ -369,4 +365,36 @@ async fn session(client: &Client, app: &TestApp) {
         "People"
     );
     assert_eq!(text_of(client, "label[for='q']").await, "Search");
+
+    // A person's page in English: the edit form with the absences section, reached by keyboard
+    // users through the code link in the first column.
+    client
+        .find(Locator::Css("main table tbody th a"))
+        .await
+        .expect("the person's code links to the edit page")
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Id("absences"))
+        .await
+        .expect("the edit page shows the absences section");
+    assert_eq!(
+        text_of(client, "label[for='f-name']").await,
+        "Name (required)"
+    );
+    save_screenshot(client, "person.png").await;
+    client.goto(&app.url("/calendar?fy=2026")).await.unwrap();
+    assert!(text_of(client, "main h1").await.contains("FY2026"));
+    save_screenshot(client, "calendar.png").await;
+}
+
+/// For humans: what a page looks like, under the target's temporary directory.
+async fn save_screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&shot, &png).unwrap_or_else(|e| panic!("write {}: {e}", shot.display()));
 }

@@ -441,6 +441,25 @@ fn column_views(kind: MasterKind, lang: Lang) -> Vec<Value> {
         .collect()
 }
 
+/// Column headings of the list, matching `display_cells` (names where the form has codes).
+fn display_headings(kind: MasterKind, lang: Lang) -> Vec<String> {
+    kind.columns()
+        .iter()
+        .map(|c| {
+            let (ja, en) = match c.key {
+                "organisation_code" => ("所属機関", "Organisation"),
+                "venue_code" => ("会場", "Venue"),
+                _ => (c.ja, c.en),
+            };
+            match lang {
+                Lang::Ja => ja,
+                Lang::En => en,
+            }
+            .to_string()
+        })
+        .collect()
+}
+
 /// Cells for display: kinds and flags in words rather than codes.
 fn display_cells(record: &Record, lang: Lang) -> Vec<String> {
     let mut cells = record.to_fields();
@@ -498,7 +517,7 @@ async fn list_page(
         "list.html",
         b,
         context! {
-            kind => kind.slug(), title => kind.label().get(lang).to_string(), columns => column_views(kind, lang),
+            kind => kind.slug(), title => kind.label().get(lang).to_string(), columns => display_headings(kind, lang),
             rows => rows, q => q.q, notice => notice,
         },
     )
@@ -532,7 +551,7 @@ fn form_page(
         })
         .collect();
     let title = format!(
-        "{} {}",
+        "{}: {}",
         kind.label().get(lang),
         word(lang, if id.is_some() { "edit" } else { "new" })
     );
