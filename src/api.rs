@@ -376,16 +376,13 @@ pub async fn export_response(
             ))
         })?
     };
-    let encoding = match TextEncoding::parse(encoding) {
-        Some(TextEncoding::Auto) | None if encoding.is_empty() => TextEncoding::Utf8,
-        Some(e) => e,
-        None => {
-            return Err(Error::BadRequest(Msg::new(
-                "encoding は utf-8 か shift_jis です",
-                "encoding must be utf-8 or shift_jis",
-            )))
-        }
-    };
+    // Exports are UTF-8 (with BOM) unless Shift_JIS is asked for; empty or "auto" mean UTF-8.
+    let encoding = TextEncoding::parse(encoding).ok_or_else(|| {
+        Error::BadRequest(Msg::new(
+            "encoding は utf-8 か shift_jis です",
+            "encoding must be utf-8 or shift_jis",
+        ))
+    })?;
     let records = state
         .db
         .list_records(user.municipality_id, kind, "")

@@ -205,9 +205,9 @@ mod subtle_eq {
     }
 }
 
-pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+/// Value of the cookie `name` in the request headers.
+pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -233,7 +233,7 @@ impl FromRequestParts<AppState> for SessionUser {
                 .unwrap_or_else(|| "/".into()),
         };
         let name = session_cookie_name(state.config.secure_cookies());
-        let secret = cookie_value(parts, name).ok_or_else(login)?;
+        let secret = cookie_value(&parts.headers, name).ok_or_else(login)?;
         let hash = sha256_hex(&secret);
         let (user, csrf) = state.db.session_user(&hash).await?.ok_or_else(login)?;
         Ok(SessionUser {

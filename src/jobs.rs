@@ -130,10 +130,7 @@ impl Worker {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    let _ = ctx
-                        .db
-                        .job_progress(ctx.job.id, &ctx.worker_id, ctx.lease, ctx.job.progress, "")
-                        .await;
+                    let _ = ctx.db.renew_job_lease(ctx.job.id, &ctx.worker_id, ctx.lease).await;
                 }
             })
         };

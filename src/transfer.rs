@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 use crate::master::{Fields, MasterKind, ValidRecord};
-use crate::store::master::{id_by_code, insert_record, kind_of, update_record, Record};
+use crate::store::master::{id_by_code, insert_record, update_record, Record};
 use crate::store::tenancy::User;
 use crate::store::Db;
 
@@ -423,7 +423,6 @@ async fn apply(
     )
     .await?;
     tx.commit().await?;
-    debug_assert!(rows.iter().all(|(_, r)| kind_of(r) == kind));
     Ok((created, updated, errors))
 }
 

@@ -181,6 +181,17 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Extends the lease only (the worker's heartbeat); false when the lease was lost.
+    pub async fn renew_job_lease(&self, id: i64, worker: &str, lease: Duration) -> Result<bool> {
+        let done = sqlx::query("UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'running'")
+            .bind(id)
+            .bind(worker)
+            .bind(instant_text(Utc::now() + lease))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn complete_job(
         &self,
         id: i64,

@@ -120,7 +120,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(PageLang(
-            cookie_value(parts, "lang")
+            cookie_value(&parts.headers, "lang")
                 .as_deref()
                 .and_then(Lang::parse)
                 .unwrap_or_default(),
@@ -254,14 +254,7 @@ async fn login_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let cookie_token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == LOGIN_CSRF)
-        .map(|(_, v)| v.to_string());
+    let cookie_token = cookie_value(&headers, LOGIN_CSRF);
     if cookie_token.as_deref() != Some(get("csrf")) || get("csrf").is_empty() {
         let msg = Msg::new(
             "ログイン画面の有効期限が切れました。もう一度入力してください",
