@@ -130,7 +130,10 @@ impl Worker {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    let _ = ctx.db.renew_job_lease(ctx.job.id, &ctx.worker_id, ctx.lease).await;
+                    let _ = ctx
+                        .db
+                        .renew_job_lease(ctx.job.id, &ctx.worker_id, ctx.lease)
+                        .await;
                 }
             })
         };

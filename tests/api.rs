@@ -1,18 +1,36 @@
 //! The JSON API's edges: every bad input gets a clear, bilingual error; the OpenAPI document
 //! is served and describes the routes; health endpoints answer.
 
+use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::support::{client, tenant, Engine, TestApp};
+use crate::support::{tenant, Engine, TestApp};
+
+/// The English half of an error response's message.
+async fn message_en(res: Response) -> String {
+    let body: Value = res.json().await.unwrap();
+    body["message"]["en"].as_str().unwrap().to_string()
+}
+
+/// The field names of a validation error, in order.
+fn field_names(body: &Value) -> Vec<String> {
+    body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_string())
+        .collect()
+}
 
 async fn bad_input_gets_clear_errors(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "alpha").await;
-    let c = client();
+    let admin = app.api(&t.admin_token);
+    let viewer = app.api(&t.viewer_token);
     let post = |body: String| {
-        c.post(app.url("/api/v1/master/organisations"))
-            .bearer_auth(&t.admin_token)
+        admin
+            .request(Method::POST, "/api/v1/master/organisations")
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -46,26 +64,19 @@ async fn bad_input_gets_clear_errors(engine: Engine) {
             .unwrap();
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = body["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["kind", "code", "name", "email"]);
+    assert_eq!(field_names(&body), ["kind", "code", "name", "email"]);
     assert!(body["fields"][0]["message"]["ja"]
         .as_str()
         .unwrap()
         .contains("consultation_office"));
 
     // Room capacity out of range.
-    let res = c
-        .post(app.url("/api/v1/master/rooms"))
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"code": "R", "venue_code": "V", "name": "室", "capacity": 0}))
-        .send()
-        .await
-        .unwrap();
+    let res = admin
+        .post_json(
+            "/api/v1/master/rooms",
+            &json!({"code": "R", "venue_code": "V", "name": "室", "capacity": 0}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(
         res.json::<Value>().await.unwrap()["fields"][0]["field"],
@@ -73,80 +84,34 @@ async fn bad_input_gets_clear_errors(engine: Engine) {
     );
 
     // Bad ids, unknown kinds and unknown routes.
-    let res = c
-        .get(app.url("/api/v1/master/organisations/abc"))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let res = admin.get("/api/v1/master/organisations/abc").await;
     assert_eq!(res.status(), 400);
-    let res = c
-        .get(app.url("/api/v1/master/spaceships"))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let res = admin.get("/api/v1/master/spaceships").await;
     assert_eq!(res.status(), 404);
-    assert!(res.json::<Value>().await.unwrap()["message"]["en"]
-        .as_str()
-        .unwrap()
-        .contains("organisations, people"));
-    let res = c
-        .get(app.url("/api/v1/nothing-here"))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
+    assert!(message_en(res).await.contains("organisations, people"));
+    let res = admin.get("/api/v1/nothing-here").await;
     assert_eq!(res.status(), 404);
-    assert!(res.json::<Value>().await.unwrap()["message"]["en"]
-        .as_str()
-        .unwrap()
-        .contains("openapi"));
-    let res = c
-        .get(app.url("/api/v1/calendar/holidays?from_year=2026"))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
+    assert!(message_en(res).await.contains("openapi"));
+    let res = admin.get("/api/v1/calendar/holidays?from_year=2026").await;
     assert_eq!(res.status(), 400);
-    let res = c
-        .get(app.url("/api/v1/calendar/holidays?from_year=2051&to_year=2051"))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let res = admin
+        .get("/api/v1/calendar/holidays?from_year=2051&to_year=2051")
+        .await;
     assert_eq!(res.status(), 400);
 
     // No token, a wrong token, a viewer writing.
-    let res = c.get(app.url("/api/v1/me")).send().await.unwrap();
+    let res = app.anonymous().get("/api/v1/me").await;
     assert_eq!(res.status(), 401);
-    assert!(res.json::<Value>().await.unwrap()["message"]["en"]
-        .as_str()
-        .unwrap()
-        .contains("Bearer"));
-    assert_eq!(
-        c.get(app.url("/api/v1/me"))
-            .bearer_auth("rk_forged")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    let res = c
-        .post(app.url("/api/v1/master/organisations"))
-        .bearer_auth(&t.viewer_token)
-        .json(&json!({"code": "V", "name": "閲覧者", "kind": "other"}))
-        .send()
-        .await
-        .unwrap();
+    assert!(message_en(res).await.contains("Bearer"));
+    assert_eq!(app.api("rk_forged").get("/api/v1/me").await.status(), 401);
+    let res = viewer
+        .post_json(
+            "/api/v1/master/organisations",
+            &json!({"code": "V", "name": "閲覧者", "kind": "other"}),
+        )
+        .await;
     assert_eq!(res.status(), 403);
-    let res = c
-        .get(app.url("/api/v1/audit"))
-        .bearer_auth(&t.viewer_token)
-        .send()
-        .await
-        .unwrap();
+    let res = viewer.get("/api/v1/audit").await;
     assert_eq!(res.status(), 403);
     assert_eq!(t.admin.username, "alpha-admin");
     app.stop().await;
@@ -157,35 +122,14 @@ both_engines!(bad_input_gets_clear_errors);
 async fn openapi_health_and_calendar() {
     let app = TestApp::spawn(Engine::Sqlite).await;
     let t = tenant(app.db(), "alpha").await;
-    let c = client();
-    assert_eq!(
-        c.get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
-    let ready: Value = c
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let anonymous = app.anonymous();
+    let coordinator = app.api(&t.coordinator_token);
+    let viewer = app.api(&t.viewer_token);
+    assert_eq!(anonymous.get("/healthz").await.text().await.unwrap(), "ok");
+    let ready: Value = anonymous.get_json("/readyz").await;
     assert_eq!(ready["status"], "ready");
 
-    let doc: Value = c
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = anonymous.get_json("/api/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
         "/api/v1/master/{kind}",
@@ -201,78 +145,53 @@ async fn openapi_health_and_calendar() {
     }
     assert!(doc["components"]["schemas"]["OrganisationInput"].is_object());
 
-    let holidays: Vec<Value> = c
-        .get(app.url("/api/v1/calendar/holidays?from_year=2026&to_year=2026"))
-        .bearer_auth(&t.viewer_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let holidays: Vec<Value> = viewer
+        .get_json("/api/v1/calendar/holidays?from_year=2026&to_year=2026")
+        .await;
     assert_eq!(holidays.len(), 18);
     assert!(holidays
         .iter()
         .any(|h| h["date"] == "2026-09-22" && h["kind"] == "citizens"));
 
     // Extra closures: a range becomes one closed day each; bad ranges are refused field by field.
-    let res = c
-        .post(app.url("/api/v1/calendar/closures"))
-        .bearer_auth(&t.coordinator_token)
-        .json(&json!({"from": "2026/8/13", "to": "2026-08-14", "reason": "庁舎設備点検"}))
-        .send()
-        .await
-        .unwrap();
+    let closures = "/api/v1/calendar/closures";
+    let res = coordinator
+        .post_json(
+            closures,
+            &json!({"from": "2026/8/13", "to": "2026-08-14", "reason": "庁舎設備点検"}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let ids = res.json::<Value>().await.unwrap()["ids"]
         .as_array()
         .unwrap()
         .len();
     assert_eq!(ids, 2);
-    let res = c
-        .post(app.url("/api/v1/calendar/closures"))
-        .bearer_auth(&t.coordinator_token)
-        .json(&json!({"from": "2026-08-20", "to": "2026-08-01", "reason": ""}))
-        .send()
-        .await
-        .unwrap();
+    let res = coordinator
+        .post_json(
+            closures,
+            &json!({"from": "2026-08-20", "to": "2026-08-01", "reason": ""}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    let fields: Vec<String> = res.json::<Value>().await.unwrap()["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(fields, ["reason", "to"]);
-    let res = c
-        .post(app.url("/api/v1/calendar/closures"))
-        .bearer_auth(&t.viewer_token)
-        .json(&json!({"from": "2026-08-20", "reason": "x"}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(
+        field_names(&res.json::<Value>().await.unwrap()),
+        ["reason", "to"]
+    );
+    let res = viewer
+        .post_json(closures, &json!({"from": "2026-08-20", "reason": "x"}))
+        .await;
     assert_eq!(res.status(), 403);
-    let closed: Vec<Value> = c
-        .get(app.url("/api/v1/calendar/closed?fiscal_year=令和8年度"))
-        .bearer_auth(&t.viewer_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let closed: Vec<Value> = viewer
+        .get_json("/api/v1/calendar/closed?fiscal_year=令和8年度")
+        .await;
     assert!(closed
         .iter()
         .any(|d| d["date"] == "2026-08-14"
             && d["reason_ja"].as_str().unwrap().contains("庁舎設備点検")));
     assert!(closed.iter().any(|d| d["date"] == "2026-08-13"));
     assert!(closed.iter().any(|d| d["date"] == "2026-12-29"));
-    let res = c
-        .get(app.url("/api/v1/calendar/closed?fiscal_year=next"))
-        .bearer_auth(&t.viewer_token)
-        .send()
-        .await
-        .unwrap();
+    let res = viewer.get("/api/v1/calendar/closed?fiscal_year=next").await;
     assert_eq!(res.status(), 400);
     app.stop().await;
 }
@@ -281,95 +200,45 @@ async fn absences_of_people(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "alpha").await;
     let other = tenant(app.db(), "bravo").await;
-    let c = client();
-    let person: Value = c
-        .post(app.url("/api/v1/master/people"))
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"code": "P1", "name": "中村 陽子"}))
-        .send()
+    let admin = app.api(&t.admin_token);
+    let viewer = app.api(&t.viewer_token);
+    let other_admin = app.api(&other.admin_token);
+    let person: Value = admin
+        .post_json(
+            "/api/v1/master/people",
+            &json!({"code": "P1", "name": "中村 陽子"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
-    let url = app.url(&format!("/api/v1/people/{}/absences", person["id"]));
-    let res = c
-        .post(&url)
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"from": "2026-07-01", "to": "2026-07-03", "reason": "研修出張"}))
-        .send()
-        .await
-        .unwrap();
+    let url = format!("/api/v1/people/{}/absences", person["id"]);
+    let res = admin
+        .post_json(
+            &url,
+            &json!({"from": "2026-07-01", "to": "2026-07-03", "reason": "研修出張"}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let absence = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let res = c
-        .post(&url)
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"from": "7月1日"}))
-        .send()
-        .await
-        .unwrap();
+    let res = admin.post_json(&url, &json!({"from": "7月1日"})).await;
     assert_eq!(res.status(), 422);
-    let listed: Vec<Value> = c
-        .get(&url)
-        .bearer_auth(&t.viewer_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<Value> = viewer.get_json(&url).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0]["from"].as_str(), listed[0]["to"].as_str()),
         (Some("2026-07-01"), Some("2026-07-03"))
     );
     // Another municipality can neither see, add to, nor delete them.
-    assert_eq!(
-        c.get(&url)
-            .bearer_auth(&other.admin_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    let res = c
-        .post(&url)
-        .bearer_auth(&other.admin_token)
-        .json(&json!({"from": "2026-07-01"}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(other_admin.get(&url).await.status(), 404);
+    let res = other_admin
+        .post_json(&url, &json!({"from": "2026-07-01"}))
+        .await;
     assert_eq!(res.status(), 404);
-    let del = app.url(&format!("/api/v1/absences/{absence}"));
-    assert_eq!(
-        c.delete(&del)
-            .bearer_auth(&other.admin_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        c.delete(&del)
-            .bearer_auth(&t.admin_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    let listed: Vec<Value> = c
-        .get(&url)
-        .bearer_auth(&t.viewer_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let del = format!("/api/v1/absences/{absence}");
+    assert_eq!(other_admin.delete(&del).await.status(), 404);
+    assert_eq!(admin.delete(&del).await.status(), 204);
+    let listed: Vec<Value> = viewer.get_json(&url).await;
     assert!(listed.is_empty());
     app.stop().await;
 }

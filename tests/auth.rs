@@ -1,7 +1,10 @@
 //! Logins, sessions, CSRF protection, the login rate limit and roles on the pages.
 
 use crate::both_engines;
-use crate::support::{client, hidden_field, logged_in_client, tenant, Engine, TestApp, PASSWORD};
+use crate::support::{
+    client, csrf_token, get_page, get_text, logged_in_client, login, post_form, tenant, Engine,
+    TestApp, PASSWORD,
+};
 
 async fn login_sessions_and_csrf(engine: Engine) {
     let app = TestApp::spawn(engine).await;
@@ -9,7 +12,7 @@ async fn login_sessions_and_csrf(engine: Engine) {
 
     // Pages need a session: the visitor is sent to the login page and back afterwards.
     let c = client();
-    let res = c.get(app.url("/master/people?q=x")).send().await.unwrap();
+    let res = get_page(&c, &app.url("/master/people?q=x")).await;
     assert_eq!(res.status(), 303);
     assert_eq!(
         res.headers()["location"],
@@ -17,25 +20,7 @@ async fn login_sessions_and_csrf(engine: Engine) {
     );
 
     // Wrong password: the form comes back with a message, no session.
-    let page = c
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    let res = c
-        .post(app.url("/login"))
-        .form(&[
-            ("username", "alpha-coordinator"),
-            ("password", "wrong password"),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&c, &app, "alpha-coordinator", "wrong password", None).await;
     assert_eq!(res.status(), 400);
     assert!(res
         .text()
@@ -57,26 +42,14 @@ async fn login_sessions_and_csrf(engine: Engine) {
     assert_eq!(res.status(), 403);
 
     // A real login: cookie flags, the page, then a CSRF-protected write.
-    let page = c
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    let res = c
-        .post(app.url("/login"))
-        .form(&[
-            ("username", "alpha-coordinator"),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-            ("next", "/master/people"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = login(
+        &c,
+        &app,
+        "alpha-coordinator",
+        PASSWORD,
+        Some("/master/people"),
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/master/people");
     let cookie = res
@@ -91,44 +64,20 @@ async fn login_sessions_and_csrf(engine: Engine) {
         "{cookie}"
     );
 
-    let form = c
-        .get(app.url("/master/organisations/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&form, "csrf").unwrap();
+    let new_org = app.url("/master/organisations/new");
+    let csrf = csrf_token(&c, &new_org).await;
     let fields = [
         ("code", "O-1"),
         ("name", "相談支援事業所そら"),
         ("kind", "consultation_office"),
     ];
-    let res = c
-        .post(app.url("/master/organisations/new"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let res = post_form(&c, &new_org, &fields).await;
     assert_eq!(res.status(), 403, "missing CSRF token");
     let mut with_csrf = fields.to_vec();
     with_csrf.push(("csrf", &csrf));
-    let res = c
-        .post(app.url("/master/organisations/new"))
-        .form(&with_csrf)
-        .send()
-        .await
-        .unwrap();
+    let res = post_form(&c, &new_org, &with_csrf).await;
     assert_eq!(res.status(), 303);
-    let list = c
-        .get(app.url("/master/organisations?q=そら"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = get_text(&c, &app.url("/master/organisations?q=そら")).await;
     assert!(list.contains("相談支援事業所そら"));
 
     // Invalid form input comes back with the fields marked and a summary linking to them.
@@ -138,12 +87,7 @@ async fn login_sessions_and_csrf(engine: Engine) {
         ("kind", "hub"),
         ("csrf", &csrf),
     ];
-    let res = c
-        .post(app.url("/master/organisations/new"))
-        .form(&bad)
-        .send()
-        .await
-        .unwrap();
+    let res = post_form(&c, &new_org, &bad).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -159,30 +103,14 @@ async fn login_sessions_and_csrf(engine: Engine) {
         ("kind", "other"),
         ("csrf", &csrf),
     ];
-    c.post(app.url("/master/organisations/new"))
-        .form(&xss)
-        .send()
-        .await
-        .unwrap();
-    let list = c
-        .get(app.url("/master/organisations"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    post_form(&c, &new_org, &xss).await;
+    let list = get_text(&c, &app.url("/master/organisations")).await;
     assert!(!list.contains("<script>alert(1)</script>") && list.contains("&lt;script&gt;"));
 
     // Logout ends the session on the server.
-    let res = c
-        .post(app.url("/logout"))
-        .form(&[("csrf", &csrf)])
-        .send()
-        .await
-        .unwrap();
+    let res = post_form(&c, &app.url("/logout"), &[("csrf", &csrf)]).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(c.get(app.url("/")).send().await.unwrap().status(), 303);
+    assert_eq!(get_page(&c, &app.url("/")).await.status(), 303);
     app.stop().await;
 }
 both_engines!(login_sessions_and_csrf);
@@ -192,27 +120,12 @@ async fn login_attempts_are_rate_limited(engine: Engine) {
     tenant(app.db(), "alpha").await;
     let c = client();
     // Each attempt as a browser makes it: load the form (fresh CSRF token), then post.
-    let attempt = |password: &'static str| {
-        let c = c.clone();
-        let app_url = app.url("/login");
-        async move {
-            let page = c.get(&app_url).send().await?.text().await?;
-            let csrf = hidden_field(&page, "csrf").unwrap();
-            c.post(&app_url)
-                .form(&[
-                    ("username", "alpha-admin"),
-                    ("password", password),
-                    ("csrf", csrf.as_str()),
-                ])
-                .send()
-                .await
-        }
-    };
     for _ in 0..renkei::auth::MAX_FAILED_LOGINS {
-        assert_eq!(attempt("guess").await.unwrap().status(), 400);
+        let res = login(&c, &app, "alpha-admin", "guess", None).await;
+        assert_eq!(res.status(), 400);
     }
     // Now even the right password is refused for a while, with a clear message.
-    let res = attempt(PASSWORD).await.unwrap();
+    let res = login(&c, &app, "alpha-admin", PASSWORD, None).await;
     assert_eq!(res.status(), 429);
     assert!(res.text().await.unwrap().contains("試行回数が多すぎます"));
     // Other accounts are not affected.
@@ -226,62 +139,29 @@ async fn viewers_read_but_do_not_write_and_language_switches() {
     let app = TestApp::spawn(Engine::Sqlite).await;
     tenant(app.db(), "alpha").await;
     let c = logged_in_client(&app, "alpha-viewer").await;
-    let home = c
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = get_text(&c, &app.url("/")).await;
     assert!(home.contains("<html lang=\"ja\">") && home.contains("閲覧のみ"));
     assert!(!home.contains("/audit\""), "no audit link for viewers");
-    let list = c
-        .get(app.url("/master/people"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = get_text(&c, &app.url("/master/people")).await;
     assert!(!list.contains("/master/people/new"));
     assert_eq!(
-        c.get(app.url("/master/people/new"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        get_page(&c, &app.url("/master/people/new")).await.status(),
         403
     );
-    assert_eq!(c.get(app.url("/audit")).send().await.unwrap().status(), 403);
+    assert_eq!(get_page(&c, &app.url("/audit")).await.status(), 403);
 
-    let res = c
-        .get(app.url("/lang/en?next=/master/people"))
-        .send()
-        .await
-        .unwrap();
+    let res = get_page(&c, &app.url("/lang/en?next=/master/people")).await;
     assert_eq!(res.headers()["location"], "/master/people");
-    let list = c
-        .get(app.url("/master/people"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = get_text(&c, &app.url("/master/people")).await;
     assert!(
         list.contains("<html lang=\"en\">") && list.contains("<h1>People</h1>"),
         "{list}"
     );
     // Open redirects are refused.
-    let res = c
-        .get(app.url("/lang/ja?next=//evil.example"))
-        .send()
-        .await
-        .unwrap();
+    let res = get_page(&c, &app.url("/lang/ja?next=//evil.example")).await;
     assert_eq!(res.headers()["location"], "/");
     // Security headers on every page.
-    let res = c.get(app.url("/")).send().await.unwrap();
+    let res = get_page(&c, &app.url("/")).await;
     assert_eq!(res.headers()["x-frame-options"], "DENY");
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
     assert!(res.headers()["content-security-policy"]

@@ -4,41 +4,26 @@
 use serde_json::Value;
 
 use crate::both_engines;
-use crate::support::{client, tenant, Engine, TestApp};
+use crate::support::{tenant, Api, Engine, TestApp};
 
 const ORGS_CSV: &str = "コード,名称,フリガナ,種別,区・圏域,住所,電話番号,メールアドレス\r\n\
 O-01,相談支援事業所ひだまり,ソウダンシエンジギョウショヒダマリ,相談支援事業所,中央区,みらい市中央区本町1-2-3,099-011-0001,hidamari@example.jp\r\n\
 O-02,ケアプランセンターあおば,ケアプランセンターアオバ,consultation_office,東区,,,\r\n\
 HUB,地域生活支援拠点ささえ,,hub,西区,,,\r\n";
 
-async fn import(
-    app: &TestApp,
-    token: &str,
-    kind: &str,
-    query: &str,
-    body: Vec<u8>,
-) -> (u16, Value) {
-    let res = client()
-        .post(app.url(&format!("/api/v1/master/{kind}/import{query}")))
-        .bearer_auth(token)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+async fn import(api: &Api, kind: &str, query: &str, body: &[u8]) -> (u16, Value) {
+    let res = api
+        .post_bytes(
+            &format!("/api/v1/master/{kind}/import{query}"),
+            body.to_vec(),
+        )
+        .await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap())
 }
 
-async fn count(app: &TestApp, token: &str, kind: &str) -> usize {
-    let list: Vec<Value> = client()
-        .get(app.url(&format!("/api/v1/master/{kind}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+async fn count(api: &Api, kind: &str) -> usize {
+    let list: Vec<Value> = api.get_json(&format!("/api/v1/master/{kind}")).await;
     list.len()
 }
 
@@ -51,15 +36,9 @@ fn shift_jis(text: &str) -> Vec<u8> {
 async fn csv_in_utf8_and_shift_jis(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "alpha").await;
+    let coordinator = app.api(&t.coordinator_token);
     // Shift_JIS as Excel writes it, detected automatically; headings in Japanese.
-    let (status, report) = import(
-        &app,
-        &t.coordinator_token,
-        "organisations",
-        "",
-        shift_jis(ORGS_CSV),
-    )
-    .await;
+    let (status, report) = import(&coordinator, "organisations", "", &shift_jis(ORGS_CSV)).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(
         (report["created"].as_u64(), report["applied"].as_bool()),
@@ -69,28 +48,19 @@ async fn csv_in_utf8_and_shift_jis(engine: Engine) {
     // Re-importing the same rows in UTF-8 with a BOM updates instead of duplicating.
     let mut utf8 = b"\xEF\xBB\xBF".to_vec();
     utf8.extend_from_slice(ORGS_CSV.replace("ひだまり,", "ひだまり中央,").as_bytes());
-    let (status, report) = import(
-        &app,
-        &t.coordinator_token,
-        "organisations",
-        "?encoding=utf-8",
-        utf8,
-    )
-    .await;
+    let (status, report) = import(&coordinator, "organisations", "?encoding=utf-8", &utf8).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(
         (report["created"].as_u64(), report["updated"].as_u64()),
         (Some(0), Some(3))
     );
-    assert_eq!(count(&app, &t.admin_token, "organisations").await, 3);
+    assert_eq!(count(&app.api(&t.admin_token), "organisations").await, 3);
 
     // Export as Shift_JIS decodes back to the same names.
-    let bytes = client()
-        .get(app.url("/api/v1/master/organisations/export?format=csv&encoding=shift_jis"))
-        .bearer_auth(&t.viewer_token)
-        .send()
+    let bytes = app
+        .api(&t.viewer_token)
+        .get("/api/v1/master/organisations/export?format=csv&encoding=shift_jis")
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap();
@@ -105,28 +75,15 @@ both_engines!(csv_in_utf8_and_shift_jis);
 async fn bad_rows_are_reported_and_nothing_is_imported(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "alpha").await;
-    import(
-        &app,
-        &t.admin_token,
-        "organisations",
-        "",
-        ORGS_CSV.as_bytes().to_vec(),
-    )
-    .await;
+    let admin = app.api(&t.admin_token);
+    import(&admin, "organisations", "", ORGS_CSV.as_bytes()).await;
     let people = "code,name,kana,email,organisation_code,roles,qualifications,part_time_days\n\
 P1,山田 太郎,ヤマダ タロウ,taro@example.jp,O-01,機能強化員,主任相談支援専門員,\n\
 P2,,ヤマダ,bad-email,O-01,,,\n\
 P3,佐藤 花子,サトウ ハナコ,,NOPE,,,\n\
 P4,鈴木 一郎,スズキ イチロウ,,O-02,,,月;火;祝\n\
 P1,山田 二郎,ヤマダ ジロウ,,O-01,,,\n";
-    let (status, report) = import(
-        &app,
-        &t.admin_token,
-        "people",
-        "",
-        people.as_bytes().to_vec(),
-    )
-    .await;
+    let (status, report) = import(&admin, "people", "", people.as_bytes()).await;
     assert_eq!(status, 422, "{report}");
     assert_eq!(report["applied"], false);
     let errors: Vec<(u64, String)> = report["errors"]
@@ -154,25 +111,14 @@ P1,山田 二郎,ヤマダ ジロウ,,O-01,,,\n";
     let row4 = &report["errors"][2];
     assert_eq!(row4["value"], "NOPE");
     assert!(row4["message"]["ja"].as_str().unwrap().contains("NOPE"));
-    assert_eq!(
-        count(&app, &t.admin_token, "people").await,
-        0,
-        "nothing imported"
-    );
+    assert_eq!(count(&admin, "people").await, 0, "nothing imported");
 
     // With partial=true the good row goes in and the bad ones are still reported.
-    let (status, report) = import(
-        &app,
-        &t.admin_token,
-        "people",
-        "?partial=true",
-        people.as_bytes().to_vec(),
-    )
-    .await;
+    let (status, report) = import(&admin, "people", "?partial=true", people.as_bytes()).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 1);
     assert_eq!(report["errors"].as_array().unwrap().len(), 5);
-    assert_eq!(count(&app, &t.admin_token, "people").await, 1);
+    assert_eq!(count(&admin, "people").await, 1);
     app.stop().await;
 }
 both_engines!(bad_rows_are_reported_and_nothing_is_imported);
@@ -180,52 +126,28 @@ both_engines!(bad_rows_are_reported_and_nothing_is_imported);
 async fn xlsx_round_trip_and_file_level_errors(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "alpha").await;
+    let admin = app.api(&t.admin_token);
     let venues = "code,name,ward,address,opening_hours\nV1,福祉センター,中央区,,mon-sat 09:00-21:00\nV2,区役所,東区,,\n";
-    import(
-        &app,
-        &t.admin_token,
-        "venues",
-        "",
-        venues.as_bytes().to_vec(),
-    )
-    .await;
+    import(&admin, "venues", "", venues.as_bytes()).await;
     let rooms = "code,venue_code,name,capacity,wheelchair,hearing_loop\nR1,V1,大会議室,80,○,×\nR2,V2,会議室A,12,はい,1\n";
-    let (status, report) =
-        import(&app, &t.admin_token, "rooms", "", rooms.as_bytes().to_vec()).await;
+    let (status, report) = import(&admin, "rooms", "", rooms.as_bytes()).await;
     assert_eq!(status, 200, "{report}");
 
-    let xlsx = client()
-        .get(app.url("/api/v1/master/rooms/export?format=xlsx"))
-        .bearer_auth(&t.admin_token)
-        .send()
+    let xlsx = admin
+        .get("/api/v1/master/rooms/export?format=xlsx")
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap();
     assert!(xlsx.starts_with(b"PK"), "an XLSX file is a zip archive");
     // Import the exported workbook into a second municipality that has the same venues.
     let other = tenant(app.db(), "bravo").await;
-    import(
-        &app,
-        &other.admin_token,
-        "venues",
-        "",
-        venues.as_bytes().to_vec(),
-    )
-    .await;
-    let (status, report) = import(&app, &other.admin_token, "rooms", "", xlsx.to_vec()).await;
+    let other_admin = app.api(&other.admin_token);
+    import(&other_admin, "venues", "", venues.as_bytes()).await;
+    let (status, report) = import(&other_admin, "rooms", "", &xlsx).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 2);
-    let listed: Vec<Value> = client()
-        .get(app.url("/api/v1/master/rooms"))
-        .bearer_auth(&other.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<Value> = other_admin.get_json("/api/v1/master/rooms").await;
     let r1 = listed.iter().find(|r| r["code"] == "R1").unwrap();
     assert_eq!(
         (
@@ -237,14 +159,7 @@ async fn xlsx_round_trip_and_file_level_errors(engine: Engine) {
     );
 
     // File-level problems: missing required columns, a file that is not XLSX, bad Shift_JIS.
-    let (status, body) = import(
-        &app,
-        &t.admin_token,
-        "rooms",
-        "",
-        b"code,name\nR9,x\n".to_vec(),
-    )
-    .await;
+    let (status, body) = import(&admin, "rooms", "", b"code,name\nR9,x\n").await;
     assert_eq!(status, 400);
     assert!(
         body["message"]["en"]
@@ -253,33 +168,12 @@ async fn xlsx_round_trip_and_file_level_errors(engine: Engine) {
             .contains("venue_code"),
         "{body}"
     );
-    let (status, _) = import(
-        &app,
-        &t.admin_token,
-        "rooms",
-        "?format=xlsx",
-        b"not a workbook".to_vec(),
-    )
-    .await;
+    let (status, _) = import(&admin, "rooms", "?format=xlsx", b"not a workbook").await;
     assert_eq!(status, 400);
-    let (status, body) = import(
-        &app,
-        &t.admin_token,
-        "rooms",
-        "?encoding=shift_jis",
-        vec![0x82, 0xff, 0xff],
-    )
-    .await;
+    let (status, body) = import(&admin, "rooms", "?encoding=shift_jis", &[0x82, 0xff, 0xff]).await;
     assert_eq!(status, 400, "{body}");
     // Viewers may export but not import.
-    let (status, _) = import(
-        &app,
-        &t.viewer_token,
-        "rooms",
-        "",
-        rooms.as_bytes().to_vec(),
-    )
-    .await;
+    let (status, _) = import(&app.api(&t.viewer_token), "rooms", "", rooms.as_bytes()).await;
     assert_eq!(status, 403);
     app.stop().await;
 }

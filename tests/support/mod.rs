@@ -14,6 +14,9 @@ use renkei::auth::{hash_password, Role};
 use renkei::config::Config;
 use renkei::store::tenancy::{MunicipalityId, User};
 use renkei::store::Db;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +251,24 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A JSON API client that sends `token` as its bearer token.
+    pub fn api(&self, token: &str) -> Api {
+        Api {
+            client: client(),
+            base: self.base.clone(),
+            token: Some(token.to_string()),
+        }
+    }
+
+    /// An API client without a token.
+    pub fn anonymous(&self) -> Api {
+        Api {
+            client: client(),
+            base: self.base.clone(),
+            token: None,
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
@@ -278,28 +299,48 @@ pub fn client() -> reqwest::Client {
 /// Logs a browser-like client in through the login form; returns the client with its cookies.
 pub async fn logged_in_client(app: &TestApp, username: &str) -> reqwest::Client {
     let c = client();
-    let page = c
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "csrf").expect("login form has a csrf field");
-    let res = c
-        .post(app.url("/login"))
-        .form(&[
-            ("username", username),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = login(&c, app, username, PASSWORD, Some("/")).await;
     assert_eq!(res.status(), 303, "login should redirect");
     c
+}
+
+/// Submits the login form as a browser does: loads it (for a fresh CSRF token), then posts it.
+pub async fn login(
+    c: &reqwest::Client,
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    next: Option<&str>,
+) -> reqwest::Response {
+    let csrf = csrf_token(c, &app.url("/login")).await;
+    let mut form = vec![
+        ("username", username),
+        ("password", password),
+        ("csrf", csrf.as_str()),
+    ];
+    form.extend(next.map(|next| ("next", next)));
+    post_form(c, &app.url("/login"), &form).await
+}
+
+/// A GET as a browser makes it (redirects are not followed).
+pub async fn get_page(c: &reqwest::Client, url: &str) -> reqwest::Response {
+    c.get(url).send().await.unwrap()
+}
+
+/// The body of a GET as text, whatever the status.
+pub async fn get_text(c: &reqwest::Client, url: &str) -> String {
+    get_page(c, url).await.text().await.unwrap()
+}
+
+/// Posts a form, as a browser submits it.
+pub async fn post_form(c: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    c.post(url).form(form).send().await.unwrap()
+}
+
+/// The CSRF token of the form on the page at `url`.
+pub async fn csrf_token(c: &reqwest::Client, url: &str) -> String {
+    let page = get_text(c, url).await;
+    hidden_field(&page, "csrf").unwrap_or_else(|| panic!("{url} has no csrf field"))
 }
 
 /// Value of `<input type="hidden" name="NAME" value="...">` in a page.
@@ -308,4 +349,56 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')?;
     Some(html[start..start + end].to_string())
+}
+
+/// Requests to the service under one bearer token (or none), with paths relative to its base.
+/// Transport errors panic; the status is left to the caller except in `get_json`.
+pub struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.client.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        send(self.request(Method::GET, path)).await
+    }
+
+    /// GET that must succeed (2xx), decoded from JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> T {
+        let res = self.get(path).await;
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert!(status.is_success(), "GET {path}: {status}\n{body}");
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path}: unexpected JSON ({e}): {body}"))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        send(self.request(Method::POST, path).json(body)).await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        send(self.request(Method::PUT, path).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        send(self.request(Method::DELETE, path)).await
+    }
+
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
+        send(self.request(Method::POST, path).body(body)).await
+    }
+}
+
+async fn send(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.expect("request reaches the test server")
 }
