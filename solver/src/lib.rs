@@ -3,6 +3,7 @@
 //! deterministic for the same input.
 
 pub mod calendar;
+pub mod schedule;
 
 #[cfg(test)]
 mod tests {
