@@ -12,8 +12,10 @@ use crate::app::{shutdown_signal, App};
 use crate::auth::{check_new_password, hash_password, Role};
 use crate::config::Config;
 use crate::master::MasterKind;
+use crate::planning::Method;
 use crate::store::Db;
 use crate::transfer::{FileFormat, TextEncoding};
+use renkei_solver::schedule::generate::{self, Size};
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +89,39 @@ enum Command {
         /// Output file; standard output when omitted.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+    },
+    /// Plan a meeting calendar from a JSON instance (docs/instance-format.md) and write the
+    /// plan with its validation report as JSON.
+    Solve {
+        #[arg(long)]
+        instance: std::path::PathBuf,
+        /// Output file; standard output when omitted.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Use the greedy baseline instead of the optimizer.
+        #[arg(long)]
+        greedy: bool,
+        /// Override the instance's time limit (seconds).
+        #[arg(long)]
+        time_limit: Option<f64>,
+    },
+    /// Write a deterministic benchmark instance (s: one center, one quarter; m: a city, one
+    /// fiscal year; l: a prefecture, one fiscal year).
+    BenchInstance {
+        #[arg(long)]
+        size: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Solve the benchmark instances with the optimizer and the greedy baseline and print the table.
+    Bench {
+        /// Comma-separated sizes.
+        #[arg(long, default_value = "s,m,l")]
+        sizes: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// The Japanese calendar: holidays and closed days.
     Calendar {
@@ -391,7 +426,131 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Calendar { command } => calendar(command, &config).await,
+        Command::Solve {
+            instance,
+            out,
+            greedy,
+            time_limit,
+        } => {
+            let text = std::fs::read_to_string(&instance)
+                .with_context(|| format!("cannot read {}", instance.display()))?;
+            let mut parsed: renkei_solver::schedule::model::Instance = serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} is not a valid instance (line {}, column {}): {e} / インスタンスの形式が正しくありません(docs/instance-format.md を参照)",
+                    instance.display(),
+                    e.line(),
+                    e.column()
+                )
+            })?;
+            if let Some(limit) = time_limit {
+                parsed.time_limit_seconds = limit;
+            }
+            let method = if greedy { Method::Greedy } else { Method::Milp };
+            let report =
+                tokio::task::spawn_blocking(move || crate::planning::solve(&parsed, method))
+                    .await?
+                    .map_err(anyhow::Error::msg)?;
+            let json = serde_json::to_string_pretty(&report)?;
+            match out {
+                Some(path) => std::fs::write(&path, json)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => println!("{json}"),
+            }
+            eprintln!(
+                "{}: {} occurrences ({} required), valid: {}, {} violations, soft cost {:.1}, {:.2} s",
+                report.instance,
+                report.occurrences.len(),
+                report.required_occurrences,
+                report.valid,
+                report.violations.len(),
+                report.soft_cost.total,
+                report.seconds
+            );
+            if let Some(why) = &report.infeasibility {
+                for c in &why.conflicts {
+                    for r in &c.rules {
+                        eprintln!("  × {} / {}", r.ja, r.en);
+                    }
+                    for r in &c.relaxations {
+                        eprintln!("  → {} / {}", r.ja, r.en);
+                    }
+                }
+                bail!("no plan satisfies the rules (see above) / 条件をすべて満たす計画はありません(上記参照)");
+            }
+            if !report.valid {
+                bail!("the plan breaks hard rules (see violations) / 計画が必須条件を満たしていません");
+            }
+            Ok(())
+        }
+        Command::BenchInstance { size, seed, out } => {
+            let size: Size = size.parse().map_err(anyhow::Error::msg)?;
+            let json = serde_json::to_string_pretty(&generate::instance(size, seed))?;
+            match out {
+                Some(path) => std::fs::write(&path, json)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => println!("{json}"),
+            }
+            Ok(())
+        }
+        Command::Bench { sizes, seed } => bench(&sizes, seed),
     }
+}
+
+/// Runs `renkei solve` in a child process per size and method (so that peak memory is each
+/// solve's own) and prints a Markdown table.
+fn bench(sizes: &str, seed: u64) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let dir = std::env::temp_dir().join(format!("renkei-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    println!("| size | method | occurrences (required) | people | rooms | variables | status | objective | bound | gap | soft cost | violations | seconds | peak MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for size_text in sizes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let size: Size = size_text.parse().map_err(anyhow::Error::msg)?;
+        let instance = generate::instance(size, seed);
+        let path = dir.join(format!("{size_text}.json"));
+        std::fs::write(&path, serde_json::to_string(&instance)?)?;
+        for greedy in [false, true] {
+            let out = dir.join(format!("{size_text}-{greedy}.out.json"));
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.args(["solve", "--instance"])
+                .arg(&path)
+                .arg("--out")
+                .arg(&out);
+            if greedy {
+                cmd.arg("--greedy");
+            }
+            let status = cmd.stderr(std::process::Stdio::null()).status()?;
+            let report: serde_json::Value = std::fs::read_to_string(&out)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(serde_json::Value::Null);
+            let plan = &report["plan"];
+            let num = |v: &serde_json::Value, digits: usize| {
+                v.as_f64()
+                    .map(|x| format!("{x:.digits$}"))
+                    .unwrap_or_else(|| "-".into())
+            };
+            println!(
+                "| {size_text} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                if greedy { "greedy" } else { "milp" },
+                report["occurrences"].as_array().map(|a| a.len()).unwrap_or(0),
+                report["required_occurrences"],
+                instance.people.len(),
+                instance.rooms.len(),
+                plan["variables"].as_u64().map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+                plan["status"].as_str().unwrap_or(if report["infeasibility"].is_null() { if status.success() || greedy { "-" } else { "error" } } else { "infeasible" }),
+                num(&plan["objective"], 1),
+                num(&plan["bound"], 1),
+                plan["gap"].as_f64().map(|g| format!("{:.3}%", g * 100.0)).unwrap_or_else(|| "-".into()),
+                num(&report["soft_cost"]["total"], 1),
+                report["violations"].as_array().map(|a| a.len()).unwrap_or(0),
+                num(&report["seconds"], 2),
+                num(&report["peak_memory_mib"], 0),
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
 
 async fn calendar(command: CalendarCommand, config: &Config) -> anyhow::Result<()> {

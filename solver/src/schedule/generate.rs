@@ -228,7 +228,12 @@ impl Builder {
             required,
             optional,
             external_attendees: 0,
-            needs_wheelchair: self.rng.chance(30),
+            // Only where an allowed room has it: the generator makes feasible instances.
+            needs_wheelchair: self.rng.chance(30)
+                && (rooms.is_empty()
+                    || rooms
+                        .iter()
+                        .any(|r| self.inst.rooms[*r as usize - 1].wheelchair)),
             needs_hearing_loop: false,
             rooms,
             cadence,
@@ -367,7 +372,7 @@ fn city(b: &mut Builder, city: usize, supervisors: &[PersonId]) {
     {
         let required = centers
             .iter()
-            .map(|(_, s)| s[2 + (i % 2)])
+            .map(|(_, s)| s[if i % 2 == 0 { 2 } else { 1 }])
             .take(5)
             .chain([core_staff[2 + i]])
             .collect();
@@ -487,7 +492,7 @@ fn city(b: &mut Builder, city: usize, supervisors: &[PersonId]) {
             .collect();
         b.series(
             format!("{tag}{ward}ケース会議"),
-            MeetingKind::CaseReview,
+            MeetingKind::Other,
             90,
             [center_staff, vec![ward_sections[w][2]]].concat(),
             vec![ward_sections[w][3]],

@@ -1,0 +1,399 @@
+//! The MILP planner (混合整数計画による日程作成): fills the period with every series'
+//! occurrences, with days, times, rooms and attendees, breaking no hard rule and minimising
+//! the weighted soft goals as [`crate::schedule::score`] measures them. good_lp builds the
+//! models, HiGHS solves them.
+//!
+//! # Why two levels
+//! A binary per series × day × start time × room for a fiscal year is 10^7-10^8 columns at
+//! the large size. The hard part is the days (cadence, gaps, precedence, weekly load,
+//! spacing); times and rooms within one day are a small puzzle. So level 1 chooses days
+//! and level 2 fills in each day, and they talk through cuts.
+//!
+//! **Level 1** ([`level1`]) is a MILP over days only. Variables:
+//! - `y[s,d]` ∈ {0,1}: series `s` meets on candidate day `d`. Candidate days are the days
+//!   of the series' cadence windows on which it could meet at all (open, allowed month,
+//!   after the lead time, every required attendee available, a suitable room open with a
+//!   start time, not within the minimum gap of a published occurrence just outside the
+//!   period). There are no occurrence slots, hence no symmetry between them: a series meets
+//!   at most once a day, and "the k-th occurrence" is implicit.
+//! - `x[k,d]` ≥ 0: spacing transport (below); `z[w,n]` ∈ {0,1} and running counts, where a
+//!   window's count may vary; `L[p,week]` ≥ 0, person `p`'s meetings beyond the first that
+//!   week; `late[s,d]` ∈ [0,1], the share of a start-time penalty forced by clashes.
+//!
+//! Constraint families:
+//! - window counts: `min_w ≤ Σ_{d∈w} y[s,d] ≤ max_w` (counts as [`rules::windows`] scales them);
+//! - minimum gap g: at most one occurrence in any g consecutive days (clique rows);
+//! - maximum gap G: an occurrence on day d with a later one beyond d+G has one within
+//!   (d, d+G] (linear through the running count), also against published occurrences
+//!   just outside the period;
+//! - precedence: `y[after,d] ≤ Σ_{d'∈[d-max,d-min]} y[before,d']`, unless a published
+//!   `before` outside the period already covers d;
+//! - pins: `y[s,d] = 1` on a pinned published date (times and rooms of full pins: level 2);
+//! - one place at a time, per person (required) and per single allowed room and day: two
+//!   meetings whose start windows force an overlap cannot both happen; durations fit in the
+//!   span the meetings could occupy, with the trips between meetings that cannot share a
+//!   venue. Room sets: meetings that can only use rooms of a set fit in its open minutes;
+//! - preferred start windows, per person (or single room), day and window: beyond as many
+//!   meetings as fit in the window back to back, each pays a `late` share;
+//! - cuts from level 2: `Σ_{(s,d)∈K} y[s,d] ≤ |K| - 1` for meetings K shown not to fit
+//!   together on their day; and cost cuts: when all of K meet, their time-dependent costs
+//!   are at least what level 2 proved for K alone.
+//!
+//! Objective = the soft goals of [`Weights`]: weekday, optional invitees absent that day,
+//! change (published date not kept) and the start time a date alone forces are costs on `y`;
+//! spacing in a window holding one occurrence is its distance to the middle (a cost on `y`),
+//! with n fixed occurrences a transport `x` from the chosen days to the n ideal dates (whose
+//! optimum is the sorted matching that [`crate::schedule::score`] uses), with a varying
+//! count the integral of |running count - ideal count|; weekly load is `L`; `late` shares.
+//!
+//! **Level 2** ([`level2`]) places each day's meetings: start time, room and which
+//! optional invitees can come, by branch and bound with forward checking, respecting rooms,
+//! people and travel. A group of meetings that cannot be placed is shrunk to a small
+//! failing core, a cut, and level 1 is solved again; a group whose proven least cost
+//! exceeds what level 1 charged it becomes a cost cut, and level 1 is solved again from the
+//! current solution while time remains and the gap is open.
+//!
+//! # Why it scales
+//! Columns grow with series × candidate days (about 16k binaries at size m, 90k at size l),
+//! not with times or rooms; no constraint family is quadratic in the horizon: person and
+//! room rows are per day and only where a conflict is possible, load rows per person-week.
+//!
+//! # What is proven
+//! Every level-1 term is at most the true value of its goal (time-dependent goals at their
+//! best case; optional invitees count towards weekly load only when
+//! `weekly_load ≤ optional_missed`, so that one busy elsewhere never saves more than level 1
+//! charged), and every level-1 row holds in any valid plan, so the level-1 dual bound is a
+//! lower bound for the whole problem. `Plan::objective` is the plan's exact value
+//! ([`soft_cost`]) and `Plan::gap` measures it against the best such bound: the level-1 gap
+//! plus whatever level 2 had to pay that level 1 did not foresee. `SolveStatus::Optimal`
+//! means that whole gap is within `mip_gap`; otherwise the status is `TimeLimit` (the best
+//! plan found, with its gap). A cut from a search that ran out of budget proves nothing; a
+//! plan relying on one is never reported optimal. Level 2 picks a room within a venue by
+//! best fit, so it is exact over venues and times but not over rooms of one venue.
+//!
+//! # Infeasibility
+//! Before solving, cheap checks per series and window name what empties the calendar
+//! (absences, part-time days, lead time, rooms, pins). If level 1 is infeasible, an
+//! elastic copy (slack on window minimums, pins, precedences, maximum gaps; minimising
+//! total slack) says which rules have to give, see [`crate::schedule::explain`].
+//!
+//! # Determinism
+//! Everything is built in a fixed order (series by id, days by date) and HiGHS is
+//! deterministic, so the same input gives the same plan, unless a time limit cuts a solve
+//! short (then the plan depends on how far it got).
+
+pub(crate) mod level1;
+pub(crate) mod level2;
+pub(crate) mod prepare;
+
+use std::time::Instant;
+
+use chrono::Duration;
+
+use self::level1::{Cut, Mode, Outcome, Settings};
+use self::level2::DayResult;
+use self::prepare::Prepared;
+use super::explain;
+use super::model::*;
+use super::rules;
+use super::score::soft_cost;
+
+/// Solver settings; [`plan`] takes them from the instance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanOptions {
+    /// Wall-clock limit for the whole plan (all level-1 solves and level 2).
+    pub time_limit_seconds: f64,
+    /// Relative MIP gap at which HiGHS may stop, e.g. 1e-4.
+    pub mip_gap: f64,
+    /// HiGHS threads; `None` keeps HiGHS's default. HiGHS keeps one thread pool per
+    /// process, so use one value for all solves of a process.
+    pub threads: Option<u32>,
+}
+
+impl PlanOptions {
+    pub fn for_instance(instance: &Instance) -> PlanOptions {
+        PlanOptions {
+            time_limit_seconds: instance.time_limit_seconds,
+            mip_gap: 1e-4,
+            threads: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanError {
+    /// The rules cannot all hold; what collides and what would help.
+    Infeasible(Infeasibility),
+    /// The instance itself is wrong (dangling ids, min above max, ...).
+    InvalidInstance(Vec<Text>),
+    /// The solver failed or found no plan within the time limit.
+    Solver(String),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Infeasible(inf) => {
+                write!(f, "no plan satisfies the rules")?;
+                for c in &inf.conflicts {
+                    for r in &c.rules {
+                        write!(f, "; {}", r.en)?;
+                    }
+                }
+                Ok(())
+            }
+            PlanError::InvalidInstance(problems) => {
+                write!(f, "invalid instance")?;
+                for p in problems {
+                    write!(f, "; {}", p.en)?;
+                }
+                Ok(())
+            }
+            PlanError::Solver(message) => write!(f, "solver error: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Coarse progress: `stage` is "building", "solving" or "extracting"; `fraction` in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub stage: &'static str,
+    pub fraction: f64,
+}
+
+/// Plans `instance` with its own time limit and a 1e-4 relative gap.
+pub fn plan(instance: &Instance) -> Result<Plan, PlanError> {
+    plan_with(instance, &PlanOptions::for_instance(instance), &mut |_| {})
+}
+
+/// Plans `instance`; `progress` hears of each stage.
+pub fn plan_with(
+    instance: &Instance,
+    options: &PlanOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Plan, PlanError> {
+    let started = Instant::now();
+    progress(Progress {
+        stage: "building",
+        fraction: 0.0,
+    });
+    let problems = prepare::check_instance(instance);
+    if !problems.is_empty() {
+        return Err(PlanError::InvalidInstance(problems));
+    }
+    let prep = Prepared::new(instance);
+    if let Some(infeasibility) = explain::precheck(&prep) {
+        return Err(PlanError::Infeasible(infeasibility));
+    }
+    let remaining = || options.time_limit_seconds - started.elapsed().as_secs_f64();
+    let settings = |time_limit: f64| Settings {
+        time_limit,
+        mip_gap: options.mip_gap,
+        threads: options.threads,
+    };
+    let mut cuts: Vec<Cut> = Vec::new();
+    // Every cut so far was proven (a search that ran out of budget proves nothing).
+    let mut proven_cuts = true;
+    let mut best: Option<(Vec<Occurrence>, bool)> = None;
+    let mut bound = f64::NEG_INFINITY;
+    let mut start: Option<Vec<f64>> = None;
+    let mut size = (0, 0);
+    for round in 0.. {
+        progress(Progress {
+            stage: "solving",
+            fraction: 0.1 + 0.8 * (1.0 - 0.5f64.powi(round)),
+        });
+        if remaining() <= 0.0 {
+            break;
+        }
+        // Level 2 needs a little time after each level-1 solve.
+        let reserve = (0.1 * options.time_limit_seconds).min(3.0);
+        let budget = (remaining() - reserve).max(0.5 * remaining());
+        let outcome = level1::solve(&prep, &cuts, Mode::Plan, settings(budget), start.as_deref())?;
+        let solution = match outcome {
+            Outcome::Solved(solution) => solution,
+            Outcome::NoSolution if best.is_some() => break,
+            Outcome::NoSolution => {
+                return Err(PlanError::Solver(
+                    "no plan found within the time limit".into(),
+                ))
+            }
+            Outcome::Infeasible => {
+                // Give the explanation its own short budget, even when the plan used it all.
+                let budget = remaining().max(options.time_limit_seconds.min(10.0) / 2.0);
+                let infeasibility = explain::elastic(&prep, &cuts, settings(budget))?;
+                return Err(PlanError::Infeasible(infeasibility));
+            }
+        };
+        bound = bound.max(solution.bound);
+        size = (solution.variables, solution.constraints);
+        let day = timetable(&prep, &solution, remaining() <= 0.0);
+        proven_cuts &= day.proven_cuts;
+        if !day.apart.is_empty() {
+            cuts.extend(day.apart);
+            start = None;
+            continue;
+        }
+        let occurrences = occurrences(&prep, day.placed);
+        let objective = soft_cost(instance, &occurrences).total;
+        // Level 1 counts every goal at no more than its true value (see the module doc).
+        debug_assert!(
+            objective >= solution.objective - 1e-6 * objective.abs().max(1.0),
+            "level 1 overestimates: {} > {objective}",
+            solution.objective
+        );
+        let better = best
+            .as_ref()
+            .is_none_or(|(b, _)| objective < soft_cost(instance, b).total - 1e-9);
+        if better {
+            best = Some((occurrences, solution.optimal && day.proven));
+        }
+        let best_objective = best
+            .as_ref()
+            .map_or(objective, |(b, _)| soft_cost(instance, b).total);
+        // Costs level 2 found that level 1 did not see: teach them and solve again, from
+        // this solution, while that can still close the gap.
+        let unseen: Vec<Cut> = day
+            .costs
+            .into_iter()
+            .filter(|cut| !cuts.contains(cut))
+            .filter(|cut| match cut {
+                Cut::Cost { meetings, cost } => {
+                    let charged: f64 = meetings.iter().filter_map(|m| solution.late.get(m)).sum();
+                    *cost > charged + 1e-6
+                }
+                Cut::Apart(_) => false,
+            })
+            .collect();
+        let gap = relative_gap(best_objective, bound);
+        if gap <= options.mip_gap || !solution.optimal || unseen.is_empty() {
+            break;
+        }
+        cuts.extend(unseen);
+        start = Some(solution.columns);
+    }
+    let Some((occurrences, proven_days)) = best else {
+        return Err(PlanError::Solver(
+            "time limit reached before every day could be timetabled".into(),
+        ));
+    };
+    progress(Progress {
+        stage: "extracting",
+        fraction: 0.95,
+    });
+    let objective = soft_cost(instance, &occurrences).total;
+    // Rounding aside, the bound cannot exceed a plan's value.
+    let bound = bound.min(objective);
+    let gap = relative_gap(objective, bound);
+    let optimal = proven_days && proven_cuts && gap <= options.mip_gap + 1e-9;
+    let changes = super::repair::changes(instance, &occurrences);
+    progress(Progress {
+        stage: "extracting",
+        fraction: 1.0,
+    });
+    Ok(Plan {
+        occurrences,
+        status: if optimal {
+            SolveStatus::Optimal
+        } else {
+            SolveStatus::TimeLimit
+        },
+        objective,
+        bound,
+        gap,
+        solve_seconds: started.elapsed().as_secs_f64(),
+        variables: size.0,
+        constraints: size.1,
+        changes,
+    })
+}
+
+/// (objective - bound) / max(|objective|, 1), as `Plan::gap` defines it.
+fn relative_gap(objective: f64, bound: f64) -> f64 {
+    (objective - bound).max(0.0) / objective.abs().max(1.0)
+}
+
+/// Level 2 over every day of a level-1 solution.
+struct Timetable {
+    placed: Vec<level2::Placed>,
+    /// Groups of meetings that did not fit on their day.
+    apart: Vec<Cut>,
+    /// Time-dependent costs level 1 may have missed.
+    costs: Vec<Cut>,
+    /// Every day's search finished.
+    proven: bool,
+    /// Every `apart` cut was proven.
+    proven_cuts: bool,
+}
+
+fn timetable(prep: &Prepared, solution: &level1::Solution, hurry: bool) -> Timetable {
+    let mut by_day: std::collections::BTreeMap<prepare::Day, Vec<(usize, usize)>> =
+        Default::default();
+    for (s, chosen) in solution.chosen.iter().enumerate() {
+        for &c in chosen {
+            by_day
+                .entry(prep.series[s].candidates[c].day)
+                .or_default()
+                .push((s, c));
+        }
+    }
+    let mut out = Timetable {
+        placed: Vec::new(),
+        apart: Vec::new(),
+        costs: Vec::new(),
+        proven: true,
+        proven_cuts: true,
+    };
+    for meetings in by_day.values() {
+        match level2::schedule_day(prep, meetings, hurry) {
+            DayResult::Placed {
+                meetings,
+                proven,
+                costs,
+            } => {
+                out.proven &= proven;
+                out.placed.extend(meetings);
+                out.costs.extend(costs);
+            }
+            DayResult::Conflict { cut, proven } => {
+                out.proven_cuts &= proven;
+                out.apart.push(cut);
+            }
+        }
+    }
+    out
+}
+
+/// The placed meetings as occurrences, by date, start and series, numbered per series.
+fn occurrences(prep: &Prepared, placed: Vec<level2::Placed>) -> Vec<Occurrence> {
+    let mut out: Vec<Occurrence> = placed
+        .into_iter()
+        .map(|p| {
+            let data = &prep.series[p.series];
+            let date = data.candidates[p.candidate].date;
+            let start = rules::time_of(p.start);
+            Occurrence {
+                series: data.series.id,
+                index: 0,
+                date,
+                start,
+                end: start + Duration::minutes(i64::from(data.duration())),
+                room: p.room,
+                attendees: p.attendees,
+            }
+        })
+        .collect();
+    out.sort_by_key(|o| (o.date, o.start, o.series));
+    let mut next: std::collections::HashMap<SeriesId, u32> = Default::default();
+    for o in &mut out {
+        let n = next.entry(o.series).or_default();
+        o.index = *n;
+        *n += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,644 @@
+use super::*;
+use crate::schedule::generate::{instance, Size};
+use crate::schedule::validate::validate;
+
+#[test]
+#[ignore = "timing; run in release: cargo test --release -p renkei-solver -- --ignored --nocapture"]
+fn bench_sizes() {
+    let sizes: Vec<(Size, u64)> = std::env::var("BENCH")
+        .unwrap_or_else(|_| "s7,m7".into())
+        .split(',')
+        .map(|x| (x[..1].parse().unwrap(), x[1..].parse().unwrap()))
+        .collect();
+    for (size, seed) in sizes {
+        let mut inst = instance(size, seed);
+        if let Some(limit) = std::env::var("BENCH_LIMIT")
+            .ok()
+            .and_then(|l| l.parse().ok())
+        {
+            inst.time_limit_seconds = limit;
+        }
+        let t = std::time::Instant::now();
+        let result = plan_with(&inst, &PlanOptions::for_instance(&inst), &mut |p| {
+            eprintln!(
+                "  {:?} {:.2} at {:.2}s",
+                p.stage,
+                p.fraction,
+                t.elapsed().as_secs_f64()
+            )
+        });
+        match result {
+            Ok(plan) => {
+                let violations = validate(&inst, &plan.occurrences);
+                eprintln!(
+                    "{size:?}: {} occurrences, status {:?}, objective {:.2}, bound {:.2}, gap {:.5}, {:.2}s, {} vars, {} rows, {} violations",
+                    plan.occurrences.len(), plan.status, plan.objective, plan.bound, plan.gap,
+                    plan.solve_seconds, plan.variables, plan.constraints, violations.len()
+                );
+                eprintln!(
+                    "   {:?}",
+                    crate::schedule::score::soft_cost(&inst, &plan.occurrences)
+                );
+                for v in violations.iter().take(10) {
+                    eprintln!("   {}", v.message.en);
+                }
+            }
+            Err(e) => eprintln!("{size:?}: error {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Small hand-made instances.
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+
+use crate::schedule::score::soft_cost;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn t(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap()
+}
+
+fn person(id: PersonId, name: &str) -> Person {
+    Person {
+        id,
+        name: name.into(),
+        organisation: None,
+        working_days: vec![],
+        absences: vec![],
+    }
+}
+
+fn room(id: RoomId, venue: VenueId, name: &str, capacity: u32) -> Room {
+    Room {
+        id,
+        venue,
+        name: name.into(),
+        capacity,
+        wheelchair: true,
+        hearing_loop: false,
+    }
+}
+
+/// A center with two venues (30 minutes apart) and six staff.
+fn center(from: NaiveDate, to: NaiveDate) -> Instance {
+    let names = [
+        "山田 太郎",
+        "佐藤 花子",
+        "鈴木 一郎",
+        "高橋 美穂",
+        "田中 誠",
+        "伊藤 恵",
+    ];
+    Instance {
+        name: "test".into(),
+        period: DateRange { from, to },
+        planning_date: from,
+        grain_minutes: 30,
+        closures: vec![],
+        people: names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| person(i as PersonId + 1, n))
+            .collect(),
+        organisations: vec![],
+        venues: vec![
+            Venue {
+                id: 1,
+                name: "基幹相談支援センター".into(),
+                hours: Default::default(),
+                closures: vec![],
+            },
+            Venue {
+                id: 2,
+                name: "総合福祉センター".into(),
+                hours: Default::default(),
+                closures: vec![],
+            },
+        ],
+        rooms: vec![
+            room(1, 1, "会議室", 12),
+            room(2, 1, "相談室", 6),
+            room(3, 2, "研修室", 40),
+        ],
+        travel: vec![],
+        default_travel_minutes: 30,
+        series: vec![],
+        precedences: vec![],
+        published: vec![],
+        weights: Weights::default(),
+        time_limit_seconds: 20.0,
+    }
+}
+
+fn series(id: SeriesId, title: &str, per: CadencePeriod, n: u32, required: &[PersonId]) -> Series {
+    Series {
+        id,
+        title: title.into(),
+        kind: MeetingKind::Other,
+        duration_minutes: 90,
+        required: required.to_vec(),
+        optional: vec![],
+        external_attendees: 0,
+        needs_wheelchair: false,
+        needs_hearing_loop: false,
+        rooms: vec![],
+        cadence: Cadence {
+            per,
+            min: n,
+            max: n,
+            months: vec![],
+            min_gap_days: None,
+            max_gap_days: None,
+        },
+        lead_days: 0,
+        allowed_start: None,
+        preferred_weekdays: vec![],
+        preferred_start: None,
+    }
+}
+
+fn q1() -> Instance {
+    center(d(2026, 4, 1), d(2026, 6, 30))
+}
+
+fn fy2026() -> Instance {
+    center(d(2026, 4, 1), d(2027, 3, 31))
+}
+
+/// Plans `inst`, and checks the plan with the independent validator and the objective
+/// against the shared soft-goal ruler.
+fn solve(inst: &Instance) -> Plan {
+    let plan = plan(inst).unwrap_or_else(|e| panic!("{e}"));
+    let violations = validate(inst, &plan.occurrences);
+    assert!(violations.is_empty(), "{violations:#?}");
+    let cost = soft_cost(inst, &plan.occurrences);
+    assert!(
+        (plan.objective - cost.total).abs() < 1e-6,
+        "{} vs {cost:?}",
+        plan.objective
+    );
+    assert!(plan.bound <= plan.objective + 1e-9 && plan.gap >= 0.0);
+    plan
+}
+
+fn of(plan: &Plan, series: SeriesId) -> Vec<&Occurrence> {
+    plan.occurrences
+        .iter()
+        .filter(|o| o.series == series)
+        .collect()
+}
+
+#[test]
+fn a_small_quarter_is_planned_optimally_and_obeys_the_rules() {
+    let mut inst = q1();
+    let mut liaison = series(1, "地域支援員会議", CadencePeriod::Month, 1, &[1, 2]);
+    liaison.optional = vec![5];
+    let mut network = series(
+        2,
+        "北区障がい福祉ネットワーク会議",
+        CadencePeriod::Quarter,
+        1,
+        &[2, 3],
+    );
+    network.duration_minutes = 120;
+    network.preferred_weekdays = vec![Weekday::Wed];
+    network.preferred_start = Some(TimeWindow {
+        from: t(13, 30),
+        to: t(15, 0),
+    });
+    inst.series = vec![liaison, network];
+    let plan = solve(&inst);
+    assert_eq!(plan.status, SolveStatus::Optimal, "{plan:?}");
+    assert!(plan.gap <= 1e-4);
+    let months: Vec<u32> = of(&plan, 1).iter().map(|o| o.date.month()).collect();
+    assert_eq!(months, [4, 5, 6]);
+    let network = of(&plan, 2);
+    assert_eq!(network.len(), 1);
+    assert_eq!(network[0].date.weekday(), Weekday::Wed);
+    assert!((t(13, 30)..t(15, 0)).contains(&network[0].start));
+    for o in &plan.occurrences {
+        assert!(o.date.weekday().num_days_from_monday() < 5, "{o:?}");
+        assert!(o.start >= t(8, 30) && o.end <= t(17, 30), "{o:?}");
+    }
+    // The optional invitee is free, so she is listed.
+    assert!(of(&plan, 1).iter().all(|o| o.attendees.contains(&5)));
+    assert_eq!(
+        plan.occurrences
+            .iter()
+            .map(|o| o.index)
+            .collect::<Vec<_>>()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn a_fiscal_year_with_monthly_quarterly_and_plenary_series() {
+    let mut inst = fy2026();
+    let sub = series(1, "専門部会(相談支援)", CadencePeriod::Month, 1, &[1, 4]);
+    let ward = series(
+        2,
+        "北区障がい福祉ネットワーク会議",
+        CadencePeriod::Quarter,
+        1,
+        &[2, 3],
+    );
+    let mut plenary = series(
+        3,
+        "自立支援協議会 本会議",
+        CadencePeriod::Month,
+        1,
+        &[1, 2, 3],
+    );
+    plenary.cadence.months = vec![5, 10, 2];
+    plenary.duration_minutes = 120;
+    plenary.rooms = vec![3];
+    inst.series = vec![sub, ward, plenary];
+    inst.precedences = vec![Precedence {
+        before: 1,
+        after: 3,
+        min_days: 7,
+        max_days: 60,
+    }];
+    let plan = solve(&inst);
+    assert_eq!(of(&plan, 1).len(), 12);
+    let months: std::collections::BTreeSet<u32> =
+        of(&plan, 1).iter().map(|o| o.date.month()).collect();
+    assert_eq!(months.len(), 12);
+    let quarters: Vec<u32> = of(&plan, 2)
+        .iter()
+        .map(|o| (o.date.month() + 8) % 12 / 3)
+        .collect();
+    assert_eq!(quarters, [0, 1, 2, 3]);
+    let plenary_months: Vec<u32> = of(&plan, 3).iter().map(|o| o.date.month()).collect();
+    assert_eq!(plenary_months, [5, 10, 2]);
+    for p in of(&plan, 3) {
+        assert!(of(&plan, 1)
+            .iter()
+            .any(|s| (7..=60).contains(&(p.date - s.date).num_days())));
+        assert_eq!(p.room, 3);
+    }
+}
+
+#[test]
+fn two_series_sharing_a_person_are_never_double_booked() {
+    let mut inst = q1();
+    // Both want Wednesday mornings at 10:00 in April; 佐藤 (2) is in both. The second is
+    // only allowed at 10:00, so at most one fits a Wednesday morning at a time.
+    let mut a = series(1, "運営会議", CadencePeriod::Month, 1, &[1, 2]);
+    let mut b = series(2, "GSV研修", CadencePeriod::Month, 1, &[2, 3]);
+    for s in [&mut a, &mut b] {
+        s.cadence.months = vec![4];
+        s.preferred_weekdays = vec![Weekday::Wed];
+        s.preferred_start = Some(TimeWindow {
+            from: t(10, 0),
+            to: t(10, 30),
+        });
+        s.allowed_start = Some(TimeWindow {
+            from: t(9, 0),
+            to: t(12, 0),
+        });
+    }
+    inst.series = vec![a, b];
+    let plan = solve(&inst);
+    let (a, b) = (of(&plan, 1)[0], of(&plan, 2)[0]);
+    assert!(
+        a.date != b.date || a.end <= b.start || b.end <= a.start,
+        "{a:?} {b:?}"
+    );
+    // Each gets its preferred Wednesday 10:00 (different Wednesdays).
+    assert_eq!(plan.objective, soft_cost(&inst, &plan.occurrences).total);
+    assert_eq!((a.start, b.start), (t(10, 0), t(10, 0)));
+}
+
+#[test]
+fn back_to_back_meetings_leave_time_to_travel() {
+    let mut inst = q1();
+    inst.period.to = d(2026, 4, 30);
+    inst.venues.push(Venue {
+        id: 3,
+        name: "北区役所".into(),
+        hours: Default::default(),
+        closures: vec![],
+    });
+    inst.rooms.push(room(4, 3, "会議室", 20));
+    // Three meetings of 山田 in April, each at its own venue; he can only come on 04-15.
+    inst.series = [(1, 1), (2, 3), (3, 4)]
+        .into_iter()
+        .map(|(id, room)| {
+            let mut s = series(id, &format!("会議{id}"), CadencePeriod::Month, 1, &[1]);
+            s.duration_minutes = 170;
+            s.rooms = vec![room];
+            s
+        })
+        .collect();
+    inst.people[0].absences = vec![
+        DateRange {
+            from: d(2026, 4, 1),
+            to: d(2026, 4, 14),
+        },
+        DateRange {
+            from: d(2026, 4, 16),
+            to: d(2026, 4, 30),
+        },
+    ];
+    // 3 x 170 minutes fit in 08:30-17:30, but not with two 30-minute trips between them.
+    match plan(&inst) {
+        Err(PlanError::Infeasible(inf)) => {
+            let text = format!("{inf:?}");
+            assert!(text.contains("山田 太郎"), "{text}");
+        }
+        other => panic!("expected infeasible, got {other:?}"),
+    }
+    // Shorter meetings fit, with time to travel between the venues.
+    for s in &mut inst.series {
+        s.duration_minutes = 150;
+    }
+    let plan = solve(&inst);
+    let mut day: Vec<&Occurrence> = plan.occurrences.iter().collect();
+    day.sort_by_key(|o| o.start);
+    assert_eq!(day.len(), 3);
+    for pair in day.windows(2) {
+        assert!(
+            pair[0].end + chrono::Duration::minutes(30) <= pair[1].start,
+            "{day:?}"
+        );
+    }
+}
+
+#[test]
+fn preferred_weekdays_are_honoured_when_possible() {
+    let mut inst = q1();
+    let mut s = series(
+        1,
+        "相談支援機能強化員連絡会議",
+        CadencePeriod::Month,
+        1,
+        &[1, 2, 3],
+    );
+    s.preferred_weekdays = vec![Weekday::Thu];
+    inst.series = vec![s];
+    let plan = solve(&inst);
+    assert_eq!(plan.occurrences.len(), 3);
+    assert!(plan
+        .occurrences
+        .iter()
+        .all(|o| o.date.weekday() == Weekday::Thu));
+    // 高橋 works Mondays only: then Thursday is impossible and the plan says so in its cost.
+    inst.people[0].working_days = vec![Weekday::Mon];
+    let plan = solve(&inst);
+    assert!(plan
+        .occurrences
+        .iter()
+        .all(|o| o.date.weekday() == Weekday::Mon));
+    assert_eq!(soft_cost(&inst, &plan.occurrences).weekday, 3.0 * 3.0);
+}
+
+#[test]
+fn pinned_occurrences_are_kept() {
+    let mut inst = q1();
+    let mut s = series(1, "運営会議", CadencePeriod::Month, 1, &[1, 2]);
+    s.preferred_weekdays = vec![Weekday::Wed];
+    inst.series = vec![s];
+    // Pinned on a Tuesday afternoon in the small room, against the preference.
+    let pinned = Occurrence {
+        series: 1,
+        index: 0,
+        date: d(2026, 4, 7),
+        start: t(15, 0),
+        end: t(16, 30),
+        room: 2,
+        attendees: vec![1, 2],
+    };
+    // Only the date of the June meeting is pinned (a Friday).
+    let dated = Occurrence {
+        date: d(2026, 6, 5),
+        start: t(9, 0),
+        end: t(10, 30),
+        index: 2,
+        ..pinned.clone()
+    };
+    inst.published = vec![
+        PublishedOccurrence {
+            occurrence: pinned.clone(),
+            pin: Pin::Full,
+        },
+        PublishedOccurrence {
+            occurrence: dated.clone(),
+            pin: Pin::Date,
+        },
+    ];
+    let plan = solve(&inst);
+    let kept = of(&plan, 1);
+    assert_eq!(kept.len(), 3);
+    assert_eq!(
+        (kept[0].date, kept[0].start, kept[0].room),
+        (pinned.date, pinned.start, pinned.room)
+    );
+    assert_eq!(kept[2].date, dated.date);
+    assert_eq!(kept[1].date.weekday(), Weekday::Wed);
+}
+
+#[test]
+fn a_required_person_absent_all_quarter_is_explained() {
+    let mut inst = center(d(2026, 10, 1), d(2026, 12, 31));
+    inst.series = vec![
+        series(
+            1,
+            "北区障がい福祉ネットワーク会議",
+            CadencePeriod::Quarter,
+            1,
+            &[2, 3],
+        ),
+        series(2, "地域支援員会議", CadencePeriod::Month, 1, &[1]),
+    ];
+    inst.people[2].absences = vec![DateRange {
+        from: d(2026, 9, 20),
+        to: d(2027, 1, 10),
+    }];
+    let Err(PlanError::Infeasible(inf)) = plan(&inst) else {
+        panic!("expected an explanation");
+    };
+    assert_eq!(inf.conflicts.len(), 1, "{inf:#?}");
+    let c = &inf.conflicts[0];
+    let rules_ja: String = c.rules.iter().map(|r| r.ja.as_str()).collect();
+    let rules_en: String = c.rules.iter().map(|r| r.en.as_str()).collect();
+    for text in [&rules_ja, &rules_en] {
+        assert!(text.contains("北区障がい福祉ネットワーク会議"), "{text}");
+        assert!(text.contains("鈴木 一郎"), "{text}");
+        assert!(text.contains("2026-09-20"), "{text}");
+    }
+    assert!(rules_en.contains("FY2026 Q3"), "{rules_en}");
+    let relax: Vec<&str> = c.relaxations.iter().map(|r| r.en.as_str()).collect();
+    assert!(
+        relax
+            .iter()
+            .any(|r| r.contains("鈴木 一郎") && r.contains("deputy")),
+        "{relax:?}"
+    );
+    assert!(
+        relax
+            .iter()
+            .any(|r| r.contains("allow 0 meeting(s) in FY2026 Q3")),
+        "{relax:?}"
+    );
+}
+
+#[test]
+fn rules_that_only_clash_together_get_an_elastic_explanation() {
+    let mut inst = q1();
+    inst.period.to = d(2026, 4, 30);
+    // 山田 can only come on 2026-04-15, and both monthly meetings need him all morning.
+    let mut a = series(1, "運営会議", CadencePeriod::Month, 1, &[1, 2]);
+    let mut b = series(2, "専門部会(子ども)", CadencePeriod::Month, 1, &[1, 3]);
+    for s in [&mut a, &mut b] {
+        s.duration_minutes = 180;
+        s.allowed_start = Some(TimeWindow {
+            from: t(9, 0),
+            to: t(9, 30),
+        });
+    }
+    inst.series = vec![a, b];
+    inst.people[0].absences = vec![
+        DateRange {
+            from: d(2026, 4, 1),
+            to: d(2026, 4, 14),
+        },
+        DateRange {
+            from: d(2026, 4, 16),
+            to: d(2026, 4, 30),
+        },
+    ];
+    let Err(PlanError::Infeasible(inf)) = plan(&inst) else {
+        panic!("expected an explanation");
+    };
+    let all: String = inf
+        .conflicts
+        .iter()
+        .flat_map(|c| c.rules.iter().chain(&c.relaxations))
+        .map(|t| format!("{} / {}\n", t.ja, t.en))
+        .collect();
+    assert!(all.contains("with the other meetings only 0 fit"), "{all}");
+    assert!(all.contains("山田 太郎 is also required at"), "{all}");
+    assert!(all.contains("allow 0 meeting(s) in Apr 2026"), "{all}");
+}
+
+#[test]
+fn repair_moves_only_the_occurrence_an_absence_hits() {
+    let mut inst = q1();
+    let mut a = series(1, "運営会議", CadencePeriod::Month, 1, &[1, 2]);
+    a.optional = vec![6];
+    a.preferred_weekdays = vec![Weekday::Wed];
+    let b = series(2, "地域支援員会議", CadencePeriod::Month, 1, &[3, 4]);
+    let c = series(
+        3,
+        "北区障がい福祉ネットワーク会議",
+        CadencePeriod::Quarter,
+        1,
+        &[2, 5],
+    );
+    inst.series = vec![a, b, c];
+    let first = solve(&inst);
+    inst.published = first
+        .occurrences
+        .iter()
+        .map(|o| PublishedOccurrence {
+            occurrence: o.clone(),
+            pin: Pin::None,
+        })
+        .collect();
+    let before = solve(&inst);
+    assert!(before.changes.is_empty(), "{:?}", before.changes);
+    assert_eq!(before.occurrences, first.occurrences);
+    // 佐藤 (2) now cannot come on the day of the May 運営会議.
+    let hit = of(&first, 1)[1].clone();
+    inst.people[1].absences = vec![DateRange {
+        from: hit.date,
+        to: hit.date,
+    }];
+    let after = solve(&inst);
+    assert_eq!(after.changes.len(), 1, "{:#?}", after.changes);
+    let change = &after.changes[0];
+    assert_eq!(change.series, 1);
+    assert_eq!(change.before.as_ref(), Some(&hit));
+    let moved = change.after.as_ref().expect("moved, not dropped");
+    assert_ne!(moved.date, hit.date);
+    assert_eq!(moved.date.month(), 5);
+    assert_eq!(change.notify, [1, 2, 6]);
+    let unchanged = |o: &&Occurrence| (o.series, o.date) != (1, moved.date);
+    let kept: Vec<_> = after
+        .occurrences
+        .iter()
+        .filter(unchanged)
+        .map(|o| (o.series, o.date, o.start, o.room))
+        .collect();
+    let was: Vec<_> = first
+        .occurrences
+        .iter()
+        .filter(|o| **o != hit)
+        .map(|o| (o.series, o.date, o.start, o.room))
+        .collect();
+    assert_eq!(kept, was);
+    assert_eq!(
+        soft_cost(&inst, &after.occurrences).change,
+        inst.weights.change
+    );
+}
+
+#[test]
+fn the_same_input_gives_the_same_plan() {
+    let mut inst = q1();
+    inst.series = vec![
+        series(1, "運営会議", CadencePeriod::Month, 1, &[1, 2]),
+        series(2, "地域支援員会議", CadencePeriod::Month, 1, &[2, 3]),
+        series(3, "研修会", CadencePeriod::Quarter, 2, &[1, 3]),
+    ];
+    let a = solve(&inst);
+    let b = solve(&inst);
+    assert_eq!(a.occurrences, b.occurrences);
+    assert_eq!((a.objective, a.bound), (b.objective, b.bound));
+}
+
+#[test]
+fn gaps_between_occurrences_are_respected() {
+    let mut inst = q1();
+    let mut s = series(
+        1,
+        "個別事例の支援内容の検証",
+        CadencePeriod::Quarter,
+        4,
+        &[1],
+    );
+    s.cadence.min_gap_days = Some(18);
+    s.cadence.max_gap_days = Some(30);
+    inst.series = vec![s];
+    let plan = solve(&inst);
+    let dates: Vec<NaiveDate> = plan.occurrences.iter().map(|o| o.date).collect();
+    assert_eq!(dates.len(), 4);
+    for w in dates.windows(2) {
+        assert!((18..=30).contains(&(w[1] - w[0]).num_days()), "{dates:?}");
+    }
+}
+
+#[test]
+fn an_invalid_instance_is_refused_with_reasons() {
+    let mut inst = q1();
+    let mut s = series(1, "運営会議", CadencePeriod::Month, 2, &[1, 99]);
+    s.cadence.max = 1;
+    inst.series = vec![s];
+    let Err(PlanError::InvalidInstance(problems)) = plan(&inst) else {
+        panic!("expected invalid");
+    };
+    let en: Vec<&str> = problems.iter().map(|p| p.en.as_str()).collect();
+    assert!(en.iter().any(|p| p.contains("unknown person 99")), "{en:?}");
+    assert!(
+        en.iter()
+            .any(|p| p.contains("minimum count 2 exceeds maximum 1")),
+        "{en:?}"
+    );
+}

@@ -1,0 +1,122 @@
+//! Running the meeting planner from the service and the CLI: solve an instance with the MILP or
+//! the greedy baseline, check the result with the independent validator, and report. A plan
+//! that fails validation is never returned as a plan.
+
+use std::time::Instant;
+
+use renkei_solver::schedule::model::{Infeasibility, Instance, Occurrence, Plan};
+use renkei_solver::schedule::score::{soft_cost, SoftCost};
+use renkei_solver::schedule::validate::{validate, Violation};
+use renkei_solver::schedule::{greedy, rules};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Milp,
+    Greedy,
+}
+
+/// What `renkei solve` writes: the plan (if any), its validation and its soft cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct SolveReport {
+    pub instance: String,
+    pub method: Method,
+    /// Occurrences the cadences ask for (sum of the windows' minimums).
+    pub required_occurrences: u32,
+    pub occurrences: Vec<Occurrence>,
+    /// Solver figures (MILP only).
+    pub plan: Option<PlanFigures>,
+    pub infeasibility: Option<Infeasibility>,
+    pub valid: bool,
+    pub violations: Vec<Violation>,
+    pub soft_cost: SoftCost,
+    pub seconds: f64,
+    /// Peak resident memory of this process, MiB (Linux; 0 elsewhere).
+    pub peak_memory_mib: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanFigures {
+    pub status: renkei_solver::schedule::model::SolveStatus,
+    pub objective: f64,
+    pub bound: f64,
+    pub gap: f64,
+    pub variables: usize,
+    pub constraints: usize,
+}
+
+impl From<&Plan> for PlanFigures {
+    fn from(p: &Plan) -> PlanFigures {
+        PlanFigures {
+            status: p.status,
+            objective: p.objective,
+            bound: p.bound,
+            gap: p.gap,
+            variables: p.variables,
+            constraints: p.constraints,
+        }
+    }
+}
+
+pub fn required_occurrences(instance: &Instance) -> u32 {
+    let ix = rules::Index::new(instance);
+    instance
+        .series
+        .iter()
+        .flat_map(|s| rules::windows(&ix, s))
+        .map(|w| w.min)
+        .sum()
+}
+
+/// Solves and validates. Blocking and CPU-heavy: call from a blocking thread.
+pub fn solve(instance: &Instance, method: Method) -> Result<SolveReport, String> {
+    let started = Instant::now();
+    let (occurrences, plan, infeasibility) = match method {
+        Method::Greedy => (greedy::plan(instance), None, None),
+        Method::Milp => match renkei_solver::schedule::milp::plan(instance) {
+            Ok(plan) => (
+                plan.occurrences.clone(),
+                Some(PlanFigures::from(&plan)),
+                None,
+            ),
+            Err(renkei_solver::schedule::milp::PlanError::Infeasible(why)) => {
+                (Vec::new(), None, Some(why))
+            }
+            Err(e) => return Err(format!("{e}")),
+        },
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let violations = if infeasibility.is_some() {
+        Vec::new()
+    } else {
+        validate(instance, &occurrences)
+    };
+    Ok(SolveReport {
+        instance: instance.name.clone(),
+        method,
+        required_occurrences: required_occurrences(instance),
+        soft_cost: soft_cost(instance, &occurrences),
+        valid: infeasibility.is_none() && violations.is_empty(),
+        occurrences,
+        plan,
+        infeasibility,
+        violations,
+        seconds,
+        peak_memory_mib: peak_memory_mib(),
+    })
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+pub fn peak_memory_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
