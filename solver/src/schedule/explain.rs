@@ -205,7 +205,7 @@ fn short_window(prep: &Prepared, data: &SeriesData, window: &Window, fit: u32) -
         .map(|d| (d, blockers(prep, data, d)))
         .filter(|(_, b)| !b.is_empty())
         .collect();
-    for b in culprits(&per_day, data, window.min) {
+    for b in culprits(&per_day, window.min) {
         let (rule, relax) = describe(prep, data, window, b, &per_day);
         rules_text.push(rule);
         relaxations.extend(relax);
@@ -229,7 +229,7 @@ fn short_window(prep: &Prepared, data: &SeriesData, window: &Window, fit: u32) -
 }
 
 /// The relaxable blockers that together free enough days, most freeing first (greedy).
-fn culprits(per_day: &[(NaiveDate, Vec<Blocker>)], data: &SeriesData, need: u32) -> Vec<Blocker> {
+fn culprits(per_day: &[(NaiveDate, Vec<Blocker>)], need: u32) -> Vec<Blocker> {
     let mut all: Vec<Blocker> = per_day
         .iter()
         .flat_map(|(_, b)| b.iter().copied())
@@ -240,8 +240,6 @@ fn culprits(per_day: &[(NaiveDate, Vec<Blocker>)], data: &SeriesData, need: u32)
     if per_day.iter().any(|(_, b)| b == &[Blocker::NoRoom]) {
         return vec![Blocker::NoRoom];
     }
-    let usable_now = data.candidates.len() as u32; // upper bound; only the ordering matters
-    let _ = usable_now;
     let freed = |chosen: &[Blocker]| {
         per_day
             .iter()

@@ -196,7 +196,7 @@ pub fn plan_with(
     let mut cuts: Vec<Cut> = Vec::new();
     // Every cut so far was proven (a search that ran out of budget proves nothing).
     let mut proven_cuts = true;
-    let mut best: Option<(Vec<Occurrence>, bool)> = None;
+    let mut best: Option<Best> = None;
     let mut bound = f64::NEG_INFINITY;
     let mut start: Option<Vec<f64>> = None;
     let mut size = (0, 0);
@@ -244,15 +244,13 @@ pub fn plan_with(
             "level 1 overestimates: {} > {objective}",
             solution.objective
         );
-        let better = best
-            .as_ref()
-            .is_none_or(|(b, _)| objective < soft_cost(instance, b).total - 1e-9);
-        if better {
-            best = Some((occurrences, solution.optimal && day.proven));
+        if best.as_ref().is_none_or(|b| objective < b.objective - 1e-9) {
+            best = Some(Best {
+                occurrences,
+                objective,
+            });
         }
-        let best_objective = best
-            .as_ref()
-            .map_or(objective, |(b, _)| soft_cost(instance, b).total);
+        let best_objective = best.as_ref().map_or(objective, |b| b.objective);
         // Costs level 2 found that level 1 did not see: teach them and solve again, from
         // this solution, while that can still close the gap.
         let unseen: Vec<Cut> = day
@@ -274,7 +272,11 @@ pub fn plan_with(
         cuts.extend(unseen);
         start = Some(solution.columns);
     }
-    let Some((occurrences, proven_days)) = best else {
+    let Some(Best {
+        occurrences,
+        objective,
+    }) = best
+    else {
         return Err(PlanError::Solver(
             "time limit reached before every day could be timetabled".into(),
         ));
@@ -283,11 +285,11 @@ pub fn plan_with(
         stage: "extracting",
         fraction: 0.95,
     });
-    let objective = soft_cost(instance, &occurrences).total;
     // Rounding aside, the bound cannot exceed a plan's value.
     let bound = bound.min(objective);
     let gap = relative_gap(objective, bound);
-    let optimal = proven_days && proven_cuts && gap <= options.mip_gap + 1e-9;
+    // The bound holds whatever stopped the solves, unless it rests on an unproven cut.
+    let optimal = proven_cuts && gap <= options.mip_gap + 1e-9;
     let changes = super::repair::changes(instance, &occurrences);
     progress(Progress {
         stage: "extracting",
@@ -310,6 +312,12 @@ pub fn plan_with(
     })
 }
 
+/// The best plan of the rounds so far.
+struct Best {
+    occurrences: Vec<Occurrence>,
+    objective: f64,
+}
+
 /// (objective - bound) / max(|objective|, 1), as `Plan::gap` defines it.
 fn relative_gap(objective: f64, bound: f64) -> f64 {
     (objective - bound).max(0.0) / objective.abs().max(1.0)
@@ -322,8 +330,6 @@ struct Timetable {
     apart: Vec<Cut>,
     /// Time-dependent costs level 1 may have missed.
     costs: Vec<Cut>,
-    /// Every day's search finished.
-    proven: bool,
     /// Every `apart` cut was proven.
     proven_cuts: bool,
 }
@@ -343,17 +349,11 @@ fn timetable(prep: &Prepared, solution: &level1::Solution, hurry: bool) -> Timet
         placed: Vec::new(),
         apart: Vec::new(),
         costs: Vec::new(),
-        proven: true,
         proven_cuts: true,
     };
     for meetings in by_day.values() {
         match level2::schedule_day(prep, meetings, hurry) {
-            DayResult::Placed {
-                meetings,
-                proven,
-                costs,
-            } => {
-                out.proven &= proven;
+            DayResult::Placed { meetings, costs } => {
                 out.placed.extend(meetings);
                 out.costs.extend(costs);
             }

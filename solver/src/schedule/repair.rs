@@ -1,13 +1,65 @@
-//! Re-planning against a published calendar (公開済みの日程の修正): which occurrences a new
-//! plan moves, adds or removes, and who must be told.
+//! Re-planning against a published calendar (公開済みの日程の修正): repairing it when
+//! someone declines, a room closes or a meeting must move, and listing which occurrences
+//! moved and who must be told.
 //!
-//! Repairing itself is planning: pass the published calendar in `Instance::published` (pins
-//! for what must not move) and the planner keeps every other occurrence where it can, each
-//! move costing `Weights::change`. This module turns the result into the list of changes.
+//! Any plan against a published calendar (`Instance::published`) keeps what it can, each
+//! move costing `Weights::change`. [`repair`] gets there fast by re-planning only the series
+//! the change touches, the other published occurrences held on their dates.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::milp::prepare::Prepared;
+use super::milp::{plan_with, PlanError, PlanOptions, Progress};
 use super::model::*;
+
+/// Repairs the published calendar after a change in the instance (an absence, a closed room,
+/// a new pin, ...). The series with a published occurrence that can no longer be held on its
+/// date, and the series tied to them by precedence, are planned afresh; every other published
+/// occurrence keeps its date (its time and room may still move, at the change cost). That
+/// problem is small, so this takes well under a second where [`plan_with`] re-plans the
+/// whole period.
+///
+/// The plan's `bound`, `gap` and `status` are those of that restricted problem: `Optimal`
+/// means no better plan keeps the other occurrences' dates. When the restricted problem has
+/// no solution (the change needs more to move), the whole period is planned again.
+pub fn repair(
+    instance: &Instance,
+    options: &PlanOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Plan, PlanError> {
+    let mut free: BTreeSet<SeriesId> = Prepared::new(instance)
+        .published
+        .iter()
+        .filter(|p| p.series.is_some() && p.candidate.is_none())
+        .map(|p| instance.published[p.index].occurrence.series)
+        .collect();
+    loop {
+        let before = free.len();
+        for p in &instance.precedences {
+            if free.contains(&p.before) || free.contains(&p.after) {
+                free.extend([p.before, p.after]);
+            }
+        }
+        if free.len() == before {
+            break;
+        }
+    }
+    let mut held = instance.clone();
+    for p in &mut held.published {
+        if instance.period.contains(p.occurrence.date)
+            && p.pin == Pin::None
+            && !free.contains(&p.occurrence.series)
+        {
+            p.pin = Pin::Date;
+        }
+    }
+    match plan_with(&held, options, progress) {
+        // Pins do not enter the objective or the changes: both are the original's.
+        Ok(plan) => Ok(plan),
+        Err(PlanError::Infeasible(_)) => plan_with(instance, options, progress),
+        Err(e) => Err(e),
+    }
+}
 
 /// The differences between the published occurrences dated inside the period and
 /// `occurrences`: one [`Change`] per moved, added or removed occurrence, by series and date.

@@ -9,7 +9,7 @@
 //!   distance in days from its ideal date F + (k + 1/2)·L/n (evenly spread, middle of each share);
 //! * optional_missed: invited optional people who are not among the attendees;
 //! * weekly_load: per person and ISO week, meetings beyond the first;
-//! * change: published occurrences not kept with the same date, start and room.
+//! * change: published occurrences inside the period not kept with the same date, start and room.
 
 use std::collections::HashMap;
 
@@ -87,9 +87,11 @@ pub fn soft_cost(instance: &Instance, occurrences: &[Occurrence]) -> SoftCost {
             .values()
             .map(|n| f64::from(n.saturating_sub(1)))
             .sum::<f64>();
+    // Published occurrences outside the period cannot be reproduced by any plan of it.
     let changed = instance
         .published
         .iter()
+        .filter(|p| instance.period.contains(p.occurrence.date))
         .filter(|p| {
             let po = &p.occurrence;
             !occurrences.iter().any(|o| {

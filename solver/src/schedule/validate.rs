@@ -128,7 +128,7 @@ pub fn validate(instance: &Instance, occurrences: &[Occurrence]) -> Vec<Violatio
             }
         }
         let grain = instance.grain_minutes.max(1);
-        if minutes(o.start) % grain != 0 || o.start.second() != 0 {
+        if !minutes(o.start).is_multiple_of(grain) || o.start.second() != 0 {
             out.push(v(
                 Rule::Time,
                 &[o],
@@ -378,8 +378,16 @@ pub fn validate(instance: &Instance, occurrences: &[Occurrence]) -> Vec<Violatio
         for a in occurrences.iter().filter(|o| o.series == pr.after) {
             let lo = a.date - Duration::days(i64::from(pr.max_days));
             let hi = a.date - Duration::days(i64::from(pr.min_days));
+            // A published `before` outside the period (planning Q3 after September's
+            // subcommittee) counts too.
+            let outside = instance
+                .published
+                .iter()
+                .map(|p| &p.occurrence)
+                .filter(|b| !instance.period.contains(b.date));
             let ok = occurrences
                 .iter()
+                .chain(outside)
                 .any(|b| b.series == pr.before && lo <= b.date && b.date <= hi);
             if !ok {
                 out.push(v(
@@ -407,7 +415,12 @@ pub fn validate(instance: &Instance, occurrences: &[Occurrence]) -> Vec<Violatio
     }
 
     // Pins.
-    for p in &instance.published {
+    // Pins outside the period are not this plan's to keep.
+    for p in instance
+        .published
+        .iter()
+        .filter(|p| instance.period.contains(p.occurrence.date))
+    {
         let po = &p.occurrence;
         let kept = match p.pin {
             Pin::None => true,

@@ -391,11 +391,11 @@ impl<'p, 'a> Builder<'p, 'a> {
         }
     }
 
-    /// Even spacing in a window whose count may vary: the sum over the window's
-    /// days of |C(t) - I(t)|, C counting occurrences up to day t and I the ideal dates up to
-    /// t. This equals the sum over k of |date_k - ideal_k| (the 1-D transport distance), the
-    /// definition in `objective`, and is linear: C is a running sum of the binaries and I is
-    /// fixed once the count n is (binaries z_n pick n when the window's count may vary).
+    /// Even spacing in a window whose count may vary: the integral over the window of
+    /// |C(t) - I(t)|, C counting occurrences up to t and I the ideal dates up to t. This
+    /// equals the sum over k of |date_k - ideal_k| (the 1-D transport distance), the
+    /// definition in `score`, and is linear: C is a running sum of the binaries and I is
+    /// fixed once the count n is, which binaries z_n choose.
     fn spacing(&mut self, s: usize, w: usize, cum: &[Variable], count: Expression) {
         let prep = self.prep;
         let data = &prep.series[s];
@@ -908,22 +908,6 @@ impl Builder<'_, '_> {
             model
                 .try_set_option("threads", threads as i32)
                 .map_err(|_| option_error("threads"))?;
-        }
-        if std::env::var("HIGHS_LOG").is_ok() {
-            let _ = model.try_set_option("output_flag", true);
-            let _ = model.try_set_option("log_to_console", true);
-        }
-        if let Ok(opts) = std::env::var("HIGHS_OPTS") {
-            for kv in opts.split(',') {
-                let (k, v) = kv.split_once('=').unwrap();
-                if let Ok(f) = v.parse::<i32>() {
-                    eprintln!("{k}={f}: {:?}", model.try_set_option(k, f));
-                } else if let Ok(f) = v.parse::<f64>() {
-                    eprintln!("{k}={f}: {:?}", model.try_set_option(k, f));
-                } else if let Ok(b) = v.parse::<bool>() {
-                    eprintln!("{k}={b}: {:?}", model.try_set_option(k, b));
-                }
-            }
         }
         if let Some(start) = start {
             let mut columns = start.to_vec();

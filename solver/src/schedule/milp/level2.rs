@@ -33,12 +33,10 @@ pub(crate) struct Placed {
 }
 
 pub(crate) enum DayResult {
-    /// `proven` when every search finished, so the day's time-dependent costs are minimal.
     /// `costs` holds a `Cut::Cost` for each group of meetings whose time-dependent cost,
     /// proven minimal for the group alone, exceeds what their dates alone force.
     Placed {
         meetings: Vec<Placed>,
-        proven: bool,
         costs: Vec<Cut>,
     },
     /// `proven` when the meetings were shown not to fit (not just not found to fit).
@@ -61,12 +59,10 @@ pub(crate) fn schedule_day(prep: &Prepared, meetings: &[(usize, usize)], hurry: 
         .collect();
     let mut rooms = Bookings::default();
     let mut placed: Vec<Option<(Opt, Vec<PersonId>)>> = vec![None; all.len()];
-    let mut proven = true;
     let mut costs = Vec::new();
     for group in &groups {
         match search(prep, &all, group, &rooms, &reserved, budget) {
-            Found::Best(best, complete) => {
-                proven &= complete;
+            Found::Best(best, _) => {
                 let forced: f64 = group.iter().map(|&m| all[m].date_cost).sum();
                 if best.cost > forced + 1e-6 {
                     costs.extend(group_cost(prep, &all, group, &reserved, forced));
@@ -86,21 +82,22 @@ pub(crate) fn schedule_day(prep: &Prepared, meetings: &[(usize, usize)], hurry: 
                     Found::None(_) => group.clone(),
                 };
                 if suspects.len() == all.len() {
-                    // One search over the whole day may still fit everything.
+                    // One search over the whole day may still fit everything: the cheapest
+                    // placement, else any (the shortcuts of the first may have missed it).
                     let everyone: Vec<usize> = (0..all.len()).collect();
-                    if let Found::Best(best, complete) =
-                        search(prep, &all, &everyone, &none, &reserved, budget)
-                    {
+                    let found = match search(prep, &all, &everyone, &none, &reserved, budget) {
+                        Found::None(_) => {
+                            search(prep, &all, &everyone, &none, &reserved, Budget::probe())
+                        }
+                        found => found,
+                    };
+                    if let Found::Best(best, _) = found {
                         let meetings = everyone
                             .iter()
                             .zip(best.assignment)
                             .map(|(&m, (opt, attendees))| placed_of(&all[m], opt, attendees))
                             .collect();
-                        return DayResult::Placed {
-                            meetings,
-                            proven: complete,
-                            costs,
-                        };
+                        return DayResult::Placed { meetings, costs };
                     }
                 }
                 let (core, proven) = shrink(prep, &all, suspects, &reserved);
@@ -119,11 +116,7 @@ pub(crate) fn schedule_day(prep: &Prepared, meetings: &[(usize, usize)], hurry: 
             placed_of(m, opt, attendees)
         })
         .collect();
-    DayResult::Placed {
-        meetings,
-        proven,
-        costs,
-    }
+    DayResult::Placed { meetings, costs }
 }
 
 /// A `Cut::Cost` for `group` when its least time-dependent cost on its own (rooms free, so
@@ -146,6 +139,7 @@ fn group_cost(
         nodes: NODE_LIMIT,
         optimize: true,
         miss_weight: w.optional_missed - credit,
+        complete: true,
     };
     let none = Bookings::default();
     let Found::Best(best, true) = search(prep, all, group, &none, reserved, net) else {
@@ -394,6 +388,8 @@ struct Budget {
     optimize: bool,
     /// Cost of an optional invitee who cannot come.
     miss_weight: f64,
+    /// Try every venue and room, so that "nothing found" and "best found" are proofs.
+    complete: bool,
 }
 
 impl Budget {
@@ -402,6 +398,7 @@ impl Budget {
             nodes,
             optimize: true,
             miss_weight: prep.instance.weights.optional_missed,
+            complete: false,
         }
     }
 
@@ -410,6 +407,7 @@ impl Budget {
             nodes: PROBE_LIMIT,
             optimize: false,
             miss_weight: 0.0,
+            complete: true,
         }
     }
 }
@@ -573,8 +571,10 @@ impl Search<'_, '_, '_> {
     /// Where the group's `i`-th meeting could go at `start`: one venue per kind of place.
     /// Venues where its people already are today, or where their nearly fixed meetings
     /// may be, count on their own (meeting there saves travel) and come first; any other
-    /// venues with the same travel times to those are interchangeable, so only the first
-    /// with a free room is tried. Each comes with its room (see `room_for`).
+    /// venues with the same travel times to those are taken as interchangeable, so only the
+    /// first with a free room is tried. Each comes with its room (see `room_for`). These
+    /// shortcuts lose completeness (a room or venue left to others could matter later), so
+    /// searches that must prove something (`Budget::complete`) try every venue and room.
     fn venue_options(&self, i: usize, start: u32, end: u32) -> Vec<(VenueId, RoomId)> {
         let m = &self.all[self.group[i]];
         let mut relevant = self.anchors[i].clone();
@@ -587,6 +587,12 @@ impl Search<'_, '_, '_> {
         let (mut near, mut far) = (Vec::new(), Vec::new());
         for (venue, rooms) in &m.venues {
             if !self.people_free(m, *venue, start, end) {
+                continue;
+            }
+            if self.budget.complete {
+                // Proofs try every venue and room.
+                let free = rooms.iter().filter(|r| self.rooms.free(**r, start, end));
+                near.extend(free.map(|r| (*venue, *r)));
                 continue;
             }
             let Some(room) = self.room_for(m, rooms, start, end) else {

@@ -1,59 +1,12 @@
-use super::*;
-use crate::schedule::generate::{instance, Size};
-use crate::schedule::validate::validate;
-
-#[test]
-#[ignore = "timing; run in release: cargo test --release -p renkei-solver -- --ignored --nocapture"]
-fn bench_sizes() {
-    let sizes: Vec<(Size, u64)> = std::env::var("BENCH")
-        .unwrap_or_else(|_| "s7,m7".into())
-        .split(',')
-        .map(|x| (x[..1].parse().unwrap(), x[1..].parse().unwrap()))
-        .collect();
-    for (size, seed) in sizes {
-        let mut inst = instance(size, seed);
-        if let Some(limit) = std::env::var("BENCH_LIMIT")
-            .ok()
-            .and_then(|l| l.parse().ok())
-        {
-            inst.time_limit_seconds = limit;
-        }
-        let t = std::time::Instant::now();
-        let result = plan_with(&inst, &PlanOptions::for_instance(&inst), &mut |p| {
-            eprintln!(
-                "  {:?} {:.2} at {:.2}s",
-                p.stage,
-                p.fraction,
-                t.elapsed().as_secs_f64()
-            )
-        });
-        match result {
-            Ok(plan) => {
-                let violations = validate(&inst, &plan.occurrences);
-                eprintln!(
-                    "{size:?}: {} occurrences, status {:?}, objective {:.2}, bound {:.2}, gap {:.5}, {:.2}s, {} vars, {} rows, {} violations",
-                    plan.occurrences.len(), plan.status, plan.objective, plan.bound, plan.gap,
-                    plan.solve_seconds, plan.variables, plan.constraints, violations.len()
-                );
-                eprintln!(
-                    "   {:?}",
-                    crate::schedule::score::soft_cost(&inst, &plan.occurrences)
-                );
-                for v in violations.iter().take(10) {
-                    eprintln!("   {}", v.message.en);
-                }
-            }
-            Err(e) => eprintln!("{size:?}: error {e}"),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Small hand-made instances.
+//! The planner on small hand-made instances (each checked by the independent validator),
+//! and a timing run on the generated benchmark sizes.
 
 use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 
+use super::*;
+use crate::schedule::generate::{instance, Size};
 use crate::schedule::score::soft_cost;
+use crate::schedule::validate::validate;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -561,7 +514,11 @@ fn repair_moves_only_the_occurrence_an_absence_hits() {
         from: hit.date,
         to: hit.date,
     }];
-    let after = solve(&inst);
+    let options = PlanOptions::for_instance(&inst);
+    let after = crate::schedule::repair::repair(&inst, &options, &mut |_| {}).unwrap();
+    assert!(validate(&inst, &after.occurrences).is_empty());
+    // The whole re-plan agrees: nothing else is worth moving.
+    assert_eq!(solve(&inst).occurrences, after.occurrences);
     assert_eq!(after.changes.len(), 1, "{:#?}", after.changes);
     let change = &after.changes[0];
     assert_eq!(change.series, 1);
@@ -641,4 +598,94 @@ fn an_invalid_instance_is_refused_with_reasons() {
             .any(|p| p.contains("minimum count 2 exceeds maximum 1")),
         "{en:?}"
     );
+}
+
+#[test]
+fn nothing_to_plan_is_an_empty_optimal_plan() {
+    let plan = solve(&q1());
+    assert!(plan.occurrences.is_empty());
+    assert_eq!((plan.status, plan.objective), (SolveStatus::Optimal, 0.0));
+}
+
+/// Plans generated instances and prints status, objective, bound, gap and time.
+/// `BENCH=s1,m1` picks sizes and seeds, `BENCH_LIMIT` overrides the time limit.
+#[test]
+#[ignore = "timing; run in release: cargo test --release -p renkei-solver bench_sizes -- --ignored --nocapture"]
+fn bench_sizes() {
+    let sizes: Vec<(Size, u64)> = std::env::var("BENCH")
+        .unwrap_or_else(|_| "s7,m7".into())
+        .split(',')
+        .map(|x| (x[..1].parse().unwrap(), x[1..].parse().unwrap()))
+        .collect();
+    for (size, seed) in sizes {
+        let mut inst = instance(size, seed);
+        if let Some(limit) = std::env::var("BENCH_LIMIT")
+            .ok()
+            .and_then(|l| l.parse().ok())
+        {
+            inst.time_limit_seconds = limit;
+        }
+        let t = std::time::Instant::now();
+        let result = plan_with(&inst, &PlanOptions::for_instance(&inst), &mut |p| {
+            eprintln!(
+                "  {:?} {:.2} at {:.2}s",
+                p.stage,
+                p.fraction,
+                t.elapsed().as_secs_f64()
+            )
+        });
+        match result {
+            Ok(plan) => {
+                let violations = validate(&inst, &plan.occurrences);
+                eprintln!(
+                    "{size:?}: {} occurrences, status {:?}, objective {:.2}, bound {:.2}, gap {:.5}, {:.2}s, {} vars, {} rows, {} violations",
+                    plan.occurrences.len(), plan.status, plan.objective, plan.bound, plan.gap,
+                    plan.solve_seconds, plan.variables, plan.constraints, violations.len()
+                );
+                eprintln!(
+                    "   {:?}",
+                    crate::schedule::score::soft_cost(&inst, &plan.occurrences)
+                );
+                for v in violations.iter().take(10) {
+                    eprintln!("   {}", v.message.en);
+                }
+                // Repair after one decline: publish, then the first required attendee of
+                // the middle occurrence cannot come that day.
+                let mut after = inst.clone();
+                after.published = plan
+                    .occurrences
+                    .iter()
+                    .map(|o| PublishedOccurrence {
+                        occurrence: o.clone(),
+                        pin: Pin::None,
+                    })
+                    .collect();
+                let hit = &plan.occurrences[plan.occurrences.len() / 2];
+                let series = inst.series.iter().find(|s| s.id == hit.series).unwrap();
+                let person = after
+                    .people
+                    .iter_mut()
+                    .find(|p| p.id == series.required[0])
+                    .unwrap();
+                person.absences.push(DateRange {
+                    from: hit.date,
+                    to: hit.date,
+                });
+                let options = PlanOptions::for_instance(&after);
+                let repaired = crate::schedule::repair::repair(&after, &options, &mut |_| {});
+                match repaired {
+                    Ok(r) => eprintln!(
+                        "   repair: {} change(s), status {:?}, gap {:.5}, {:.2}s, {} violations",
+                        r.changes.len(),
+                        r.status,
+                        r.gap,
+                        r.solve_seconds,
+                        validate(&after, &r.occurrences).len()
+                    ),
+                    Err(e) => eprintln!("   repair: error {e}"),
+                }
+            }
+            Err(e) => eprintln!("{size:?}: error {e}"),
+        }
+    }
 }
