@@ -59,16 +59,6 @@ impl From<&Plan> for PlanFigures {
     }
 }
 
-pub fn required_occurrences(instance: &Instance) -> u32 {
-    let ix = rules::Index::new(instance);
-    instance
-        .series
-        .iter()
-        .flat_map(|s| rules::windows(&ix, s))
-        .map(|w| w.min)
-        .sum()
-}
-
 /// Solves and validates. Blocking and CPU-heavy: call from a blocking thread.
 pub fn solve(instance: &Instance, method: Method) -> Result<SolveReport, String> {
     let started = Instant::now();
@@ -95,7 +85,7 @@ pub fn solve(instance: &Instance, method: Method) -> Result<SolveReport, String>
     Ok(SolveReport {
         instance: instance.name.clone(),
         method,
-        required_occurrences: required_occurrences(instance),
+        required_occurrences: rules::required_occurrences(instance),
         soft_cost: soft_cost(instance, &occurrences),
         valid: infeasibility.is_none() && violations.is_empty(),
         occurrences,

@@ -792,16 +792,7 @@ fn small(b: &mut Builder) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::rules::{windows, Index};
-
-    fn occurrences(inst: &Instance) -> u32 {
-        let ix = Index::new(inst);
-        inst.series
-            .iter()
-            .flat_map(|s| windows(&ix, s))
-            .map(|w| w.min)
-            .sum()
-    }
+    use crate::schedule::rules::required_occurrences;
 
     #[test]
     fn sizes_have_the_documented_shape_and_are_deterministic() {
@@ -818,20 +809,20 @@ mod tests {
             absences(&instance(Size::S, 2)),
             "the seed matters"
         );
-        let (n, p) = (occurrences(&s), s.people.len());
+        let (n, p) = (required_occurrences(&s), s.people.len());
         assert!(
             (38..=55).contains(&n) && (28..=34).contains(&p) && s.rooms.len() == 5,
             "s: {n} occurrences, {p} people, {} rooms",
             s.rooms.len()
         );
         let m = instance(Size::M, 1);
-        let (n, p) = (occurrences(&m), m.people.len());
+        let (n, p) = (required_occurrences(&m), m.people.len());
         assert!(
             (340..=460).contains(&n) && (130..=170).contains(&p),
             "m: {n} occurrences, {p} people"
         );
         let l = instance(Size::L, 1);
-        let (n, p) = (occurrences(&l), l.people.len());
+        let (n, p) = (required_occurrences(&l), l.people.len());
         assert!(
             (1700..=2300).contains(&n) && (550..=800).contains(&p),
             "l: {n} occurrences, {p} people"

@@ -267,6 +267,17 @@ pub fn windows(ix: &Index, s: &Series) -> Vec<Window> {
         .collect()
 }
 
+/// Occurrences the cadences ask for over the period: the sum of every window's minimum.
+pub fn required_occurrences(instance: &Instance) -> u32 {
+    let ix = Index::new(instance);
+    instance
+        .series
+        .iter()
+        .flat_map(|s| windows(&ix, s))
+        .map(|w| w.min)
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
