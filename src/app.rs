@@ -73,7 +73,8 @@ impl App {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = if self.state.config.run_worker {
-            let worker = Worker::new(self.state.db.clone());
+            let mut worker = Worker::new(self.state.db.clone());
+            crate::meetings::register(&mut worker);
             let mut rx = stop_rx.clone();
             Some(tokio::spawn(worker.run(async move {
                 let _ = rx.wait_for(|stopped| *stopped).await;

@@ -1,7 +1,7 @@
 //! Bilingual text. The UI is Japanese by default with an English switch; every message a user
 //! can see (validation errors, API errors, page text) carries both languages.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// UI language chosen by the user (cookie `lang`, or `?lang=` on any page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -29,7 +29,7 @@ impl Lang {
 }
 
 /// A message in both languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Msg {
     pub ja: String,
     pub en: String,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod master;
+pub mod meetings;
 pub mod planning;
 pub mod store;
 pub mod transfer;

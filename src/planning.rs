@@ -4,10 +4,11 @@
 
 use std::time::Instant;
 
-use renkei_solver::schedule::model::{Infeasibility, Instance, Occurrence, Plan};
+use renkei_solver::schedule::milp::{PlanOptions, Progress};
+use renkei_solver::schedule::model::{Change, Infeasibility, Instance, Occurrence, Plan};
 use renkei_solver::schedule::score::{soft_cost, SoftCost};
 use renkei_solver::schedule::validate::{validate, Violation};
-use renkei_solver::schedule::{greedy, rules};
+use renkei_solver::schedule::{greedy, repair, rules};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,6 +26,8 @@ pub struct SolveReport {
     /// Occurrences the cadences ask for (sum of the windows' minimums).
     pub required_occurrences: u32,
     pub occurrences: Vec<Occurrence>,
+    /// What differs from the published calendar, and who must be told.
+    pub changes: Vec<Change>,
     /// Solver figures (MILP only).
     pub plan: Option<PlanFigures>,
     pub infeasibility: Option<Infeasibility>,
@@ -61,10 +64,23 @@ impl From<&Plan> for PlanFigures {
 
 /// Solves and validates. Blocking and CPU-heavy: call from a blocking thread.
 pub fn solve(instance: &Instance, method: Method) -> Result<SolveReport, String> {
+    solve_with(instance, method, &mut |_| {})
+}
+
+/// [`solve`], telling `progress` of each stage of the optimizer.
+pub fn solve_with(
+    instance: &Instance,
+    method: Method,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SolveReport, String> {
     let started = Instant::now();
     let (occurrences, plan, infeasibility) = match method {
         Method::Greedy => (greedy::plan(instance), None, None),
-        Method::Milp => match renkei_solver::schedule::milp::plan(instance) {
+        Method::Milp => match renkei_solver::schedule::milp::plan_with(
+            instance,
+            &PlanOptions::for_instance(instance),
+            progress,
+        ) {
             Ok(plan) => (
                 plan.occurrences.clone(),
                 Some(PlanFigures::from(&plan)),
@@ -85,6 +101,7 @@ pub fn solve(instance: &Instance, method: Method) -> Result<SolveReport, String>
     Ok(SolveReport {
         instance: instance.name.clone(),
         method,
+        changes: repair::changes(instance, &occurrences),
         required_occurrences: rules::required_occurrences(instance),
         soft_cost: soft_cost(instance, &occurrences),
         valid: infeasibility.is_none() && violations.is_empty(),

@@ -444,16 +444,28 @@ pub fn export(
     encoding: TextEncoding,
 ) -> Result<Vec<u8>> {
     let headings: Vec<&str> = kind.columns().iter().map(|c| c.key).collect();
+    let rows: Vec<Vec<String>> = records.iter().map(|r| r.to_fields()).collect();
+    write_table(kind.slug(), &headings, &rows, format, encoding)
+}
+
+/// Writes a table as CSV (UTF-8 with BOM, so Excel reads it, or Shift_JIS) or XLSX (one
+/// sheet, bold frozen heading row).
+pub fn write_table(
+    sheet_name: &str,
+    headings: &[&str],
+    rows: &[Vec<String>],
+    format: FileFormat,
+    encoding: TextEncoding,
+) -> Result<Vec<u8>> {
     match format {
         FileFormat::Csv => {
             let mut w = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::CRLF)
                 .from_writer(Vec::new());
-            w.write_record(&headings)
+            w.write_record(headings)
                 .map_err(|e| Error::Internal(e.into()))?;
-            for r in records {
-                w.write_record(r.to_fields())
-                    .map_err(|e| Error::Internal(e.into()))?;
+            for r in rows {
+                w.write_record(r).map_err(|e| Error::Internal(e.into()))?;
             }
             let text = String::from_utf8(
                 w.into_inner()
@@ -473,7 +485,7 @@ pub fn export(
             let mut book = rust_xlsxwriter::Workbook::new();
             let sheet = book.add_worksheet();
             let xl = |e: rust_xlsxwriter::XlsxError| Error::Internal(e.into());
-            sheet.set_name(kind.slug()).map_err(xl)?;
+            sheet.set_name(sheet_name).map_err(xl)?;
             let bold = rust_xlsxwriter::Format::new().set_bold();
             for (c, h) in headings.iter().enumerate() {
                 sheet
@@ -481,8 +493,8 @@ pub fn export(
                     .map_err(xl)?;
                 sheet.set_column_width(c as u16, 18).map_err(xl)?;
             }
-            for (r, record) in records.iter().enumerate() {
-                for (c, v) in record.to_fields().iter().enumerate() {
+            for (r, row) in rows.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
                     sheet
                         .write_string((r + 1) as u32, c as u16, v)
                         .map_err(xl)?;

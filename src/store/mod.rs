@@ -12,6 +12,7 @@ pub mod audit;
 pub mod calendar;
 pub mod jobs;
 pub mod master;
+pub mod meetings;
 pub mod tenancy;
 
 use std::str::FromStr;

@@ -1,0 +1,597 @@
+//! From the municipality's master data and series to a solver [`Instance`]: series are expanded
+//! (one per ward, one per visited organisation), organisation-level attendance is resolved to
+//! representatives, allowed venues to rooms, and the published calendar is handed over for
+//! "fewest changes" and pins. Pure: the store loads a [`Snapshot`], this builds from it.
+//!
+//! Solver ids are the database ids (people, rooms, venues), so plans need no translation
+//! table for them; a visited organisation becomes a pseudo venue and room with id
+//! `VISIT_BASE + organisation id`. Series get consecutive ids; [`SeriesRef`] maps them back.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use renkei_solver::calendar::OpeningHours;
+use renkei_solver::schedule::model::{
+    self as m, DateRange, Instance, MeetingKind, Occurrence, Pin, PublishedOccurrence, Weights,
+};
+use serde::{Deserialize, Serialize};
+
+use super::spec::{OrgAttendance, Repeat, ValidSeries};
+use crate::i18n::Msg;
+use crate::master::OrgKind;
+
+/// Ids from here up are visited organisations (pseudo venue and room).
+pub const VISIT_BASE: u32 = 2_000_000_000;
+
+#[derive(Debug, Clone)]
+pub struct SnapOrganisation {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub ward: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SnapPerson {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub organisation_id: Option<i64>,
+    pub roles: Vec<String>,
+    pub part_time_days: Vec<Weekday>,
+    pub absences: Vec<DateRange>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SnapVenue {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub ward: String,
+    pub hours: OpeningHours,
+    pub closures: Vec<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SnapRoom {
+    pub id: i64,
+    pub venue_id: i64,
+    pub name: String,
+    pub capacity: u32,
+    pub wheelchair: bool,
+    pub hearing_loop: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SnapSeries {
+    pub id: i64,
+    pub valid: ValidSeries,
+}
+
+/// A published occurrence as the store holds it.
+#[derive(Debug, Clone)]
+pub struct SnapOccurrence {
+    pub id: i64,
+    pub series_key: String,
+    pub date: NaiveDate,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub room_id: Option<i64>,
+    pub place_organisation_id: Option<i64>,
+    pub pin: Pin,
+    pub attendees: Vec<i64>,
+}
+
+/// Everything the builder reads, loaded by `Db::planning_snapshot`.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub organisations: Vec<SnapOrganisation>,
+    pub people: Vec<SnapPerson>,
+    pub venues: Vec<SnapVenue>,
+    pub rooms: Vec<SnapRoom>,
+    pub closures: Vec<NaiveDate>,
+    pub series: Vec<SnapSeries>,
+    pub published: Vec<SnapOccurrence>,
+}
+
+/// What a solver series stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesRef {
+    pub series_id: i64,
+    pub code: String,
+    /// `CODE`, `CODE@ward` or `CODE@organisation code`: stable across plans.
+    pub key: String,
+    pub title: String,
+    pub title_en: String,
+    pub kind: MeetingKind,
+    pub ward: String,
+    /// The visited organisation (office visits are held there).
+    pub place_organisation_id: Option<i64>,
+    /// Required attendees, for the record of who was invited.
+    pub required: Vec<i64>,
+    pub optional: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub label: String,
+    pub period: DateRange,
+    pub planning_date: NaiveDate,
+    pub time_limit_seconds: f64,
+    pub grain_minutes: u32,
+    pub weights: Weights,
+    /// Only these series codes (empty: every active series).
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub instance: Instance,
+    pub series: Vec<SeriesRef>,
+    /// What the builder had to decide or leave out, for the coordinator to read.
+    pub notes: Vec<Msg>,
+}
+
+pub fn build(snap: &Snapshot, req: &Request) -> Built {
+    let mut notes = Vec::new();
+    let mut b = Builder {
+        snap,
+        notes: &mut notes,
+    };
+    let mut series = Vec::new();
+    let mut refs: Vec<SeriesRef> = Vec::new();
+    // (series code, expansion ward or "") -> solver ids, for precedences
+    let mut by_code: BTreeMap<String, Vec<(u32, String)>> = BTreeMap::new();
+    let mut visited: BTreeSet<i64> = BTreeSet::new();
+    for s in &snap.series {
+        if !req.only.is_empty() && !req.only.contains(&s.valid.spec.code) {
+            continue;
+        }
+        for exp in b.expand(s) {
+            let id = series.len() as u32;
+            if let Some(o) = exp.place_organisation_id {
+                visited.insert(o);
+            }
+            by_code
+                .entry(s.valid.spec.code.clone())
+                .or_default()
+                .push((id, exp.ward.clone()));
+            let v = &s.valid;
+            series.push(m::Series {
+                id,
+                title: exp.title.clone(),
+                kind: v.spec.kind,
+                duration_minutes: v.spec.duration_minutes,
+                required: exp.required.iter().map(|p| *p as u32).collect(),
+                optional: exp.optional.iter().map(|p| *p as u32).collect(),
+                external_attendees: v.spec.external_attendees,
+                needs_wheelchair: v.spec.needs_wheelchair,
+                needs_hearing_loop: v.spec.needs_hearing_loop,
+                rooms: exp.rooms.clone(),
+                cadence: m::Cadence {
+                    per: v.spec.cadence.per,
+                    min: v.spec.cadence.min,
+                    max: v.spec.cadence.max,
+                    months: v.spec.cadence.months.clone(),
+                    min_gap_days: v.spec.cadence.min_gap_days,
+                    max_gap_days: v.spec.cadence.max_gap_days,
+                },
+                lead_days: v.spec.lead_days,
+                allowed_start: v.allowed_start,
+                preferred_weekdays: v.preferred_weekdays.clone(),
+                preferred_start: v.preferred_start,
+            });
+            refs.push(SeriesRef {
+                series_id: s.id,
+                code: v.spec.code.clone(),
+                key: exp.key,
+                title: exp.title,
+                title_en: exp.title_en,
+                kind: v.spec.kind,
+                ward: exp.ward,
+                place_organisation_id: exp.place_organisation_id,
+                required: exp.required,
+                optional: exp.optional,
+            });
+        }
+    }
+    let mut precedences = Vec::new();
+    for s in &snap.series {
+        let Some(befores) = by_code.get(&s.valid.spec.code) else {
+            continue;
+        };
+        for p in &s.valid.spec.before {
+            let Some(afters) = by_code.get(&p.series) else {
+                notes.push(Msg::new(
+                    format!("「{}」の前後関係の相手「{}」は今回の計画に含まれないため、前後関係を外しました", s.valid.spec.title, p.series),
+                    format!("\"{}\" precedes \"{}\", which is not in this plan; the precedence is left out", s.valid.spec.title, p.series),
+                ));
+                continue;
+            };
+            for (before, bw) in befores {
+                for (after, aw) in afters {
+                    if bw.is_empty() || aw.is_empty() || bw == aw {
+                        precedences.push(m::Precedence {
+                            before: *before,
+                            after: *after,
+                            min_days: p.min_days,
+                            max_days: p.max_days,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    let people = snap
+        .people
+        .iter()
+        .map(|p| m::Person {
+            id: p.id as u32,
+            name: p.name.clone(),
+            organisation: p.organisation_id.map(|o| o as u32),
+            working_days: p.part_time_days.clone(),
+            absences: p.absences.clone(),
+        })
+        .collect();
+    let organisations = snap
+        .organisations
+        .iter()
+        .map(|o| m::Organisation {
+            id: o.id as u32,
+            name: o.name.clone(),
+            ward: o.ward.clone(),
+        })
+        .collect();
+    let mut venues: Vec<m::Venue> = snap
+        .venues
+        .iter()
+        .map(|v| m::Venue {
+            id: v.id as u32,
+            name: v.name.clone(),
+            hours: v.hours.clone(),
+            closures: v.closures.clone(),
+        })
+        .collect();
+    let mut rooms: Vec<m::Room> = snap
+        .rooms
+        .iter()
+        .map(|r| m::Room {
+            id: r.id as u32,
+            venue: r.venue_id as u32,
+            name: r.name.clone(),
+            capacity: r.capacity,
+            wheelchair: r.wheelchair,
+            hearing_loop: r.hearing_loop,
+        })
+        .collect();
+    for o in snap.organisations.iter().filter(|o| visited.contains(&o.id)) {
+        let id = VISIT_BASE + o.id as u32;
+        venues.push(m::Venue {
+            id,
+            name: o.name.clone(),
+            hours: OpeningHours::default(),
+            closures: Vec::new(),
+        });
+        // The visited office itself: its size and access are not recorded, so they never
+        // rule a visit out.
+        rooms.push(m::Room {
+            id,
+            venue: id,
+            name: o.name.clone(),
+            capacity: 999,
+            wheelchair: true,
+            hearing_loop: true,
+        });
+    }
+
+    let published = published(snap, req, &refs);
+    Built {
+        instance: Instance {
+            name: req.label.clone(),
+            period: req.period,
+            planning_date: req.planning_date,
+            grain_minutes: req.grain_minutes,
+            closures: snap.closures.clone(),
+            people,
+            organisations,
+            venues,
+            rooms,
+            travel: Vec::new(),
+            default_travel_minutes: 30,
+            series,
+            precedences,
+            published,
+            weights: req.weights,
+            time_limit_seconds: req.time_limit_seconds,
+        },
+        series: refs,
+        notes,
+    }
+}
+
+/// Solver room id of a stored place.
+pub fn room_of(room_id: Option<i64>, place_organisation_id: Option<i64>) -> Option<u32> {
+    room_id
+        .map(|r| r as u32)
+        .or(place_organisation_id.map(|o| VISIT_BASE + o as u32))
+}
+
+/// Stored place of a solver room id: (room, visited organisation).
+pub fn place_of(room: u32) -> (Option<i64>, Option<i64>) {
+    if room >= VISIT_BASE {
+        (None, Some((room - VISIT_BASE) as i64))
+    } else {
+        (Some(room as i64), None)
+    }
+}
+
+/// The published occurrences of the planned series, within a year either side of the period
+/// (gaps and precedence reach across its edges), numbered per series by date.
+fn published(snap: &Snapshot, req: &Request, refs: &[SeriesRef]) -> Vec<PublishedOccurrence> {
+    let margin = chrono::Duration::days(366);
+    let known: BTreeSet<i64> = snap.people.iter().map(|p| p.id).collect();
+    let mut out: Vec<PublishedOccurrence> = Vec::new();
+    for (sid, r) in refs.iter().enumerate() {
+        let mut mine: Vec<&SnapOccurrence> = snap
+            .published
+            .iter()
+            .filter(|o| o.series_key == r.key)
+            .filter(|o| o.date >= req.period.from - margin && o.date <= req.period.to + margin)
+            .collect();
+        mine.sort_by_key(|o| (o.date, o.start));
+        for (k, o) in mine.into_iter().enumerate() {
+            let Some(room) = room_of(o.room_id, o.place_organisation_id) else {
+                continue;
+            };
+            out.push(PublishedOccurrence {
+                occurrence: Occurrence {
+                    series: sid as u32,
+                    index: k as u32,
+                    date: o.date,
+                    start: o.start,
+                    end: o.end,
+                    room,
+                    attendees: o
+                        .attendees
+                        .iter()
+                        .filter(|p| known.contains(p))
+                        .map(|p| *p as u32)
+                        .collect(),
+                },
+                pin: o.pin,
+            });
+        }
+    }
+    out
+}
+
+/// One generated series.
+struct Expansion {
+    key: String,
+    title: String,
+    title_en: String,
+    ward: String,
+    place_organisation_id: Option<i64>,
+    required: Vec<i64>,
+    optional: Vec<i64>,
+    rooms: Vec<u32>,
+}
+
+struct Builder<'a> {
+    snap: &'a Snapshot,
+    notes: &'a mut Vec<Msg>,
+}
+
+impl Builder<'_> {
+    fn wards(&self) -> Vec<String> {
+        let mut wards: Vec<String> = Vec::new();
+        let mut orgs: Vec<&SnapOrganisation> = self.snap.organisations.iter().collect();
+        orgs.sort_by_key(|o| o.id);
+        for o in orgs {
+            if !o.ward.is_empty() && !wards.contains(&o.ward) {
+                wards.push(o.ward.clone());
+            }
+        }
+        wards
+    }
+
+    fn expand(&mut self, s: &SnapSeries) -> Vec<Expansion> {
+        let spec = &s.valid.spec;
+        let title_en = if spec.title_en.is_empty() {
+            spec.title.clone()
+        } else {
+            spec.title_en.clone()
+        };
+        match spec.repeat {
+            Repeat::None => vec![self.expansion(s, spec.code.clone(), spec.title.clone(), title_en, "", None)],
+            Repeat::PerWard => self
+                .wards()
+                .into_iter()
+                .map(|w| {
+                    self.expansion(
+                        s,
+                        format!("{}@{w}", spec.code),
+                        format!("{}（{w}）", spec.title),
+                        format!("{title_en} ({w})"),
+                        &w,
+                        None,
+                    )
+                })
+                .collect(),
+            Repeat::PerOrganisation => {
+                let mut orgs: Vec<&SnapOrganisation> = self
+                    .snap
+                    .organisations
+                    .iter()
+                    .filter(|o| {
+                        OrgKind::parse(&o.kind).is_some_and(|k| s.valid.repeat_kinds.contains(&k))
+                    })
+                    .collect();
+                orgs.sort_by(|a, b| a.code.cmp(&b.code));
+                orgs.into_iter()
+                    .map(|o| {
+                        self.expansion(
+                            s,
+                            format!("{}@{}", spec.code, o.code),
+                            format!("{}：{}", spec.title, o.name),
+                            format!("{title_en}: {}", o.name),
+                            &o.ward.clone(),
+                            Some(o.id),
+                        )
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    fn expansion(
+        &mut self,
+        s: &SnapSeries,
+        key: String,
+        title: String,
+        title_en: String,
+        ward: &str,
+        place: Option<i64>,
+    ) -> Expansion {
+        let spec = &s.valid.spec;
+        let mut required: Vec<i64> = Vec::new();
+        let mut optional: Vec<i64> = Vec::new();
+        let push = |list: &mut Vec<i64>, p: i64| {
+            if !list.contains(&p) {
+                list.push(p);
+            }
+        };
+        for code in &spec.required_people {
+            if let Some(p) = self.snap.people.iter().find(|p| &p.code == code) {
+                push(&mut required, p.id);
+            }
+        }
+        for code in &spec.optional_people {
+            if let Some(p) = self.snap.people.iter().find(|p| &p.code == code) {
+                push(&mut optional, p.id);
+            }
+        }
+        for a in &spec.organisations {
+            for p in self.representatives(a, ward, &title) {
+                if a.optional {
+                    push(&mut optional, p);
+                } else {
+                    push(&mut required, p);
+                }
+            }
+        }
+        if let Some(o) = place {
+            // The visited office's own staff member is there.
+            if let Some(p) = self.first_staff(o) {
+                push(&mut required, p);
+            }
+        }
+        optional.retain(|p| !required.contains(p));
+        let rooms = match place {
+            Some(o) => vec![VISIT_BASE + o as u32],
+            None => self.rooms(s, ward, &title),
+        };
+        Expansion {
+            key,
+            title,
+            title_en,
+            ward: ward.to_string(),
+            place_organisation_id: place,
+            required,
+            optional,
+            rooms,
+        }
+    }
+
+    fn first_staff(&self, org: i64) -> Option<i64> {
+        let mut staff: Vec<&SnapPerson> = self
+            .snap
+            .people
+            .iter()
+            .filter(|p| p.organisation_id == Some(org))
+            .collect();
+        staff.sort_by(|a, b| a.code.cmp(&b.code));
+        staff.first().map(|p| p.id)
+    }
+
+    /// One person per matching organisation: the first by code with the role, else the first.
+    fn representatives(&mut self, a: &OrgAttendance, ward: &str, title: &str) -> Vec<i64> {
+        let kinds: Vec<OrgKind> = a.kinds.iter().filter_map(|k| OrgKind::parse(k)).collect();
+        let mut orgs: Vec<&SnapOrganisation> = self
+            .snap
+            .organisations
+            .iter()
+            .filter(|o| {
+                a.codes.contains(&o.code)
+                    || OrgKind::parse(&o.kind).is_some_and(|k| kinds.contains(&k))
+            })
+            .filter(|o| !a.same_ward || o.ward == ward)
+            .collect();
+        orgs.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut out = Vec::new();
+        for o in orgs {
+            let mut staff: Vec<&SnapPerson> = self
+                .snap
+                .people
+                .iter()
+                .filter(|p| p.organisation_id == Some(o.id))
+                .collect();
+            staff.sort_by(|a, b| a.code.cmp(&b.code));
+            let with_role = staff
+                .iter()
+                .find(|p| !a.role.is_empty() && p.roles.iter().any(|r| r == &a.role));
+            match (with_role, staff.first()) {
+                (Some(p), _) => out.push(p.id),
+                (None, Some(p)) => {
+                    if !a.role.is_empty() {
+                        self.notes.push(Msg::new(
+                            format!("{title}: {}に「{}」の職員がいないため、{}さんを代表にしました", o.name, a.role, p.name),
+                            format!("{title}: {} has no \"{}\"; {} represents it", o.name, a.role, p.name),
+                        ));
+                    }
+                    out.push(p.id);
+                }
+                // Organisations without registered staff cannot be invited: said only when
+                // named explicitly (kind-wide attendance skips them quietly).
+                (None, None) if a.codes.contains(&o.code) => self.notes.push(Msg::new(
+                    format!("{title}: {}に職員が登録されていないため招待できません", o.name),
+                    format!("{title}: {} has no staff registered and cannot be invited", o.name),
+                )),
+                (None, None) => {}
+            }
+        }
+        out
+    }
+
+    fn rooms(&mut self, s: &SnapSeries, ward: &str, title: &str) -> Vec<u32> {
+        let spec = &s.valid.spec;
+        if spec.venues.is_empty() && !spec.venue_in_ward {
+            return Vec::new();
+        }
+        let venues: BTreeSet<i64> = self
+            .snap
+            .venues
+            .iter()
+            .filter(|v| spec.venues.is_empty() || spec.venues.contains(&v.code))
+            .filter(|v| !spec.venue_in_ward || v.ward == ward)
+            .map(|v| v.id)
+            .collect();
+        let rooms: Vec<u32> = self
+            .snap
+            .rooms
+            .iter()
+            .filter(|r| venues.contains(&r.venue_id))
+            .map(|r| r.id as u32)
+            .collect();
+        if rooms.is_empty() {
+            // An empty list would mean "any room" to the solver: say so instead.
+            self.notes.push(Msg::new(
+                format!("{title}: 指定の会場（{}）に部屋がないため、すべての会場から選びます", if spec.venue_in_ward { ward } else { "会場コード" }),
+                format!("{title}: the allowed venues ({}) have no rooms; any venue may be used", if spec.venue_in_ward { ward } else { "venue codes" }),
+            ));
+        }
+        rooms
+    }
+}

@@ -1,0 +1,397 @@
+//! Presets that reproduce the cadences of the source documents (see `DOMAIN.md`), so a new
+//! municipality starts from them. They refer to organisation kinds and roles, never to named
+//! people, so they fit any municipality's master data.
+
+use renkei_solver::schedule::model::{CadencePeriod, MeetingKind};
+
+use super::spec::{CadenceSpec, OrgAttendance, PrecedenceSpec, Repeat, SeriesSpec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// Kumamoto: council (plenary May/Oct/Feb, 4 subcommittees monthly), ward network meetings
+    /// per ward each quarter, monthly liaison meetings of the centers' staff.
+    Kumamoto,
+    /// Meguro: the core center's duty table (operating meeting, trainings, case reviews with
+    /// external lecturers booked 3 months ahead, rights-advocacy events).
+    Meguro,
+    /// Hiratsuka: the indicator-driven series (24 case verifications, a visit per office,
+    /// case reviews with offices, subcommittee meetings, GSV).
+    Hiratsuka,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 3] = [Preset::Kumamoto, Preset::Meguro, Preset::Hiratsuka];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Preset::Kumamoto => "kumamoto",
+            Preset::Meguro => "meguro",
+            Preset::Hiratsuka => "hiratsuka",
+        }
+    }
+
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Preset::Kumamoto => (
+                "熊本型：協議会（本会議5・10・2月、専門部会毎月）・区ネットワーク会議（四半期ごと）・連絡会議",
+                "Kumamoto: council (plenary May/Oct/Feb, monthly subcommittees), ward network meetings each quarter, liaison meetings",
+            ),
+            Preset::Meguro => (
+                "目黒型：基幹運営会議・研修・事例検討（講師3か月前手配）・権利擁護",
+                "Meguro: operating meeting, trainings, case reviews (lecturers 3 months ahead), rights advocacy",
+            ),
+            Preset::Hiratsuka => (
+                "平塚型：指標に基づく事例検証（年24回）・事業所訪問（各年1回）・事例検討・部会・GSV",
+                "Hiratsuka: indicator-driven case verification (24 a year), a visit per office, case reviews, subcommittees, GSV",
+            ),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.slug() == s.trim())
+    }
+
+    pub fn series(self) -> Vec<SeriesSpec> {
+        match self {
+            Preset::Kumamoto => kumamoto(),
+            Preset::Meguro => meguro(),
+            Preset::Hiratsuka => hiratsuka(),
+        }
+    }
+}
+
+fn cadence(per: CadencePeriod, min: u32, max: u32, months: &[u32]) -> CadenceSpec {
+    CadenceSpec {
+        per,
+        min,
+        max,
+        months: months.to_vec(),
+        min_gap_days: None,
+        max_gap_days: None,
+    }
+}
+
+fn org(kinds: &[&str], role: &str) -> OrgAttendance {
+    OrgAttendance {
+        kinds: kinds.iter().map(|k| k.to_string()).collect(),
+        codes: Vec::new(),
+        same_ward: false,
+        role: role.to_string(),
+        optional: false,
+    }
+}
+
+fn ward_org(kinds: &[&str], role: &str) -> OrgAttendance {
+    OrgAttendance {
+        same_ward: true,
+        ..org(kinds, role)
+    }
+}
+
+fn optional(a: OrgAttendance) -> OrgAttendance {
+    OrgAttendance {
+        optional: true,
+        ..a
+    }
+}
+
+fn series(
+    code: &str,
+    title: &str,
+    title_en: &str,
+    kind: MeetingKind,
+    minutes: u32,
+    c: CadenceSpec,
+) -> SeriesSpec {
+    SeriesSpec {
+        code: code.into(),
+        title: title.into(),
+        title_en: title_en.into(),
+        kind,
+        duration_minutes: minutes,
+        hosts: Vec::new(),
+        repeat: Repeat::None,
+        repeat_kinds: Vec::new(),
+        cadence: c,
+        lead_days: 0,
+        preferred_weekdays: Vec::new(),
+        preferred_start: None,
+        allowed_start: None,
+        required_people: Vec::new(),
+        optional_people: Vec::new(),
+        organisations: Vec::new(),
+        external_attendees: 0,
+        needs_wheelchair: false,
+        needs_hearing_loop: false,
+        venues: Vec::new(),
+        venue_in_ward: false,
+        before: Vec::new(),
+    }
+}
+
+fn kumamoto() -> Vec<SeriesSpec> {
+    use CadencePeriod::*;
+    let centers = ["core_center", "consultation_center"];
+    let mut out = Vec::new();
+    let mut plenary = series(
+        "PLENARY",
+        "自立支援協議会 本会議",
+        "Council plenary",
+        MeetingKind::Plenary,
+        120,
+        cadence(Month, 1, 1, &[5, 10, 2]),
+    );
+    plenary.organisations = vec![
+        org(&["core_center"], "センター長"),
+        org(&["consultation_center"], ""),
+        optional(org(&["hospital", "hub"], "")),
+    ];
+    plenary.external_attendees = 10;
+    plenary.needs_wheelchair = true;
+    plenary.preferred_start = Some("14:00-15:30".into());
+    out.push(plenary);
+    for (code, title, en, role) in [
+        ("SUB-SOUDAN", "専門部会（相談支援部会）", "Subcommittee: consultation support", "機能強化員"),
+        ("SUB-CHIIKI", "専門部会（地域移行部会）", "Subcommittee: community transition", "地域支援員"),
+        ("SUB-KODOMO", "専門部会（こども部会）", "Subcommittee: children", "地域支援員"),
+        ("SUB-SHURO", "専門部会（就労部会）", "Subcommittee: employment", "地域支援員"),
+    ] {
+        let mut s = series(code, title, en, MeetingKind::Subcommittee, 90, cadence(Month, 1, 1, &[]));
+        // Each center sends one person; the consultation subcommittee gets the
+        // function-strengthening staff (Kumamoto).
+        s.organisations = vec![org(&centers, role)];
+        s.cadence.min_gap_days = Some(14);
+        s.preferred_start = Some("10:00-12:00".into());
+        // Each subcommittee reports to the plenary: it meets 1-6 weeks before.
+        s.before = vec![PrecedenceSpec {
+            series: "PLENARY".into(),
+            min_days: 7,
+            max_days: 42,
+        }];
+        out.push(s);
+    }
+    let mut ward = series(
+        "WARDNET",
+        "区障がい福祉ネットワーク会議",
+        "Ward disability-welfare network meeting",
+        MeetingKind::WardNetwork,
+        120,
+        cadence(Quarter, 1, 1, &[]),
+    );
+    ward.repeat = Repeat::PerWard;
+    ward.organisations = vec![
+        ward_org(&["ward_section"], ""),
+        ward_org(&["consultation_center"], "機能強化員"),
+        ward_org(&["consultation_office"], ""),
+        optional(org(&["core_center"], "機能強化員")),
+    ];
+    ward.venue_in_ward = true;
+    ward.preferred_start = Some("13:30-15:00".into());
+    ward.cadence.min_gap_days = Some(45);
+    out.push(ward);
+    let mut kyoka = series(
+        "LIAISON-KYOKA",
+        "相談支援機能強化員連絡会議",
+        "Liaison meeting of function-strengthening staff",
+        MeetingKind::Liaison,
+        90,
+        cadence(Month, 1, 1, &[]),
+    );
+    kyoka.organisations = vec![org(&centers, "機能強化員")];
+    kyoka.cadence.min_gap_days = Some(14);
+    out.push(kyoka);
+    let mut chiiki = series(
+        "LIAISON-CHIIKI",
+        "地域支援員会議",
+        "Meeting of community-support staff",
+        MeetingKind::Liaison,
+        90,
+        cadence(Month, 1, 1, &[]),
+    );
+    chiiki.organisations = vec![org(&centers, "地域支援員")];
+    chiiki.cadence.min_gap_days = Some(14);
+    out.push(chiiki);
+    out
+}
+
+fn meguro() -> Vec<SeriesSpec> {
+    use CadencePeriod::*;
+    let core = || org(&["core_center"], "");
+    let mut out = Vec::new();
+    let mut op = series(
+        "OPERATING",
+        "基幹運営会議",
+        "Core center operating meeting",
+        MeetingKind::OperatingCommittee,
+        90,
+        cadence(Month, 1, 1, &[4, 6, 8, 10, 12, 2]),
+    );
+    op.organisations = vec![core(), org(&["ward_section"], "係長")];
+    out.push(op);
+    let mut training = series(
+        "TRAINING",
+        "研修会",
+        "Training",
+        MeetingKind::Training,
+        180,
+        cadence(FiscalYear, 2, 3, &[]),
+    );
+    training.organisations = vec![core(), optional(org(&["consultation_office"], ""))];
+    training.external_attendees = 20;
+    training.cadence.min_gap_days = Some(60);
+    out.push(training);
+    let mut review = series(
+        "CASE-REVIEW",
+        "事例検討会",
+        "Case review",
+        MeetingKind::CaseReview,
+        120,
+        cadence(FiscalYear, 2, 3, &[]),
+    );
+    review.organisations = vec![core(), optional(org(&["consultation_office"], ""))];
+    // External lecturers and supervisors are booked about three months ahead (Meguro).
+    review.lead_days = 90;
+    review.external_attendees = 2;
+    review.cadence.min_gap_days = Some(60);
+    out.push(review);
+    let mut transition = series(
+        "TRANSITION",
+        "地域移行・地域定着連携連絡会",
+        "Community transition liaison meeting",
+        MeetingKind::Liaison,
+        90,
+        cadence(FiscalYear, 3, 3, &[]),
+    );
+    transition.organisations = vec![core(), optional(org(&["hospital"], ""))];
+    transition.cadence.min_gap_days = Some(60);
+    out.push(transition);
+    for (code, title, en, n) in [
+        ("ADVOCACY-TRAINING", "権利擁護研修", "Rights-advocacy training", 1),
+        ("LAWYER", "弁護士相談会", "Consultation day with a lawyer", 2),
+        ("ABUSE-PREVENTION", "虐待防止研修", "Abuse-prevention training", 1),
+    ] {
+        let mut s = series(code, title, en, MeetingKind::Training, 120, cadence(FiscalYear, n, n, &[]));
+        s.organisations = vec![org(&["core_center"], "権利擁護担当")];
+        s.external_attendees = 15;
+        s.lead_days = 60;
+        out.push(s);
+    }
+    let mut idobata = series(
+        "IDOBATA",
+        "いどばた会議",
+        "Peer gathering (idobata)",
+        MeetingKind::Other,
+        60,
+        cadence(Month, 0, 1, &[]),
+    );
+    idobata.organisations = vec![org(&["core_center"], "地域支援員")];
+    out.push(idobata);
+    let mut kikan = series(
+        "KIKAN-LIAISON",
+        "基幹相談連絡会",
+        "Inter-municipal core center liaison",
+        MeetingKind::Liaison,
+        120,
+        cadence(Quarter, 1, 1, &[]),
+    );
+    kikan.organisations = vec![org(&["core_center"], "センター長")];
+    kikan.external_attendees = 8;
+    out.push(kikan);
+    out
+}
+
+fn hiratsuka() -> Vec<SeriesSpec> {
+    use CadencePeriod::*;
+    let mut out = Vec::new();
+    let mut verification = series(
+        "VERIFICATION",
+        "個別事例の支援内容の検証",
+        "Verification of individual cases",
+        MeetingKind::CaseVerification,
+        60,
+        cadence(FiscalYear, 24, 24, &[]),
+    );
+    verification.organisations = vec![org(&["core_center"], "機能強化員")];
+    verification.cadence.min_gap_days = Some(7);
+    out.push(verification);
+    let mut visit = series(
+        "VISIT",
+        "訪問による専門的指導・助言",
+        "Visit with expert guidance",
+        MeetingKind::OfficeVisit,
+        90,
+        cadence(FiscalYear, 1, 1, &[]),
+    );
+    visit.repeat = Repeat::PerOrganisation;
+    visit.repeat_kinds = vec!["consultation_office".into()];
+    visit.organisations = vec![org(&["core_center"], "機能強化員")];
+    out.push(visit);
+    let mut review = series(
+        "OFFICE-CASE-REVIEW",
+        "相談支援事業所の参画による事例検討",
+        "Case review with consultation offices",
+        MeetingKind::CaseReview,
+        120,
+        cadence(FiscalYear, 3, 3, &[]),
+    );
+    review.organisations = vec![
+        org(&["core_center"], "機能強化員"),
+        optional(org(&["consultation_office", "consultation_center"], "")),
+    ];
+    review.cadence.min_gap_days = Some(60);
+    out.push(review);
+    let mut gsv = series(
+        "GSV",
+        "GSV研修（計画相談事業所連絡会）",
+        "GSV group supervision (planning-consultation liaison)",
+        MeetingKind::Gsv,
+        120,
+        cadence(Month, 1, 1, &[5, 7, 9, 11, 1, 3]),
+    );
+    gsv.organisations = vec![
+        org(&["core_center"], "機能強化員"),
+        optional(org(&["consultation_office"], "")),
+    ];
+    out.push(gsv);
+    for (code, title, en) in [
+        ("HR-SUPPORT", "人材育成の支援", "Human-resource development support"),
+        ("COOPERATION", "連携強化の取組", "Strengthening cooperation"),
+    ] {
+        let mut s = series(code, title, en, MeetingKind::Training, 120, cadence(FiscalYear, 1, 1, &[]));
+        s.organisations = vec![org(&["core_center"], ""), optional(org(&["consultation_center"], ""))];
+        out.push(s);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_and_codes_are_unique() {
+        for p in Preset::ALL {
+            let specs = p.series();
+            assert!(!specs.is_empty());
+            let mut codes = std::collections::HashSet::new();
+            for s in &specs {
+                s.parse().unwrap_or_else(|e| panic!("{} {}: {e:?}", p.slug(), s.code));
+                assert!(codes.insert(s.code.clone()), "duplicate {}", s.code);
+                for b in &s.before {
+                    assert!(specs.iter().any(|o| o.code == b.series), "{} precedes unknown {}", s.code, b.series);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kumamoto_has_the_documented_cadences() {
+        let specs = Preset::Kumamoto.series();
+        let plenary = specs.iter().find(|s| s.code == "PLENARY").unwrap();
+        assert_eq!(plenary.cadence.months, vec![5, 10, 2]);
+        let ward = specs.iter().find(|s| s.code == "WARDNET").unwrap();
+        assert_eq!(ward.repeat, Repeat::PerWard);
+        assert_eq!((ward.cadence.per, ward.cadence.min), (CadencePeriod::Quarter, 1));
+        assert_eq!(specs.iter().filter(|s| s.kind == MeetingKind::Subcommittee).count(), 4);
+    }
+}
