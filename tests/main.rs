@@ -11,5 +11,6 @@ mod cli;
 mod demo;
 mod import_export;
 mod jobs;
+mod meetings;
 mod store;
 mod tenancy;

@@ -71,6 +71,14 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
             .execute(&mut *tx)
             .await?;
     }
+    // The council and ward structure the demo is shaped after (Kumamoto), and the
+    // indicator-driven case verification of Hiratsuka.
+    let series = crate::meetings::presets::demo_series()
+        .iter()
+        .map(|s| s.parse())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("demo series do not validate: {e:?}")))?;
+    crate::store::meetings::insert_series(&mut tx, m, &series).await?;
     create_user(&mut tx, m, DEMO_USERNAME, "デモ 管理者", &hash, Role::Admin).await?;
     create_user(
         &mut tx,

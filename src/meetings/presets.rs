@@ -15,7 +15,7 @@ pub enum Preset {
     /// external lecturers booked 3 months ahead, rights-advocacy events).
     Meguro,
     /// Hiratsuka: the indicator-driven series (24 case verifications, a visit per office,
-    /// case reviews with offices, subcommittee meetings, GSV).
+    /// case reviews with offices, GSV).
     Hiratsuka,
 }
 
@@ -41,8 +41,8 @@ impl Preset {
                 "Meguro: operating meeting, trainings, case reviews (lecturers 3 months ahead), rights advocacy",
             ),
             Preset::Hiratsuka => (
-                "平塚型：指標に基づく事例検証（年24回）・事業所訪問（各年1回）・事例検討・部会・GSV",
-                "Hiratsuka: indicator-driven case verification (24 a year), a visit per office, case reviews, subcommittees, GSV",
+                "平塚型：指標に基づく事例検証（年24回）・事業所訪問（各年1回）・事例検討・GSV",
+                "Hiratsuka: indicator-driven case verification (24 a year), a visit per office, case reviews, GSV",
             ),
         }
     }
@@ -58,6 +58,19 @@ impl Preset {
             Preset::Hiratsuka => hiratsuka(),
         }
     }
+}
+
+/// The demo municipality's series: Kumamoto's council and ward structure, with Hiratsuka's
+/// case verifications (24 a year) and GSV sessions.
+pub fn demo_series() -> Vec<SeriesSpec> {
+    let mut out = Preset::Kumamoto.series();
+    out.extend(
+        Preset::Hiratsuka
+            .series()
+            .into_iter()
+            .filter(|s| s.code == "VERIFICATION" || s.code == "GSV"),
+    );
+    out
 }
 
 fn cadence(per: CadencePeriod, min: u32, max: u32, months: &[u32]) -> CadenceSpec {

@@ -205,9 +205,10 @@ impl Db {
         row.as_ref().map(series_from_row).transpose()?.ok_or_else(series_not_found)
     }
 
-    /// Checks the codes a series refers to (people, organisations, venues, other series).
-    async fn series_references(
-        &self,
+}
+
+/// Checks the codes a series refers to (people, organisations, venues, other series).
+async fn series_references(
         conn: &mut sqlx::AnyConnection,
         m: MunicipalityId,
         v: &ValidSeries,
@@ -250,13 +251,14 @@ impl Db {
             }
         }
         Ok(errors)
-    }
+}
 
+impl Db {
     /// Creates (`id` None) or updates a series, with its audit row.
     pub async fn save_series(&self, user: &User, id: Option<i64>, v: &ValidSeries) -> Result<i64> {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
-        let errors = self.series_references(&mut tx, m, v).await?;
+        let errors = series_references(&mut tx, m, v).await?;
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
@@ -340,41 +342,10 @@ impl Db {
     }
 
     /// Adds the series of a preset whose codes are not taken yet; returns how many were added.
-    /// References between them (precedence) are checked after all are inserted.
     pub async fn add_series(&self, user: &User, specs: &[ValidSeries], what: &str) -> Result<usize> {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
-        let t = now();
-        let mut added = 0;
-        for v in specs {
-            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meeting_series WHERE municipality_id = $1 AND code = $2")
-                .bind(m.0)
-                .bind(&v.spec.code)
-                .fetch_one(&mut *tx)
-                .await?;
-            if taken > 0 {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO meeting_series (municipality_id, code, title, kind, spec, active, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
-            )
-            .bind(m.0)
-            .bind(&v.spec.code)
-            .bind(&v.spec.title)
-            .bind(kind_slug(v.spec.kind))
-            .bind(serde_json::to_string(&v.spec).map_err(|e| Error::Internal(e.into()))?)
-            .bind(&t)
-            .execute(&mut *tx)
-            .await?;
-            added += 1;
-        }
-        for v in specs {
-            let errors = self.series_references(&mut tx, m, v).await?;
-            if !errors.is_empty() {
-                return Err(Error::Validation(errors));
-            }
-        }
+        let added = insert_series(&mut tx, m, specs).await?;
         super::audit::record(&mut tx, Some(m), Some(user.id), "create", "meeting_series", "", &format!("{what}: {added} series"))
             .await?;
         tx.commit().await?;
@@ -945,6 +916,43 @@ fn pair_off<'a>(
             i += 1;
         }
     }
+}
+
+/// Inserts the series whose codes are not taken yet (in the caller's transaction); references
+/// between them (precedence) are checked once all are in. Returns how many were added.
+pub(crate) async fn insert_series(conn: &mut sqlx::AnyConnection, m: MunicipalityId, specs: &[ValidSeries]) -> Result<usize> {
+    let t = now();
+    let mut added = 0;
+    for v in specs {
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meeting_series WHERE municipality_id = $1 AND code = $2")
+            .bind(m.0)
+            .bind(&v.spec.code)
+            .fetch_one(&mut *conn)
+            .await?;
+        if taken > 0 {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO meeting_series (municipality_id, code, title, kind, spec, active, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+        )
+        .bind(m.0)
+        .bind(&v.spec.code)
+        .bind(&v.spec.title)
+        .bind(kind_slug(v.spec.kind))
+        .bind(serde_json::to_string(&v.spec).map_err(|e| Error::Internal(e.into()))?)
+        .bind(&t)
+        .execute(&mut *conn)
+        .await?;
+        added += 1;
+    }
+    for v in specs {
+        let errors = series_references(conn, m, v).await?;
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+    }
+    Ok(added)
 }
 
 async fn write_attendees(

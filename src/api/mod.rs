@@ -4,6 +4,8 @@
 //! Every input is parsed here, at the edge: malformed JSON, unknown fields, bad ids and bad
 //! query values become 400/422 bodies that say what to fix, never a bare extractor message.
 
+pub mod meetings;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -36,9 +38,18 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         Errors carry `message.ja` and `message.en` and, for validation errors, the fields at fault."),
     paths(me, list_records, create_record, get_record, update_record, delete_record, import_records, export_records,
           holidays, closed_days, list_closures, add_closure, delete_closure, list_absences, add_absence, delete_absence,
-          job_status, audit_log),
+          job_status, audit_log,
+          meetings::list_series, meetings::create_series, meetings::get_series, meetings::update_series, meetings::set_active,
+          meetings::list_presets, meetings::apply_preset, meetings::list_plans, meetings::create_plan, meetings::get_plan,
+          meetings::publish_plan, meetings::list_occurrences, meetings::export_occurrences, meetings::pin_occurrence,
+          meetings::feed_link),
     components(schemas(ErrorBody, User, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
-        VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created)),
+        VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created,
+        crate::meetings::spec::SeriesSpec, crate::meetings::spec::CadenceSpec, crate::meetings::spec::OrgAttendance,
+        crate::meetings::spec::PrecedenceSpec, crate::meetings::spec::Repeat, crate::store::meetings::SeriesRow,
+        crate::store::meetings::PlanRun, crate::store::meetings::OccurrenceRow, crate::store::meetings::Attendee,
+        crate::store::meetings::PublishSummary, crate::meetings::PlanRequestInput, crate::meetings::PresetOut,
+        meetings::ActiveInput, meetings::PinInput, meetings::PresetApplied, meetings::FeedLink)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -58,6 +69,7 @@ impl utoipa::Modify for BearerAuth {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(meetings::routes())
         .route(
             "/api/openapi.json",
             get(|| async { Json(ApiDoc::openapi()) }),
@@ -123,18 +135,18 @@ enum MasterInput {
 }
 
 #[derive(Serialize, ToSchema)]
-struct Created {
+pub(crate) struct Created {
     id: i64,
 }
 
-fn path_error(e: PathRejection) -> Error {
+pub(crate) fn path_error(e: PathRejection) -> Error {
     Error::BadRequest(Msg::new(
         format!("URLの指定が正しくありません: {e}"),
         format!("the URL path is not valid: {e}"),
     ))
 }
 
-fn query_error(e: QueryRejection) -> Error {
+pub(crate) fn query_error(e: QueryRejection) -> Error {
     Error::BadRequest(Msg::new(
         format!("クエリパラメータが正しくありません: {e}"),
         format!("a query parameter is not valid: {e}"),
@@ -152,7 +164,7 @@ fn parse_kind(kind: &str) -> Result<MasterKind> {
     })
 }
 
-fn parse_id(id: &str) -> Result<i64> {
+pub(crate) fn parse_id(id: &str) -> Result<i64> {
     id.parse().map_err(|_| {
         Error::BadRequest(Msg::new(
             format!("ID「{id}」は数値ではありません"),
@@ -162,7 +174,7 @@ fn parse_id(id: &str) -> Result<i64> {
 }
 
 /// Parses a JSON body of the kind's input type and validates it.
-fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| {
         Error::BadRequest(Msg::new(
             format!("JSONを読めません({}行{}列): {e}", e.line(), e.column()),
@@ -358,14 +370,9 @@ async fn export_records(
     export_response(&state, &user, kind, &query.format, &query.encoding).await
 }
 
-/// Shared by the API and the pages: a download of one kind's records.
-pub async fn export_response(
-    state: &AppState,
-    user: &User,
-    kind: MasterKind,
-    format: &str,
-    encoding: &str,
-) -> Result<Response> {
+/// `format` (csv, default, or xlsx) and `encoding` (UTF-8 with BOM, default, or shift_jis) of
+/// a download.
+pub fn parse_file_format(format: &str, encoding: &str) -> Result<(FileFormat, TextEncoding)> {
     let format = if format.is_empty() {
         FileFormat::Csv
     } else {
@@ -383,17 +390,34 @@ pub async fn export_response(
             "encoding must be utf-8 or shift_jis",
         ))
     })?;
+    Ok((format, encoding))
+}
+
+/// Shared by the API and the pages: a download of one kind's records.
+pub async fn export_response(
+    state: &AppState,
+    user: &User,
+    kind: MasterKind,
+    format: &str,
+    encoding: &str,
+) -> Result<Response> {
+    let (format, encoding) = parse_file_format(format, encoding)?;
     let records = state
         .db
         .list_records(user.municipality_id, kind, "")
         .await?;
     let bytes = crate::transfer::export(kind, &records, format, encoding)?;
+    Ok(download(bytes, format, encoding, kind.slug()))
+}
+
+/// A file download named `renkei-{stem}.csv|xlsx`.
+pub fn download(bytes: Vec<u8>, format: FileFormat, encoding: TextEncoding, stem: &str) -> Response {
     let ext = match format {
         FileFormat::Csv => "csv",
         FileFormat::Xlsx => "xlsx",
     };
-    let disposition = format!("attachment; filename=\"renkei-{}.{ext}\"", kind.slug());
-    Ok((
+    let disposition = format!("attachment; filename=\"renkei-{stem}.{ext}\"");
+    (
         [
             (
                 header::CONTENT_TYPE,
@@ -403,7 +427,7 @@ pub async fn export_response(
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Serialize, ToSchema)]
