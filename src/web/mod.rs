@@ -5,6 +5,7 @@
 //! Every state-changing form carries the session's CSRF token; the login form, which has no
 //! session yet, uses a double-submit cookie.
 
+mod meetings;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/transfer", get(transfer_page).post(import_submit))
         .route("/audit", get(audit_page))
         .route("/account", get(account_page).post(create_token_submit))
+        .merge(meetings::routes())
         .fallback(not_found)
 }
 
