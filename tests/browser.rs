@@ -398,3 +398,123 @@ async fn save_screenshot(client: &Client, name: &str) {
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::write(&shot, &png).unwrap_or_else(|e| panic!("write {}: {e}", shot.display()));
 }
+
+/// The coordinator's round trip on the demo: plan the next fiscal year's first quarter from
+/// the planning page, watch it finish, check the preview, publish, and see the calendar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_a_quarter_preview_and_publish() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    renkei::demo::load(app.db()).await.expect("load the demo");
+    let driver = ChromeDriver::start();
+    let client = connect(&driver).await;
+    let result = tokio::time::timeout(Duration::from_secs(240), plan_and_publish(&client, &app)).await;
+    let _ = client.close().await;
+    drop(driver);
+    result.expect("the planning round trip took more than 4 minutes");
+    app.stop().await;
+}
+
+async fn log_in(client: &Client, app: &TestApp, next: &str) {
+    client
+        .goto(&app.url(&format!("/login?next={next}")))
+        .await
+        .expect("open the login page");
+    for (id, value) in [
+        ("username", renkei::demo::DEMO_USERNAME),
+        ("password", renkei::demo::DEMO_PASSWORD),
+    ] {
+        client
+            .wait()
+            .for_element(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css("form[action='/login'] button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(client, next, |u| u.path() == next).await;
+}
+
+async fn plan_and_publish(client: &Client, app: &TestApp) {
+    client.set_window_size(1280, 1000).await.expect("window size");
+    log_in(client, app, "/meetings/plan").await;
+    assert_eq!(text_of(client, "main h1").await, "日程計画");
+    // The next fiscal year's Q1 is always offered and always ahead of today.
+    let options = client
+        .find_all(Locator::Css("#f-period option[value$='Q1']"))
+        .await
+        .unwrap();
+    let q1 = options.last().expect("a first quarter is offered");
+    let value = q1.attr("value").await.unwrap().unwrap();
+    q1.click().await.unwrap();
+    let limit = client.find(Locator::Id("f-time_limit_seconds")).await.unwrap();
+    limit.clear().await.unwrap();
+    limit.send_keys("20").await.unwrap();
+    client
+        .find(Locator::Css("form[action='/meetings/plan'] button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = wait_for_url(client, "the plan page", |u| u.path().starts_with("/meetings/plans/")).await;
+    // The page refreshes itself until the job is done.
+    let start = Instant::now();
+    loop {
+        let status = text_of(client, "#run-status").await;
+        if status == "完了" {
+            break;
+        }
+        assert!(
+            status == "計算中" || status == "待機中",
+            "unexpected status {status} for {value}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(150), "the plan did not finish");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let figures = text_of(client, "dl.figures").await;
+    assert!(figures.contains("規則違反なし"), "{figures}");
+    save_screenshot(client, "plan-grid.png").await;
+
+    // The list view: every ward network meeting once in the quarter.
+    client.goto(&format!("{}?view=list", url.as_str().split('?').next().unwrap())).await.unwrap();
+    let rows = client
+        .find_all(Locator::Css("main table tbody tr > :nth-child(3)"))
+        .await
+        .unwrap();
+    let mut ward_meetings = Vec::new();
+    for r in rows {
+        let t = r.text().await.unwrap();
+        if t.starts_with("区障がい福祉ネットワーク会議") {
+            ward_meetings.push(t);
+        }
+    }
+    ward_meetings.sort();
+    ward_meetings.dedup();
+    assert_eq!(ward_meetings.len(), 5, "{ward_meetings:?}");
+
+    client.find(Locator::Id("publish")).await.expect("a publish button").click().await.unwrap();
+    wait_for_url(client, "the published notice", |u| u.query().is_some_and(|q| q.contains("published="))).await;
+    let notice = text_of(client, "main .notice").await;
+    assert!(notice.contains("公開しました"), "{notice}");
+    assert!(
+        client.find(Locator::Id("publish")).await.is_err(),
+        "a published plan offers no second publish"
+    );
+
+    let year = value.trim_end_matches("Q1");
+    client
+        .goto(&app.url(&format!("/meetings/calendar?view=grid&from={year}-04-01&to={year}-06-30")))
+        .await
+        .unwrap();
+    let events = client.find_all(Locator::Css("table.month .ev")).await.unwrap();
+    assert!(events.len() >= 20, "the month grid shows the published meetings ({})", events.len());
+    save_screenshot(client, "published-calendar.png").await;
+}
