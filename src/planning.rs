@@ -76,11 +76,7 @@ pub fn solve_with(
     let started = Instant::now();
     let (occurrences, plan, infeasibility) = match method {
         Method::Greedy => (greedy::plan(instance), None, None),
-        Method::Milp => match renkei_solver::schedule::milp::plan_with(
-            instance,
-            &PlanOptions::for_instance(instance),
-            progress,
-        ) {
+        Method::Milp => match plan_or_repair(instance, progress) {
             Ok(plan) => (
                 plan.occurrences.clone(),
                 Some(PlanFigures::from(&plan)),
@@ -112,6 +108,24 @@ pub fn solve_with(
         seconds,
         peak_memory_mib: peak_memory_mib(),
     })
+}
+
+/// With published occurrences in the period, re-planning repairs the calendar (only the series
+/// a change touches move); otherwise the whole period is planned.
+fn plan_or_repair(
+    instance: &Instance,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Plan, renkei_solver::schedule::milp::PlanError> {
+    let options = PlanOptions::for_instance(instance);
+    if instance
+        .published
+        .iter()
+        .any(|p| instance.period.contains(p.occurrence.date))
+    {
+        repair::repair(instance, &options, progress)
+    } else {
+        renkei_solver::schedule::milp::plan_with(instance, &options, progress)
+    }
 }
 
 /// Peak resident set size of this process (VmHWM), in MiB.

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/meetings/calendar", get(calendar_page))
         .route("/meetings/calendar/export", get(calendar_export))
         .route("/meetings/annual", get(annual_page))
+        .route("/meetings/occurrences/{id}/pin", post(pin_submit))
 }
 
 fn tr(lang: Lang, ja: &str, en: &str) -> String {
@@ -891,7 +892,7 @@ fn occurrence_view(lang: Lang, o: &OccurrenceRow) -> Value {
         start => o.start.clone(), end => o.end.clone(), kind => o.kind.clone(),
         title => if lang == Lang::En { o.title_en.clone() } else { o.title.clone() }, place => place,
         attendees => o.attendees.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), ward => o.ward.clone(),
-        pin => o.pin.clone(), sequence => o.sequence,
+        pin => o.pin.clone(), sequence => o.sequence, id => o.id,
     }
 }
 
@@ -971,8 +972,9 @@ async fn calendar_page(
         context! {
             list => items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), grids => grids, view => view,
             from => oq.from.clone(), to => oq.to.clone(), ward => q.ward.clone(), wards => wards,
-            people => people, rooms => rooms, orgs => orgs, feed_url => feed_url, query => query_string,
-            count => rows.len(), fy => fy.year(),
+            people => people, rooms => rooms, orgs => orgs, feed_url => feed_url, query => query_string.clone(),
+            count => rows.len(), fy => fy.year(), pinnable => session.user.role.can_write_master(),
+            back => format!("/meetings/calendar?{query_string}&view={view}"),
         },
     )
 }
@@ -1008,6 +1010,25 @@ async fn calendar_export(
         include_cancelled: false,
     };
     Ok(calendar_download(&state, &session.user, &oq).await?)
+}
+
+/// Pins a published occurrence (entirely or its date) for re-planning, or releases it.
+async fn pin_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let form = form_map(&form_pairs(&body));
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let pin = form
+        .get("pin")
+        .and_then(|p| crate::store::meetings::parse_pin(p))
+        .ok_or_else(|| Error::BadRequest(crate::i18n::Msg::new("固定の種類を選んでください", "choose how to pin")))?;
+    state.db.pin_occurrence(&session.user, parse_id(&id)?, pin).await?;
+    let back = form.get("back").map(String::as_str).filter(|b| b.starts_with("/meetings/calendar")).unwrap_or("/meetings/calendar");
+    Ok(Redirect::to(back).into_response())
 }
 
 #[derive(Deserialize, Default)]

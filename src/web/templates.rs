@@ -278,6 +278,10 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "place" => ("場所", "Place"),
         "persons" => ("人", "people"),
         "no_meetings" => ("会議はありません", "No meetings"),
+        "pin" => ("再計画での固定", "Pin when re-planning"),
+        "pin_none" => ("動かしてよい", "may move"),
+        "pin_date" => ("日付を固定", "keep the date"),
+        "pin_full" => ("日時・部屋を固定", "keep date, time, room"),
         _ => (key, key),
     };
     match lang {
