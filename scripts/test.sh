@@ -14,7 +14,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 need_packages=()
 command -v cmake >/dev/null || need_packages+=(cmake)
-[ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_packages+=(libclang-dev clang)
+# bindgen (HiGHS bindings) needs libclang itself; libclang-cpp, which some images carry, is not it.
+ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* >/dev/null 2>&1 || need_packages+=(libclang-dev clang)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
 command -v chromium >/dev/null || need_packages+=(chromium)
 command -v chromedriver >/dev/null || need_packages+=(chromium-driver)

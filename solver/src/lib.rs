@@ -3,6 +3,7 @@
 //! deterministic for the same input.
 
 pub mod calendar;
+pub mod placement;
 pub mod schedule;
 
 #[cfg(test)]

@@ -23,6 +23,15 @@ use crate::master::OrgKind;
 /// Ids from here up are visited organisations (pseudo venue and room).
 pub const VISIT_BASE: u32 = 2_000_000_000;
 
+/// Working days of staff who have no part-time days.
+const FULL_TIME_DAYS: [Weekday; 5] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+];
+
 #[derive(Debug, Clone)]
 pub struct SnapOrganisation {
     pub id: i64,
@@ -231,7 +240,13 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             id: p.id as u32,
             name: p.name.clone(),
             organisation: p.organisation_id.map(|o| o as u32),
-            working_days: p.part_time_days.clone(),
+            // Staff work Monday to Friday (the centers' hours; weekends and nights are the
+            // hub's), even where a venue also opens on Saturday; part-time staff on their days.
+            working_days: if p.part_time_days.is_empty() {
+                FULL_TIME_DAYS.to_vec()
+            } else {
+                p.part_time_days.clone()
+            },
             absences: p.absences.clone(),
         })
         .collect();

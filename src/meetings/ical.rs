@@ -164,7 +164,13 @@ mod tests {
         assert!(text.contains("DTEND:20270512T070000Z"));
         assert!(text.contains("SEQUENCE:2"));
         assert!(text.contains("STATUS:CANCELLED"));
-        assert!(text.contains("mailto:hanako.yamada@example.jp"));
+        // Long lines are folded at 75 octets (RFC 5545 3.1): read the content lines unfolded.
+        let unfolded = text.replace("\r\n ", "").replace("\r\n\t", "");
+        assert!(
+            unfolded.contains("ROLE=REQ-PARTICIPANT:mailto:hanako.yamada@example.jp"),
+            "{unfolded}"
+        );
+        assert!(text.lines().all(|l| l.len() <= 75), "every content line is folded: {text}");
         let parsed: Calendar = text.parse().expect("the feed parses as iCalendar");
         assert_eq!(parsed.components.len(), 2);
     }
