@@ -407,7 +407,8 @@ async fn plan_a_quarter_preview_and_publish() {
     renkei::demo::load(app.db()).await.expect("load the demo");
     let driver = ChromeDriver::start();
     let client = connect(&driver).await;
-    let result = tokio::time::timeout(Duration::from_secs(240), plan_and_publish(&client, &app)).await;
+    let result =
+        tokio::time::timeout(Duration::from_secs(240), plan_and_publish(&client, &app)).await;
     let _ = client.close().await;
     drop(driver);
     result.expect("the planning round trip took more than 4 minutes");
@@ -443,7 +444,10 @@ async fn log_in(client: &Client, app: &TestApp, next: &str) {
 }
 
 async fn plan_and_publish(client: &Client, app: &TestApp) {
-    client.set_window_size(1280, 1000).await.expect("window size");
+    client
+        .set_window_size(1280, 1000)
+        .await
+        .expect("window size");
     log_in(client, app, "/meetings/plan").await;
     assert_eq!(text_of(client, "main h1").await, "日程計画");
     // The next fiscal year's Q1 is always offered and always ahead of today.
@@ -454,17 +458,25 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
     let q1 = options.last().expect("a first quarter is offered");
     let value = q1.attr("value").await.unwrap().unwrap();
     q1.click().await.unwrap();
-    let limit = client.find(Locator::Id("f-time_limit_seconds")).await.unwrap();
+    let limit = client
+        .find(Locator::Id("f-time_limit_seconds"))
+        .await
+        .unwrap();
     limit.clear().await.unwrap();
     limit.send_keys("20").await.unwrap();
     client
-        .find(Locator::Css("form[action='/meetings/plan'] button[type='submit']"))
+        .find(Locator::Css(
+            "form[action='/meetings/plan'] button[type='submit']",
+        ))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    let url = wait_for_url(client, "the plan page", |u| u.path().starts_with("/meetings/plans/")).await;
+    let url = wait_for_url(client, "the plan page", |u| {
+        u.path().starts_with("/meetings/plans/")
+    })
+    .await;
     // The page refreshes itself until the job is done.
     let start = Instant::now();
     loop {
@@ -476,7 +488,10 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
             status == "計算中" || status == "待機中",
             "unexpected status {status} for {value}"
         );
-        assert!(start.elapsed() < Duration::from_secs(150), "the plan did not finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(150),
+            "the plan did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let figures = text_of(client, "dl.figures").await;
@@ -484,7 +499,13 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
     save_screenshot(client, "plan-grid.png").await;
 
     // The list view: every ward network meeting once in the quarter.
-    client.goto(&format!("{}?view=list", url.as_str().split('?').next().unwrap())).await.unwrap();
+    client
+        .goto(&format!(
+            "{}?view=list",
+            url.as_str().split('?').next().unwrap()
+        ))
+        .await
+        .unwrap();
     let rows = client
         .find_all(Locator::Css("main table tbody tr > :nth-child(3)"))
         .await
@@ -500,8 +521,17 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
     ward_meetings.dedup();
     assert_eq!(ward_meetings.len(), 5, "{ward_meetings:?}");
 
-    client.find(Locator::Id("publish")).await.expect("a publish button").click().await.unwrap();
-    wait_for_url(client, "the published notice", |u| u.query().is_some_and(|q| q.contains("published="))).await;
+    client
+        .find(Locator::Id("publish"))
+        .await
+        .expect("a publish button")
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(client, "the published notice", |u| {
+        u.query().is_some_and(|q| q.contains("published="))
+    })
+    .await;
     let notice = text_of(client, "main .notice").await;
     assert!(notice.contains("公開しました"), "{notice}");
     assert!(
@@ -511,10 +541,19 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
 
     let year = value.trim_end_matches("Q1");
     client
-        .goto(&app.url(&format!("/meetings/calendar?view=grid&from={year}-04-01&to={year}-06-30")))
+        .goto(&app.url(&format!(
+            "/meetings/calendar?view=grid&from={year}-04-01&to={year}-06-30"
+        )))
         .await
         .unwrap();
-    let events = client.find_all(Locator::Css("table.month .ev")).await.unwrap();
-    assert!(events.len() >= 20, "the month grid shows the published meetings ({})", events.len());
+    let events = client
+        .find_all(Locator::Css("table.month .ev"))
+        .await
+        .unwrap();
+    assert!(
+        events.len() >= 20,
+        "the month grid shows the published meetings ({})",
+        events.len()
+    );
     save_screenshot(client, "published-calendar.png").await;
 }

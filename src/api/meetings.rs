@@ -24,7 +24,9 @@ use crate::meetings::ical::{feed, feed_token, token_matches, FeedKind};
 use crate::meetings::presets::Preset;
 use crate::meetings::spec::SeriesSpec;
 use crate::meetings::{export, start_plan, PlanRequestInput, PresetOut};
-use crate::store::meetings::{parse_pin, OccurrenceFilter, OccurrenceRow, PlanRun, PublishSummary, SeriesRow};
+use crate::store::meetings::{
+    parse_pin, OccurrenceFilter, OccurrenceRow, PlanRun, PublishSummary, SeriesRow,
+};
 use crate::store::tenancy::{MunicipalityId, User};
 
 pub fn routes() -> Router<AppState> {
@@ -50,14 +52,21 @@ fn parse_spec(body: &[u8]) -> Result<crate::meetings::spec::ValidSeries> {
 
 /// The municipality's meeting series.
 #[utoipa::path(get, path = "/api/v1/series", responses((status = 200, body = Vec<SeriesRow>)))]
-pub(crate) async fn list_series(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Vec<SeriesRow>>> {
+pub(crate) async fn list_series(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<Vec<SeriesRow>>> {
     Ok(Json(state.db.list_series(user.municipality_id).await?))
 }
 
 /// Creates a series from its description.
 #[utoipa::path(post, path = "/api/v1/series", request_body = SeriesSpec,
     responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub(crate) async fn create_series(State(state): State<AppState>, user: ApiUser, body: Bytes) -> Result<Response> {
+pub(crate) async fn create_series(
+    State(state): State<AppState>,
+    user: ApiUser,
+    body: Bytes,
+) -> Result<Response> {
     let user = user.require_write()?;
     let v = parse_spec(&body)?;
     let id = state.db.save_series(user, None, &v).await?;
@@ -167,17 +176,28 @@ pub async fn add_preset(state: &AppState, user: &User, slug: &str) -> Result<usi
 
 /// Planning runs, newest first.
 #[utoipa::path(get, path = "/api/v1/plans", responses((status = 200, body = Vec<PlanRun>)))]
-pub(crate) async fn list_plans(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Vec<PlanRun>>> {
-    Ok(Json(state.db.list_plan_runs(user.municipality_id, 50).await?))
+pub(crate) async fn list_plans(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<Vec<PlanRun>>> {
+    Ok(Json(
+        state.db.list_plan_runs(user.municipality_id, 50).await?,
+    ))
 }
 
 /// Starts planning a period in the background. Poll the run (or its job) for progress.
 #[utoipa::path(post, path = "/api/v1/plans", request_body = PlanRequestInput,
     responses((status = 202, body = PlanRun), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub(crate) async fn create_plan(State(state): State<AppState>, user: ApiUser, body: Bytes) -> Result<Response> {
+pub(crate) async fn create_plan(
+    State(state): State<AppState>,
+    user: ApiUser,
+    body: Bytes,
+) -> Result<Response> {
     let user = user.require_write()?;
     let input: PlanRequestInput = json(&body)?;
-    let req = input.parse(jst_date(Utc::now())).map_err(Error::Validation)?;
+    let req = input
+        .parse(jst_date(Utc::now()))
+        .map_err(Error::Validation)?;
     let run = start_plan(&state.db, user, &req).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())
 }
@@ -238,7 +258,9 @@ impl OccurrenceQuery {
             if s.trim().is_empty() {
                 return Ok(None);
             }
-            parse_date(field, s).map(Some).map_err(|e| Error::Validation(vec![e]))
+            parse_date(field, s)
+                .map(Some)
+                .map_err(|e| Error::Validation(vec![e]))
         };
         Ok(OccurrenceFilter {
             from: date("from", &self.from)?,
@@ -261,7 +283,12 @@ pub(crate) async fn list_occurrences(
     query: std::result::Result<Query<OccurrenceQuery>, QueryRejection>,
 ) -> Result<Json<Vec<OccurrenceRow>>> {
     let q = query.map_err(query_error)?.0;
-    Ok(Json(state.db.occurrences(user.municipality_id, &q.filter()?).await?))
+    Ok(Json(
+        state
+            .db
+            .occurrences(user.municipality_id, &q.filter()?)
+            .await?,
+    ))
 }
 
 /// The published calendar as CSV or XLSX.
@@ -277,10 +304,17 @@ pub(crate) async fn export_occurrences(
 }
 
 /// Shared by the API and the pages.
-pub async fn calendar_download(state: &AppState, user: &User, q: &OccurrenceQuery) -> Result<Response> {
+pub async fn calendar_download(
+    state: &AppState,
+    user: &User,
+    q: &OccurrenceQuery,
+) -> Result<Response> {
     let (format, encoding) = parse_file_format(&q.format, &q.encoding)?;
     let lang = Lang::parse(&q.lang).unwrap_or_default();
-    let rows = state.db.occurrences(user.municipality_id, &q.filter()?).await?;
+    let rows = state
+        .db
+        .occurrences(user.municipality_id, &q.filter()?)
+        .await?;
     let bytes = export::calendar_file(&rows, format, encoding, lang)?;
     Ok(download(bytes, format, encoding, "calendar"))
 }
@@ -331,7 +365,12 @@ fn parse_feed_kind(s: &str) -> Result<FeedKind> {
 }
 
 /// The subscription path of a feed (shared by the API and the pages).
-pub async fn feed_path(state: &AppState, m: MunicipalityId, kind: FeedKind, id: i64) -> Result<String> {
+pub async fn feed_path(
+    state: &AppState,
+    m: MunicipalityId,
+    kind: FeedKind,
+    id: i64,
+) -> Result<String> {
     let secret = state.db.feed_secret(m).await?;
     Ok(format!(
         "/feeds/{}/{}/{id}/{}.ics",
@@ -383,7 +422,9 @@ async fn feed_file(
         FeedKind::Room => filter.room_id = Some(id),
         FeedKind::Organisation => filter.organisation_id = Some(id),
     }
-    let title = feed_title(&state, m, kind, id).await.map_err(|_| not_found())?;
+    let title = feed_title(&state, m, kind, id)
+        .await
+        .map_err(|_| not_found())?;
     let rows = state.db.occurrences(m, &filter).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
@@ -392,13 +433,23 @@ async fn feed_file(
         .into_response())
 }
 
-async fn feed_title(state: &AppState, m: MunicipalityId, kind: FeedKind, id: i64) -> Result<String> {
+async fn feed_title(
+    state: &AppState,
+    m: MunicipalityId,
+    kind: FeedKind,
+    id: i64,
+) -> Result<String> {
     use crate::master::MasterKind;
     use crate::store::master::Record;
     let record = match kind {
         FeedKind::Person => state.db.get_record(m, MasterKind::People, id).await?,
         FeedKind::Room => state.db.get_record(m, MasterKind::Rooms, id).await?,
-        FeedKind::Organisation => state.db.get_record(m, MasterKind::Organisations, id).await?,
+        FeedKind::Organisation => {
+            state
+                .db
+                .get_record(m, MasterKind::Organisations, id)
+                .await?
+        }
     };
     let name = match record {
         Record::Person(p) => p.name,

@@ -411,7 +411,12 @@ pub async fn export_response(
 }
 
 /// A file download named `renkei-{stem}.csv|xlsx`.
-pub fn download(bytes: Vec<u8>, format: FileFormat, encoding: TextEncoding, stem: &str) -> Response {
+pub fn download(
+    bytes: Vec<u8>,
+    format: FileFormat,
+    encoding: TextEncoding,
+    stem: &str,
+) -> Response {
     let ext = match format {
         FileFormat::Csv => "csv",
         FileFormat::Xlsx => "xlsx",

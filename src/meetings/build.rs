@@ -281,7 +281,11 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             hearing_loop: r.hearing_loop,
         })
         .collect();
-    for o in snap.organisations.iter().filter(|o| visited.contains(&o.id)) {
+    for o in snap
+        .organisations
+        .iter()
+        .filter(|o| visited.contains(&o.id))
+    {
         let id = VISIT_BASE + o.id as u32;
         venues.push(m::Venue {
             id,
@@ -420,7 +424,9 @@ impl Builder<'_> {
             spec.title_en.clone()
         };
         match spec.repeat {
-            Repeat::None => vec![self.expansion(s, spec.code.clone(), spec.title.clone(), title_en, "", None)],
+            Repeat::None => {
+                vec![self.expansion(s, spec.code.clone(), spec.title.clone(), title_en, "", None)]
+            }
             Repeat::PerWard => self
                 .wards()
                 .into_iter()
@@ -562,8 +568,14 @@ impl Builder<'_> {
                 (None, Some(p)) => {
                     if !a.role.is_empty() {
                         self.notes.push(Msg::new(
-                            format!("{title}: {}に「{}」の職員がいないため、{}さんを代表にしました", o.name, a.role, p.name),
-                            format!("{title}: {} has no \"{}\"; {} represents it", o.name, a.role, p.name),
+                            format!(
+                                "{title}: {}に「{}」の職員がいないため、{}さんを代表にしました",
+                                o.name, a.role, p.name
+                            ),
+                            format!(
+                                "{title}: {} has no \"{}\"; {} represents it",
+                                o.name, a.role, p.name
+                            ),
                         ));
                     }
                     out.push(p.id);
@@ -571,8 +583,14 @@ impl Builder<'_> {
                 // Organisations without registered staff cannot be invited: said only when
                 // named explicitly (kind-wide attendance skips them quietly).
                 (None, None) if a.codes.contains(&o.code) => self.notes.push(Msg::new(
-                    format!("{title}: {}に職員が登録されていないため招待できません", o.name),
-                    format!("{title}: {} has no staff registered and cannot be invited", o.name),
+                    format!(
+                        "{title}: {}に職員が登録されていないため招待できません",
+                        o.name
+                    ),
+                    format!(
+                        "{title}: {} has no staff registered and cannot be invited",
+                        o.name
+                    ),
                 )),
                 (None, None) => {}
             }
@@ -603,8 +621,22 @@ impl Builder<'_> {
         if rooms.is_empty() {
             // An empty list would mean "any room" to the solver: say so instead.
             self.notes.push(Msg::new(
-                format!("{title}: 指定の会場（{}）に部屋がないため、すべての会場から選びます", if spec.venue_in_ward { ward } else { "会場コード" }),
-                format!("{title}: the allowed venues ({}) have no rooms; any venue may be used", if spec.venue_in_ward { ward } else { "venue codes" }),
+                format!(
+                    "{title}: 指定の会場（{}）に部屋がないため、すべての会場から選びます",
+                    if spec.venue_in_ward {
+                        ward
+                    } else {
+                        "会場コード"
+                    }
+                ),
+                format!(
+                    "{title}: the allowed venues ({}) have no rooms; any venue may be used",
+                    if spec.venue_in_ward {
+                        ward
+                    } else {
+                        "venue codes"
+                    }
+                ),
             ));
         }
         rooms

@@ -15,10 +15,30 @@ use crate::store::meetings::OccurrenceRow;
 use crate::transfer::{write_table, FileFormat, TextEncoding};
 
 pub const HEADINGS_JA: [&str; 11] = [
-    "日付", "曜日", "開始", "終了", "会議", "種別", "区", "会場", "部屋", "出席者", "状態",
+    "日付",
+    "曜日",
+    "開始",
+    "終了",
+    "会議",
+    "種別",
+    "区",
+    "会場",
+    "部屋",
+    "出席者",
+    "状態",
 ];
 pub const HEADINGS_EN: [&str; 11] = [
-    "date", "weekday", "start", "end", "meeting", "kind", "ward", "venue", "room", "attendees", "status",
+    "date",
+    "weekday",
+    "start",
+    "end",
+    "meeting",
+    "kind",
+    "ward",
+    "venue",
+    "room",
+    "attendees",
+    "status",
 ];
 
 fn kind_text(kind: &str, lang: Lang) -> String {
@@ -81,7 +101,13 @@ pub fn calendar_file(
         Lang::Ja => &HEADINGS_JA,
         Lang::En => &HEADINGS_EN,
     };
-    write_table("calendar", headings, &calendar_rows(occurrences, lang), format, encoding)
+    write_table(
+        "calendar",
+        headings,
+        &calendar_rows(occurrences, lang),
+        format,
+        encoding,
+    )
 }
 
 /// One line of the annual plan.
@@ -112,12 +138,14 @@ pub fn annual_plan(fy: FiscalYear, occurrences: &[OccurrenceRow], lang: Lang) ->
             Lang::Ja => o.title.clone(),
             Lang::En => o.title_en.clone(),
         };
-        let row = rows.entry((order, title.clone())).or_insert_with(|| AnnualRow {
-            title,
-            kind: kind_text(&o.kind, lang),
-            total: 0,
-            months: vec![String::new(); 12],
-        });
+        let row = rows
+            .entry((order, title.clone()))
+            .or_insert_with(|| AnnualRow {
+                title,
+                kind: kind_text(&o.kind, lang),
+                total: 0,
+                months: vec![String::new(); 12],
+            });
         // April is column 0.
         let col = (d.month() as usize + 8) % 12;
         if !row.months[col].is_empty() {

@@ -60,7 +60,8 @@ pub fn feed(name: &str, occurrences: &[OccurrenceRow]) -> String {
     cal.name(name).timezone("Asia/Tokyo");
     cal.append_property(("PRODID", "-//renkei//meeting calendar//JA"));
     for o in occurrences {
-        let (Some(start), Some(end)) = (instant(&o.date, &o.start), instant(&o.date, &o.end)) else {
+        let (Some(start), Some(end)) = (instant(&o.date, &o.start), instant(&o.date, &o.end))
+        else {
             continue;
         };
         let mut e = icalendar::Event::new();
@@ -97,7 +98,11 @@ pub fn feed(name: &str, occurrences: &[OccurrenceRow]) -> String {
                 }
             })
             .collect();
-        e.description(&format!("{}\n出席者 / Attendees: {}", o.title_en, names.join("、")));
+        e.description(&format!(
+            "{}\n出席者 / Attendees: {}",
+            o.title_en,
+            names.join("、")
+        ));
         for a in o.attendees.iter().filter(|a| !a.email.is_empty()) {
             let mut att = Attendee::new(format!("mailto:{}", a.email));
             att.cn = Some(a.name.clone());
@@ -170,7 +175,10 @@ mod tests {
             unfolded.contains("ROLE=REQ-PARTICIPANT:mailto:hanako.yamada@example.jp"),
             "{unfolded}"
         );
-        assert!(text.lines().all(|l| l.len() <= 75), "every content line is folded: {text}");
+        assert!(
+            text.lines().all(|l| l.len() <= 75),
+            "every content line is folded: {text}"
+        );
         let parsed: Calendar = text.parse().expect("the feed parses as iCalendar");
         assert_eq!(parsed.components.len(), 2);
     }

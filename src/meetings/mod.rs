@@ -73,7 +73,10 @@ pub struct ValidPlanRequest {
 }
 
 impl PlanRequestInput {
-    pub fn parse(&self, today: NaiveDate) -> std::result::Result<ValidPlanRequest, Vec<FieldError>> {
+    pub fn parse(
+        &self,
+        today: NaiveDate,
+    ) -> std::result::Result<ValidPlanRequest, Vec<FieldError>> {
         let mut e = Vec::new();
         let p = self.period.trim();
         let mut label = String::new();
@@ -81,10 +84,16 @@ impl PlanRequestInput {
         if !p.is_empty() {
             if let Ok(q) = p.parse::<Quarter>() {
                 label = q.label_ja();
-                period = Some(DateRange { from: q.start(), to: q.end() });
+                period = Some(DateRange {
+                    from: q.start(),
+                    to: q.end(),
+                });
             } else if let Ok(fy) = p.parse::<FiscalYear>() {
                 label = fy.label_ja();
-                period = Some(DateRange { from: fy.start(), to: fy.end() });
+                period = Some(DateRange {
+                    from: fy.start(),
+                    to: fy.end(),
+                });
             } else {
                 e.push(FieldError::new(
                     "period",
@@ -149,7 +158,14 @@ impl PlanRequestInput {
             }
         };
         let weights = self.weights.unwrap_or_default();
-        let w = [weights.weekday, weights.start_time, weights.spacing, weights.optional_missed, weights.weekly_load, weights.change];
+        let w = [
+            weights.weekday,
+            weights.start_time,
+            weights.spacing,
+            weights.optional_missed,
+            weights.weekly_load,
+            weights.change,
+        ];
         if w.iter().any(|x| !x.is_finite() || *x < 0.0 || *x > 1000.0) {
             e.push(FieldError::new(
                 "weights",
@@ -178,7 +194,12 @@ impl PlanRequestInput {
             planning_date,
             time_limit_seconds,
             method,
-            series: self.series.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            series: self
+                .series
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
             weights,
         })
     }
@@ -200,7 +221,11 @@ pub async fn start_plan(db: &Db, user: &User, req: &ValidPlanRequest) -> Result<
             "there are no meeting series to plan; add series or load a preset under Meeting series first",
         )));
     }
-    if let Some(unknown) = req.series.iter().find(|c| !snap.series.iter().any(|s| &s.valid.spec.code == *c)) {
+    if let Some(unknown) = req
+        .series
+        .iter()
+        .find(|c| !snap.series.iter().any(|s| &s.valid.spec.code == *c))
+    {
         return Err(Error::Validation(vec![FieldError::new(
             "series",
             format!("会議シリーズ「{unknown}」がありません（または無効です）"),
@@ -253,8 +278,8 @@ async fn run_plan_job(ctx: JobContext) -> JobResult {
         .plan_run_input(run)
         .await
         .map_err(|e| JobError::Transient(e.to_string()))?;
-    let instance: Instance =
-        serde_json::from_value(instance).map_err(|e| JobError::Permanent(format!("stored instance: {e}")))?;
+    let instance: Instance = serde_json::from_value(instance)
+        .map_err(|e| JobError::Permanent(format!("stored instance: {e}")))?;
     let instance = Arc::new(instance);
     let store = |column: PlanColumn, report: serde_json::Value| {
         let ctx = ctx.clone();
@@ -287,7 +312,10 @@ async fn run_plan_job(ctx: JobContext) -> JobResult {
 
     // 2. The optimizer on a blocking thread; progress = its stage, or the share of the time
     //    limit used, whichever is further.
-    let stage = Arc::new(Mutex::new(Progress { stage: "building", fraction: 0.0 }));
+    let stage = Arc::new(Mutex::new(Progress {
+        stage: "building",
+        fraction: 0.0,
+    }));
     let limit = instance.time_limit_seconds;
     let solve = {
         let instance = instance.clone();

@@ -164,12 +164,39 @@ fn kumamoto() -> Vec<SeriesSpec> {
     plenary.preferred_start = Some("14:00-15:30".into());
     out.push(plenary);
     for (code, title, en, role) in [
-        ("SUB-SOUDAN", "専門部会（相談支援部会）", "Subcommittee: consultation support", "機能強化員"),
-        ("SUB-CHIIKI", "専門部会（地域移行部会）", "Subcommittee: community transition", "地域支援員"),
-        ("SUB-KODOMO", "専門部会（こども部会）", "Subcommittee: children", "地域支援員"),
-        ("SUB-SHURO", "専門部会（就労部会）", "Subcommittee: employment", "地域支援員"),
+        (
+            "SUB-SOUDAN",
+            "専門部会（相談支援部会）",
+            "Subcommittee: consultation support",
+            "機能強化員",
+        ),
+        (
+            "SUB-CHIIKI",
+            "専門部会（地域移行部会）",
+            "Subcommittee: community transition",
+            "地域支援員",
+        ),
+        (
+            "SUB-KODOMO",
+            "専門部会（こども部会）",
+            "Subcommittee: children",
+            "地域支援員",
+        ),
+        (
+            "SUB-SHURO",
+            "専門部会（就労部会）",
+            "Subcommittee: employment",
+            "地域支援員",
+        ),
     ] {
-        let mut s = series(code, title, en, MeetingKind::Subcommittee, 90, cadence(Month, 1, 1, &[]));
+        let mut s = series(
+            code,
+            title,
+            en,
+            MeetingKind::Subcommittee,
+            90,
+            cadence(Month, 1, 1, &[]),
+        );
         // Each center sends one person; the consultation subcommittee gets the
         // function-strengthening staff (Kumamoto).
         s.organisations = vec![org(&centers, role)];
@@ -279,11 +306,33 @@ fn meguro() -> Vec<SeriesSpec> {
     transition.cadence.min_gap_days = Some(60);
     out.push(transition);
     for (code, title, en, n) in [
-        ("ADVOCACY-TRAINING", "権利擁護研修", "Rights-advocacy training", 1),
-        ("LAWYER", "弁護士相談会", "Consultation day with a lawyer", 2),
-        ("ABUSE-PREVENTION", "虐待防止研修", "Abuse-prevention training", 1),
+        (
+            "ADVOCACY-TRAINING",
+            "権利擁護研修",
+            "Rights-advocacy training",
+            1,
+        ),
+        (
+            "LAWYER",
+            "弁護士相談会",
+            "Consultation day with a lawyer",
+            2,
+        ),
+        (
+            "ABUSE-PREVENTION",
+            "虐待防止研修",
+            "Abuse-prevention training",
+            1,
+        ),
     ] {
-        let mut s = series(code, title, en, MeetingKind::Training, 120, cadence(FiscalYear, n, n, &[]));
+        let mut s = series(
+            code,
+            title,
+            en,
+            MeetingKind::Training,
+            120,
+            cadence(FiscalYear, n, n, &[]),
+        );
         s.organisations = vec![org(&["core_center"], "権利擁護担当")];
         s.external_attendees = 15;
         s.lead_days = 60;
@@ -367,11 +416,25 @@ fn hiratsuka() -> Vec<SeriesSpec> {
     ];
     out.push(gsv);
     for (code, title, en) in [
-        ("HR-SUPPORT", "人材育成の支援", "Human-resource development support"),
+        (
+            "HR-SUPPORT",
+            "人材育成の支援",
+            "Human-resource development support",
+        ),
         ("COOPERATION", "連携強化の取組", "Strengthening cooperation"),
     ] {
-        let mut s = series(code, title, en, MeetingKind::Training, 120, cadence(FiscalYear, 1, 1, &[]));
-        s.organisations = vec![org(&["core_center"], ""), optional(org(&["consultation_center"], ""))];
+        let mut s = series(
+            code,
+            title,
+            en,
+            MeetingKind::Training,
+            120,
+            cadence(FiscalYear, 1, 1, &[]),
+        );
+        s.organisations = vec![
+            org(&["core_center"], ""),
+            optional(org(&["consultation_center"], "")),
+        ];
         out.push(s);
     }
     out
@@ -388,10 +451,16 @@ mod tests {
             assert!(!specs.is_empty());
             let mut codes = std::collections::HashSet::new();
             for s in &specs {
-                s.parse().unwrap_or_else(|e| panic!("{} {}: {e:?}", p.slug(), s.code));
+                s.parse()
+                    .unwrap_or_else(|e| panic!("{} {}: {e:?}", p.slug(), s.code));
                 assert!(codes.insert(s.code.clone()), "duplicate {}", s.code);
                 for b in &s.before {
-                    assert!(specs.iter().any(|o| o.code == b.series), "{} precedes unknown {}", s.code, b.series);
+                    assert!(
+                        specs.iter().any(|o| o.code == b.series),
+                        "{} precedes unknown {}",
+                        s.code,
+                        b.series
+                    );
                 }
             }
         }
@@ -404,7 +473,16 @@ mod tests {
         assert_eq!(plenary.cadence.months, vec![5, 10, 2]);
         let ward = specs.iter().find(|s| s.code == "WARDNET").unwrap();
         assert_eq!(ward.repeat, Repeat::PerWard);
-        assert_eq!((ward.cadence.per, ward.cadence.min), (CadencePeriod::Quarter, 1));
-        assert_eq!(specs.iter().filter(|s| s.kind == MeetingKind::Subcommittee).count(), 4);
+        assert_eq!(
+            (ward.cadence.per, ward.cadence.min),
+            (CadencePeriod::Quarter, 1)
+        );
+        assert_eq!(
+            specs
+                .iter()
+                .filter(|s| s.kind == MeetingKind::Subcommittee)
+                .count(),
+            4
+        );
     }
 }

@@ -236,8 +236,7 @@ fn parse_window(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<Ti
 fn is_code(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -456,8 +455,19 @@ mod tests {
         s.cadence.max = 2;
         s.repeat = Repeat::None;
         s.preferred_start = Some("noon".into());
-        let fields: Vec<String> = s.parse().unwrap_err().into_iter().map(|e| e.field).collect();
-        for f in ["code", "duration_minutes", "cadence", "preferred_start", "organisations[0]"] {
+        let fields: Vec<String> = s
+            .parse()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        for f in [
+            "code",
+            "duration_minutes",
+            "cadence",
+            "preferred_start",
+            "organisations[0]",
+        ] {
             assert!(fields.iter().any(|x| x == f), "{f} missing in {fields:?}");
         }
     }

@@ -202,55 +202,95 @@ impl Db {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(series_from_row).transpose()?.ok_or_else(series_not_found)
+        row.as_ref()
+            .map(series_from_row)
+            .transpose()?
+            .ok_or_else(series_not_found)
     }
-
 }
 
 /// Checks the codes a series refers to (people, organisations, venues, other series).
 async fn series_references(
+    conn: &mut sqlx::AnyConnection,
+    m: MunicipalityId,
+    v: &ValidSeries,
+) -> Result<Vec<FieldError>> {
+    let mut errors = Vec::new();
+    async fn exists(
         conn: &mut sqlx::AnyConnection,
+        table: &str,
         m: MunicipalityId,
-        v: &ValidSeries,
-    ) -> Result<Vec<FieldError>> {
-        let mut errors = Vec::new();
-        async fn exists(conn: &mut sqlx::AnyConnection, table: &str, m: MunicipalityId, code: &str) -> Result<bool> {
-            let n: i64 = sqlx::query_scalar(&format!(
-                "SELECT COUNT(*) FROM {table} WHERE municipality_id = $1 AND code = $2"
-            ))
-            .bind(m.0)
-            .bind(code)
-            .fetch_one(&mut *conn)
-            .await?;
-            Ok(n > 0)
-        }
-        let s = &v.spec;
-        let checks: Vec<(&str, &str, &str, &str, Vec<&String>)> = vec![
-            ("required_people", "people", "職員", "person", s.required_people.iter().collect()),
-            ("optional_people", "people", "職員", "person", s.optional_people.iter().collect()),
-            ("hosts", "organisations", "組織", "organisation", s.hosts.iter().collect()),
-            ("venues", "venues", "会場", "venue", s.venues.iter().collect()),
-            (
-                "organisations",
-                "organisations",
-                "組織",
-                "organisation",
-                s.organisations.iter().flat_map(|a| a.codes.iter()).collect(),
-            ),
-            ("before", "meeting_series", "会議シリーズ", "meeting series", s.before.iter().map(|b| &b.series).collect()),
-        ];
-        for (field, table, ja, en, codes) in checks {
-            for code in codes {
-                if !exists(conn, table, m, code.trim()).await? {
-                    errors.push(FieldError::new(
+        code: &str,
+    ) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE municipality_id = $1 AND code = $2"
+        ))
+        .bind(m.0)
+        .bind(code)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(n > 0)
+    }
+    let s = &v.spec;
+    let checks: Vec<(&str, &str, &str, &str, Vec<&String>)> = vec![
+        (
+            "required_people",
+            "people",
+            "職員",
+            "person",
+            s.required_people.iter().collect(),
+        ),
+        (
+            "optional_people",
+            "people",
+            "職員",
+            "person",
+            s.optional_people.iter().collect(),
+        ),
+        (
+            "hosts",
+            "organisations",
+            "組織",
+            "organisation",
+            s.hosts.iter().collect(),
+        ),
+        (
+            "venues",
+            "venues",
+            "会場",
+            "venue",
+            s.venues.iter().collect(),
+        ),
+        (
+            "organisations",
+            "organisations",
+            "組織",
+            "organisation",
+            s.organisations
+                .iter()
+                .flat_map(|a| a.codes.iter())
+                .collect(),
+        ),
+        (
+            "before",
+            "meeting_series",
+            "会議シリーズ",
+            "meeting series",
+            s.before.iter().map(|b| &b.series).collect(),
+        ),
+    ];
+    for (field, table, ja, en, codes) in checks {
+        for code in codes {
+            if !exists(conn, table, m, code.trim()).await? {
+                errors.push(FieldError::new(
                         field,
                         format!("{ja}コード「{code}」が見つかりません。先に登録するか、コードを確かめてください"),
                         format!("no {en} with code \"{code}\"; register it first or check the code"),
                     ));
-                }
             }
         }
-        Ok(errors)
+    }
+    Ok(errors)
 }
 
 impl Db {
@@ -342,12 +382,25 @@ impl Db {
     }
 
     /// Adds the series of a preset whose codes are not taken yet; returns how many were added.
-    pub async fn add_series(&self, user: &User, specs: &[ValidSeries], what: &str) -> Result<usize> {
+    pub async fn add_series(
+        &self,
+        user: &User,
+        specs: &[ValidSeries],
+        what: &str,
+    ) -> Result<usize> {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
         let added = insert_series(&mut tx, m, specs).await?;
-        super::audit::record(&mut tx, Some(m), Some(user.id), "create", "meeting_series", "", &format!("{what}: {added} series"))
-            .await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "create",
+            "meeting_series",
+            "",
+            &format!("{what}: {added} series"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(added)
     }
@@ -366,11 +419,14 @@ impl Db {
                 });
             }
         }
-        let absence_rows = sqlx::query("SELECT person_id, from_date, to_date FROM absences WHERE municipality_id = $1")
-            .bind(m.0)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut absences: HashMap<i64, Vec<renkei_solver::schedule::model::DateRange>> = HashMap::new();
+        let absence_rows = sqlx::query(
+            "SELECT person_id, from_date, to_date FROM absences WHERE municipality_id = $1",
+        )
+        .bind(m.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut absences: HashMap<i64, Vec<renkei_solver::schedule::model::DateRange>> =
+            HashMap::new();
         for r in &absence_rows {
             absences.entry(r.try_get("person_id")?).or_default().push(
                 renkei_solver::schedule::model::DateRange {
@@ -387,15 +443,20 @@ impl Db {
                     name: p.name,
                     organisation_id: p.organisation_id,
                     roles: p.roles,
-                    part_time_days: p.part_time_days.iter().filter_map(|d| parse_weekday(d)).collect(),
+                    part_time_days: p
+                        .part_time_days
+                        .iter()
+                        .filter_map(|d| parse_weekday(d))
+                        .collect(),
                     absences: absences.remove(&p.id).unwrap_or_default(),
                 });
             }
         }
-        let closure_rows = sqlx::query("SELECT venue_id, date FROM closures WHERE municipality_id = $1")
-            .bind(m.0)
-            .fetch_all(&self.pool)
-            .await?;
+        let closure_rows =
+            sqlx::query("SELECT venue_id, date FROM closures WHERE municipality_id = $1")
+                .bind(m.0)
+                .fetch_all(&self.pool)
+                .await?;
         let mut venue_closures: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
         for r in &closure_rows {
             let d = date(&r.try_get::<String, _>("date")?)?;
@@ -444,7 +505,10 @@ impl Db {
         .await?;
         let mut attendees: HashMap<i64, Vec<i64>> = HashMap::new();
         for r in &attendee_rows {
-            attendees.entry(r.try_get("occurrence_id")?).or_default().push(r.try_get("person_id")?);
+            attendees
+                .entry(r.try_get("occurrence_id")?)
+                .or_default()
+                .push(r.try_get("person_id")?);
         }
         let rows = sqlx::query(
             "SELECT id, series_key, date, start_time, end_time, room_id, place_organisation_id, pin FROM occurrences
@@ -470,12 +534,18 @@ impl Db {
         Ok(snap)
     }
 
-    async fn latest_publication(&self, conn: &mut sqlx::AnyConnection, m: MunicipalityId) -> Result<i64> {
-        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM publications WHERE municipality_id = $1")
-            .bind(m.0)
-            .fetch_one(&mut *conn)
-            .await?
-            .unwrap_or(0))
+    async fn latest_publication(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        m: MunicipalityId,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(id) FROM publications WHERE municipality_id = $1",
+        )
+        .bind(m.0)
+        .fetch_one(&mut *conn)
+        .await?
+        .unwrap_or(0))
     }
 
     /// Stores a planning run and enqueues its job, in one transaction.
@@ -501,7 +571,10 @@ impl Db {
         .bind(&t)
         .fetch_one(&mut *tx)
         .await?;
-        let mut job = NewJob::new(PLAN_JOB, serde_json::json!({ "plan_run": id, "method": input.method }));
+        let mut job = NewJob::new(
+            PLAN_JOB,
+            serde_json::json!({ "plan_run": id, "method": input.method }),
+        );
         job.municipality = Some(m);
         // A solve that fails is not worth repeating five times.
         job.max_attempts = 2;
@@ -511,7 +584,16 @@ impl Db {
             .bind(job_id)
             .execute(&mut *tx)
             .await?;
-        super::audit::record(&mut tx, Some(m), Some(user.id), "create", "plan_run", &id.to_string(), input.label).await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "create",
+            "plan_run",
+            &id.to_string(),
+            input.label,
+        )
+        .await?;
         tx.commit().await?;
         self.plan_run(m, id).await
     }
@@ -538,12 +620,16 @@ impl Db {
     }
 
     /// The stored instance and series map of a run (for the job and for publishing).
-    pub async fn plan_run_input(&self, id: i64) -> Result<(MunicipalityId, serde_json::Value, Vec<SeriesRef>)> {
-        let row = sqlx::query("SELECT municipality_id, instance, mapping FROM plan_runs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| Error::not_found("計画", "plan run"))?;
+    pub async fn plan_run_input(
+        &self,
+        id: i64,
+    ) -> Result<(MunicipalityId, serde_json::Value, Vec<SeriesRef>)> {
+        let row =
+            sqlx::query("SELECT municipality_id, instance, mapping FROM plan_runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| Error::not_found("計画", "plan run"))?;
         let instance: String = row.try_get("instance")?;
         let mapping: String = row.try_get("mapping")?;
         Ok((
@@ -588,10 +674,11 @@ impl Db {
         let occurrences = publishable(&run)?;
         let period = (date(&run.period_from)?, date(&run.period_to)?);
         let mut tx = self.begin_write().await?;
-        let published: Option<String> = sqlx::query_scalar("SELECT published_at FROM plan_runs WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let published: Option<String> =
+            sqlx::query_scalar("SELECT published_at FROM plan_runs WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
         if published.is_some() {
             return Err(Error::Conflict(Msg::new(
                 "この計画は公開済みです",
@@ -621,7 +708,9 @@ impl Db {
         // New occurrences by series key.
         let mut planned: BTreeMap<&str, Vec<&Occurrence>> = BTreeMap::new();
         for o in &occurrences {
-            let r = refs.get(o.series as usize).ok_or_else(|| Error::Internal(anyhow::anyhow!("plan names unknown series {}", o.series)))?;
+            let r = refs.get(o.series as usize).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("plan names unknown series {}", o.series))
+            })?;
             planned.entry(r.key.as_str()).or_default().push(o);
         }
         for (sid, r) in refs.iter().enumerate() {
@@ -642,14 +731,19 @@ impl Db {
                     row.try_get("id")?,
                     date(&row.try_get::<String, _>("date")?)?,
                     time(&row.try_get::<String, _>("start_time")?)?,
-                    crate::meetings::build::room_of(row.try_get("room_id")?, row.try_get("place_organisation_id")?),
+                    crate::meetings::build::room_of(
+                        row.try_get("room_id")?,
+                        row.try_get("place_organisation_id")?,
+                    ),
                 ));
             }
             let mut new: Vec<&Occurrence> = planned.remove(r.key.as_str()).unwrap_or_default();
             new.retain(|o| o.series as usize == sid);
             // Pair like `repair::changes`: identical first, then same date, then by order.
             let mut pairs: Vec<(Option<i64>, Option<&Occurrence>)> = Vec::new();
-            pair_off(&mut pairs, &mut old, &mut new, |o, n| o.1 == n.date && o.2 == n.start && o.3 == Some(n.room));
+            pair_off(&mut pairs, &mut old, &mut new, |o, n| {
+                o.1 == n.date && o.2 == n.start && o.3 == Some(n.room)
+            });
             pair_off(&mut pairs, &mut old, &mut new, |o, n| o.1 == n.date);
             pair_off(&mut pairs, &mut old, &mut new, |_, _| true);
             for o in old {
@@ -752,7 +846,10 @@ impl Db {
             "publish",
             "plan_run",
             &id.to_string(),
-            &format!("added {} moved {} cancelled {}", summary.added, summary.moved, summary.cancelled),
+            &format!(
+                "added {} moved {} cancelled {}",
+                summary.added, summary.moved, summary.cancelled
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -774,13 +871,26 @@ impl Db {
         if n == 0 {
             return Err(Error::not_found("予定", "occurrence"));
         }
-        super::audit::record(&mut tx, Some(m), Some(user.id), "pin", "occurrence", &id.to_string(), pin_slug(pin)).await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "pin",
+            "occurrence",
+            &id.to_string(),
+            pin_slug(pin),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// The published calendar, with places and attendees resolved.
-    pub async fn occurrences(&self, m: MunicipalityId, f: &OccurrenceFilter) -> Result<Vec<OccurrenceRow>> {
+    pub async fn occurrences(
+        &self,
+        m: MunicipalityId,
+        f: &OccurrenceFilter,
+    ) -> Result<Vec<OccurrenceRow>> {
         let rows = sqlx::query(
             "SELECT o.id, o.uid, o.series_id, o.series_key, o.title, o.title_en, o.kind, o.ward, o.date, o.start_time, o.end_time,
                     o.room_id, o.place_organisation_id, o.status, o.pin, o.sequence, o.updated_at,
@@ -875,10 +985,12 @@ impl Db {
 
     /// The municipality's secret for calendar-feed links, created on first use.
     pub async fn feed_secret(&self, m: MunicipalityId) -> Result<String> {
-        if let Some(s) = sqlx::query_scalar::<_, String>("SELECT secret FROM feed_keys WHERE municipality_id = $1")
-            .bind(m.0)
-            .fetch_optional(&self.pool)
-            .await?
+        if let Some(s) = sqlx::query_scalar::<_, String>(
+            "SELECT secret FROM feed_keys WHERE municipality_id = $1",
+        )
+        .bind(m.0)
+        .fetch_optional(&self.pool)
+        .await?
         {
             return Ok(s);
         }
@@ -920,15 +1032,21 @@ fn pair_off<'a>(
 
 /// Inserts the series whose codes are not taken yet (in the caller's transaction); references
 /// between them (precedence) are checked once all are in. Returns how many were added.
-pub(crate) async fn insert_series(conn: &mut sqlx::AnyConnection, m: MunicipalityId, specs: &[ValidSeries]) -> Result<usize> {
+pub(crate) async fn insert_series(
+    conn: &mut sqlx::AnyConnection,
+    m: MunicipalityId,
+    specs: &[ValidSeries],
+) -> Result<usize> {
     let t = now();
     let mut added = 0;
     for v in specs {
-        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meeting_series WHERE municipality_id = $1 AND code = $2")
-            .bind(m.0)
-            .bind(&v.spec.code)
-            .fetch_one(&mut *conn)
-            .await?;
+        let taken: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM meeting_series WHERE municipality_id = $1 AND code = $2",
+        )
+        .bind(m.0)
+        .bind(&v.spec.code)
+        .fetch_one(&mut *conn)
+        .await?;
         if taken > 0 {
             continue;
         }
@@ -985,7 +1103,11 @@ fn publishable(run: &PlanRun) -> Result<Vec<Occurrence>> {
             "this plan cannot be published (still running, failed, or no plan meets the rules)",
         ))
     };
-    let result = run.result.as_ref().filter(|_| run.status == "done").ok_or_else(not_ready)?;
+    let result = run
+        .result
+        .as_ref()
+        .filter(|_| run.status == "done")
+        .ok_or_else(not_ready)?;
     if result.get("valid").and_then(|v| v.as_bool()) != Some(true) {
         return Err(not_ready());
     }
@@ -1004,7 +1126,9 @@ const PLAN_RUN_SELECT: &str = "SELECT r.id, r.job_id, r.method, r.period_from, r
     FROM plan_runs r LEFT JOIN jobs j ON j.id = r.job_id WHERE r.municipality_id = $1";
 
 fn plan_run_from_row(r: &AnyRow) -> Result<PlanRun> {
-    let json = |s: Option<String>| -> Option<serde_json::Value> { s.and_then(|s| serde_json::from_str(&s).ok()) };
+    let json = |s: Option<String>| -> Option<serde_json::Value> {
+        s.and_then(|s| serde_json::from_str(&s).ok())
+    };
     let notes: String = r.try_get("notes")?;
     Ok(PlanRun {
         id: r.try_get("id")?,

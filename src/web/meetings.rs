@@ -19,7 +19,9 @@ use renkei_solver::schedule::model::{Change, Infeasibility, Instance, Occurrence
 use serde::Deserialize;
 
 use super::templates::render;
-use super::{base, check_csrf, field_errors_view, page, require_write, PageError, PageLang, PageResult};
+use super::{
+    base, check_csrf, field_errors_view, page, require_write, PageError, PageLang, PageResult,
+};
 use crate::api::meetings::{add_preset, calendar_download, feed_path, OccurrenceQuery};
 use crate::app::AppState;
 use crate::auth::SessionUser;
@@ -30,8 +32,8 @@ use crate::meetings::build::SeriesRef;
 use crate::meetings::ical::FeedKind;
 use crate::meetings::presets::Preset;
 use crate::meetings::spec::{
-    kind_label, kind_slug, parse_kind, parse_period, period_slug, CadenceSpec, OrgAttendance, PrecedenceSpec,
-    Repeat, SeriesSpec, MEETING_KINDS,
+    kind_label, kind_slug, parse_kind, parse_period, period_slug, CadenceSpec, OrgAttendance,
+    PrecedenceSpec, Repeat, SeriesSpec, MEETING_KINDS,
 };
 use crate::meetings::{export, period_choices, start_plan, PlanRequestInput};
 use crate::store::master::Record;
@@ -42,7 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route("/meetings/series", get(series_list))
         .route("/meetings/series/presets", post(preset_submit))
         .route("/meetings/series/new", get(series_new).post(series_create))
-        .route("/meetings/series/{id}", get(series_edit).post(series_update))
+        .route(
+            "/meetings/series/{id}",
+            get(series_edit).post(series_update),
+        )
         .route("/meetings/series/{id}/active", post(series_active))
         .route("/meetings/plan", get(plan_form).post(plan_submit))
         .route("/meetings/plans/{id}", get(plan_page))
@@ -82,7 +87,11 @@ fn form_map(pairs: &[(String, String)]) -> HashMap<String, String> {
 // ---------------------------------------------------------------------------------------
 // Series list and presets
 
-async fn series_list(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+async fn series_list(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+) -> PageResult {
     let b = base(&state, lang, &session, "meetings/series").await?;
     let rows: Vec<Value> = state
         .db
@@ -103,7 +112,11 @@ async fn series_list(State(state): State<AppState>, PageLang(lang): PageLang, se
         .into_iter()
         .map(|p| context! { slug => p.slug(), label => tr(lang, p.label().0, p.label().1), count => p.series().len() })
         .collect();
-    page("series_list.html", b, context! { series => rows, presets => presets })
+    page(
+        "series_list.html",
+        b,
+        context! { series => rows, presets => presets },
+    )
 }
 
 fn cadence_text(lang: Lang, c: &CadenceSpec) -> String {
@@ -117,7 +130,11 @@ fn cadence_text(lang: Lang, c: &CadenceSpec) -> String {
         (renkei_solver::schedule::model::CadencePeriod::Period, Lang::Ja) => "計画期間で",
         (renkei_solver::schedule::model::CadencePeriod::Period, Lang::En) => "per planned period",
     };
-    let count = if c.min == c.max { c.min.to_string() } else { format!("{}–{}", c.min, c.max) };
+    let count = if c.min == c.max {
+        c.min.to_string()
+    } else {
+        format!("{}–{}", c.min, c.max)
+    };
     let months = if c.months.is_empty() {
         String::new()
     } else {
@@ -137,11 +154,19 @@ fn repeat_text(lang: Lang, r: Repeat) -> String {
     match r {
         Repeat::None => String::new(),
         Repeat::PerWard => tr(lang, "区ごと", "one per ward"),
-        Repeat::PerOrganisation => tr(lang, "組織ごと（訪問先で）", "one per organisation (held there)"),
+        Repeat::PerOrganisation => tr(
+            lang,
+            "組織ごと（訪問先で）",
+            "one per organisation (held there)",
+        ),
     }
 }
 
-async fn preset_submit(State(state): State<AppState>, session: SessionUser, body: Bytes) -> PageResult {
+async fn preset_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    body: Bytes,
+) -> PageResult {
     let form = form_map(&form_pairs(&body));
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
@@ -160,7 +185,10 @@ async fn series_active(
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
     let active = form.get("active").map(String::as_str) == Some("1");
-    state.db.set_series_active(&session.user, parse_id(&id)?, active).await?;
+    state
+        .db
+        .set_series_active(&session.user, parse_id(&id)?, active)
+        .await?;
     Ok(Redirect::to("/meetings/series").into_response())
 }
 
@@ -199,11 +227,29 @@ fn values_of(spec: &SeriesSpec) -> EditorValues {
     set("per", period_slug(spec.cadence.per).into());
     set("min", spec.cadence.min.to_string());
     set("max", spec.cadence.max.to_string());
-    set("min_gap_days", spec.cadence.min_gap_days.map(|d| d.to_string()).unwrap_or_default());
-    set("max_gap_days", spec.cadence.max_gap_days.map(|d| d.to_string()).unwrap_or_default());
+    set(
+        "min_gap_days",
+        spec.cadence
+            .min_gap_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+    );
+    set(
+        "max_gap_days",
+        spec.cadence
+            .max_gap_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+    );
     set("lead_days", spec.lead_days.to_string());
-    set("preferred_start", spec.preferred_start.clone().unwrap_or_default());
-    set("allowed_start", spec.allowed_start.clone().unwrap_or_default());
+    set(
+        "preferred_start",
+        spec.preferred_start.clone().unwrap_or_default(),
+    );
+    set(
+        "allowed_start",
+        spec.allowed_start.clone().unwrap_or_default(),
+    );
     set("required_people", spec.required_people.join(", "));
     set("optional_people", spec.optional_people.join(", "));
     set("hosts", spec.hosts.join(", "));
@@ -224,9 +270,14 @@ fn values_of(spec: &SeriesSpec) -> EditorValues {
         set(&format!("before{i}_min"), p.min_days.to_string());
         set(&format!("before{i}_max"), p.max_days.to_string());
     }
-    v.multi.insert("repeat_kinds".into(), spec.repeat_kinds.clone());
-    v.multi.insert("months".into(), spec.cadence.months.iter().map(|m| m.to_string()).collect());
-    v.multi.insert("preferred_weekdays".into(), spec.preferred_weekdays.clone());
+    v.multi
+        .insert("repeat_kinds".into(), spec.repeat_kinds.clone());
+    v.multi.insert(
+        "months".into(),
+        spec.cadence.months.iter().map(|m| m.to_string()).collect(),
+    );
+    v.multi
+        .insert("preferred_weekdays".into(), spec.preferred_weekdays.clone());
     for (i, a) in spec.organisations.iter().enumerate().take(ORG_ROWS) {
         v.multi.insert(format!("org{i}_kinds"), a.kinds.clone());
     }
@@ -236,7 +287,10 @@ fn values_of(spec: &SeriesSpec) -> EditorValues {
 fn values_from_form(pairs: &[(String, String)]) -> EditorValues {
     let mut v = EditorValues::default();
     for (k, val) in pairs {
-        let multi = k == "repeat_kinds" || k == "months" || k == "preferred_weekdays" || (k.starts_with("org") && k.ends_with("_kinds"));
+        let multi = k == "repeat_kinds"
+            || k == "months"
+            || k == "preferred_weekdays"
+            || (k.starts_with("org") && k.ends_with("_kinds"));
         if multi {
             v.multi.entry(k.clone()).or_default().push(val.clone());
         } else {
@@ -257,7 +311,12 @@ fn list(s: &str) -> Vec<String> {
 /// The spec the form describes; numbers that cannot be read are field errors.
 fn spec_from_values(v: &EditorValues) -> Result<SeriesSpec, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let get = |k: &str| v.single.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let get = |k: &str| {
+        v.single
+            .get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
     let multi = |k: &str| v.multi.get(k).cloned().unwrap_or_default();
     let flag = |k: &str| matches!(get(k).as_str(), "1" | "on" | "true");
     let mut num = |k: &str, default: Option<u32>| -> Option<u32> {
@@ -292,21 +351,37 @@ fn spec_from_values(v: &EditorValues) -> Result<SeriesSpec, Vec<FieldError>> {
         }
         let lo = num(&format!("before{i}_min"), Some(0)).unwrap_or(0);
         let hi = num(&format!("before{i}_max"), Some(30)).unwrap_or(30);
-        before.push(PrecedenceSpec { series, min_days: lo, max_days: hi });
+        before.push(PrecedenceSpec {
+            series,
+            min_days: lo,
+            max_days: hi,
+        });
     }
     let kind = parse_kind(&get("kind"));
     if kind.is_none() {
-        errors.push(FieldError::new("kind", "種別を選んでください", "choose a kind"));
+        errors.push(FieldError::new(
+            "kind",
+            "種別を選んでください",
+            "choose a kind",
+        ));
     }
     let per = parse_period(&get("per"));
     if per.is_none() {
-        errors.push(FieldError::new("per", "回数の単位を選んでください", "choose what the counts are per"));
+        errors.push(FieldError::new(
+            "per",
+            "回数の単位を選んでください",
+            "choose what the counts are per",
+        ));
     }
     let mut months = Vec::new();
     for m in multi("months") {
         match m.parse::<u32>() {
             Ok(n) => months.push(n),
-            Err(_) => errors.push(FieldError::new("months", format!("月「{m}」が読めません"), format!("cannot read month \"{m}\""))),
+            Err(_) => errors.push(FieldError::new(
+                "months",
+                format!("月「{m}」が読めません"),
+                format!("cannot read month \"{m}\""),
+            )),
         }
     }
     let organisations: Vec<OrgAttendance> = (0..ORG_ROWS)
@@ -381,7 +456,11 @@ const SERIES_LABELS: [(&str, &str, &str); 16] = [
     ("preferred_start", "希望の開始時間帯", "Preferred start"),
     ("allowed_start", "開始可能な時間帯", "Allowed start"),
     ("preferred_weekdays", "希望の曜日", "Preferred weekdays"),
-    ("repeat_kinds", "組織ごとに作る対象", "Organisation kinds to repeat for"),
+    (
+        "repeat_kinds",
+        "組織ごとに作る対象",
+        "Organisation kinds to repeat for",
+    ),
     ("required_people", "必ず出席する人", "Required people"),
     ("venues", "会場", "Venues"),
     ("lead_days", "準備期間（日）", "Lead time (days)"),
@@ -443,9 +522,21 @@ async fn editor(
     Ok((status, Html(html)).into_response())
 }
 
-async fn series_new(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+async fn series_new(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+) -> PageResult {
     let mut v = EditorValues::default();
-    for (k, val) in [("duration_minutes", "90"), ("per", "fiscal_year"), ("min", "1"), ("max", "1"), ("lead_days", "0"), ("external_attendees", "0"), ("kind", "other")] {
+    for (k, val) in [
+        ("duration_minutes", "90"),
+        ("per", "fiscal_year"),
+        ("min", "1"),
+        ("max", "1"),
+        ("lead_days", "0"),
+        ("external_attendees", "0"),
+        ("kind", "other"),
+    ] {
         v.single.insert(k.into(), val.into());
     }
     editor(&state, lang, &session, None, &v, &[], StatusCode::OK).await
@@ -458,8 +549,20 @@ async fn series_edit(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = parse_id(&id)?;
-    let s = state.db.get_series(session.user.municipality_id, id).await?;
-    editor(&state, lang, &session, Some(id), &values_of(&s.spec), &[], StatusCode::OK).await
+    let s = state
+        .db
+        .get_series(session.user.municipality_id, id)
+        .await?;
+    editor(
+        &state,
+        lang,
+        &session,
+        Some(id),
+        &values_of(&s.spec),
+        &[],
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn save_series_form(
@@ -478,15 +581,32 @@ async fn save_series_form(
         Ok(valid) => match state.db.save_series(&session.user, id, &valid).await {
             Ok(_) => return Ok(Redirect::to("/meetings/series?saved=1").into_response()),
             Err(Error::Validation(errors)) => errors,
-            Err(Error::Conflict(m)) => vec![FieldError { field: "code".into(), message: m }],
+            Err(Error::Conflict(m)) => vec![FieldError {
+                field: "code".into(),
+                message: m,
+            }],
             Err(e) => return Err(e.into()),
         },
         Err(errors) => errors,
     };
-    editor(state, lang, session, id, &values, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    editor(
+        state,
+        lang,
+        session,
+        id,
+        &values,
+        &errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
-async fn series_create(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser, body: Bytes) -> PageResult {
+async fn series_create(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    body: Bytes,
+) -> PageResult {
     save_series_form(&state, lang, &session, None, &body).await
 }
 
@@ -515,7 +635,10 @@ fn run_row(lang: Lang, r: &PlanRun) -> Value {
 }
 
 fn status_text(lang: Lang, r: &PlanRun) -> String {
-    let infeasible = r.result.as_ref().is_some_and(|v| !v["infeasibility"].is_null());
+    let infeasible = r
+        .result
+        .as_ref()
+        .is_some_and(|v| !v["infeasibility"].is_null());
     match (r.status.as_str(), infeasible, r.published_at.is_some()) {
         (_, _, true) => tr(lang, "公開済み", "published"),
         ("done", true, _) => tr(lang, "規則を満たす日程なし", "no plan meets the rules"),
@@ -526,7 +649,11 @@ fn status_text(lang: Lang, r: &PlanRun) -> String {
     }
 }
 
-async fn plan_form(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser) -> PageResult {
+async fn plan_form(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+) -> PageResult {
     plan_form_view(&state, lang, &session, &HashMap::new(), &[], StatusCode::OK).await
 }
 
@@ -552,10 +679,20 @@ async fn plan_form_view(
         .iter()
         .map(|r| run_row(lang, r))
         .collect();
-    let series = state.db.list_series(session.user.municipality_id).await?.into_iter().filter(|s| s.active).count();
+    let series = state
+        .db
+        .list_series(session.user.municipality_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.active)
+        .count();
     let labels = [
         ("period", "期間", "Period"),
-        ("time_limit_seconds", "計算時間の上限（秒）", "Time limit (seconds)"),
+        (
+            "time_limit_seconds",
+            "計算時間の上限（秒）",
+            "Time limit (seconds)",
+        ),
         ("method", "方法", "Method"),
         ("series", "会議シリーズ", "Meeting series"),
     ];
@@ -569,17 +706,29 @@ async fn plan_form_view(
     Ok((status, Html(html)).into_response())
 }
 
-async fn plan_submit(State(state): State<AppState>, PageLang(lang): PageLang, session: SessionUser, body: Bytes) -> PageResult {
+async fn plan_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    body: Bytes,
+) -> PageResult {
     let form = form_map(&form_pairs(&body));
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
-    let limit = form.get("time_limit_seconds").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let limit = form
+        .get("time_limit_seconds")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty());
     let mut errors = Vec::new();
     let time_limit_seconds = match limit.map(str::parse::<f64>) {
         None => None,
         Some(Ok(x)) => Some(x),
         Some(Err(_)) => {
-            errors.push(FieldError::new("time_limit_seconds", "秒数を数字で入力してください", "enter the seconds as a number"));
+            errors.push(FieldError::new(
+                "time_limit_seconds",
+                "秒数を数字で入力してください",
+                "enter the seconds as a number",
+            ));
             None
         }
     };
@@ -592,15 +741,28 @@ async fn plan_submit(State(state): State<AppState>, PageLang(lang): PageLang, se
     if errors.is_empty() {
         match input.parse(jst_date(Utc::now())) {
             Ok(req) => match start_plan(&state.db, &session.user, &req).await {
-                Ok(run) => return Ok(Redirect::to(&format!("/meetings/plans/{}", run.id)).into_response()),
-                Err(Error::BadRequest(m)) => errors.push(FieldError { field: "series".into(), message: m }),
+                Ok(run) => {
+                    return Ok(Redirect::to(&format!("/meetings/plans/{}", run.id)).into_response())
+                }
+                Err(Error::BadRequest(m)) => errors.push(FieldError {
+                    field: "series".into(),
+                    message: m,
+                }),
                 Err(Error::Validation(e)) => errors.extend(e),
                 Err(e) => return Err(e.into()),
             },
             Err(e) => errors.extend(e),
         }
     }
-    plan_form_view(&state, lang, &session, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    plan_form_view(
+        &state,
+        lang,
+        &session,
+        &form,
+        &errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 /// The stored planning report, as much of it as the pages show.
@@ -628,16 +790,31 @@ struct Names {
 
 impl Names {
     fn new(instance: &Instance, series: Vec<SeriesRef>) -> Names {
-        let venues: HashMap<u32, &str> = instance.venues.iter().map(|v| (v.id, v.name.as_str())).collect();
+        let venues: HashMap<u32, &str> = instance
+            .venues
+            .iter()
+            .map(|v| (v.id, v.name.as_str()))
+            .collect();
         Names {
             series,
-            people: instance.people.iter().map(|p| (p.id, p.name.clone())).collect(),
+            people: instance
+                .people
+                .iter()
+                .map(|p| (p.id, p.name.clone()))
+                .collect(),
             rooms: instance
                 .rooms
                 .iter()
                 .map(|r| {
                     let v = venues.get(&r.venue).copied().unwrap_or("");
-                    (r.id, if v == r.name { r.name.clone() } else { format!("{v} {}", r.name) })
+                    (
+                        r.id,
+                        if v == r.name {
+                            r.name.clone()
+                        } else {
+                            format!("{v} {}", r.name)
+                        },
+                    )
                 })
                 .collect(),
         }
@@ -645,12 +822,26 @@ impl Names {
     fn title(&self, lang: Lang, series: u32) -> String {
         self.series
             .get(series as usize)
-            .map(|s| if lang == Lang::En { s.title_en.clone() } else { s.title.clone() })
+            .map(|s| {
+                if lang == Lang::En {
+                    s.title_en.clone()
+                } else {
+                    s.title.clone()
+                }
+            })
             .unwrap_or_default()
     }
     fn occurrence(&self, lang: Lang, o: &Occurrence) -> Value {
-        let kind = self.series.get(o.series as usize).map(|s| kind_slug(s.kind)).unwrap_or("other");
-        let people: Vec<String> = o.attendees.iter().filter_map(|p| self.people.get(p).cloned()).collect();
+        let kind = self
+            .series
+            .get(o.series as usize)
+            .map(|s| kind_slug(s.kind))
+            .unwrap_or("other");
+        let people: Vec<String> = o
+            .attendees
+            .iter()
+            .filter_map(|p| self.people.get(p).cloned())
+            .collect();
         context! {
             date => o.date.to_string(), weekday => weekday_label(lang, o.date),
             start => o.start.format("%H:%M").to_string(), end => o.end.format("%H:%M").to_string(),
@@ -668,7 +859,12 @@ fn weekday_label(lang: Lang, d: NaiveDate) -> String {
 }
 
 /// Month grids (Monday first) of the months between `from` and `to`, with the items per day.
-fn month_grids(lang: Lang, from: NaiveDate, to: NaiveDate, items: &[(NaiveDate, Value)]) -> Vec<Value> {
+fn month_grids(
+    lang: Lang,
+    from: NaiveDate,
+    to: NaiveDate,
+    items: &[(NaiveDate, Value)],
+) -> Vec<Value> {
     let mut by_day: BTreeMap<NaiveDate, Vec<Value>> = BTreeMap::new();
     for (d, v) in items {
         by_day.entry(*d).or_default().push(v.clone());
@@ -734,7 +930,8 @@ async fn plan_page(
     let m = session.user.municipality_id;
     let run = state.db.plan_run(m, id).await?;
     let (_, instance, series) = state.db.plan_run_input(id).await?;
-    let instance: Instance = serde_json::from_value(instance).map_err(|e| Error::Internal(e.into()))?;
+    let instance: Instance =
+        serde_json::from_value(instance).map_err(|e| Error::Internal(e.into()))?;
     let names = Names::new(&instance, series);
     let b = base(&state, lang, &session, "meetings/plan").await?;
     let finished = run.status == "done" || run.status == "failed";
@@ -753,8 +950,16 @@ async fn plan_page(
             && run.result.as_ref().and_then(|v| v["valid"].as_bool()) == Some(true),
     };
     if let Some(r) = report {
-        let items: Vec<(NaiveDate, Value)> = r.occurrences.iter().map(|o| (o.date, names.occurrence(lang, o))).collect();
-        let grids = if view == "grid" { month_grids(lang, instance.period.from, instance.period.to, &items) } else { Vec::new() };
+        let items: Vec<(NaiveDate, Value)> = r
+            .occurrences
+            .iter()
+            .map(|o| (o.date, names.occurrence(lang, o)))
+            .collect();
+        let grids = if view == "grid" {
+            month_grids(lang, instance.period.from, instance.period.to, &items)
+        } else {
+            Vec::new()
+        };
         let changes: Vec<Value> = r
             .changes
             .iter()
@@ -800,7 +1005,10 @@ async fn plan_page(
             for o in &r.occurrences {
                 *counts.entry(o.series).or_default() += 1;
             }
-            counts.into_iter().map(|(s, n)| context! { title => names.title(lang, s), count => n }).collect()
+            counts
+                .into_iter()
+                .map(|(s, n)| context! { title => names.title(lang, s), count => n })
+                .collect()
         };
         ctx = context! { ..ctx, ..context! {
             report => context! {
@@ -819,16 +1027,30 @@ async fn plan_page(
     let mut response = Html(html).into_response();
     if !finished {
         // The page refreshes itself while the job runs (no script: the CSP forbids inline code).
-        response.headers_mut().insert(header::REFRESH, axum::http::HeaderValue::from_static("2"));
+        response
+            .headers_mut()
+            .insert(header::REFRESH, axum::http::HeaderValue::from_static("2"));
     }
     Ok(response)
 }
 
 fn stage_text(lang: Lang, stage: &str) -> String {
     match stage {
-        "greedy" => tr(lang, "手作業と同じ方法で仮の日程を作成中", "making a first plan the way a coordinator would"),
-        "building" => tr(lang, "最適化モデルを作成中", "building the optimisation model"),
-        "solving" => tr(lang, "最適化中（日付を決めています）", "optimising (choosing the days)"),
+        "greedy" => tr(
+            lang,
+            "手作業と同じ方法で仮の日程を作成中",
+            "making a first plan the way a coordinator would",
+        ),
+        "building" => tr(
+            lang,
+            "最適化モデルを作成中",
+            "building the optimisation model",
+        ),
+        "solving" => tr(
+            lang,
+            "最適化中（日付を決めています）",
+            "optimising (choosing the days)",
+        ),
         "extracting" => tr(lang, "時間と部屋を割り当て中", "assigning times and rooms"),
         "done" => tr(lang, "完了", "done"),
         "" => tr(lang, "順番待ち", "waiting for a worker"),
@@ -873,8 +1095,16 @@ impl CalendarPageQuery {
     fn occurrence_query(&self, fy: FiscalYear) -> OccurrenceQuery {
         let id = |s: &str| s.trim().parse::<i64>().ok();
         OccurrenceQuery {
-            from: if self.from.trim().is_empty() { fy.start().to_string() } else { self.from.clone() },
-            to: if self.to.trim().is_empty() { fy.end().to_string() } else { self.to.clone() },
+            from: if self.from.trim().is_empty() {
+                fy.start().to_string()
+            } else {
+                self.from.clone()
+            },
+            to: if self.to.trim().is_empty() {
+                fy.end().to_string()
+            } else {
+                self.to.clone()
+            },
             person: id(&self.person),
             room: id(&self.room),
             organisation: id(&self.organisation),
@@ -886,7 +1116,11 @@ impl CalendarPageQuery {
 
 fn occurrence_view(lang: Lang, o: &OccurrenceRow) -> Value {
     let date = NaiveDate::parse_from_str(&o.date, "%Y-%m-%d").ok();
-    let place = if o.room_name == o.venue_name { o.venue_name.clone() } else { format!("{} {}", o.venue_name, o.room_name) };
+    let place = if o.room_name == o.venue_name {
+        o.venue_name.clone()
+    } else {
+        format!("{} {}", o.venue_name, o.room_name)
+    };
     context! {
         date => o.date.clone(), weekday => date.map(|d| weekday_label(lang, d)).unwrap_or_default(),
         start => o.start.clone(), end => o.end.clone(), kind => o.kind.clone(),
@@ -910,18 +1144,32 @@ async fn calendar_page(
     let filter = oq.filter()?;
     let rows = state.db.occurrences(m, &filter).await?;
     let view = if q.view == "grid" { "grid" } else { "list" };
-    let (from, to) = (filter.from.unwrap_or(fy.start()), filter.to.unwrap_or(fy.end()));
+    let (from, to) = (
+        filter.from.unwrap_or(fy.start()),
+        filter.to.unwrap_or(fy.end()),
+    );
     let items: Vec<(NaiveDate, Value)> = rows
         .iter()
-        .filter_map(|o| NaiveDate::parse_from_str(&o.date, "%Y-%m-%d").ok().map(|d| (d, occurrence_view(lang, o))))
+        .filter_map(|o| {
+            NaiveDate::parse_from_str(&o.date, "%Y-%m-%d")
+                .ok()
+                .map(|d| (d, occurrence_view(lang, o)))
+        })
         .collect();
-    let grids = if view == "grid" && (to - from).num_days() <= 400 { month_grids(lang, from, to, &items) } else { Vec::new() };
+    let grids = if view == "grid" && (to - from).num_days() <= 400 {
+        month_grids(lang, from, to, &items)
+    } else {
+        Vec::new()
+    };
     let options = |kind: MasterKind, records: Vec<Record>, selected: Option<i64>| -> Vec<Value> {
         records
             .into_iter()
             .map(|r| {
                 let (id, label) = match r {
-                    Record::Person(p) => (p.id, format!("{}（{}）", p.name, p.organisation_name.unwrap_or_default())),
+                    Record::Person(p) => (
+                        p.id,
+                        format!("{}（{}）", p.name, p.organisation_name.unwrap_or_default()),
+                    ),
                     Record::Room(r) => (r.id, format!("{} {}", r.venue_name, r.name)),
                     Record::Organisation(o) => (o.id, o.name),
                     Record::Venue(v) => (v.id, v.name),
@@ -931,12 +1179,29 @@ async fn calendar_page(
             })
             .collect()
     };
-    let people = options(MasterKind::People, state.db.list_records(m, MasterKind::People, "").await?, oq.person);
-    let rooms = options(MasterKind::Rooms, state.db.list_records(m, MasterKind::Rooms, "").await?, oq.room);
-    let orgs_records = state.db.list_records(m, MasterKind::Organisations, "").await?;
+    let people = options(
+        MasterKind::People,
+        state.db.list_records(m, MasterKind::People, "").await?,
+        oq.person,
+    );
+    let rooms = options(
+        MasterKind::Rooms,
+        state.db.list_records(m, MasterKind::Rooms, "").await?,
+        oq.room,
+    );
+    let orgs_records = state
+        .db
+        .list_records(m, MasterKind::Organisations, "")
+        .await?;
     let mut wards: Vec<String> = orgs_records
         .iter()
-        .filter_map(|r| if let Record::Organisation(o) = r { Some(o.ward.clone()) } else { None })
+        .filter_map(|r| {
+            if let Record::Organisation(o) = r {
+                Some(o.ward.clone())
+            } else {
+                None
+            }
+        })
         .filter(|w| !w.is_empty())
         .collect();
     wards.dedup();
@@ -952,9 +1217,19 @@ async fn calendar_page(
     };
     let feed_url = match feed {
         Some((kind, id)) => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            let scheme = if state.config.secure_cookies() { "https" } else { "http" };
-            Some(format!("{scheme}://{host}{}", feed_path(&state, m, kind, id).await?))
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let scheme = if state.config.secure_cookies() {
+                "https"
+            } else {
+                "http"
+            };
+            Some(format!(
+                "{scheme}://{host}{}",
+                feed_path(&state, m, kind, id).await?
+            ))
         }
         None => None,
     };
@@ -1025,9 +1300,21 @@ async fn pin_submit(
     let pin = form
         .get("pin")
         .and_then(|p| crate::store::meetings::parse_pin(p))
-        .ok_or_else(|| Error::BadRequest(crate::i18n::Msg::new("固定の種類を選んでください", "choose how to pin")))?;
-    state.db.pin_occurrence(&session.user, parse_id(&id)?, pin).await?;
-    let back = form.get("back").map(String::as_str).filter(|b| b.starts_with("/meetings/calendar")).unwrap_or("/meetings/calendar");
+        .ok_or_else(|| {
+            Error::BadRequest(crate::i18n::Msg::new(
+                "固定の種類を選んでください",
+                "choose how to pin",
+            ))
+        })?;
+    state
+        .db
+        .pin_occurrence(&session.user, parse_id(&id)?, pin)
+        .await?;
+    let back = form
+        .get("back")
+        .map(String::as_str)
+        .filter(|b| b.starts_with("/meetings/calendar"))
+        .unwrap_or("/meetings/calendar");
     Ok(Redirect::to(back).into_response())
 }
 
@@ -1050,17 +1337,35 @@ async fn annual_page(
         FiscalYear::of(today)
     } else {
         q.fy.parse::<FiscalYear>().map_err(|e| {
-            Error::BadRequest(crate::i18n::Msg::new(format!("年度「{}」が読めません（例: 2027, FY2027, 令和9年度）", q.fy), format!("cannot read the fiscal year \"{}\": {e}", q.fy)))
+            Error::BadRequest(crate::i18n::Msg::new(
+                format!(
+                    "年度「{}」が読めません（例: 2027, FY2027, 令和9年度）",
+                    q.fy
+                ),
+                format!("cannot read the fiscal year \"{}\": {e}", q.fy),
+            ))
         })?
     };
     let rows = state
         .db
-        .occurrences(m, &crate::store::meetings::OccurrenceFilter { from: Some(fy.start()), to: Some(fy.end()), ..Default::default() })
+        .occurrences(
+            m,
+            &crate::store::meetings::OccurrenceFilter {
+                from: Some(fy.start()),
+                to: Some(fy.end()),
+                ..Default::default()
+            },
+        )
         .await?;
     let plan = export::annual_plan(fy, &rows, lang);
     let months: Vec<String> = [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
         .iter()
-        .map(|m| match lang { Lang::Ja => format!("{m}月"), Lang::En => chrono::Month::try_from(*m as u8).map(|x| x.name()[..3].to_string()).unwrap_or_default() })
+        .map(|m| match lang {
+            Lang::Ja => format!("{m}月"),
+            Lang::En => chrono::Month::try_from(*m as u8)
+                .map(|x| x.name()[..3].to_string())
+                .unwrap_or_default(),
+        })
         .collect();
     let years: Vec<Value> = (fy.year() - 1..=fy.year() + 1)
         .filter_map(|y| FiscalYear::new(y).ok())
