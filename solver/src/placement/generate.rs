@@ -104,7 +104,7 @@ pub fn first_night() -> NaiveDate {
 /// An instance with `beds` beds (at least the hub's 2), `nights` nights of bookings from
 /// [`first_night`] and `requests` requests inside them.
 pub fn instance(beds: usize, nights: u32, requests: usize, seed: u64) -> Instance {
-    let mut rng = Rng(seed ^ 0x0DD5_EED5_0F_BEDu64);
+    let mut rng = Rng(seed ^ 0x0000_DD5E_ED50_FBED_u64);
     let start = first_night();
     let mut facilities = Vec::new();
     let mut rooms: Vec<Room> = Vec::new();
@@ -403,6 +403,7 @@ pub fn instance(beds: usize, nights: u32, requests: usize, seed: u64) -> Instanc
                     medical_care,
                     behavioural_support: rng.chance(10),
                     night_staff: rng.chance(30),
+                    not_at: Vec::new(),
                 },
                 nights: Nights::new(night(from), night(from + len)),
                 home: Location {

@@ -18,11 +18,11 @@
 //!   cheapest stay that uses exactly that run; the cheapest [`PlaceOptions::split_candidates`]
 //!   distinct ones are kept.
 //!
-//! Variables: `x[r,s]` ∈ {0,1} (request r takes candidate s); `u[r]` ∈ [0,1] (r unplaced;
-//! integral through the row below); `z[room,night]` ∈ {0,1} (the shared room is men's that
+//! Variables: `x[r,s]` ∈ {0, 1} (request r takes candidate s); `u[r]` ∈ \[0, 1\] (r unplaced;
+//! integral through the row below); `z[room,night]` ∈ {0, 1} (the shared room is men's that
 //! night), only for room-nights of a [`SexPolicy::SameAsOccupants`] room on which candidates
-//! of both sexes could sleep; `P` ≥ 0 (total nights placed) and `e[f]` ≥ 0 (nights of
-//! facility f above the fair share), only when the load goal has a weight.
+//! of both sexes could sleep; `e[f]` ≥ 0 (nights of facility f above the fair share), only
+//! when the load goal has a weight.
 //!
 //! Rows:
 //! - one choice per request: `Σ_s x[r,s] + u[r] = 1`;
@@ -30,10 +30,12 @@
 //!   bed-night (a request's own candidates already exclude each other);
 //! - shared rooms, where contested: per bed of the room and night,
 //!   `Σ_{male} x ≤ z` and `Σ_{female} x ≤ 1 - z` (which also gives one person per bed-night);
-//! - load: `P = Σ n_r x[r,s]` and `e[f] ≥ Σ nights_f(s) x[r,s] - P / K`, with `K` the
-//!   facilities that fit at least one request ([`super::score::fair_share_facilities`]). The share
-//!   moves with `P`, and `K` is fixed by the instance, so the row stays linear; `e[f]` is the
-//!   exact `max(0, load - share)` of [`super::score`] at any optimum since it is minimised.
+//! - load: `e[f] ≥ Σ nights_f(s) x[r,s] - S` with the fair share `S = N / K` (`N` nights
+//!   requested in the batch, `K` facilities that fit at least one request,
+//!   [`super::score::fair_share_facilities`]); `e[f]` is the exact `max(0, load - S)` of
+//!   [`super::score`] at any optimum since it is minimised. A share that moved with the
+//!   nights actually placed (`P / K`) is also linear, but its row holds every column of the
+//!   model and made the 200-request batch five times slower to solve.
 //!
 //! Objective: `Σ cost(s) x[r,s] + Σ unplaced·urgency(r) u[r] + load_over_share · Σ e[f]`,
 //! where `cost(s)` is [`super::score::segment_cost`] of its segments plus `transfer` per change.
@@ -416,13 +418,19 @@ fn prepare<'a>(
     Prepared { beds, candidates }
 }
 
-/// Load term of chosen stays: `load_over_share · Σ_f max(0, nights_f - P/K)`.
-fn load_term(w: &Weights, k: usize, loads: &BTreeMap<usize, f64>) -> f64 {
+/// The fair share of one facility: the nights requested in the batch over `k` facilities.
+fn fair_share(instance: &Instance, k: usize) -> f64 {
+    let requested: u32 = instance.requests.iter().map(|r| r.nights.len()).sum();
+    f64::from(requested) / k as f64
+}
+
+/// Load term of chosen stays: `load_over_share · Σ_f max(0, nights_f - S)`.
+fn load_term(instance: &Instance, k: usize, loads: &BTreeMap<usize, f64>) -> f64 {
+    let w = &instance.weights;
     if k == 0 || w.load_over_share == 0.0 {
         return 0.0;
     }
-    let placed: f64 = loads.values().sum();
-    let share = placed / k as f64;
+    let share = fair_share(instance, k);
     w.load_over_share * loads.values().map(|&l| (l - share).max(0.0)).sum::<f64>()
 }
 
@@ -448,7 +456,7 @@ fn objective_at(
             }
         }
     }
-    total + load_term(w, k, &loads)
+    total + load_term(instance, k, &loads)
 }
 
 /// Requests by urgency, each taking its cheapest candidate that clashes with nothing taken
@@ -523,7 +531,7 @@ pub fn place_with(instance: &Instance, options: PlaceOptions) -> Result<Solution
         .map(|(i, f)| (f.id, i))
         .collect();
     let k = fair_share_facilities(&index);
-    let prepared: Vec<Prepared> = instance
+    let mut prepared: Vec<Prepared> = instance
         .requests
         .iter()
         .map(|r| prepare(&index, &facility_pos, r, &options))
@@ -540,6 +548,7 @@ pub fn place_with(instance: &Instance, options: PlaceOptions) -> Result<Solution
         }
         (vec![best.0], SolveStatus::Optimal, best.1)
     } else {
+        prune_dominated(instance, &mut prepared);
         solve_model(instance, &prepared, k, &options, started)?
     };
 
@@ -583,6 +592,63 @@ pub fn place_with(instance: &Instance, options: PlaceOptions) -> Result<Solution
         gap,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Drops candidates that cannot be needed: when two candidates of one request are both
+/// *uncontested* (no other request has a candidate on any of their bed-nights, and none of
+/// their shared room-nights could see both sexes) and spend the same nights at the same
+/// facilities, the dearer one can always be swapped for the cheaper one without touching
+/// anybody else or the load term. The optimum over the candidates is unchanged; the model
+/// loses most of the columns nobody competes for.
+fn prune_dominated(instance: &Instance, prepared: &mut [Prepared]) {
+    let mut users: IdMap<u64, (usize, bool)> = IdMap::default();
+    let mut room_sexes: IdMap<u64, Sexes> = IdMap::default();
+    for (r, p) in prepared.iter().enumerate() {
+        let sex = instance.requests[r].needs.sex;
+        for c in &p.candidates {
+            for us in &c.uses {
+                let e = users.entry(us.bed_night).or_insert((r, false));
+                if e.0 != r {
+                    e.1 = true;
+                }
+                if let Some(rn) = us.shared_room_night {
+                    let e = room_sexes.entry(rn).or_default();
+                    *e = e.with(sex);
+                }
+            }
+        }
+    }
+    let contested = |c: &Candidate| {
+        c.uses.iter().any(|us| {
+            users.get(&us.bed_night).is_some_and(|&(_, shared)| shared)
+                || us.shared_room_night.is_some_and(|rn| {
+                    room_sexes
+                        .get(&rn)
+                        .is_some_and(|s| s.has(Sex::Male) && s.has(Sex::Female))
+                })
+        })
+    };
+    for p in prepared.iter_mut() {
+        let mut cheapest: BTreeMap<Vec<(usize, u32)>, (f64, usize)> = BTreeMap::new();
+        let free: Vec<bool> = p.candidates.iter().map(|c| !contested(c)).collect();
+        for (s, c) in p.candidates.iter().enumerate() {
+            if free[s] {
+                let e = cheapest
+                    .entry(c.facility_nights.clone())
+                    .or_insert((c.cost, s));
+                if c.cost < e.0 {
+                    *e = (c.cost, s);
+                }
+            }
+        }
+        let keep: IdSet<usize> = cheapest.values().map(|&(_, s)| s).collect();
+        let mut s = 0;
+        p.candidates.retain(|_| {
+            let k = !free[s] || keep.contains(&s);
+            s += 1;
+            k
+        });
+    }
 }
 
 type Choice = (Vec<Option<usize>>, SolveStatus, f64);
@@ -700,16 +766,13 @@ fn solve_model(
         }
     }
 
-    // Load over the fair share.
-    let mut load_columns: Option<(Col, Vec<(usize, Col)>)> = None;
+    // Load over the fair share S = (nights requested in the batch) / K, a constant.
+    let mut load_columns: Vec<(usize, Col)> = Vec::new();
     if k > 0 && w.load_over_share > 0.0 {
-        let placed = add(&mut vars, variable().min(0.0));
-        let mut total = Expression::from(placed.var);
+        let share = fair_share(instance, k);
         let mut per_facility: BTreeMap<usize, Expression> = BTreeMap::new();
         for (r, p) in prepared.iter().enumerate() {
-            let nr = f64::from(instance.requests[r].nights.len());
             for (s, c) in p.candidates.iter().enumerate() {
-                total.add_mul(-nr, x[r][s].var);
                 for &(f, nights) in &c.facility_nights {
                     per_facility
                         .entry(f)
@@ -718,19 +781,15 @@ fn solve_model(
                 }
             }
         }
-        rows.push(total.eq(0.0));
-        let mut excesses = Vec::with_capacity(per_facility.len());
         for (f, load) in per_facility {
             let excess = add(&mut vars, variable().min(0.0));
-            excesses.push((f, excess));
+            load_columns.push((f, excess));
             objective.add_mul(w.load_over_share, excess.var);
-            // excess >= load - placed / K
+            // excess >= load - S
             let mut e = Expression::from(excess.var);
             e.add_mul(-1.0, load);
-            e.add_mul(1.0 / k as f64, placed.var);
-            rows.push(e.geq(0.0));
+            rows.push(e.geq(-share));
         }
-        load_columns = Some((placed, excesses));
     }
 
     let columns = vars.len();
@@ -743,7 +802,7 @@ fn solve_model(
             x: &x,
             u: &u,
             contested: &contested,
-            load: load_columns.as_ref(),
+            load: &load_columns,
             count: columns,
         },
         k,
@@ -826,7 +885,7 @@ struct Columns<'c> {
     x: &'c [Vec<Col>],
     u: &'c [Col],
     contested: &'c BTreeMap<u64, Col>,
-    load: Option<&'c (Col, Vec<(usize, Col)>)>,
+    load: &'c [(usize, Col)],
     count: usize,
 }
 
@@ -862,13 +921,10 @@ fn start_columns(
             }
         }
     }
-    if let Some((placed, excesses)) = columns.load {
-        let total: f64 = loads.values().sum();
-        col[placed.at] = total;
-        for (f, e) in excesses {
-            let load = loads.get(f).copied().unwrap_or(0.0);
-            col[e.at] = (load - total / k as f64).max(0.0);
-        }
+    let share = fair_share(instance, k.max(1));
+    for (f, e) in columns.load {
+        let load = loads.get(f).copied().unwrap_or(0.0);
+        col[e.at] = (load - share).max(0.0);
     }
     col
 }

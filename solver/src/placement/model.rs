@@ -209,6 +209,10 @@ pub struct Needs {
     pub behavioural_support: bool,
     #[serde(default)]
     pub night_staff: bool,
+    /// Facilities that must not be proposed again: they declined this person (or the person
+    /// must not go there). Not a need of the person, but it rules facilities out the same way.
+    #[serde(default)]
+    pub not_at: Vec<FacilityId>,
 }
 
 /// One person to place.

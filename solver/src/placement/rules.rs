@@ -136,6 +136,12 @@ pub fn join(reasons: Vec<Text>) -> Option<Text> {
 /// Why the facility as a whole cannot take a person with `needs` (every reason, joined), or
 /// `None` when it can. Bed and room come on top, see [`bed_unfit`].
 pub fn facility_unfit(facility: &Facility, needs: &Needs) -> Option<Text> {
+    if needs.not_at.contains(&facility.id) {
+        return Some(Text::new(
+            "この方の受入れを辞退済み",
+            "has declined this person",
+        ));
+    }
     let mut why = Vec::new();
     for &t in &needs.disability_types {
         if !facility.disability_types.contains(&t) {
@@ -498,7 +504,16 @@ mod tests {
             medical_care: vec![],
             behavioural_support: false,
             night_staff: false,
+            not_at: vec![],
         }
+    }
+
+    #[test]
+    fn a_facility_that_declined_is_ruled_out() {
+        let mut n = needs(Sex::Male);
+        n.not_at = vec![facility().id];
+        let why = unfit(&facility(), &room(SexPolicy::Any), &bed(false), &n).expect("ruled out");
+        assert_eq!(why.en, "has declined this person");
     }
 
     #[test]
@@ -515,7 +530,8 @@ mod tests {
         let f = facility();
         let r = room(SexPolicy::Any);
         let b = bed(false);
-        let cases: Vec<(Box<dyn Fn(&mut Needs)>, &str, &str)> = vec![
+        type Case = (Box<dyn Fn(&mut Needs)>, &'static str, &'static str);
+        let cases: Vec<Case> = vec![
             (
                 Box::new(|n| n.wheelchair = true),
                 "車椅子対応のベッドがない",

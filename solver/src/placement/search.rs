@@ -2,7 +2,7 @@
 //!
 //! - `whole`: every bed that fits and is free for all nights, community beds first (the hub's
 //!   emergency room is the reserve, offered last whatever it costs), then by the stay's soft
-//!   cost ([`score::segment_cost`]: hub nights, distance from home, unknown facility);
+//!   cost ([`super::score::segment_cost`]: hub nights, distance from home, unknown facility);
 //! - `split`: only when no bed covers all nights, the stay with the fewest changes of bed
 //!   (at most `max_transfers`), cheapest among those;
 //! - `misses`: for every facility without a whole-stay bed, why not, in plain words: a static
@@ -137,6 +137,7 @@ pub(crate) fn fewest_segments(
         }
         let change = if i > 0 { transfer } else { 0.0 };
         for (b, fb) in beds.iter().enumerate() {
+            #[allow(clippy::needless_range_loop)] // j is a night position, not just an index
             for j in i + 1..=fb.run_end[i] as usize {
                 let cand = Best {
                     segments: here.segments + 1,
@@ -373,6 +374,7 @@ pub(crate) mod tests {
                 medical_care: vec![],
                 behavioural_support: false,
                 night_staff: false,
+                not_at: vec![],
             },
             nights: Nights::new(from, to),
             home: Location::default(),

@@ -55,6 +55,9 @@ impl Report {
     }
 }
 
+/// Who sleeps in a shared room on a night: request, bed, sex.
+type Sleeper = (RequestId, BedId, Sex);
+
 /// Every hard-rule violation of `placements` in `instance`; an empty report means valid.
 /// Requests without a placement, and placements without segments, are simply unplaced.
 pub fn validate(instance: &Instance, placements: &[Placement]) -> Report {
@@ -74,7 +77,7 @@ pub fn validate(instance: &Instance, placements: &[Placement]) -> Report {
     let mut seen: IdSet<RequestId> = IdSet::default();
     // bed-night -> the request that has it; (room, night) of shared rooms -> who sleeps there.
     let mut given: IdMap<u64, RequestId> = IdMap::default();
-    let mut shared: BTreeMap<(RoomId, NaiveDate), Vec<(RequestId, BedId, Sex)>> = BTreeMap::new();
+    let mut shared: BTreeMap<(RoomId, NaiveDate), Vec<Sleeper>> = BTreeMap::new();
 
     for p in placements {
         let Some(r) = requests.get(&p.request) else {
