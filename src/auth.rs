@@ -53,6 +53,10 @@ impl Role {
             Role::Viewer => Msg::new("閲覧者", "Viewer"),
         }
     }
+    /// Hub staff (and administrators) handle emergency requests and see requesters' data.
+    pub fn can_handle_placements(self) -> bool {
+        matches!(self, Role::HubStaff | Role::Admin)
+    }
     pub fn can_write_master(self) -> bool {
         !matches!(self, Role::Viewer)
     }
@@ -270,11 +274,29 @@ impl FromRequestParts<AppState> for ApiUser {
 }
 
 impl ApiUser {
+    /// Emergency placement with requesters' personal data: hub staff and administrators.
+    pub fn require_hub(&self) -> Result<&User> {
+        self.0.require_hub()
+    }
     pub fn require_write(&self) -> Result<&User> {
         if self.0.role.can_write_master() {
             Ok(&self.0)
         } else {
             Err(Error::forbidden_write())
+        }
+    }
+}
+
+impl User {
+    /// Refuses everyone but hub staff and administrators (requesters' personal data).
+    pub fn require_hub(&self) -> Result<&User> {
+        if self.role.can_handle_placements() {
+            Ok(self)
+        } else {
+            Err(Error::Forbidden(Msg::new(
+                "緊急受入れの相談（個人情報）は拠点職員と管理者だけが扱えます",
+                "emergency requests (personal data) are for hub staff and administrators only",
+            )))
         }
     }
 }

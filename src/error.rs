@@ -25,6 +25,12 @@ pub enum Error {
     NotFound(Msg),
     #[error("conflict: {0}")]
     Conflict(Msg),
+    /// A booking lost a bed-night to another one; `alternatives` is what is free now.
+    #[error("bed-night taken: {message}")]
+    Taken {
+        message: Msg,
+        alternatives: serde_json::Value,
+    },
     #[error("unauthenticated")]
     Unauthenticated,
     #[error("forbidden: {0}")]
@@ -45,6 +51,10 @@ pub struct ErrorBody {
     pub message: Msg,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
+    /// For `taken`: the vacancies free now, to choose again from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub alternatives: Option<serde_json::Value>,
 }
 
 impl Error {
@@ -68,7 +78,7 @@ impl Error {
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::Taken { .. } => StatusCode::CONFLICT,
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -82,6 +92,7 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::Taken { .. } => "taken",
             Error::Unauthenticated => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::RateLimited { .. } => "rate_limited",
@@ -96,7 +107,11 @@ impl Error {
                 format!("入力に{}件の問題があります。各項目を直してから再度送信してください", fields.len()),
                 format!("{} problem(s) in the input; fix each field and send again", fields.len()),
             ),
-            Error::BadRequest(m) | Error::NotFound(m) | Error::Conflict(m) | Error::Forbidden(m) => m.clone(),
+            Error::BadRequest(m)
+            | Error::NotFound(m)
+            | Error::Conflict(m)
+            | Error::Forbidden(m)
+            | Error::Taken { message: m, .. } => m.clone(),
             Error::Unauthenticated => Msg::new(
                 "ログインが必要です。ログインするか、Authorization: Bearer <APIトークン> を付けてください",
                 "authentication required: log in, or send Authorization: Bearer <API token>",
@@ -118,10 +133,15 @@ impl Error {
             Error::Validation(f) => f.clone(),
             _ => Vec::new(),
         };
+        let alternatives = match self {
+            Error::Taken { alternatives, .. } => Some(alternatives.clone()),
+            _ => None,
+        };
         ErrorBody {
             error: self.code(),
             message,
             fields,
+            alternatives,
         }
     }
 }

@@ -325,10 +325,10 @@ impl FieldError {
 
 /// Collects field errors while a value is parsed.
 #[derive(Default)]
-struct Check(Vec<FieldError>);
+pub(crate) struct Check(pub(crate) Vec<FieldError>);
 
 impl Check {
-    fn code(&mut self, field: &str, v: &str) -> String {
+    pub(crate) fn code(&mut self, field: &str, v: &str) -> String {
         let v = v.trim();
         if v.is_empty() {
             self.0.push(FieldError::new(
@@ -349,7 +349,7 @@ impl Check {
         }
         v.to_string()
     }
-    fn required(&mut self, field: &str, label_ja: &str, v: &str, max: usize) -> String {
+    pub(crate) fn required(&mut self, field: &str, label_ja: &str, v: &str, max: usize) -> String {
         let v = v.trim();
         if v.is_empty() {
             self.0.push(FieldError::new(
@@ -360,7 +360,7 @@ impl Check {
         }
         self.optional(field, v, max)
     }
-    fn optional(&mut self, field: &str, v: &str, max: usize) -> String {
+    pub(crate) fn optional(&mut self, field: &str, v: &str, max: usize) -> String {
         let v = v.trim();
         if v.chars().count() > max {
             self.0.push(FieldError::new(
@@ -378,7 +378,7 @@ impl Check {
         }
         v.to_string()
     }
-    fn kana(&mut self, field: &str, v: &str) -> String {
+    pub(crate) fn kana(&mut self, field: &str, v: &str) -> String {
         let v = self.optional(field, v, 100);
         let ok = v.chars().all(|c| {
             matches!(c, '\u{3040}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}' | '\u{FF65}'..='\u{FF9F}' | ' ' | '\u{3000}')
@@ -392,7 +392,7 @@ impl Check {
         }
         v
     }
-    fn email(&mut self, field: &str, v: &str) -> String {
+    pub(crate) fn email(&mut self, field: &str, v: &str) -> String {
         let v = v.trim();
         if !v.is_empty() && !is_plausible_email(v) {
             self.0.push(FieldError::new(
@@ -403,7 +403,7 @@ impl Check {
         }
         v.to_string()
     }
-    fn list(&mut self, field: &str, items: &[String]) -> Vec<String> {
+    pub(crate) fn list(&mut self, field: &str, items: &[String]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for item in items {
             let item = self.optional(field, item, 50);
@@ -413,7 +413,7 @@ impl Check {
         }
         out
     }
-    fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
         if self.0.is_empty() {
             Ok(value)
         } else {

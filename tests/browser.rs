@@ -557,3 +557,118 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
     );
     save_screenshot(client, "published-calendar.png").await;
 }
+
+/// Hub staff on the demo: open the most urgent request, propose the first fitting bed the
+/// page offers, record the facility's acceptance, confirm, and see the stay on the board.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_staff_place_a_person_and_the_board_shows_it() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    renkei::demo::load(app.db()).await.expect("load the demo");
+    let driver = ChromeDriver::start();
+    let client = connect(&driver).await;
+    let result =
+        tokio::time::timeout(Duration::from_secs(120), place_on_the_demo(&client, &app)).await;
+    let _ = client.close().await;
+    drop(driver);
+    result.expect("the placement round trip took more than 2 minutes");
+    app.stop().await;
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page's heading ends with `suffix` (a form's redirect reloads the same URL).
+async fn wait_for_heading(client: &Client, suffix: &str) {
+    let start = Instant::now();
+    loop {
+        let heading = text_of(client, "main h1").await;
+        if heading.ends_with(suffix) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "heading {heading:?} does not end with {suffix:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn place_on_the_demo(client: &Client, app: &TestApp) {
+    client
+        .set_window_size(1400, 1000)
+        .await
+        .expect("window size");
+    let next = "/placement/requests";
+    client
+        .goto(&app.url(&format!("/login?next={next}")))
+        .await
+        .unwrap();
+    for (id, value) in [
+        ("username", renkei::demo::placement::DEMO_HUB_USERNAME),
+        ("password", renkei::demo::DEMO_PASSWORD),
+    ] {
+        client
+            .wait()
+            .for_element(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(client, "form[action='/login'] button[type='submit']").await;
+    wait_for_url(client, next, |u| u.path() == next).await;
+    // The most urgent request is listed first.
+    let first = text_of(client, "main table tbody tr:first-child td:first-child").await;
+    assert_eq!(first, "2026-D001");
+    click(client, "main table tbody tr:first-child td:first-child a").await;
+    wait_for_url(client, "the request page", |u| {
+        u.path().starts_with("/placement/requests/")
+    })
+    .await;
+    let personal = text_of(client, "#personal-h").await;
+    assert!(personal.contains("個人情報"), "{personal}");
+    // Propose the first bed of the ranked list: a community bed, not the hub's room.
+    let first_bed = text_of(client, "#whole-h + .scroll table tbody tr:first-child").await;
+    assert!(
+        !first_bed.contains("拠点の居室"),
+        "a community bed comes first: {first_bed}"
+    );
+    save_screenshot(client, "placement-request.png").await;
+    click(
+        client,
+        "#whole-h + .scroll table tbody tr:first-child form button",
+    )
+    .await;
+    wait_for_heading(client, "施設に打診中").await;
+    // The facility said yes on the phone: record it, then confirm the placement.
+    click(
+        client,
+        "form[action$='/answer'] input[name='accept'][value='1'] ~ button",
+    )
+    .await;
+    wait_for_heading(client, "施設が受入れ可").await;
+    click(client, "form[action$='/confirm'] button").await;
+    wait_for_heading(client, "入所中（確定）").await;
+
+    client.goto(&app.url("/placement")).await.unwrap();
+    let placed = client
+        .find_all(Locator::Css("table.board td.placed"))
+        .await
+        .unwrap();
+    assert_eq!(placed.len(), 3, "three nights of 2026-D001 on the board");
+    let title = placed[0].attr("title").await.unwrap().unwrap_or_default();
+    assert_eq!(title, "緊急入所 2026-D001");
+    assert!(
+        placed[0].text().await.unwrap().contains("2026-D001"),
+        "hub staff see the case on the board"
+    );
+    save_screenshot(client, "placement-board.png").await;
+}

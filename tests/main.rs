@@ -12,5 +12,6 @@ mod demo;
 mod import_export;
 mod jobs;
 mod meetings;
+mod placement;
 mod store;
 mod tenancy;

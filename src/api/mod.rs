@@ -5,6 +5,7 @@
 //! query values become 400/422 bodies that say what to fix, never a bare extractor message.
 
 pub mod meetings;
+pub mod placement;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -42,14 +43,29 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           meetings::list_series, meetings::create_series, meetings::get_series, meetings::update_series, meetings::set_active,
           meetings::list_presets, meetings::apply_preset, meetings::list_plans, meetings::create_plan, meetings::get_plan,
           meetings::publish_plan, meetings::list_occurrences, meetings::export_occurrences, meetings::pin_occurrence,
-          meetings::feed_link),
+          meetings::feed_link,
+          placement::list_facilities, placement::create_facility, placement::get_facility, placement::update_facility,
+          placement::set_occupancy, placement::renew_link, placement::board, placement::search, placement::list_requests,
+          placement::create_request, placement::get_request, placement::request_search, placement::propose,
+          placement::answer_hold, placement::confirm, placement::end, placement::withdraw, placement::batch,
+          placement::get_figures),
     components(schemas(ErrorBody, User, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
         VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created,
         crate::meetings::spec::SeriesSpec, crate::meetings::spec::CadenceSpec, crate::meetings::spec::OrgAttendance,
         crate::meetings::spec::PrecedenceSpec, crate::meetings::spec::Repeat, crate::store::meetings::SeriesRow,
         crate::store::meetings::PlanRun, crate::store::meetings::OccurrenceRow, crate::store::meetings::Attendee,
         crate::store::meetings::PublishSummary, crate::meetings::PlanRequestInput, crate::meetings::PresetOut,
-        meetings::ActiveInput, meetings::PinInput, meetings::PresetApplied, meetings::FeedLink)),
+        meetings::ActiveInput, meetings::PinInput, meetings::PresetApplied, meetings::FeedLink,
+        crate::placement::FacilityInput, crate::placement::RoomInput, crate::placement::BedInput, crate::placement::NeedsInput,
+        crate::placement::SearchInput, crate::placement::RequestInput, crate::placement::OccupancyInput, crate::placement::SegmentInput,
+        crate::store::placement::FacilityRow, crate::store::placement::RoomRow, crate::store::placement::BedRow,
+        crate::store::placement::BedNightRow, crate::store::placement::RequestSummary, crate::store::placement::RequestDetail,
+        crate::store::placement::HoldRow, crate::store::placement::EventRow,
+        crate::placement::engine::SearchOut, crate::placement::engine::BedChoice, crate::placement::engine::SegmentChoice,
+        crate::placement::engine::SplitChoice, crate::placement::engine::FacilityReason, crate::placement::engine::BatchOut,
+        crate::placement::engine::BatchItem, crate::placement::figures::Figures, crate::placement::figures::Row,
+        placement::Changed, placement::FacilityLink, placement::BoardOut, placement::ProposeInput, placement::Proposed,
+        placement::AnswerInput, placement::EndInput, placement::ReasonInput, placement::BatchInput)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -70,6 +86,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(meetings::routes())
+        .merge(placement::routes())
         .route(
             "/api/openapi.json",
             get(|| async { Json(ApiDoc::openapi()) }),

@@ -1,6 +1,7 @@
 //! The demo municipality loaded by `renkei serve --demo` on an empty database.
 
 pub mod data;
+pub mod placement;
 
 use crate::auth::{hash_password, Role};
 use crate::error::{Error, Result};
@@ -21,11 +22,8 @@ pub struct DemoLoaded {
 /// Loads the demo municipality unless the database already holds it. All or nothing.
 pub async fn load(db: &Db) -> Result<DemoLoaded> {
     let data = data::demo_dataset();
-    if db
-        .municipality_by_code(data.municipality_code)
-        .await?
-        .is_some()
-    {
+    if let Some(existing) = db.municipality_by_code(data.municipality_code).await? {
+        placement::load(db, existing.id).await?;
         return Ok(DemoLoaded {
             created: false,
             municipality_name: data.municipality_name.into(),
@@ -100,6 +98,7 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
     )
     .await?;
     tx.commit().await?;
+    placement::load(db, m).await?;
     Ok(DemoLoaded {
         created: true,
         municipality_name: data.municipality_name.into(),

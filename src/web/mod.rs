@@ -6,6 +6,7 @@
 //! session yet, uses a double-submit cookie.
 
 mod meetings;
+mod placement;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit_page))
         .route("/account", get(account_page).post(create_token_submit))
         .merge(meetings::routes())
+        .merge(placement::routes())
         .fallback(not_found)
 }
 

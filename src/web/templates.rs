@@ -38,7 +38,16 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "month_grid.html",
         "occurrence_list.html",
         "meetings_calendar.html",
-        "annual.html"
+        "annual.html",
+        "placement_board.html",
+        "placement_search_result.html",
+        "placement_needs_fields.html",
+        "placement_search.html",
+        "placement_requests.html",
+        "placement_request.html",
+        "placement_batch.html",
+        "placement_figures.html",
+        "placement_facility.html"
     );
     env.add_function("t", translate);
     env
@@ -67,6 +76,7 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "skip" => ("本文へ移動", "Skip to main content"),
         "nav" => ("メインメニュー", "Main menu"),
         "home" => ("ホーム", "Home"),
+        "placement" => ("空床・緊急受入れ", "Vacancies & emergencies"),
         "organisations" => ("機関", "Organisations"),
         "people" => ("人", "People"),
         "venues" => ("会場", "Venues"),
