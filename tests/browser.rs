@@ -588,8 +588,12 @@ async fn click(client: &Client, css: &str) {
 async fn wait_for_heading(client: &Client, suffix: &str) {
     let start = Instant::now();
     loop {
-        let heading = text_of(client, "main h1").await;
-        if heading.ends_with(suffix) {
+        // The page may be replaced between finding the heading and reading it: try again.
+        let heading = match client.find(Locator::Css("main h1")).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if heading.trim().ends_with(suffix) {
             return;
         }
         assert!(
@@ -670,5 +674,12 @@ async fn place_on_the_demo(client: &Client, app: &TestApp) {
         placed[0].text().await.unwrap().contains("2026-D001"),
         "hub staff see the case on the board"
     );
+    client
+        .execute(
+            "document.querySelector('td.placed').scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .expect("scroll to the stay");
     save_screenshot(client, "placement-board.png").await;
 }

@@ -146,10 +146,33 @@ async fn loads_the_documented_shape_once(engine: Engine) {
         .unwrap()
         .expect("demo viewer");
     assert_eq!((viewer.municipality_id, viewer.role), (m, Role::Viewer));
+    let hub = db
+        .user_by_username(renkei::demo::placement::DEMO_HUB_USERNAME)
+        .await
+        .unwrap()
+        .expect("demo hub staff");
+    assert_eq!((hub.municipality_id, hub.role), (m, Role::HubStaff));
     assert_eq!(
         users_of(db, m).await,
-        2,
-        "the demo creates exactly two accounts"
+        3,
+        "the demo creates exactly three accounts"
+    );
+    // The placement side: the hub's rooms, five short stays, five trial rooms, open requests.
+    let facilities = db.list_facilities(m).await.unwrap();
+    let kinds: Vec<&str> = facilities.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "hub_emergency").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| **k == "short_stay").count(), 5);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "group_home_trial").count(),
+        5
+    );
+    assert!(facilities.iter().all(|f| f.bed_count() > 0));
+    assert_eq!(
+        db.list_requests(m, Some("consultation"))
+            .await
+            .unwrap()
+            .len(),
+        5
     );
     let logged_in = renkei::auth::login(db, DEMO_USERNAME, DEMO_PASSWORD)
         .await
@@ -189,7 +212,7 @@ async fn loads_the_documented_shape_once(engine: Engine) {
         CLOSURES,
         "no duplicated closures"
     );
-    assert_eq!(users_of(db, m).await, 2, "no duplicated accounts");
+    assert_eq!(users_of(db, m).await, 3, "no duplicated accounts");
     let admin_again = db.user_by_username(DEMO_USERNAME).await.unwrap().unwrap();
     assert_eq!(admin_again.id, admin.id, "the demo admin was not recreated");
     renkei::auth::login(db, DEMO_USERNAME, DEMO_PASSWORD)

@@ -458,7 +458,7 @@ async fn requests_page(
     page(
         "placement_requests.html",
         b,
-        context! { w => words(lang), requests => rows, disabilities => disability_options(lang), cares => care_options(lang), errors => Vec::<Value>::new() },
+        context! { w => words(lang), requests => rows, disabilities => disability_options(lang), cares => care_options(lang), errors => Vec::<Value>::new(), form => HashMap::<String, String>::new() },
     )
 }
 
