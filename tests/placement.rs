@@ -433,6 +433,29 @@ async fn search_and_the_request_flow(engine: Engine) {
     );
     assert_eq!(detail["person_name"], "R-0001 さん");
 
+    // A preventive-support call logged for the same case, and a bad one refused.
+    let (s, p) = status_json(
+        api.post_json(
+            "/api/v1/placement/preventive",
+            &json!({"request_id": id, "on_date": "2027-01-20", "kind": "電話"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    let (s, e) = status_json(
+        api.post_json(
+            "/api/v1/placement/preventive",
+            &json!({"on_date": "someday", "kind": ""}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["fields"].as_array().unwrap().len(), 2, "{e}");
+    let actions: Value = api.get_json("/api/v1/placement/preventive").await;
+    assert_eq!(actions[0]["case_number"], "R-0001");
+
     // Figures of FY2026 (April 2026 - March 2027): one placement, one night left, community.
     let figures: Value = app
         .api(&admin_token)
@@ -441,6 +464,7 @@ async fn search_and_the_request_flow(engine: Engine) {
     assert_eq!(figures["total"]["placements"], 1, "{figures}");
     assert_eq!(figures["total"]["nights"], 1, "{figures}");
     assert_eq!(figures["total"]["community_nights"], 1);
+    assert_eq!(figures["total"]["preventive"], 1);
     let feb = figures["months"]
         .as_array()
         .unwrap()

@@ -48,7 +48,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           placement::set_occupancy, placement::renew_link, placement::board, placement::search, placement::list_requests,
           placement::create_request, placement::get_request, placement::request_search, placement::propose,
           placement::answer_hold, placement::confirm, placement::end, placement::withdraw, placement::batch,
-          placement::get_figures),
+          placement::get_figures, placement::list_preventive, placement::add_preventive),
     components(schemas(ErrorBody, User, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
         VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created,
         crate::meetings::spec::SeriesSpec, crate::meetings::spec::CadenceSpec, crate::meetings::spec::OrgAttendance,
@@ -65,7 +65,8 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         crate::placement::engine::SplitChoice, crate::placement::engine::FacilityReason, crate::placement::engine::BatchOut,
         crate::placement::engine::BatchItem, crate::placement::figures::Figures, crate::placement::figures::Row,
         placement::Changed, placement::FacilityLink, placement::BoardOut, placement::ProposeInput, placement::Proposed,
-        placement::AnswerInput, placement::EndInput, placement::ReasonInput, placement::BatchInput)),
+        placement::AnswerInput, placement::EndInput, placement::ReasonInput, placement::BatchInput,
+        placement::PreventiveInput, crate::store::placement::PreventiveAction)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

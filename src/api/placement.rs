@@ -31,7 +31,7 @@ use crate::placement::{
     SearchInput, SegmentInput, DEFAULT_HOLD_HOURS,
 };
 use crate::store::placement::{
-    taken_message, Actor, BedNightRow, FacilityRow, RequestDetail, RequestSummary,
+    taken_message, Actor, BedNightRow, FacilityRow, PreventiveAction, RequestDetail, RequestSummary,
 };
 use crate::store::tenancy::{MunicipalityId, User};
 use crate::store::Db;
@@ -69,6 +69,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/placement/holds/{id}/answer", post(answer_hold))
         .route("/api/v1/placement/batch", post(batch))
         .route("/api/v1/placement/figures", get(get_figures))
+        .route(
+            "/api/v1/placement/preventive",
+            get(list_preventive).post(add_preventive),
+        )
 }
 
 fn id_of(path: std::result::Result<Path<String>, PathRejection>) -> Result<i64> {
@@ -667,4 +671,73 @@ pub async fn figures_response(
         encoding,
         &format!("placement-figures-{}", fy.year()),
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PreventiveInput {
+    /// The registered case it concerns, if any.
+    #[serde(default)]
+    request_id: Option<i64>,
+    /// `YYYY-MM-DD`
+    on_date: String,
+    /// What was done: e.g. 訪問, 電話, 関係機関との調整, 短期入所の体験利用.
+    kind: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Preventive-support actions (予防的支援) for people at risk of an emergency.
+#[utoipa::path(get, path = "/api/v1/placement/preventive", responses((status = 200, body = Vec<PreventiveAction>), (status = 403, body = ErrorBody)))]
+pub(crate) async fn list_preventive(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<Vec<PreventiveAction>>> {
+    let user = user.require_hub()?;
+    Ok(Json(
+        state.db.preventive_actions(user.municipality_id).await?,
+    ))
+}
+
+/// Logs a preventive-support action.
+#[utoipa::path(post, path = "/api/v1/placement/preventive", request_body = PreventiveInput,
+    responses((status = 201, body = Created), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn add_preventive(
+    State(state): State<AppState>,
+    user: ApiUser,
+    body: Bytes,
+) -> Result<Response> {
+    let user = user.require_hub()?;
+    let input: PreventiveInput = json(&body)?;
+    let mut errors = Vec::new();
+    let on_date = parse_date("on_date", &input.on_date)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let kind = input.kind.trim();
+    if kind.is_empty() || kind.chars().count() > 50 {
+        errors.push(FieldError::new(
+            "kind",
+            "支援の種類を50文字以内で入力してください（例: 訪問、電話）",
+            "give the kind of support in up to 50 characters (e.g. visit, call)",
+        ));
+    }
+    let note = reason_of(&input.note, false)
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                "note",
+                "メモは500文字以内にしてください",
+                "keep the note within 500 characters",
+            ))
+        })
+        .ok();
+    match (on_date, note) {
+        (Some(on_date), Some(note)) if errors.is_empty() => {
+            let id = state
+                .db
+                .add_preventive_action(user, input.request_id, on_date, kind, &note)
+                .await?;
+            Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+        }
+        _ => Err(Error::Validation(errors)),
+    }
 }

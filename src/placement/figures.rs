@@ -22,6 +22,8 @@ pub struct Row {
     /// `2026-04` for a month, the facility's name for a facility row, `合計` / `total`.
     pub label: String,
     pub consultations: u32,
+    /// Preventive-support actions (予防的支援) for people at risk.
+    pub preventive: u32,
     pub placements: u32,
     pub nights: u32,
     pub hub_nights: u32,
@@ -61,10 +63,21 @@ pub async fn figures(db: &Db, m: MunicipalityId, fy: FiscalYear) -> Result<Figur
         .placed_stays(m, fy.start(), fy.end().succ_opt().unwrap_or(fy.end()))
         .await?;
     let created = db.requests_created(m).await?;
-    Ok(compute(fy, &stays, &created))
+    let preventive: Vec<String> = db
+        .preventive_actions(m)
+        .await?
+        .into_iter()
+        .map(|a| a.on_date)
+        .collect();
+    Ok(compute(fy, &stays, &created, &preventive))
 }
 
-fn compute(fy: FiscalYear, stays: &[HoldRow], created: &[(String, String)]) -> Figures {
+fn compute(
+    fy: FiscalYear,
+    stays: &[HoldRow],
+    created: &[(String, String)],
+    preventive: &[String],
+) -> Figures {
     let month_key = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
     let mut months: BTreeMap<String, Row> = BTreeMap::new();
     let mut d = fy.start();
@@ -88,6 +101,14 @@ fn compute(fy: FiscalYear, stays: &[HoldRow], created: &[(String, String)]) -> F
                     row.consultations += 1;
                     total.consultations += 1;
                 }
+            }
+        }
+    }
+    for date in preventive {
+        if let Ok(day) = NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+            if let Some(row) = months.get_mut(&month_key(day)).filter(|_| fy.contains(day)) {
+                row.preventive += 1;
+                total.preventive += 1;
             }
         }
     }
@@ -146,11 +167,12 @@ pub fn export(
     format: FileFormat,
     encoding: TextEncoding,
 ) -> Result<Vec<u8>> {
-    let headings: [&str; 8] = match lang {
+    let headings: [&str; 9] = match lang {
         Lang::Ja => [
             "区分",
             "項目",
             "相談件数",
+            "予防的支援",
             "受入れ件数",
             "延べ泊数",
             "拠点居室の泊数",
@@ -161,6 +183,7 @@ pub fn export(
             "group",
             "item",
             "consultations",
+            "preventive support",
             "placements",
             "nights",
             "hub room nights",
@@ -177,6 +200,7 @@ pub fn export(
             group.to_string(),
             r.label.clone(),
             r.consultations.to_string(),
+            r.preventive.to_string(),
             r.placements.to_string(),
             r.nights.to_string(),
             r.hub_nights.to_string(),
@@ -231,7 +255,17 @@ mod tests {
             ("2026-05-09".into(), "placed".into()),
             ("2026-05-20".into(), "ended".into()),
         ];
-        let f = compute(fy, &stays, &created);
+        let f = compute(
+            fy,
+            &stays,
+            &created,
+            &["2026-05-01".to_string(), "2025-05-01".to_string()],
+        );
+        assert_eq!(
+            (f.months[1].preventive, f.total.preventive),
+            (1, 1),
+            "only actions within the year count"
+        );
         assert_eq!(f.months.len(), 12);
         let april = &f.months[0];
         assert_eq!(

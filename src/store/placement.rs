@@ -1055,7 +1055,7 @@ impl Db {
         .await?
         .ok_or_else(request_not_found)?;
         let summary = request_summary(&r)?;
-        let holds = holds_where(&mut tx, m, "h.request_id = $2", id).await?;
+        let holds = holds_where(&mut tx, m, "h.request_id = $2", Some(id)).await?;
         let events = sqlx::query(
             "SELECT e.at, u.username, e.from_status, e.to_status, e.reason FROM placement_events e
              LEFT JOIN users u ON u.id = e.user_id WHERE e.municipality_id = $1 AND e.request_id = $2 ORDER BY e.id",
@@ -1489,12 +1489,12 @@ impl Db {
             &mut conn,
             m,
             "f.id = $2 AND h.status IN ('held', 'accepted', 'placed')",
-            facility,
+            Some(facility),
         )
         .await
     }
 
-    /// Every hold and placement with a night in `nights` (for the figures).
+    /// Confirmed stays (placed or ended) with a night in `[from, to)` (for the figures).
     pub async fn placed_stays(
         &self,
         m: MunicipalityId,
@@ -1502,20 +1502,14 @@ impl Db {
         to: NaiveDate,
     ) -> Result<Vec<HoldRow>> {
         let mut conn = self.pool.acquire().await?;
-        let rows = holds_where(
-            &mut conn,
-            m,
-            "h.status IN ('placed', 'ended') AND $2 = $2",
-            0,
-        )
-        .await?;
+        let rows = holds_where(&mut conn, m, "h.status IN ('placed', 'ended')", None).await?;
         Ok(rows
             .into_iter()
             .filter(|h| h.from < to.to_string() && h.to > from.to_string())
             .collect())
     }
 
-    /// Requests created within [from, to) (for the figures): (created date in JST, status).
+    /// Every request's date of receipt (JST) and status (for the figures).
     pub async fn requests_created(&self, m: MunicipalityId) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query(
             "SELECT created_at, status FROM placement_requests WHERE municipality_id = $1",
@@ -1535,13 +1529,14 @@ impl Db {
     }
 }
 
+/// Holds matching `filter`, which may use `$2` for `arg`.
 async fn holds_where(
     conn: &mut AnyConnection,
     m: MunicipalityId,
     filter: &str,
-    arg: i64,
+    arg: Option<i64>,
 ) -> Result<Vec<HoldRow>> {
-    let rows = sqlx::query(&format!(
+    let sql = format!(
         "SELECT h.id, h.request_id, q.case_number, h.bed_id, b.name AS bed_name, r.name AS room_name, f.id AS facility_id,
                 f.name AS facility_name, f.kind AS facility_kind, h.from_night, h.to_night, h.status, h.expires_at,
                 h.answered_at, h.answer_reason
@@ -1551,11 +1546,12 @@ async fn holds_where(
          JOIN placement_rooms r ON r.id = b.room_id
          JOIN placement_facilities f ON f.id = r.facility_id
          WHERE h.municipality_id = $1 AND {filter} ORDER BY h.from_night, h.id"
-    ))
-    .bind(m.0)
-    .bind(arg)
-    .fetch_all(&mut *conn)
-    .await?;
+    );
+    let mut query = sqlx::query(&sql).bind(m.0);
+    if let Some(arg) = arg {
+        query = query.bind(arg);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
             Ok(HoldRow {
@@ -1639,5 +1635,83 @@ fn facility_conflict(e: sqlx::Error) -> Error {
             "this facility code is already in use; choose another",
         )]),
         other => other,
+    }
+}
+
+/// A preventive-support action (予防的支援) for a person at risk of an emergency.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreventiveAction {
+    pub id: i64,
+    pub request_id: Option<i64>,
+    pub case_number: Option<String>,
+    pub on_date: String,
+    pub kind: String,
+    pub note: String,
+}
+
+impl Db {
+    /// Logs a preventive-support action, optionally for a registered request (case).
+    pub async fn add_preventive_action(
+        &self,
+        user: &User,
+        request: Option<i64>,
+        on_date: NaiveDate,
+        kind: &str,
+        note: &str,
+    ) -> Result<i64> {
+        let m = user.municipality_id;
+        let mut tx = self.begin_write().await?;
+        if let Some(r) = request {
+            request_status(&mut tx, m, r).await?;
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO preventive_actions (municipality_id, request_id, on_date, kind, note, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(m.0)
+        .bind(request)
+        .bind(on_date.to_string())
+        .bind(kind)
+        .bind(note)
+        .bind(user.id)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "create",
+            "preventive_action",
+            &id.to_string(),
+            kind,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Preventive-support actions, newest first.
+    pub async fn preventive_actions(&self, m: MunicipalityId) -> Result<Vec<PreventiveAction>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.request_id, q.case_number, a.on_date, a.kind, a.note FROM preventive_actions a
+             LEFT JOIN placement_requests q ON q.id = a.request_id
+             WHERE a.municipality_id = $1 ORDER BY a.on_date DESC, a.id DESC",
+        )
+        .bind(m.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PreventiveAction {
+                    id: r.try_get("id")?,
+                    request_id: r.try_get("request_id")?,
+                    case_number: r.try_get("case_number")?,
+                    on_date: r.try_get("on_date")?,
+                    kind: r.try_get("kind")?,
+                    note: r.try_get("note")?,
+                })
+            })
+            .collect()
     }
 }

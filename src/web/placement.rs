@@ -139,6 +139,7 @@ fn words(lang: Lang) -> Value {
         ("personal", "個人情報（拠点職員のみ。閲覧は記録されます）", "Personal data (hub staff only; reads are logged)"),
         ("month", "月", "Month"),
         ("consultations", "相談件数", "Consultations"),
+        ("preventive", "予防的支援", "Preventive support"),
         ("placements", "受入れ件数", "Placements"),
         ("total_nights", "延べ泊数", "Nights"),
         ("hub_nights", "拠点居室", "Hub room"),
@@ -771,7 +772,7 @@ async fn figures_page(
             .community_share
             .map(|s| (s * 100.0).round() as u32)
             .unwrap_or(0);
-        context! { label => r.label.clone(), consultations => r.consultations, placements => r.placements, nights => r.nights, hub_nights => r.hub_nights, community_nights => r.community_nights, share, width }
+        context! { label => r.label.clone(), consultations => r.consultations, preventive => r.preventive, placements => r.placements, nights => r.nights, hub_nights => r.hub_nights, community_nights => r.community_nights, share, width }
     };
     page(
         "placement_figures.html",
