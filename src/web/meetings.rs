@@ -20,7 +20,8 @@ use serde::Deserialize;
 
 use super::templates::render;
 use super::{
-    base, check_csrf, field_errors_view, page, require_write, PageError, PageLang, PageResult,
+    base, check_csrf, field_errors_view, form_map, form_pairs, page, parse_page_id as parse_id,
+    require_write, PageError, PageLang, PageResult,
 };
 use crate::api::meetings::{add_preset, calendar_download, feed_path, OccurrenceQuery};
 use crate::app::AppState;
@@ -69,19 +70,6 @@ fn kind_text(lang: Lang, kind: &str) -> String {
     parse_kind(kind)
         .map(|k| tr(lang, kind_label(k).0, kind_label(k).1))
         .unwrap_or_else(|| kind.to_string())
-}
-
-fn parse_id(s: &str) -> Result<i64, Error> {
-    s.parse().map_err(|_| Error::not_found("ページ", "page"))
-}
-
-/// A form body with repeated keys (checkbox groups) kept.
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn form_map(pairs: &[(String, String)]) -> HashMap<String, String> {
-    pairs.iter().cloned().collect()
 }
 
 // ---------------------------------------------------------------------------------------

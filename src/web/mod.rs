@@ -170,6 +170,21 @@ fn page(name: &str, base: Value, extra: Value) -> PageResult {
     Ok(Html(html).into_response())
 }
 
+/// A form body with repeated keys (checkbox groups) kept.
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The last value of each key.
+fn form_map(pairs: &[(String, String)]) -> HashMap<String, String> {
+    pairs.iter().cloned().collect()
+}
+
+/// An id in a page's path; anything else is a page that does not exist.
+fn parse_page_id(s: &str) -> Result<i64, Error> {
+    s.parse().map_err(|_| Error::not_found("ページ", "page"))
+}
+
 fn check_csrf(session: &SessionUser, form: &HashMap<String, String>) -> Result<(), Error> {
     session.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))
 }

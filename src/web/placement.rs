@@ -19,7 +19,9 @@ use renkei_solver::placement::model::{Needs, Nights, Segment};
 use renkei_solver::placement::rules;
 use serde::Deserialize;
 
-use super::{base, check_csrf, page, PageLang, PageResult};
+use super::{
+    base, check_csrf, form_map, form_pairs, page, parse_page_id as parse_id, PageLang, PageResult,
+};
 use crate::api::placement::{
     figures_response, parse_board_query, parse_fiscal_year, propose_or_alternatives, reason_of,
 };
@@ -61,14 +63,6 @@ pub fn routes() -> Router<AppState> {
 
 fn tr(lang: Lang, m: &Msg) -> String {
     m.get(lang).to_string()
-}
-
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn parse_id(s: &str) -> Result<i64, Error> {
-    s.parse().map_err(|_| Error::not_found("ページ", "page"))
 }
 
 /// The words of these pages.
@@ -504,7 +498,7 @@ async fn create_request_submit(
     body: Bytes,
 ) -> PageResult {
     let pairs = form_pairs(&body);
-    let form: HashMap<String, String> = pairs.iter().cloned().collect();
+    let form = form_map(&pairs);
     check_csrf(&session, &form)?;
     let user = session.user.require_hub()?;
     let search = search_input(&pairs);
@@ -615,7 +609,7 @@ async fn propose_submit(
     body: Bytes,
 ) -> PageResult {
     let pairs = form_pairs(&body);
-    let form: HashMap<String, String> = pairs.iter().cloned().collect();
+    let form = form_map(&pairs);
     check_csrf(&session, &form)?;
     let user = session.user.require_hub()?;
     let id = parse_id(&id)?;
@@ -648,7 +642,7 @@ async fn request_action_submit(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> PageResult {
-    let form: HashMap<String, String> = form_pairs(&body).into_iter().collect();
+    let form = form_map(&form_pairs(&body));
     check_csrf(&session, &form)?;
     let user = session.user.require_hub()?;
     let id = parse_id(&id)?;
@@ -683,7 +677,7 @@ async fn answer_submit(
     Path(id): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    let form: HashMap<String, String> = form_pairs(&body).into_iter().collect();
+    let form = form_map(&form_pairs(&body));
     check_csrf(&session, &form)?;
     let user = session.user.require_hub()?;
     let hold = parse_id(&id)?;
@@ -716,7 +710,7 @@ async fn batch_submit(
     session: SessionUser,
     body: Bytes,
 ) -> PageResult {
-    let form: HashMap<String, String> = form_pairs(&body).into_iter().collect();
+    let form = form_map(&form_pairs(&body));
     check_csrf(&session, &form)?;
     let user = session.user.require_hub()?;
     let out = engine::place_batch(&state.db, user, &[], DEFAULT_HOLD_HOURS).await?;
@@ -836,7 +830,7 @@ async fn facility_submit(
     let actor = || Actor::FacilityLink {
         facility_name: f.name.clone(),
     };
-    let form: HashMap<String, String> = pairs.iter().cloned().collect();
+    let form = form_map(&pairs);
     if let Some(hold) = form.get("hold") {
         let hold = parse_id(hold)?;
         let accept = form.get("accept").map(String::as_str) == Some("1");
