@@ -163,6 +163,43 @@ async fn main() -> anyhow::Result<()> {
     // Searches: random stays of 1-14 nights with the generator's requests' needs.
     let requests = inst.requests.clone();
     let first = generate::first_night();
+    let search_body = |seed: u64| {
+        let r = &requests[(seed >> 33) as usize % requests.len()];
+        let start =
+            first + chrono::Days::new((seed >> 20) % u64::from(nights.saturating_sub(15).max(1)));
+        let len = 1 + (seed >> 45) % 14;
+        json!({
+            "from": start.to_string(), "to": (start + chrono::Days::new(len)).to_string(),
+            "sex": slug(&r.needs.sex), "child": r.needs.child, "wheelchair": r.needs.wheelchair,
+            "disability_types": r.needs.disability_types.iter().map(slug).collect::<Vec<_>>(),
+            "medical_care": r.needs.medical_care.iter().map(slug).collect::<Vec<_>>(),
+            "behavioural_support": r.needs.behavioural_support, "night_staff": r.needs.night_staff,
+            "home_x_km": r.home.x_km, "home_y_km": r.home.y_km,
+        })
+    };
+    // One client first: the service time of a search without queueing.
+    {
+        let client = reqwest::Client::new();
+        let mut lat = Vec::new();
+        for i in 0..50u64 {
+            let body = search_body(0x2545_F491_4F6C_DD1Du64.wrapping_mul(i + 1));
+            let t = Instant::now();
+            let res = client
+                .post(format!("{base}/api/v1/placement/search"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
+            let _ = res.bytes().await?;
+            lat.push(t.elapsed());
+        }
+        lat.sort();
+        println!(
+            "vacancy search over HTTP (SQLite, 1 client, 50 searches): p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&lat, 0.50).as_secs_f64() * 1e3,
+            percentile(&lat, 0.99).as_secs_f64() * 1e3
+        );
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {

@@ -135,7 +135,8 @@ CREATE TABLE bed_nights (
     updated_at      TEXT NOT NULL,
     CONSTRAINT bed_nights_pkey PRIMARY KEY (bed_id, night)
 );
-CREATE INDEX bed_nights_by_night ON bed_nights (municipality_id, night);
+-- Covers the board's and the search's read of a range of nights (no table lookups).
+CREATE INDEX bed_nights_by_night ON bed_nights (municipality_id, night, bed_id, state, expires_at, occupant_sex);
 CREATE INDEX bed_nights_by_hold ON bed_nights (hold_id);
 
 -- Preventive support for people at risk of an emergency (予防的支援), logged by hub staff.

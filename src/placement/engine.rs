@@ -15,6 +15,9 @@ use crate::store::placement::FacilityRow;
 use crate::store::tenancy::{MunicipalityId, User};
 use crate::store::Db;
 
+/// A search lists at most this many whole-stay beds (the best ones): nobody reads further.
+pub const MAX_WHOLE: usize = 30;
+
 /// One bed in a search answer, named for people.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BedChoice {
@@ -62,8 +65,11 @@ pub struct SearchOut {
     pub from: String,
     pub to: String,
     pub nights: u32,
-    /// Beds free for every night, best first (community beds before the hub's room).
+    /// Beds free for every night, best first (community beds before the hub's room); the
+    /// best [`MAX_WHOLE`] of them.
     pub whole: Vec<BedChoice>,
+    /// How many beds are free for every night in all.
+    pub whole_total: usize,
     /// Where no single bed covers the stay: the split with the fewest transfers.
     pub split: Option<SplitChoice>,
     /// Each facility that has no fitting bed for the whole stay, and why.
@@ -154,9 +160,11 @@ pub fn describe(
         from: nights.from.to_string(),
         to: nights.to.to_string(),
         nights: nights.len(),
+        whole_total: result.whole.len(),
         whole: result
             .whole
             .iter()
+            .take(MAX_WHOLE)
             .filter_map(|o| names.bed(o.bed, o.distance_km, o.cost))
             .collect(),
         split,

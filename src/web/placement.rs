@@ -110,6 +110,7 @@ fn words(lang: Lang) -> Value {
         ("case", "ケース番号", "Case"),
         ("status", "状態", "Status"),
         ("nights", "泊数", "Nights"),
+        ("nights_unit", "泊", " nights"),
         ("urgency", "緊急度", "Urgency"),
         ("new_request", "相談を受け付ける", "Record a request"),
         ("person_name", "氏名", "Name"),
