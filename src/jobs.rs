@@ -79,7 +79,14 @@ impl Worker {
                 .fail_abandoned_jobs()
                 .await
                 .map_err(|e| JobError::Transient(e.to_string()))?;
-            Ok(serde_json::json!({ "purged_rows": purged, "abandoned_jobs_failed": failed }))
+            // Holds past their expiry: free their nights and reopen their requests (reads
+            // already treat them as free; this brings the requests' status along).
+            let expired_holds = ctx
+                .db
+                .expire_all_holds()
+                .await
+                .map_err(|e| JobError::Transient(e.to_string()))?;
+            Ok(serde_json::json!({ "purged_rows": purged, "abandoned_jobs_failed": failed, "expired_holds": expired_holds }))
         });
         w
     }

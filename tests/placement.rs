@@ -513,6 +513,7 @@ async fn a_decline_frees_the_nights_and_a_batch_prefers_community_beds(engine: E
     assert_eq!(out["proposed"], 3, "{out}");
     assert_eq!(out["hub_nights"], 0, "the hub's room is kept free: {out}");
     assert_eq!(out["community_nights"], 6);
+    let first_items = out["items"].clone();
     let hub_bed = beds["HUB-ER/A"];
     assert_eq!(bed_night_rows(&app, hub_bed, "2027-03-01").await, 0);
 
@@ -563,6 +564,62 @@ async fn a_decline_frees_the_nights_and_a_batch_prefers_community_beds(engine: E
     assert_eq!(s, 200, "{out}");
     assert_eq!(out["proposed"], 1, "{out}");
     assert_eq!(out["items"][0]["segments"][0]["bed_id"], hub_bed, "{out}");
+    // A proposal nobody answers expires: its nights are free at once, and housekeeping
+    // reopens the request.
+    let other = first_items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["request_id"].as_i64().unwrap())
+        .find(|r| *r != rid)
+        .unwrap();
+    let other_bed = first_items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["request_id"] == other)
+        .unwrap()["segments"][0]["bed_id"]
+        .as_i64()
+        .unwrap();
+    sqlx::query("UPDATE placement_holds SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE request_id = $1")
+        .bind(other)
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE bed_nights SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE bed_id = $1",
+    )
+    .bind(other_bed)
+    .execute(&app.db().pool)
+    .await
+    .unwrap();
+    let board: Value = api
+        .get_json("/api/v1/placement/board?from=2027-03-01&days=2")
+        .await;
+    assert!(
+        board["taken"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["bed_id"] != other_bed),
+        "an expired hold is free: {board}"
+    );
+    assert_eq!(app.db().expire_all_holds().await.unwrap(), 1);
+    let detail: Value = api
+        .get_json(&format!("/api/v1/placement/requests/{other}"))
+        .await;
+    assert_eq!(detail["status"], "consultation", "{detail}");
+    assert_eq!(detail["holds"][0]["status"], "expired");
+    assert_eq!(bed_night_rows(&app, other_bed, "2027-03-01").await, 0);
+    let (s, _) = status_json(
+        api.post_json(
+            &format!("/api/v1/placement/requests/{other}/withdraw"),
+            &json!({"reason": "家族が対応"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 204);
 }
 both_engines!(a_decline_frees_the_nights_and_a_batch_prefers_community_beds);
 

@@ -233,7 +233,6 @@ pub(crate) async fn board(
     let q = query.map_err(query_error)?.0;
     let nights = parse_board_query(&q.from, q.days)?;
     let m = user.municipality_id;
-    state.db.expire_holds(m).await?;
     Ok(Json(BoardOut {
         from: nights.from.to_string(),
         to: nights.to.to_string(),
@@ -276,7 +275,6 @@ pub(crate) async fn list_requests(
 ) -> Result<Json<Vec<RequestSummary>>> {
     let user = user.require_hub()?;
     let q = query.map_err(query_error)?.0;
-    state.db.expire_holds(user.municipality_id).await?;
     let status = Some(q.status.trim()).filter(|s| !s.is_empty());
     Ok(Json(
         state.db.list_requests(user.municipality_id, status).await?,
@@ -309,7 +307,6 @@ pub(crate) async fn get_request(
 ) -> Result<Json<RequestDetail>> {
     let user = user.require_hub()?;
     let id = id_of(path)?;
-    state.db.expire_holds(user.municipality_id).await?;
     Ok(Json(state.db.request_detail(user, id).await?))
 }
 

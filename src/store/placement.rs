@@ -860,6 +860,21 @@ impl Db {
         Ok(rows.len())
     }
 
+    /// [`Db::expire_holds`] for every municipality (the hourly housekeeping job).
+    pub async fn expire_all_holds(&self) -> Result<usize> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT municipality_id FROM placement_holds WHERE status = 'held' AND expires_at < $1",
+        )
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut n = 0;
+        for id in ids {
+            n += self.expire_holds(MunicipalityId(id)).await?;
+        }
+        Ok(n)
+    }
+
     /// Bed-nights taken within `nights`, for the engine (expired holds do not count).
     pub async fn taken_bed_nights(
         &self,

@@ -285,7 +285,6 @@ async fn board_page(
     let b = base(&state, lang, &session, "placement").await?;
     let nights = parse_board_query(&q.from, q.days)?;
     let m = session.user.municipality_id;
-    state.db.expire_holds(m).await?;
     let facilities = state.db.list_facilities(m).await?;
     let taken = state.db.board(m, nights).await?;
     let needs = q.needs();
@@ -436,7 +435,6 @@ async fn requests_page(
     session.user.require_hub()?;
     let b = base(&state, lang, &session, "placement/requests").await?;
     let m = session.user.municipality_id;
-    state.db.expire_holds(m).await?;
     let rows: Vec<Value> = state
         .db
         .list_requests(m, None)
@@ -552,7 +550,6 @@ async fn request_page(
     let user = session.user.require_hub()?;
     let id = parse_id(&id)?;
     let m = user.municipality_id;
-    state.db.expire_holds(m).await?;
     let d = state.db.request_detail(user, id).await?;
     let b = base(&state, lang, &session, "placement/requests").await?;
     let open = crate::store::placement::OPEN_STATUSES.contains(&d.summary.status.as_str());
@@ -798,7 +795,6 @@ async fn facility_page(
     Path(token): Path<String>,
 ) -> PageResult {
     let (m, f) = facility_of(&state.db, &token).await?;
-    state.db.expire_holds(m).await?;
     let nights = crate::placement::nights_from(jst_date(Utc::now()), 14);
     let taken = state.db.board(m, nights).await?;
     let rows = grid(lang, std::slice::from_ref(&f), &taken, nights, None, false);
