@@ -265,7 +265,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             println!("renkei is running at {url} / renkei を起動しました: {url}");
             if let Some(name) = demo_login {
                 println!(
-                    "demo ({name}): user {} / password {} (viewer: demo-viewer, same password)",
+                    "demo ({name}): user {} / password {} (viewer: demo-viewer, hub staff: demo-hub, same password)",
                     crate::demo::DEMO_USERNAME,
                     crate::demo::DEMO_PASSWORD
                 );

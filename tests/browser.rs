@@ -178,17 +178,24 @@ async fn wait_for_url(client: &Client, what: &str, ready: impl Fn(&url::Url) -> 
 }
 
 async fn text_of(client: &Client, css: &str) -> String {
-    let el = client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
-    el.text()
-        .await
-        .unwrap_or_else(|e| panic!("text of {css}: {e}"))
-        .trim()
-        .to_string()
+    // Pages that refresh themselves (the planning progress) can replace the element between
+    // finding and reading it: find it again until the deadline.
+    let start = Instant::now();
+    loop {
+        let el = client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        match el.text().await {
+            Ok(t) => return t.trim().to_string(),
+            Err(_) if start.elapsed() < Duration::from_secs(15) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("text of {css}: {e}"),
+        }
+    }
 }
 
 /// The names column (second cell) of the list table, row by row.
