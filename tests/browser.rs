@@ -410,15 +410,29 @@ async fn save_screenshot(client: &Client, name: &str) {
 /// the planning page, watch it finish, check the preview, publish, and see the calendar.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_a_quarter_preview_and_publish() {
+    on_the_demo_in_a_browser(
+        Duration::from_secs(240),
+        "the planning round trip",
+        plan_and_publish,
+    )
+    .await;
+}
+
+/// Runs `steps` in a fresh browser against the demo municipality, within `limit`; the browser
+/// and its driver are closed whatever happens.
+async fn on_the_demo_in_a_browser(
+    limit: Duration,
+    what: &str,
+    steps: impl AsyncFnOnce(&Client, &TestApp),
+) {
     let app = TestApp::spawn(Engine::Sqlite).await;
     renkei::demo::load(app.db()).await.expect("load the demo");
     let driver = ChromeDriver::start();
     let client = connect(&driver).await;
-    let result =
-        tokio::time::timeout(Duration::from_secs(240), plan_and_publish(&client, &app)).await;
+    let result = tokio::time::timeout(limit, steps(&client, &app)).await;
     let _ = client.close().await;
     drop(driver);
-    result.expect("the planning round trip took more than 4 minutes");
+    result.unwrap_or_else(|_| panic!("{what} took more than {limit:?}"));
     app.stop().await;
 }
 
@@ -569,16 +583,12 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
 /// page offers, record the facility's acceptance, confirm, and see the stay on the board.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_staff_place_a_person_and_the_board_shows_it() {
-    let app = TestApp::spawn(Engine::Sqlite).await;
-    renkei::demo::load(app.db()).await.expect("load the demo");
-    let driver = ChromeDriver::start();
-    let client = connect(&driver).await;
-    let result =
-        tokio::time::timeout(Duration::from_secs(120), place_on_the_demo(&client, &app)).await;
-    let _ = client.close().await;
-    drop(driver);
-    result.expect("the placement round trip took more than 2 minutes");
-    app.stop().await;
+    on_the_demo_in_a_browser(
+        Duration::from_secs(120),
+        "the placement round trip",
+        place_on_the_demo,
+    )
+    .await;
 }
 
 async fn click(client: &Client, css: &str) {
