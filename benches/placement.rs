@@ -19,7 +19,7 @@ use renkei::placement::{BedInput, FacilityInput, RoomInput};
 use renkei::store::placement::Actor;
 use renkei::store::Db;
 use renkei_solver::placement::generate;
-use renkei_solver::placement::model::Nights;
+use renkei_solver::placement::model::{Nights, Request};
 use serde_json::json;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -31,6 +31,27 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 fn slug<T: serde::Serialize>(v: &T) -> String {
     renkei::placement::slug(v)
+}
+
+/// A search for a random stay of 1-14 nights with the needs of one of the generated requests.
+fn search_body(
+    requests: &[Request],
+    first: chrono::NaiveDate,
+    nights: u32,
+    seed: u64,
+) -> serde_json::Value {
+    let r = &requests[(seed >> 33) as usize % requests.len()];
+    let start =
+        first + chrono::Days::new((seed >> 20) % u64::from(nights.saturating_sub(15).max(1)));
+    let len = 1 + (seed >> 45) % 14;
+    json!({
+        "from": start.to_string(), "to": (start + chrono::Days::new(len)).to_string(),
+        "sex": slug(&r.needs.sex), "child": r.needs.child, "wheelchair": r.needs.wheelchair,
+        "disability_types": r.needs.disability_types.iter().map(slug).collect::<Vec<_>>(),
+        "medical_care": r.needs.medical_care.iter().map(slug).collect::<Vec<_>>(),
+        "behavioural_support": r.needs.behavioural_support, "night_staff": r.needs.night_staff,
+        "home_x_km": r.home.x_km, "home_y_km": r.home.y_km,
+    })
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -163,26 +184,17 @@ async fn main() -> anyhow::Result<()> {
     // Searches: random stays of 1-14 nights with the generator's requests' needs.
     let requests = inst.requests.clone();
     let first = generate::first_night();
-    let search_body = |seed: u64| {
-        let r = &requests[(seed >> 33) as usize % requests.len()];
-        let start =
-            first + chrono::Days::new((seed >> 20) % u64::from(nights.saturating_sub(15).max(1)));
-        let len = 1 + (seed >> 45) % 14;
-        json!({
-            "from": start.to_string(), "to": (start + chrono::Days::new(len)).to_string(),
-            "sex": slug(&r.needs.sex), "child": r.needs.child, "wheelchair": r.needs.wheelchair,
-            "disability_types": r.needs.disability_types.iter().map(slug).collect::<Vec<_>>(),
-            "medical_care": r.needs.medical_care.iter().map(slug).collect::<Vec<_>>(),
-            "behavioural_support": r.needs.behavioural_support, "night_staff": r.needs.night_staff,
-            "home_x_km": r.home.x_km, "home_y_km": r.home.y_km,
-        })
-    };
     // One client first: the service time of a search without queueing.
     {
         let client = reqwest::Client::new();
         let mut lat = Vec::new();
         for i in 0..50u64 {
-            let body = search_body(0x2545_F491_4F6C_DD1Du64.wrapping_mul(i + 1));
+            let body = search_body(
+                &requests,
+                first,
+                nights,
+                0x2545_F491_4F6C_DD1Du64.wrapping_mul(i + 1),
+            );
             let t = Instant::now();
             let res = client
                 .post(format!("{base}/api/v1/placement/search"))
@@ -211,21 +223,24 @@ async fn main() -> anyhow::Result<()> {
             let mut lat = Vec::with_capacity(per_client);
             let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (c as u64 + 1);
             for _ in 0..per_client {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                let r = &requests[(seed >> 33) as usize % requests.len()];
-                let start = first + chrono::Days::new((seed >> 20) % u64::from(nights.saturating_sub(15).max(1)));
-                let len = 1 + (seed >> 45) % 14;
-                let body = json!({
-                    "from": start.to_string(), "to": (start + chrono::Days::new(len)).to_string(),
-                    "sex": slug(&r.needs.sex), "child": r.needs.child, "wheelchair": r.needs.wheelchair,
-                    "disability_types": r.needs.disability_types.iter().map(slug).collect::<Vec<_>>(),
-                    "medical_care": r.needs.medical_care.iter().map(slug).collect::<Vec<_>>(),
-                    "behavioural_support": r.needs.behavioural_support, "night_staff": r.needs.night_staff,
-                    "home_x_km": r.home.x_km, "home_y_km": r.home.y_km,
-                });
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let body = search_body(&requests, first, nights, seed);
                 let t = Instant::now();
-                let res = client.post(format!("{base}/api/v1/placement/search")).bearer_auth(&token).json(&body).send().await.expect("search");
-                assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap_or_default());
+                let res = client
+                    .post(format!("{base}/api/v1/placement/search"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("search");
+                assert_eq!(
+                    res.status().as_u16(),
+                    200,
+                    "{}",
+                    res.text().await.unwrap_or_default()
+                );
                 let _ = res.bytes().await.expect("body");
                 lat.push(t.elapsed());
             }

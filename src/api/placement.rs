@@ -31,7 +31,7 @@ use crate::placement::{
     SearchInput, SegmentInput, DEFAULT_HOLD_HOURS,
 };
 use crate::store::placement::{
-    taken_message, Actor, BedNightRow, FacilityRow, PreventiveAction, RequestDetail, RequestSummary,
+    Actor, BedNightRow, FacilityRow, PreventiveAction, RequestDetail, RequestSummary,
 };
 use crate::store::tenancy::{MunicipalityId, User};
 use crate::store::Db;
@@ -421,22 +421,20 @@ pub(crate) async fn propose(
         .await?
         .remove(0);
     let segments = parse_segments(&input.segments, request.nights)?;
-    let holds =
-        propose_or_alternatives(&state.db, user, id, &request.label, &segments, hours).await?;
+    let holds = propose_or_alternatives(&state.db, user, id, &segments, hours).await?;
     Ok((StatusCode::CREATED, Json(Proposed { holds })).into_response())
 }
 
-/// Shared by the API and the pages: a lost bed-night becomes `Error::Taken` with alternatives.
+/// Shared by the API and the pages: a lost bed-night comes back with the vacancies free now.
 pub async fn propose_or_alternatives(
     db: &Db,
     user: &User,
     id: i64,
-    case: &str,
     segments: &[Segment],
     hours: i64,
 ) -> Result<Vec<i64>> {
     match db.propose(user, id, segments, hours).await {
-        Err(Error::Conflict(msg)) if msg == taken_message(case) => {
+        Err(Error::Taken { message: msg, .. }) => {
             let alternatives = engine::alternatives(db, user.municipality_id, id).await?;
             Err(Error::Taken {
                 message: msg,

@@ -326,7 +326,7 @@ pub async fn place_batch(db: &Db, user: &User, ids: &[i64], hold_hours: i64) -> 
                         }
                     }
                 }
-                Err(Error::Conflict(msg)) => {
+                Err(Error::Taken { message: msg, .. }) | Err(Error::Conflict(msg)) => {
                     item.outcome = "conflict".into();
                     item.reason = Some(msg);
                 }

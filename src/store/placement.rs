@@ -280,7 +280,7 @@ impl Actor<'_> {
 }
 
 /// What a booking that lost to another one is told.
-pub fn taken_message(case: &str) -> Msg {
+fn taken_message(case: &str) -> Msg {
     Msg::new(
         format!("{case}: 選んだベッドの一部の夜は、たった今ほかの予約で埋まりました。下の空きから選び直してください"),
         format!("{case}: some of the chosen bed-nights were just taken by another booking; pick again from the vacancies below"),
@@ -1187,7 +1187,8 @@ impl Db {
 
     /// Proposes a stay: holds every bed-night of `segments` for the request until
     /// `hold_hours` from now, in one transaction. A bed-night already taken (by anyone, even a
-    /// moment ago) makes the whole proposal fail with a conflict and leaves nothing behind.
+    /// moment ago) makes the whole proposal fail with `Error::Taken` (without alternatives: the
+    /// caller adds them) and leaves nothing behind.
     pub async fn propose(
         &self,
         user: &User,
@@ -1250,7 +1251,10 @@ impl Db {
                 match inserted {
                     Ok(_) => {}
                     Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                        return Err(Error::Conflict(taken_message(&case)))
+                        return Err(Error::Taken {
+                            message: taken_message(&case),
+                            alternatives: serde_json::Value::Null,
+                        })
                     }
                     Err(e) => return Err(e.into()),
                 }

@@ -167,7 +167,7 @@ fn grid(
     facilities: &[FacilityRow],
     taken: &[BedNightRow],
     nights: Nights,
-    needs: Option<&Needs>,
+    needs: &[Needs],
     show_cases: bool,
 ) -> Vec<Value> {
     let by: HashMap<(i64, String), &BedNightRow> = taken
@@ -184,11 +184,20 @@ fn grid(
                 .iter()
                 .flat_map(|r| r.beds.iter().map(move |b| (r, b)))
                 .map(|(r, b)| {
-                    let unfit = needs.and_then(|n| {
-                        let room = inst.rooms.iter().find(|x| i64::from(x.id) == r.id)?;
-                        let bed = inst.beds.iter().find(|x| i64::from(x.id) == b.id)?;
-                        rules::unfit(ef?, room, bed, n)
-                    });
+                    // Unfit when no filtered variant fits (both sexes when none was chosen).
+                    let reasons: Vec<_> = needs
+                        .iter()
+                        .filter_map(|n| {
+                            let room = inst.rooms.iter().find(|x| i64::from(x.id) == r.id)?;
+                            let bed = inst.beds.iter().find(|x| i64::from(x.id) == b.id)?;
+                            rules::unfit(ef?, room, bed, n)
+                        })
+                        .collect();
+                    let unfit = if !needs.is_empty() && reasons.len() == needs.len() {
+                        reasons.into_iter().next()
+                    } else {
+                        None
+                    };
                     let cells: Vec<Value> = nights
                         .iter()
                         .map(|n| {
@@ -248,21 +257,30 @@ struct BoardQuery {
 }
 
 impl BoardQuery {
-    /// The needs to filter by, when any was given.
-    fn needs(&self) -> Option<Needs> {
+    /// The needs to filter by (none when nothing was chosen). Without a chosen sex a bed is
+    /// kept when it fits a man or a woman.
+    fn needs(&self) -> Vec<Needs> {
         if self.sex.is_empty()
             && self.wheelchair.is_none()
             && self.child.is_none()
             && self.disability.is_empty()
         {
-            return None;
+            return Vec::new();
         }
+        let sexes = if self.sex.is_empty() {
+            vec!["male".to_string(), "female".to_string()]
+        } else {
+            vec![self.sex.clone()]
+        };
+        sexes
+            .into_iter()
+            .filter_map(|sex| self.needs_of(sex))
+            .collect()
+    }
+
+    fn needs_of(&self, sex: String) -> Option<Needs> {
         let input = NeedsInput {
-            sex: if self.sex.is_empty() {
-                "female".into()
-            } else {
-                self.sex.clone()
-            },
+            sex,
             child: self.child.is_some(),
             wheelchair: self.wheelchair.is_some(),
             disability_types: if self.disability.is_empty() {
@@ -293,7 +311,7 @@ async fn board_page(
         &facilities,
         &taken,
         nights,
-        needs.as_ref(),
+        &needs,
         session.user.role.can_handle_placements(),
     );
     page(
@@ -624,13 +642,7 @@ async fn propose_submit(
             nights,
         });
     }
-    let case = state
-        .db
-        .engine_requests(user.municipality_id, &[id])
-        .await?
-        .remove(0)
-        .label;
-    propose_or_alternatives(&state.db, user, id, &case, &segments, DEFAULT_HOLD_HOURS).await?;
+    propose_or_alternatives(&state.db, user, id, &segments, DEFAULT_HOLD_HOURS).await?;
     Ok(Redirect::to(&format!("/placement/requests/{id}")).into_response())
 }
 
@@ -797,7 +809,7 @@ async fn facility_page(
     let (m, f) = facility_of(&state.db, &token).await?;
     let nights = crate::placement::nights_from(jst_date(Utc::now()), 14);
     let taken = state.db.board(m, nights).await?;
-    let rows = grid(lang, std::slice::from_ref(&f), &taken, nights, None, false);
+    let rows = grid(lang, std::slice::from_ref(&f), &taken, nights, &[], false);
     let holds: Vec<Value> = state
         .db
         .facility_holds(m, f.id)
@@ -887,4 +899,30 @@ async fn facility_submit(
         state.db.set_occupancy(m, actor(), f.id, &items).await?;
     }
     Ok(Redirect::to(&format!("/facility/{token}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use renkei_solver::placement::model::Sex;
+
+    #[test]
+    fn a_board_filter_without_sex_keeps_beds_for_either_sex() {
+        let q = BoardQuery {
+            wheelchair: Some("1".into()),
+            ..BoardQuery::default()
+        };
+        let sexes: Vec<Sex> = q.needs().iter().map(|n| n.sex).collect();
+        assert_eq!(sexes, vec![Sex::Male, Sex::Female]);
+        assert!(q.needs().iter().all(|n| n.wheelchair));
+        let q = BoardQuery {
+            sex: "female".into(),
+            ..BoardQuery::default()
+        };
+        assert_eq!(q.needs().len(), 1);
+        assert!(
+            BoardQuery::default().needs().is_empty(),
+            "no filter, no needs"
+        );
+    }
 }
