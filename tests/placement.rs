@@ -485,6 +485,109 @@ async fn search_and_the_request_flow(engine: Engine) {
 }
 both_engines!(search_and_the_request_flow);
 
+/// Each instance keeps the placement state in memory for searches; a booking, an occupancy
+/// update or a facility edit made through one instance shows in the other's next search.
+async fn two_instances_see_each_others_changes(engine: Engine) {
+    let (app, hub, _, _) = setup(engine).await;
+    let a = app.api(&hub);
+    let other = app.another_instance().await;
+    let b = other.api(&hub);
+    let ids = facilities(&a).await;
+    let beds = bed_ids(&a).await;
+    let search = json!({"from": "2027-03-30", "to": "2027-04-02", "sex": "female", "wheelchair": true, "disability_types": ["physical"]});
+    async fn whole(api: &Api, search: &Value) -> Vec<i64> {
+        let (s, found) = status_json(api.post_json("/api/v1/placement/search", search).await).await;
+        assert_eq!(s, 200, "{found}");
+        found["whole"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["bed_id"].as_i64().unwrap())
+            .collect()
+    }
+    let both = vec![beds["SS1-BEDS/3"], beds["HUB-ER/A"]];
+    assert_eq!(whole(&a, &search).await, both, "instance A before");
+    assert_eq!(whole(&b, &search).await, both, "instance B before");
+
+    // B proposes the community bed (nights in March and April): A no longer offers it.
+    let mut body = request_body(
+        "R-0100",
+        "female",
+        "2027-03-30",
+        "2027-04-02",
+        &["physical"],
+    );
+    body["wheelchair"] = json!(true);
+    let id = create_request(&b, &body).await;
+    let propose = json!({"segments": [{"bed_id": beds["SS1-BEDS/3"], "from": "2027-03-30", "to": "2027-04-02"}]});
+    let (s, p) = status_json(
+        b.post_json(
+            &format!("/api/v1/placement/requests/{id}/propose"),
+            &propose,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(
+        whole(&a, &search).await,
+        vec![beds["HUB-ER/A"]],
+        "A after B's hold"
+    );
+
+    // A records the hub room occupied on one night in April: B sees no whole-stay bed.
+    let (s, o) = status_json(
+        a.post_json(
+            &format!("/api/v1/placement/facilities/{}/occupancy", ids["hub"]),
+            &json!([{"bed_id": beds["HUB-ER/A"], "from": "2027-04-01", "to": "2027-04-02", "occupied": true, "sex": "male"}]),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{o}");
+    assert_eq!(
+        whole(&b, &search).await,
+        Vec::<i64>::new(),
+        "B after A's occupancy"
+    );
+
+    // Withdrawing the request on A frees bed 3 for B's search.
+    let (s, w) = status_json(
+        a.post_json(
+            &format!("/api/v1/placement/requests/{id}/withdraw"),
+            &json!({"reason": "家族が対応"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 204, "{w}");
+    assert_eq!(
+        whole(&b, &search).await,
+        vec![beds["SS1-BEDS/3"]],
+        "B after A's withdrawal"
+    );
+
+    // B edits the short stay to take intellectual disabilities only: A no longer offers it.
+    let (s, f) = status_json(
+        b.put_json(
+            &format!("/api/v1/placement/facilities/{}", ids["ss"]),
+            &json!({
+                "code": "SS1-BEDS", "organisation": "SS1", "name": "はなみずき", "kind": "short_stay",
+                "disability_types": ["intellectual"], "night_staff": true, "x_km": 3.0, "y_km": 4.0, "rooms": []
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(
+        whole(&a, &search).await,
+        Vec::<i64>::new(),
+        "A after B's facility edit"
+    );
+}
+both_engines!(two_instances_see_each_others_changes);
+
 async fn a_decline_frees_the_nights_and_a_batch_prefers_community_beds(engine: Engine) {
     let (app, hub, _, _) = setup(engine).await;
     let api = app.api(&hub);

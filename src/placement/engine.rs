@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use renkei_solver::placement::model::{self as pm, Nights};
+use renkei_solver::placement::rules::Index;
 use renkei_solver::placement::{milp, search, validate};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -124,6 +125,7 @@ pub fn describe(
     home: pm::Location,
 ) -> SearchOut {
     let names = Names::new(facilities);
+    let by_id: HashMap<u32, &FacilityRow> = facilities.iter().map(|f| (f.id as u32, f)).collect();
     let location_of: HashMap<u32, pm::Location> = facilities
         .iter()
         .map(|f| {
@@ -172,7 +174,7 @@ pub fn describe(
             .misses
             .iter()
             .filter_map(|m| {
-                let f = facilities.iter().find(|f| f.id as u32 == m.facility)?;
+                let f = by_id.get(&m.facility)?;
                 Some(FacilityReason {
                     facility_id: f.id,
                     facility_name: f.name.clone(),
@@ -183,14 +185,14 @@ pub fn describe(
     }
 }
 
-/// Searches vacancies for nights and needs.
+/// Searches vacancies for nights and needs (from the in-memory index: one small read of
+/// versions, and the engine's work).
 pub async fn search_vacancies(
     db: &Db,
     m: MunicipalityId,
     q: &ValidSearch,
     known: &[u32],
 ) -> Result<SearchOut> {
-    let (instance, facilities) = db.placement_state(m, q.nights).await?;
     let request = pm::Request {
         id: 0,
         label: String::new(),
@@ -200,16 +202,26 @@ pub async fn search_vacancies(
         known_facilities: known.to_vec(),
         urgency: 3,
     };
-    let result = search::search(&instance, &request);
-    Ok(describe(&result, q.nights, &facilities, q.home))
+    search_request(db, m, &request).await
 }
 
 /// Searches vacancies for a stored request (what a lost booking is offered instead).
 pub async fn alternatives(db: &Db, m: MunicipalityId, request: i64) -> Result<SearchOut> {
     let r = db.engine_requests(m, &[request]).await?.remove(0);
-    let (instance, facilities) = db.placement_state(m, r.nights).await?;
-    let result = search::search(&instance, &r);
-    Ok(describe(&result, r.nights, &facilities, r.home))
+    search_request(db, m, &r).await
+}
+
+async fn search_request(db: &Db, m: MunicipalityId, request: &pm::Request) -> Result<SearchOut> {
+    let snapshot = db.placement_snapshot(m, request.nights).await?;
+    let statics = &snapshot.statics;
+    let index = Index::with_taken(&statics.instance, snapshot.taken(request.nights));
+    let result = search::search_in(&index, request);
+    Ok(describe(
+        &result,
+        request.nights,
+        &statics.facilities,
+        request.home,
+    ))
 }
 
 /// What happened to one request of a batch.

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod master;
 pub mod meetings;
 pub mod placement;
+pub mod placement_index;
 pub mod tenancy;
 
 use std::str::FromStr;
@@ -40,6 +41,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// This instance's cache of the placement state (see [`placement_index`]).
+    placement_index: std::sync::Arc<placement_index::PlacementIndex>,
 }
 
 impl Db {
@@ -89,7 +92,11 @@ impl Db {
             .with_context(|| {
                 format!("cannot connect to the {backend:?} database / データベースに接続できません")
             })?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            placement_index: Default::default(),
+        })
     }
 
     /// Applies pending migrations (idempotent; safe when several instances start at once,

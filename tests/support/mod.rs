@@ -247,6 +247,30 @@ impl TestApp {
         &self.test_db.db
     }
 
+    /// A second service instance over the same database, with its own pool and caches (what
+    /// a deployment with several instances runs). Stops when dropped.
+    pub async fn another_instance(&self) -> Instance {
+        let db = Db::connect(&self.test_db.url)
+            .await
+            .expect("second instance");
+        let config = Config {
+            database_url: self.test_db.url.clone(),
+            listen: "127.0.0.1:0".into(),
+            ..Config::default()
+        };
+        let app = App::with_db(config, db).await.expect("app");
+        let base = format!("http://{}", app.local_addr());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = app
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Instance { base, _stop: tx }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -276,6 +300,22 @@ impl TestApp {
         }
         if let Some(h) = self.handle.take() {
             let _ = h.await;
+        }
+    }
+}
+
+/// A further service instance (see [`TestApp::another_instance`]).
+pub struct Instance {
+    pub base: String,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Instance {
+    pub fn api(&self, token: &str) -> Api {
+        Api {
+            client: client(),
+            base: self.base.clone(),
+            token: Some(token.to_string()),
         }
     }
 }

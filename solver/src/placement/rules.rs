@@ -271,6 +271,20 @@ impl<'a> Index<'a> {
         Index::build(instance, Some(Nights::new(NaiveDate::MIN, NaiveDate::MIN)))
     }
 
+    /// An index of `instance`'s beds with the taken rows given here instead of
+    /// `instance.taken` (a caller that keeps the rows elsewhere, e.g. by month, passes only
+    /// the ones that matter).
+    pub fn with_taken<'t>(
+        instance: &'a Instance,
+        rows: impl Iterator<Item = &'t Taken>,
+    ) -> Index<'a> {
+        let mut index = Index::build(instance, Some(Nights::new(NaiveDate::MIN, NaiveDate::MIN)));
+        for t in rows {
+            index.take(t.bed, t.night, t.sex);
+        }
+        index
+    }
+
     fn build(instance: &'a Instance, span: Option<Nights>) -> Index<'a> {
         let facilities: IdMap<FacilityId, usize> = instance
             .facilities
