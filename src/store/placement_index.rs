@@ -56,6 +56,7 @@ pub struct Statics {
     pub instance: pm::Instance,
 }
 
+/// A taken bed-night as cached; the rows of a month are sorted by night.
 struct Night {
     taken: pm::Taken,
     /// Microseconds since the epoch when the hold of this night expires (held nights only).
@@ -74,8 +75,13 @@ impl Snapshot {
         let now = Utc::now().timestamp_micros();
         self.months
             .iter()
-            .flat_map(|m| m.iter())
-            .filter(move |n| nights.contains(n.taken.night) && n.expires.is_none_or(|e| e >= now))
+            .flat_map(move |m| {
+                // Rows are sorted by night: only the stay's nights are looked at.
+                let from = m.partition_point(|n| n.taken.night < nights.from);
+                let to = m.partition_point(|n| n.taken.night < nights.to);
+                &m[from..to.max(from)]
+            })
+            .filter(move |n| n.expires.is_none_or(|e| e >= now))
             .map(|n| &n.taken)
     }
 }
@@ -183,7 +189,8 @@ impl Db {
     ) -> Result<Vec<Night>> {
         let rows = sqlx::query(
             "SELECT bed_id, night, state, occupant_sex, expires_at FROM bed_nights
-             WHERE municipality_id = $1 AND night >= $2 AND night < $3",
+             WHERE municipality_id = $1 AND night >= $2 AND night < $3
+             ORDER BY night, bed_id",
         )
         .bind(m.0)
         .bind(first.to_string())
