@@ -82,6 +82,38 @@ impl App {
         } else {
             None
         };
+        let mut mail = None;
+        if self.state.config.run_worker {
+            let outbox = crate::notices::outbox::Outbox::from_config(
+                self.state.db.clone(),
+                &self.state.config,
+            )?;
+            let mut rx = stop_rx.clone();
+            mail = Some(tokio::spawn(outbox.run(async move {
+                let _ = rx.wait_for(|stopped| *stopped).await;
+            })));
+            // Reminders and chases: queued hourly (idempotent, so every instance may do it).
+            let db = self.state.db.clone();
+            let config = self.state.config.clone();
+            let mut rx = stop_rx.clone();
+            tokio::spawn(async move {
+                let days = config.reminder_day_list().unwrap_or_default();
+                loop {
+                    match db
+                        .queue_due_reminders(&days, config.answer_deadline_days, config.chase_days)
+                        .await
+                    {
+                        Ok(n) if n > 0 => tracing::info!(queued = n, "reminders queued"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "queueing reminders failed"),
+                    }
+                    tokio::select! {
+                        _ = rx.wait_for(|stopped| *stopped) => break,
+                        _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                    }
+                }
+            });
+        }
         let router = router(self.state.clone());
         let mut rx = stop_rx;
         let server = axum::serve(
@@ -100,6 +132,9 @@ impl App {
         trigger.abort();
         if let Some(worker) = worker {
             let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
+        }
+        if let Some(mail) = mail {
+            let _ = tokio::time::timeout(Duration::from_secs(30), mail).await;
         }
         Ok(())
     }

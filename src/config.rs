@@ -23,6 +23,22 @@ pub struct Config {
     pub log_format: String,
     /// Run the background job worker in this instance.
     pub run_worker: bool,
+    /// Outgoing mail server, as lettre reads it: `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host:465` (implicit TLS), `smtp://host:25` (no TLS: local
+    /// relays and tests only). Empty: no mail server; messages are written to `outbox_dir` as
+    /// `.eml` files and listed on the 送信メール page, so nothing is lost and the demo shows what
+    /// would be sent.
+    pub smtp_url: String,
+    /// Sender of notices (`Name <address>` or an address); calendar invitations name it ORGANIZER.
+    pub mail_from: String,
+    /// Folder of the local outbox (used when `smtp_url` is empty).
+    pub outbox_dir: String,
+    /// Reminders go this many days before a meeting (comma-separated, e.g. `7,1`; empty: none).
+    pub reminder_days: String,
+    /// Answers are accepted until this many days before the meeting (the answer deadline).
+    pub answer_deadline_days: i64,
+    /// Invitees who have not answered get a chase this many days before the answer deadline.
+    pub chase_days: i64,
 }
 
 impl Default for Config {
@@ -35,12 +51,18 @@ impl Default for Config {
             session_hours: 12,
             log_format: "text".into(),
             run_worker: true,
+            smtp_url: String::new(),
+            mail_from: "renkei <renkei@localhost>".into(),
+            outbox_dir: "outbox".into(),
+            reminder_days: "7,1".into(),
+            answer_deadline_days: 2,
+            chase_days: 2,
         }
     }
 }
 
 /// Keys settable as `RENKEI_<KEY>` environment variables.
-const CONFIG_KEYS: [&str; 7] = [
+const CONFIG_KEYS: [&str; 13] = [
     "database_url",
     "listen",
     "public_url",
@@ -48,6 +70,12 @@ const CONFIG_KEYS: [&str; 7] = [
     "session_hours",
     "log_format",
     "run_worker",
+    "smtp_url",
+    "mail_from",
+    "outbox_dir",
+    "reminder_days",
+    "answer_deadline_days",
+    "chase_days",
 ];
 
 impl Config {
@@ -77,6 +105,38 @@ impl Config {
         self.environment == "production"
     }
 
+    /// The sender of notices, parsed.
+    pub fn mail_sender(&self) -> anyhow::Result<lettre::message::Mailbox> {
+        self.mail_from.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "mail_from {:?} is not a mail address ({e}); write it as `Name <name@example.jp>` / mail_from がメールアドレスではありません",
+                self.mail_from
+            )
+        })
+    }
+
+    /// `reminder_days` as numbers, largest first.
+    pub fn reminder_day_list(&self) -> anyhow::Result<Vec<i64>> {
+        let mut days = Vec::new();
+        for part in self
+            .reminder_days
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match part.parse::<i64>() {
+                Ok(d) if (1..=60).contains(&d) => days.push(d),
+                _ => anyhow::bail!(
+                    "reminder_days must be day counts 1-60 separated by commas, e.g. 7,1 (got {:?}) / reminder_days は 7,1 のように1〜60の日数をカンマ区切りで書いてください",
+                    self.reminder_days
+                ),
+            }
+        }
+        days.sort_unstable_by(|a, b| b.cmp(a));
+        days.dedup();
+        Ok(days)
+    }
+
     /// Refuses settings that would be unsafe or meaningless.
     pub fn check(&self) -> anyhow::Result<()> {
         if !matches!(self.environment.as_str(), "development" | "production") {
@@ -96,6 +156,22 @@ impl Config {
                 self.public_url
             )
         })?;
+        self.mail_sender()?;
+        self.reminder_day_list()?;
+        if !(0..=60).contains(&self.answer_deadline_days) || !(0..=60).contains(&self.chase_days) {
+            anyhow::bail!("answer_deadline_days and chase_days must be 0-60 / answer_deadline_days と chase_days は0〜60にしてください");
+        }
+        if !self.smtp_url.is_empty() {
+            let u = url::Url::parse(&self.smtp_url).map_err(|e| {
+                anyhow::anyhow!(
+                    "smtp_url {:?} is not a URL: {e} / smtp_url がURLではありません",
+                    self.smtp_url
+                )
+            })?;
+            if !matches!(u.scheme(), "smtp" | "smtps") || u.host_str().is_none() {
+                anyhow::bail!("smtp_url must be smtp://host:port or smtps://host:port (got {:?}) / smtp_url は smtp:// か smtps:// で始めてください", self.smtp_url);
+            }
+        }
         if self.is_production() && !self.secure_cookies() {
             anyhow::bail!(
                 "in production public_url must be https:// (session cookies would travel in clear text) / 本番環境では public_url を https:// にしてください"

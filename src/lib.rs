@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod master;
 pub mod meetings;
+pub mod notices;
 pub mod placement;
 pub mod planning;
 pub mod store;

@@ -270,6 +270,7 @@ impl OccurrenceQuery {
             organisation_id: self.organisation,
             ward: Some(self.ward.trim().to_string()).filter(|w| !w.is_empty()),
             include_cancelled: self.include_cancelled,
+            id: None,
         })
     }
 }

@@ -13,10 +13,11 @@ use chrono::{NaiveDate, NaiveTime};
 use renkei_solver::schedule::model::{Occurrence, Pin};
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 
 use super::jobs::{enqueue, NewJob};
+use super::notices::{Audience, NoticeKind};
 use super::tenancy::{MunicipalityId, User};
 use super::{now, Db};
 use crate::error::{Error, Result};
@@ -140,6 +141,8 @@ pub struct OccurrenceFilter {
     pub organisation_id: Option<i64>,
     pub ward: Option<String>,
     pub include_cancelled: bool,
+    /// One occurrence only.
+    pub id: Option<i64>,
 }
 
 /// What publishing changed.
@@ -150,6 +153,19 @@ pub struct PublishSummary {
     pub moved: i64,
     pub cancelled: i64,
     pub unchanged: i64,
+    /// Notices queued (invitations, updates, cancellations), in the same transaction.
+    pub notices: i64,
+}
+
+/// Queues meeting notices in the publishing transaction.
+async fn notify(
+    tx: &mut AnyConnection,
+    m: MunicipalityId,
+    occurrence: i64,
+    kind: NoticeKind,
+    audience: Audience,
+) -> Result<i64> {
+    Ok(super::notices::queue_occurrence(tx, m, occurrence, kind, audience, None).await? as i64)
 }
 
 fn date(s: &str) -> Result<NaiveDate> {
@@ -775,12 +791,24 @@ impl Db {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
+                        write_attendees(&mut tx, old_id, r, n).await?;
                         if changed > 0 {
                             summary.moved += 1;
+                            summary.notices +=
+                                notify(&mut tx, m, old_id, NoticeKind::Update, Audience::All)
+                                    .await?;
                         } else {
                             summary.unchanged += 1;
+                            // Invitees added to an unchanged meeting get their invitation.
+                            summary.notices += notify(
+                                &mut tx,
+                                m,
+                                old_id,
+                                NoticeKind::Invitation,
+                                Audience::NotYetInvited,
+                            )
+                            .await?;
                         }
-                        write_attendees(&mut tx, old_id, r, n).await?;
                     }
                     (Some(old_id), None) => {
                         sqlx::query(
@@ -794,6 +822,9 @@ impl Db {
                         .execute(&mut *tx)
                         .await?;
                         summary.cancelled += 1;
+                        summary.notices +=
+                            notify(&mut tx, m, old_id, NoticeKind::Cancellation, Audience::All)
+                                .await?;
                     }
                     (None, Some(n)) => {
                         let (room, org) = place_of(n.room);
@@ -822,6 +853,9 @@ impl Db {
                         .await?;
                         write_attendees(&mut tx, new_id, r, n).await?;
                         summary.added += 1;
+                        summary.notices +=
+                            notify(&mut tx, m, new_id, NoticeKind::Invitation, Audience::All)
+                                .await?;
                     }
                     (None, None) => {}
                 }
@@ -909,6 +943,7 @@ impl Db {
                AND ($8 = 0 OR o.place_organisation_id = $8 OR EXISTS (
                     SELECT 1 FROM occurrence_attendees a JOIN people p ON p.id = a.person_id
                     WHERE a.occurrence_id = o.id AND p.organisation_id = $8))
+               AND ($9 = 0 OR o.id = $9)
              ORDER BY o.date, o.start_time, o.id",
         )
         .bind(m.0)
@@ -919,6 +954,7 @@ impl Db {
         .bind(f.include_cancelled as i64)
         .bind(f.person_id.unwrap_or(0))
         .bind(f.organisation_id.unwrap_or(0))
+        .bind(f.id.unwrap_or(0))
         .fetch_all(&self.pool)
         .await?;
         let mut out: Vec<OccurrenceRow> = Vec::with_capacity(rows.len());
@@ -981,6 +1017,21 @@ impl Db {
             }
         }
         Ok(out)
+    }
+
+    /// One published occurrence (cancelled ones too) with its attendees.
+    pub async fn occurrence(&self, m: MunicipalityId, id: i64) -> Result<OccurrenceRow> {
+        self.occurrences(
+            m,
+            &OccurrenceFilter {
+                id: Some(id),
+                include_cancelled: true,
+                ..Default::default()
+            },
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("会議", "meeting"))
     }
 
     /// The municipality's secret for calendar-feed links, created on first use.

@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod jobs;
 pub mod master;
 pub mod meetings;
+pub mod notices;
 pub mod placement;
 pub mod placement_index;
 pub mod tenancy;

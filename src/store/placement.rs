@@ -18,6 +18,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 
+use super::notices::NoticeKind;
 use super::tenancy::{MunicipalityId, User};
 use super::{instant_text, now, Db};
 use crate::error::{Error, Result};
@@ -393,7 +394,50 @@ async fn active_holds(
         .collect()
 }
 
+/// Queues a placement notice to each facility of `holds` (in the caller's transaction); the
+/// first hold at a facility tells proposals apart.
+async fn notify_facilities(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    request: i64,
+    holds: &[i64],
+    kind: NoticeKind,
+) -> Result<()> {
+    let mut first_at: BTreeMap<i64, i64> = BTreeMap::new();
+    for h in holds {
+        let facility: i64 = sqlx::query_scalar(
+            "SELECT r.facility_id FROM placement_holds h JOIN beds b ON b.id = h.bed_id
+             JOIN placement_rooms r ON r.id = b.room_id WHERE h.municipality_id = $1 AND h.id = $2",
+        )
+        .bind(m.0)
+        .bind(h)
+        .fetch_one(&mut *conn)
+        .await?;
+        let e = first_at.entry(facility).or_insert(*h);
+        *e = (*e).min(*h);
+    }
+    for (facility, first) in first_at {
+        super::notices::queue_placement(conn, m, kind, Some(request), facility, first).await?;
+    }
+    Ok(())
+}
+
 impl Db {
+    /// Every hold of a request at one facility, whatever its status (for notices).
+    pub async fn request_holds_at(
+        &self,
+        m: MunicipalityId,
+        request: i64,
+        facility: i64,
+    ) -> Result<Vec<HoldRow>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(holds_where(&mut conn, m, "f.id = $2", Some(facility))
+            .await?
+            .into_iter()
+            .filter(|h| h.request_id == request)
+            .collect())
+    }
+
     // ----------------------------------------------------------------------------------------
     // Facilities
     // ----------------------------------------------------------------------------------------
@@ -630,7 +674,18 @@ impl Db {
 
     /// A new no-login link for the facility (the old one stops working). Returns the secret.
     pub async fn renew_facility_link(&self, user: &User, facility: i64) -> Result<String> {
-        let m = user.municipality_id;
+        self.rotate_facility_link(user.municipality_id, Some(user.id), facility)
+            .await
+    }
+
+    /// A new no-login link for a facility (the previous one stops working), by a user or by
+    /// the mail worker (a vacancy-update request carries a fresh link).
+    pub async fn rotate_facility_link(
+        &self,
+        m: MunicipalityId,
+        user_id: Option<i64>,
+        facility: i64,
+    ) -> Result<String> {
         let token = crate::auth::random_token(18);
         let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE placement_facilities SET link_token_hash = $1 WHERE municipality_id = $2 AND id = $3")
@@ -646,7 +701,7 @@ impl Db {
         super::audit::record(
             &mut tx,
             Some(m),
-            Some(user.id),
+            user_id,
             "renew_link",
             "placement_facility",
             &facility.to_string(),
@@ -1262,6 +1317,7 @@ impl Db {
             holds.push(hold);
         }
         event(&mut tx, m, request, Some(user.id), &status, "proposed", "").await?;
+        notify_facilities(&mut tx, m, request, &holds, NoticeKind::PlacementRequest).await?;
         super::audit::record(
             &mut tx,
             Some(m),
@@ -1389,7 +1445,13 @@ impl Db {
                 "accepted",
             ));
         }
-        for (h, _) in active_holds(&mut tx, m, request).await? {
+        let placed: Vec<i64> = active_holds(&mut tx, m, request)
+            .await?
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect();
+        notify_facilities(&mut tx, m, request, &placed, NoticeKind::PlacementConfirmed).await?;
+        for h in placed {
             sqlx::query("UPDATE placement_holds SET status = 'placed' WHERE id = $1")
                 .bind(h)
                 .execute(&mut *tx)
@@ -1477,6 +1539,7 @@ impl Db {
             .map(|(h, _)| h)
             .collect();
         release_holds(&mut tx, &all, "withdrawn", reason).await?;
+        notify_facilities(&mut tx, m, request, &all, NoticeKind::PlacementWithdrawn).await?;
         event(
             &mut tx,
             m,

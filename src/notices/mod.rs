@@ -1,0 +1,452 @@
+//! Notices by email: what a notice says (rendered from the templates in `templates/mail/`, one
+//! subject, text and HTML file per kind) and the calendar invitation it carries. Delivery is in
+//! [`outbox`]; queueing is in `store::notices`.
+//!
+//! Every message is `multipart/alternative`: a complete `text/plain` part (many municipal
+//! networks strip HTML and attachments, so the text alone carries date, time, place and the
+//! answer link), `text/html`, and for meetings `text/calendar; method=REQUEST` (or `CANCEL`)
+//! with a stable UID, the occurrence's SEQUENCE, UTC times, ORGANIZER and the recipient as
+//! ATTENDEE with RSVP. The Message-ID is derived from the notice's idempotency key, so a retry
+//! sends the same message.
+
+pub mod outbox;
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use icalendar::{Calendar, Component, EventLike, EventStatus, Property};
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+use minijinja::context;
+use renkei_solver::calendar::{jst_date, jst_to_utc, weekday_ja};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::store::meetings::OccurrenceRow;
+use crate::store::notices::{Answer, Claimed, NoticeKind};
+use crate::store::Db;
+
+/// What the mail worker needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub public_url: String,
+    pub from: Mailbox,
+    pub answer_deadline_days: i64,
+}
+
+impl Settings {
+    pub fn from_config(c: &Config) -> anyhow::Result<Settings> {
+        Ok(Settings {
+            public_url: c.public_url.trim_end_matches('/').to_string(),
+            from: c.mail_sender()?,
+            answer_deadline_days: c.answer_deadline_days,
+        })
+    }
+
+    fn domain(&self) -> &str {
+        self.from.email.domain()
+    }
+
+    pub fn message_id(&self, key: &str) -> String {
+        format!("<{key}@{}>", self.domain())
+    }
+}
+
+/// The last day answers are accepted for a meeting on `date`.
+pub fn answer_deadline(date: NaiveDate, days: i64) -> NaiveDate {
+    date - Duration::days(days)
+}
+
+/// 2027年5月12日（水）
+pub fn date_ja(d: NaiveDate) -> String {
+    format!(
+        "{}年{}月{}日（{}）",
+        d.year(),
+        d.month(),
+        d.day(),
+        weekday_ja(d.weekday())
+    )
+}
+
+pub fn answer_label(answer: &str) -> (&'static str, &'static str) {
+    match answer {
+        "attend" => ("出席", "attending"),
+        "decline" => ("欠席", "not attending"),
+        "deputy" => ("代理出席", "sending a deputy"),
+        _ => ("未回答", "no answer yet"),
+    }
+}
+
+/// What rendering a claimed notice gives.
+pub enum Rendered {
+    Message {
+        subject: String,
+        raw: String,
+        /// (token hash, link kind, expires) of the answer link the message carries.
+        link: Option<(String, &'static str, NaiveDate)>,
+    },
+    /// A newer notice replaces this one (the meeting moved again, was cancelled, was answered).
+    Superseded(String),
+    /// It can never be sent (e.g. the address is malformed).
+    Failed(String),
+}
+
+fn place(o: &OccurrenceRow) -> String {
+    if o.room_name == o.venue_name || o.room_name.is_empty() {
+        o.venue_name.clone()
+    } else {
+        format!("{} {}", o.venue_name, o.room_name)
+    }
+}
+
+fn time(s: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(s, "%H:%M").ok()
+}
+
+/// The calendar part of a meeting notice.
+pub fn meeting_ics(
+    o: &OccurrenceRow,
+    kind: NoticeKind,
+    settings: &Settings,
+    recipient: &Mailbox,
+    description: &str,
+) -> Result<String> {
+    let date = NaiveDate::parse_from_str(&o.date, "%Y-%m-%d")
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored date: {e}")))?;
+    let (Some(start), Some(end)) = (time(&o.start), time(&o.end)) else {
+        return Err(Error::Internal(anyhow::anyhow!("stored times of {}", o.id)));
+    };
+    let cancel = kind == NoticeKind::Cancellation || o.status == "cancelled";
+    let mut cal = Calendar::new();
+    cal.append_property(("PRODID", "-//renkei//notices//JA"));
+    cal.append_property(("METHOD", if cancel { "CANCEL" } else { "REQUEST" }));
+    let mut e = icalendar::Event::new();
+    let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", settings.from.email));
+    if let Some(name) = &settings.from.name {
+        organizer.add_parameter("CN", name);
+    }
+    let mut attendee = Property::new("ATTENDEE", format!("mailto:{}", recipient.email));
+    if let Some(name) = &recipient.name {
+        attendee.add_parameter("CN", name);
+    }
+    attendee
+        .add_parameter("ROLE", "REQ-PARTICIPANT")
+        .add_parameter("PARTSTAT", "NEEDS-ACTION")
+        .add_parameter("RSVP", "TRUE");
+    let location = if o.venue_address.is_empty() {
+        place(o)
+    } else {
+        format!("{}（{}）", place(o), o.venue_address)
+    };
+    e.uid(&o.uid)
+        .summary(&o.title)
+        .starts(jst_to_utc(date, start))
+        .ends(jst_to_utc(date, end))
+        .sequence(o.sequence.max(0) as u32)
+        .timestamp(Utc::now())
+        .location(&location)
+        .description(description)
+        .status(if cancel {
+            EventStatus::Cancelled
+        } else {
+            EventStatus::Confirmed
+        })
+        .append_property(organizer.done())
+        .append_multi_property(attendee.done());
+    cal.push(e.done());
+    Ok(cal.done().to_string())
+}
+
+fn templates(kind: NoticeKind, ctx: minijinja::Value) -> Result<(String, String, String)> {
+    let name = kind.slug();
+    let subject = crate::web::templates::render(&format!("mail/{name}.subject.txt"), ctx.clone())?;
+    let text = crate::web::templates::render(&format!("mail/{name}.txt"), ctx.clone())?;
+    let html = crate::web::templates::render(&format!("mail/{name}.html"), ctx)?;
+    Ok((subject.trim().replace(['\r', '\n'], " "), text, html))
+}
+
+fn build(
+    settings: &Settings,
+    n: &Claimed,
+    to: Mailbox,
+    subject: &str,
+    text: String,
+    html: String,
+    ics: Option<(String, bool)>,
+) -> Result<String> {
+    let mut alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(text))
+        .singlepart(SinglePart::html(html));
+    if let Some((ics, cancel)) = ics {
+        let method = if cancel { "CANCEL" } else { "REQUEST" };
+        let ct = ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+            .map_err(|e| Error::Internal(anyhow::anyhow!("content type: {e}")))?;
+        alternative = alternative.singlepart(SinglePart::builder().header(ct).body(ics));
+    }
+    let message = Message::builder()
+        .from(settings.from.clone())
+        .to(to)
+        .subject(subject)
+        .message_id(Some(settings.message_id(&n.message_key)))
+        .multipart(alternative)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("building the message: {e}")))?;
+    String::from_utf8(message.formatted())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("message is not UTF-8: {e}")))
+}
+
+fn recipient(n: &Claimed) -> std::result::Result<Mailbox, String> {
+    let address = n.recipient_email.trim().parse().map_err(|e| {
+        format!(
+            "宛先「{}」はメールアドレスではありません。名簿のメールアドレスを直してください / \"{}\" is not a mail address ({e}); correct it in the directory",
+            n.recipient_email, n.recipient_email
+        )
+    })?;
+    Ok(Mailbox::new(
+        Some(n.recipient_name.clone()).filter(|s| !s.is_empty()),
+        address,
+    ))
+}
+
+/// Renders a claimed notice from the current state: a meeting notice from the occurrence, a
+/// placement notice from the request and its holds.
+pub async fn render(db: &Db, settings: &Settings, n: &Claimed) -> Result<Rendered> {
+    let to = match recipient(n) {
+        Ok(to) => to,
+        Err(why) => return Ok(Rendered::Failed(why)),
+    };
+    let municipality = db.municipality(n.municipality_id).await?;
+    if n.kind.is_meeting() {
+        render_meeting(db, settings, n, to, &municipality.name).await
+    } else {
+        render_placement(db, settings, n, to, &municipality.name).await
+    }
+}
+
+async fn render_meeting(
+    db: &Db,
+    settings: &Settings,
+    n: &Claimed,
+    to: Mailbox,
+    municipality: &str,
+) -> Result<Rendered> {
+    let (Some(occurrence), Some(person)) = (n.occurrence_id, n.person_id) else {
+        return Ok(Rendered::Failed(
+            "会議の通知に会議がありません / no meeting".into(),
+        ));
+    };
+    let o = db.occurrence(n.municipality_id, occurrence).await?;
+    let answer = db.answer_of(occurrence, person).await?;
+    let cancelled = o.status == "cancelled";
+    let superseded = match n.kind {
+        NoticeKind::Invitation | NoticeKind::Update => cancelled || o.sequence > n.version,
+        NoticeKind::Cancellation => !cancelled,
+        NoticeKind::Reminder => cancelled || answer.as_ref().is_some_and(|a| a.answer == "decline"),
+        NoticeKind::Chase => cancelled || answer.is_some(),
+        _ => false,
+    };
+    if superseded {
+        return Ok(Rendered::Superseded(
+            "新しい通知に置き換えられました / replaced by a newer notice".into(),
+        ));
+    }
+    let date = NaiveDate::parse_from_str(&o.date, "%Y-%m-%d")
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored date: {e}")))?;
+    let deadline = answer_deadline(date, settings.answer_deadline_days);
+    let (link, url) = if cancelled {
+        (None, String::new())
+    } else {
+        let token = crate::auth::random_token(16);
+        (
+            Some((
+                crate::auth::sha256_hex(&token),
+                "attendance",
+                date + Duration::days(1),
+            )),
+            format!("{}/answer/{token}", settings.public_url),
+        )
+    };
+    let current = answer.as_ref().map(|a| a.answer.as_str()).unwrap_or("none");
+    let ctx = context! {
+        municipality => municipality,
+        recipient => n.recipient_name,
+        title => o.title,
+        title_en => o.title_en,
+        date => date_ja(date),
+        date_iso => o.date,
+        start => o.start,
+        end => o.end,
+        place => place(&o),
+        address => o.venue_address,
+        answer_url => url,
+        deadline => date_ja(deadline),
+        deadline_passed => jst_date(Utc::now()) > deadline,
+        answer => answer_label(current).0,
+        answer_en => answer_label(current).1,
+        answered => answer.is_some(),
+        sequence => o.sequence,
+        from => settings.from.name.clone().unwrap_or_default(),
+    };
+    let (subject, text, html) = templates(n.kind, ctx)?;
+    let description = if url.is_empty() {
+        format!("{}\n{}", o.title, o.title_en)
+    } else {
+        format!("出欠のご回答 / Please answer: {url}")
+    };
+    let ics = meeting_ics(&o, n.kind, settings, &to, &description)?;
+    let raw = build(
+        settings,
+        n,
+        to,
+        &subject,
+        text,
+        html,
+        Some((ics, cancelled)),
+    )?;
+    Ok(Rendered::Message { subject, raw, link })
+}
+
+async fn render_placement(
+    db: &Db,
+    settings: &Settings,
+    n: &Claimed,
+    to: Mailbox,
+    municipality: &str,
+) -> Result<Rendered> {
+    let Some(facility) = n.facility_id else {
+        return Ok(Rendered::Failed("施設がありません / no facility".into()));
+    };
+    let m = n.municipality_id;
+    let f = db.facility(m, facility).await?;
+    let holds: Vec<_> = match n.request_id {
+        Some(r) => db
+            .request_holds_at(m, r, facility)
+            .await?
+            .into_iter()
+            .filter(|h| h.id >= n.version)
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut link = None;
+    let mut url = String::new();
+    match n.kind {
+        NoticeKind::PlacementRequest => {
+            let held: Vec<_> = holds.iter().filter(|h| h.status == "held").collect();
+            if held.is_empty() {
+                return Ok(Rendered::Superseded(
+                    "提案は既に回答・取り下げ・期限切れです / the proposal was answered, withdrawn or expired".into(),
+                ));
+            }
+            let token = crate::auth::random_token(16);
+            let expires = held
+                .iter()
+                .filter_map(|h| crate::store::parse_instant(&h.expires_at))
+                .max()
+                .map(jst_date)
+                .unwrap_or_else(|| jst_date(Utc::now()))
+                + Duration::days(1);
+            link = Some((crate::auth::sha256_hex(&token), "placement", expires));
+            url = format!("{}/answer/{token}", settings.public_url);
+        }
+        NoticeKind::VacancyRequest => {
+            let token = db.rotate_facility_link(m, None, facility).await?;
+            url = format!("{}/facility/{token}", settings.public_url);
+        }
+        _ => {}
+    }
+    let stays: Vec<minijinja::Value> = holds
+        .iter()
+        .filter(|h| match n.kind {
+            NoticeKind::PlacementRequest => h.status == "held",
+            NoticeKind::PlacementConfirmed => h.status == "placed" || h.status == "accepted",
+            NoticeKind::PlacementWithdrawn => h.status == "withdrawn",
+            _ => true,
+        })
+        .map(|h| {
+            let nights = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+            let (from, to) = (nights(&h.from), nights(&h.to));
+            context! {
+                case_number => h.case_number,
+                bed => format!("{} {}", h.room_name, h.bed_name),
+                from => from.map(date_ja).unwrap_or_else(|| h.from.clone()),
+                to => to.map(date_ja).unwrap_or_else(|| h.to.clone()),
+                nights => match (from, to) { (Some(a), Some(b)) => (b - a).num_days(), _ => 0 },
+                expires => crate::store::parse_instant(&h.expires_at)
+                    .map(|t| renkei_solver::calendar::to_jst(t).format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let case_number = holds
+        .first()
+        .map(|h| h.case_number.clone())
+        .unwrap_or_default();
+    let ctx = context! {
+        municipality => municipality,
+        facility => f.name,
+        recipient => n.recipient_name,
+        case_number => case_number,
+        stays => stays,
+        answer_url => url,
+        from => settings.from.name.clone().unwrap_or_default(),
+    };
+    let (subject, text, html) = templates(n.kind, ctx)?;
+    let raw = build(settings, n, to, &subject, text, html, None)?;
+    Ok(Rendered::Message { subject, raw, link })
+}
+
+/// What an invitee may send through the answer page.
+pub fn parse_answer(
+    answer: &str,
+    deputy_name: &str,
+    deputy_organisation: &str,
+    comment: &str,
+) -> std::result::Result<Answer, Vec<crate::master::FieldError>> {
+    use crate::master::FieldError;
+    let mut errors = Vec::new();
+    let answer = answer.trim();
+    if !matches!(answer, "attend" | "decline" | "deputy") {
+        errors.push(FieldError::new(
+            "answer",
+            "出席・欠席・代理出席のどれかを選んでください",
+            "choose attend, decline or deputy",
+        ));
+    }
+    let deputy_name = deputy_name.trim();
+    if answer == "deputy" && deputy_name.is_empty() {
+        errors.push(FieldError::new(
+            "deputy_name",
+            "代理出席の方のお名前を書いてください",
+            "write the name of your deputy",
+        ));
+    }
+    for (field, value, max) in [
+        ("deputy_name", deputy_name, 100),
+        ("deputy_organisation", deputy_organisation.trim(), 200),
+        ("comment", comment.trim(), 1000),
+    ] {
+        if value.chars().count() > max {
+            errors.push(FieldError::new(
+                field,
+                format!("{max}文字以内にしてください"),
+                format!("at most {max} characters"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let deputy = answer == "deputy";
+    Ok(Answer {
+        answer: answer.to_string(),
+        deputy_name: if deputy {
+            deputy_name.to_string()
+        } else {
+            String::new()
+        },
+        deputy_organisation: if deputy {
+            deputy_organisation.trim().to_string()
+        } else {
+            String::new()
+        },
+        comment: comment.trim().to_string(),
+    })
+}

@@ -1,0 +1,880 @@
+//! Notices (the outbox), answer links and attendance answers.
+//!
+//! * A notice is queued in the transaction of the change that causes it ([`queue_occurrence`],
+//!   [`queue_placement`]); its idempotency key (subject, recipient, kind, version) is unique, so
+//!   a change that is retried, or a housekeeping run that repeats, never queues it twice.
+//! * A worker claims due notices with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
+//!   instances never claim the same row), renders a notice once ([`Db::notice_rendered`]: the
+//!   message and its answer link in one transaction) and sends exactly those bytes until it is
+//!   delivered or fails permanently. Only the lease holder may change a claimed notice.
+//! * Answer tokens are stored only as SHA-256; the raw token lives in the rendered message until
+//!   it is delivered, and is cleared then.
+
+use chrono::{Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{AnyConnection, Row};
+use utoipa::ToSchema;
+
+use super::tenancy::MunicipalityId;
+use super::{instant_text, now, Backend, Db};
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+
+/// What a notice tells its recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    Invitation,
+    Update,
+    Cancellation,
+    Reminder,
+    Chase,
+    PlacementRequest,
+    PlacementConfirmed,
+    PlacementWithdrawn,
+    VacancyRequest,
+}
+
+impl NoticeKind {
+    pub const ALL: [NoticeKind; 9] = [
+        NoticeKind::Invitation,
+        NoticeKind::Update,
+        NoticeKind::Cancellation,
+        NoticeKind::Reminder,
+        NoticeKind::Chase,
+        NoticeKind::PlacementRequest,
+        NoticeKind::PlacementConfirmed,
+        NoticeKind::PlacementWithdrawn,
+        NoticeKind::VacancyRequest,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            NoticeKind::Invitation => "invitation",
+            NoticeKind::Update => "update",
+            NoticeKind::Cancellation => "cancellation",
+            NoticeKind::Reminder => "reminder",
+            NoticeKind::Chase => "chase",
+            NoticeKind::PlacementRequest => "placement_request",
+            NoticeKind::PlacementConfirmed => "placement_confirmed",
+            NoticeKind::PlacementWithdrawn => "placement_withdrawn",
+            NoticeKind::VacancyRequest => "vacancy_request",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NoticeKind> {
+        NoticeKind::ALL.into_iter().find(|k| k.slug() == s)
+    }
+
+    pub fn label(self) -> Msg {
+        let (ja, en) = match self {
+            NoticeKind::Invitation => ("開催案内", "invitation"),
+            NoticeKind::Update => ("変更のお知らせ", "update"),
+            NoticeKind::Cancellation => ("中止のお知らせ", "cancellation"),
+            NoticeKind::Reminder => ("リマインド", "reminder"),
+            NoticeKind::Chase => ("回答のお願い", "answer reminder"),
+            NoticeKind::PlacementRequest => ("受入れのご依頼", "placement request"),
+            NoticeKind::PlacementConfirmed => ("受入れ確定", "placement confirmed"),
+            NoticeKind::PlacementWithdrawn => ("依頼の取り下げ", "placement withdrawn"),
+            NoticeKind::VacancyRequest => ("空床更新のお願い", "vacancy update request"),
+        };
+        Msg::new(ja, en)
+    }
+
+    /// Notices about a meeting (the others are about placements and facilities).
+    pub fn is_meeting(self) -> bool {
+        matches!(
+            self,
+            NoticeKind::Invitation
+                | NoticeKind::Update
+                | NoticeKind::Cancellation
+                | NoticeKind::Reminder
+                | NoticeKind::Chase
+        )
+    }
+}
+
+/// A stable, unique local part of the Message-ID of the notice with `key`.
+fn message_key(key: &str) -> String {
+    crate::auth::sha256_hex(key)[..32].to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    kind: NoticeKind,
+    subject: (Option<i64>, Option<i64>, Option<i64>, Option<i64>),
+    version: i64,
+    key: &str,
+    email: &str,
+    name: &str,
+) -> Result<bool> {
+    let (occurrence, person, request, facility) = subject;
+    let t = now();
+    let n = sqlx::query(
+        "INSERT INTO notices (municipality_id, kind, occurrence_id, person_id, request_id, facility_id, version,
+             idempotency_key, message_id, recipient_email, recipient_name, status, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $12)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(m.0)
+    .bind(kind.slug())
+    .bind(occurrence)
+    .bind(person)
+    .bind(request)
+    .bind(facility)
+    .bind(version)
+    .bind(key)
+    .bind(message_key(key))
+    .bind(email)
+    .bind(name)
+    .bind(&t)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Which invitees of an occurrence a meeting notice goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Every invitee with an address.
+    All,
+    /// Invitees who have not had an invitation or update yet (added to an unchanged meeting).
+    NotYetInvited,
+    /// Invitees who have not declined (reminders).
+    NotDeclined,
+    /// Invitees who have not answered (chases).
+    Unanswered,
+    /// One invitee (a resend).
+    Person(i64),
+}
+
+/// Queues `kind` for the invitees of `occurrence` in the caller's transaction. Versions:
+/// invitations, updates and cancellations carry the occurrence's SEQUENCE; reminders the number
+/// of days before the meeting; a resend the number of notices the invitee already has. Returns
+/// how many notices were queued (those queued before are not queued again).
+pub async fn queue_occurrence(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    occurrence: i64,
+    kind: NoticeKind,
+    audience: Audience,
+    version: Option<i64>,
+) -> Result<usize> {
+    let sequence: i64 = sqlx::query_scalar(
+        "SELECT sequence FROM occurrences WHERE municipality_id = $1 AND id = $2",
+    )
+    .bind(m.0)
+    .bind(occurrence)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| Error::not_found("会議", "meeting"))?;
+    let rows = sqlx::query(
+        "SELECT p.id, p.email, p.name,
+                (SELECT answer FROM attendance_answers aa WHERE aa.occurrence_id = a.occurrence_id AND aa.person_id = p.id) AS answer,
+                (SELECT COUNT(*) FROM notices n WHERE n.occurrence_id = a.occurrence_id AND n.person_id = p.id
+                   AND n.kind IN ('invitation', 'update')) AS invited,
+                (SELECT COUNT(*) FROM notices n WHERE n.occurrence_id = a.occurrence_id AND n.person_id = p.id) AS notices
+         FROM occurrence_attendees a JOIN people p ON p.id = a.person_id
+         WHERE a.occurrence_id = $1 AND p.municipality_id = $2 AND p.email <> ''
+         ORDER BY p.id",
+    )
+    .bind(occurrence)
+    .bind(m.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut queued = 0;
+    for r in &rows {
+        let person: i64 = r.try_get("id")?;
+        let answer: Option<String> = r.try_get("answer")?;
+        let invited: i64 = r.try_get("invited")?;
+        let notices: i64 = r.try_get("notices")?;
+        let wanted = match audience {
+            Audience::All => true,
+            Audience::NotYetInvited => invited == 0,
+            Audience::NotDeclined => answer.as_deref() != Some("decline"),
+            Audience::Unanswered => answer.is_none(),
+            Audience::Person(p) => p == person,
+        };
+        if !wanted {
+            continue;
+        }
+        // Someone who never had an invitation gets one, not an "update" of it.
+        let kind = if kind == NoticeKind::Update && invited == 0 {
+            NoticeKind::Invitation
+        } else {
+            kind
+        };
+        let (version, key) = match (kind, audience) {
+            (_, Audience::Person(_)) => {
+                let v = version.unwrap_or(sequence);
+                (
+                    v,
+                    format!(
+                        "occ:{occurrence}:person:{person}:{}:{v}:resend:{notices}",
+                        kind.slug()
+                    ),
+                )
+            }
+            (NoticeKind::Invitation | NoticeKind::Update, _) => (
+                sequence,
+                format!("occ:{occurrence}:person:{person}:request:{sequence}"),
+            ),
+            (NoticeKind::Cancellation, _) => (
+                sequence,
+                format!("occ:{occurrence}:person:{person}:cancel:{sequence}"),
+            ),
+            (NoticeKind::Reminder, _) => {
+                let days = version.unwrap_or(0);
+                (
+                    days,
+                    format!("occ:{occurrence}:person:{person}:reminder:{days}"),
+                )
+            }
+            (NoticeKind::Chase, _) => (0, format!("occ:{occurrence}:person:{person}:chase")),
+            _ => {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "{} is not a meeting notice",
+                    kind.slug()
+                )))
+            }
+        };
+        let email: String = r.try_get("email")?;
+        let name: String = r.try_get("name")?;
+        if insert(
+            conn,
+            m,
+            kind,
+            (Some(occurrence), Some(person), None, None),
+            version,
+            &key,
+            &email,
+            &name,
+        )
+        .await?
+        {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues a placement notice to a facility's contact address, in the caller's transaction.
+/// `version` tells proposals apart (the first hold of the proposal). No address: nothing queued.
+pub async fn queue_placement(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    kind: NoticeKind,
+    request: Option<i64>,
+    facility: i64,
+    version: i64,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT contact_email, name FROM placement_facilities WHERE municipality_id = $1 AND id = $2",
+    )
+    .bind(m.0)
+    .bind(facility)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| Error::not_found("施設", "facility"))?;
+    let email: String = row.try_get("contact_email")?;
+    if email.trim().is_empty() {
+        return Ok(false);
+    }
+    let name: String = row.try_get("name")?;
+    let key = format!(
+        "placement:{}:facility:{facility}:{}:{version}",
+        request.unwrap_or(0),
+        kind.slug()
+    );
+    insert(
+        conn,
+        m,
+        kind,
+        (None, None, request, Some(facility)),
+        version,
+        &key,
+        &email,
+        &name,
+    )
+    .await
+}
+
+/// A notice as the worker claims it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub municipality_id: MunicipalityId,
+    pub kind: NoticeKind,
+    pub occurrence_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub facility_id: Option<i64>,
+    pub version: i64,
+    pub message_key: String,
+    pub recipient_email: String,
+    pub recipient_name: String,
+    pub raw: Option<String>,
+    pub attempts: i64,
+}
+
+/// A notice as coordinators see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NoticeRow {
+    pub id: i64,
+    pub kind: NoticeKind,
+    pub kind_label: Msg,
+    pub occurrence_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub facility_id: Option<i64>,
+    pub recipient_email: String,
+    pub recipient_name: String,
+    pub subject: String,
+    /// pending (waiting or retrying), sent, failed (permanently: see `last_error`), superseded
+    /// (a newer notice replaced it before it went out).
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: String,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+const NOTICE_COLUMNS: &str =
+    "id, kind, occurrence_id, person_id, request_id, facility_id, recipient_email, recipient_name,
+    subject, status, attempts, next_attempt_at, last_error, created_at, sent_at";
+
+fn notice_row(r: &sqlx::any::AnyRow) -> Result<NoticeRow> {
+    let kind: String = r.try_get("kind")?;
+    let kind = NoticeKind::parse(&kind)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("stored notice kind {kind}")))?;
+    Ok(NoticeRow {
+        id: r.try_get("id")?,
+        kind,
+        kind_label: kind.label(),
+        occurrence_id: r.try_get("occurrence_id")?,
+        person_id: r.try_get("person_id")?,
+        request_id: r.try_get("request_id")?,
+        facility_id: r.try_get("facility_id")?,
+        recipient_email: r.try_get("recipient_email")?,
+        recipient_name: r.try_get("recipient_name")?,
+        subject: r.try_get("subject")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        sent_at: r.try_get("sent_at")?,
+    })
+}
+
+/// A personal answer link, as found by its token.
+#[derive(Debug, Clone)]
+pub struct AnswerLink {
+    pub municipality_id: MunicipalityId,
+    pub kind: String,
+    pub occurrence_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub facility_id: Option<i64>,
+    pub expired: bool,
+}
+
+/// An invitee's current answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AnswerRow {
+    pub person_id: i64,
+    pub name: String,
+    pub email: String,
+    pub organisation_name: String,
+    pub required: bool,
+    /// attend, decline, deputy, or none (not answered yet).
+    pub answer: String,
+    pub deputy_name: String,
+    pub deputy_organisation: String,
+    pub comment: String,
+    pub answered_at: Option<String>,
+    /// The latest notice to this invitee about the meeting: its status and error.
+    pub notice_status: Option<String>,
+    pub notice_error: String,
+}
+
+/// What an invitee answers through the link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub answer: String,
+    pub deputy_name: String,
+    pub deputy_organisation: String,
+    pub comment: String,
+}
+
+impl Db {
+    /// Claims up to `limit` due notices for `worker` for `lease`.
+    pub async fn claim_notices(
+        &self,
+        worker: &str,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<Claimed>> {
+        let t = Utc::now();
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE notices SET lease_owner = $1, lease_until = $2
+             WHERE id IN (
+                SELECT id FROM notices
+                WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+                ORDER BY next_attempt_at, id LIMIT $4 {lock})
+             RETURNING id, municipality_id, kind, occurrence_id, person_id, request_id, facility_id, version,
+                       message_id, recipient_email, recipient_name, raw, attempts"
+        );
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(&sql)
+            .bind(worker)
+            .bind(instant_text(t + lease))
+            .bind(instant_text(t))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(Claimed {
+                    id: r.try_get("id")?,
+                    municipality_id: MunicipalityId(r.try_get("municipality_id")?),
+                    kind: NoticeKind::parse(&kind).ok_or_else(|| {
+                        Error::Internal(anyhow::anyhow!("stored notice kind {kind}"))
+                    })?,
+                    occurrence_id: r.try_get("occurrence_id")?,
+                    person_id: r.try_get("person_id")?,
+                    request_id: r.try_get("request_id")?,
+                    facility_id: r.try_get("facility_id")?,
+                    version: r.try_get("version")?,
+                    message_key: r.try_get("message_id")?,
+                    recipient_email: r.try_get("recipient_email")?,
+                    recipient_name: r.try_get("recipient_name")?,
+                    raw: r.try_get("raw")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|c| c.id);
+        Ok(out)
+    }
+
+    /// Stores the rendered message of a claimed notice and, when it has one, its answer link
+    /// (one transaction). False when the lease was lost (another worker owns it now).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn notice_rendered(
+        &self,
+        n: &Claimed,
+        worker: &str,
+        subject: &str,
+        raw: &str,
+        link: Option<(&str, &str, NaiveDate)>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let ok = sqlx::query(
+            "UPDATE notices SET subject = $3, raw = $4 WHERE id = $1 AND lease_owner = $2 AND raw IS NULL",
+        )
+        .bind(n.id)
+        .bind(worker)
+        .bind(subject)
+        .bind(raw)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !ok {
+            return Ok(false);
+        }
+        if let Some((token_hash, kind, expires)) = link {
+            sqlx::query(
+                "INSERT INTO answer_links (token_hash, municipality_id, kind, occurrence_id, person_id, request_id, facility_id,
+                     notice_id, expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(token_hash)
+            .bind(n.municipality_id.0)
+            .bind(kind)
+            .bind(n.occurrence_id)
+            .bind(n.person_id)
+            .bind(n.request_id)
+            .bind(n.facility_id)
+            .bind(n.id)
+            .bind(expires.to_string())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Delivered: the message body (with its answer link) is not kept.
+    pub async fn notice_sent(&self, id: i64, worker: &str) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE notices SET status = 'sent', sent_at = $3, raw = NULL, lease_owner = NULL, lease_until = NULL,
+                 attempts = attempts + 1, last_error = ''
+             WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(now())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    /// A transient failure: try again at `next`.
+    pub async fn notice_retry(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        next: chrono::DateTime<Utc>,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE notices SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4, lease_owner = NULL, lease_until = NULL
+             WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(error)
+        .bind(instant_text(next))
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    /// A permanent failure (rejected address, a message that cannot be built): shown to the
+    /// coordinator, not retried. `superseded` instead when a newer notice replaces this one.
+    pub async fn notice_stopped(
+        &self,
+        id: i64,
+        worker: &str,
+        status: &str,
+        error: &str,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE notices SET status = $3, attempts = attempts + 1, last_error = $4, raw = NULL, lease_owner = NULL, lease_until = NULL
+             WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(status)
+        .bind(error)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    /// The municipality's notices, newest first (optionally of one status).
+    pub async fn list_notices(
+        &self,
+        m: MunicipalityId,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<NoticeRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {NOTICE_COLUMNS} FROM notices WHERE municipality_id = $1 AND ($2 = '' OR status = $2)
+             ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(m.0)
+        .bind(status.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(notice_row).collect()
+    }
+
+    /// Notices about one meeting, oldest first.
+    pub async fn occurrence_notices(
+        &self,
+        m: MunicipalityId,
+        occurrence: i64,
+    ) -> Result<Vec<NoticeRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {NOTICE_COLUMNS} FROM notices WHERE municipality_id = $1 AND occurrence_id = $2 ORDER BY id"
+        ))
+        .bind(m.0)
+        .bind(occurrence)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(notice_row).collect()
+    }
+
+    /// Counts of notices by status (for the outbox page and the benchmark).
+    pub async fn notice_counts(&self, m: Option<MunicipalityId>) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM notices WHERE ($1 = 0 OR municipality_id = $1) GROUP BY status ORDER BY status",
+        )
+        .bind(m.map(|m| m.0).unwrap_or(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// The link behind a presented token (hash compared in the database, never the token).
+    pub async fn answer_link(&self, token: &str) -> Result<Option<AnswerLink>> {
+        let row = sqlx::query(
+            "SELECT municipality_id, kind, occurrence_id, person_id, request_id, facility_id, expires_at, revoked_at
+             FROM answer_links WHERE token_hash = $1",
+        )
+        .bind(crate::auth::sha256_hex(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let expires: String = r.try_get("expires_at")?;
+        let revoked: Option<String> = r.try_get("revoked_at")?;
+        let today = renkei_solver::calendar::jst_date(Utc::now()).to_string();
+        Ok(Some(AnswerLink {
+            municipality_id: MunicipalityId(r.try_get("municipality_id")?),
+            kind: r.try_get("kind")?,
+            occurrence_id: r.try_get("occurrence_id")?,
+            person_id: r.try_get("person_id")?,
+            request_id: r.try_get("request_id")?,
+            facility_id: r.try_get("facility_id")?,
+            expired: revoked.is_some() || expires < today,
+        }))
+    }
+
+    /// Every answer link of an invitee stops working (before a resend with a fresh one).
+    pub async fn revoke_answer_links(
+        &self,
+        conn: &mut AnyConnection,
+        m: MunicipalityId,
+        occurrence: i64,
+        person: i64,
+    ) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE answer_links SET revoked_at = $4 WHERE municipality_id = $1 AND occurrence_id = $2 AND person_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(m.0)
+        .bind(occurrence)
+        .bind(person)
+        .bind(now())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+    }
+
+    /// Records an invitee's answer (replacing an earlier one) with an audit row.
+    pub async fn record_answer(
+        &self,
+        m: MunicipalityId,
+        occurrence: i64,
+        person: i64,
+        a: &Answer,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let t = now();
+        sqlx::query(
+            "INSERT INTO attendance_answers (occurrence_id, person_id, municipality_id, answer, deputy_name, deputy_organisation, comment, answered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (occurrence_id, person_id) DO UPDATE SET answer = $4, deputy_name = $5, deputy_organisation = $6,
+                 comment = $7, answered_at = $8",
+        )
+        .bind(occurrence)
+        .bind(person)
+        .bind(m.0)
+        .bind(&a.answer)
+        .bind(&a.deputy_name)
+        .bind(&a.deputy_organisation)
+        .bind(&a.comment)
+        .bind(&t)
+        .execute(&mut *tx)
+        .await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            None,
+            "answer",
+            "occurrence",
+            &occurrence.to_string(),
+            &format!("person {person}: {}", a.answer),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One invitee's answer, if any.
+    pub async fn answer_of(&self, occurrence: i64, person: i64) -> Result<Option<Answer>> {
+        let row = sqlx::query(
+            "SELECT answer, deputy_name, deputy_organisation, comment FROM attendance_answers WHERE occurrence_id = $1 AND person_id = $2",
+        )
+        .bind(occurrence)
+        .bind(person)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Answer {
+                answer: r.try_get("answer")?,
+                deputy_name: r.try_get("deputy_name")?,
+                deputy_organisation: r.try_get("deputy_organisation")?,
+                comment: r.try_get("comment")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every invitee of a meeting with their answer and the state of their latest notice.
+    pub async fn occurrence_answers(
+        &self,
+        m: MunicipalityId,
+        occurrence: i64,
+    ) -> Result<Vec<AnswerRow>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.name, p.email, COALESCE(org.name, '') AS organisation_name, a.required,
+                    aa.answer, aa.deputy_name, aa.deputy_organisation, aa.comment, aa.answered_at,
+                    (SELECT n.status FROM notices n WHERE n.occurrence_id = a.occurrence_id AND n.person_id = p.id ORDER BY n.id DESC LIMIT 1) AS notice_status,
+                    (SELECT n.last_error FROM notices n WHERE n.occurrence_id = a.occurrence_id AND n.person_id = p.id ORDER BY n.id DESC LIMIT 1) AS notice_error
+             FROM occurrence_attendees a
+             JOIN occurrences o ON o.id = a.occurrence_id
+             JOIN people p ON p.id = a.person_id
+             LEFT JOIN organisations org ON org.id = p.organisation_id
+             LEFT JOIN attendance_answers aa ON aa.occurrence_id = a.occurrence_id AND aa.person_id = p.id
+             WHERE o.municipality_id = $1 AND a.occurrence_id = $2
+             ORDER BY a.required DESC, p.kana, p.code",
+        )
+        .bind(m.0)
+        .bind(occurrence)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let answer: Option<String> = r.try_get("answer")?;
+                Ok(AnswerRow {
+                    person_id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    email: r.try_get("email")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    required: r.try_get::<i64, _>("required")? != 0,
+                    answer: answer.unwrap_or_else(|| "none".into()),
+                    deputy_name: r
+                        .try_get::<Option<String>, _>("deputy_name")?
+                        .unwrap_or_default(),
+                    deputy_organisation: r
+                        .try_get::<Option<String>, _>("deputy_organisation")?
+                        .unwrap_or_default(),
+                    comment: r
+                        .try_get::<Option<String>, _>("comment")?
+                        .unwrap_or_default(),
+                    answered_at: r.try_get("answered_at")?,
+                    notice_status: r.try_get("notice_status")?,
+                    notice_error: r
+                        .try_get::<Option<String>, _>("notice_error")?
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Queues a fresh copy of the latest meeting notice for one invitee (their old links stop
+    /// working). Returns how many notices were queued (0: no address).
+    pub async fn resend_notice(
+        &self,
+        user: &super::tenancy::User,
+        occurrence: i64,
+        person: i64,
+    ) -> Result<usize> {
+        let m = user.municipality_id;
+        let mut tx = self.begin_write().await?;
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM occurrences WHERE municipality_id = $1 AND id = $2",
+        )
+        .bind(m.0)
+        .bind(occurrence)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let kind = match status.as_deref() {
+            None => return Err(Error::not_found("会議", "meeting")),
+            Some("cancelled") => NoticeKind::Cancellation,
+            Some(_) => NoticeKind::Invitation,
+        };
+        self.revoke_answer_links(&mut tx, m, occurrence, person)
+            .await?;
+        let n =
+            queue_occurrence(&mut tx, m, occurrence, kind, Audience::Person(person), None).await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "resend",
+            "occurrence",
+            &occurrence.to_string(),
+            &format!("person {person}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Reminders and chases due today (the hourly housekeeping job): for each scheduled meeting
+    /// `d` days ahead (`d` in `reminder_days`), a reminder to invitees who have not declined; for
+    /// each meeting whose answer deadline is `chase_days` ahead, a chase to those who have not
+    /// answered. Idempotency keys make repeated runs queue nothing new.
+    pub async fn queue_due_reminders(
+        &self,
+        reminder_days: &[i64],
+        answer_deadline_days: i64,
+        chase_days: i64,
+    ) -> Result<usize> {
+        let today = renkei_solver::calendar::jst_date(Utc::now());
+        let mut wanted: Vec<(NaiveDate, NoticeKind, Audience, Option<i64>)> = reminder_days
+            .iter()
+            .map(|d| {
+                (
+                    today + Duration::days(*d),
+                    NoticeKind::Reminder,
+                    Audience::NotDeclined,
+                    Some(*d),
+                )
+            })
+            .collect();
+        wanted.push((
+            today + Duration::days(answer_deadline_days + chase_days),
+            NoticeKind::Chase,
+            Audience::Unanswered,
+            None,
+        ));
+        let mut queued = 0;
+        for (date, kind, audience, version) in wanted {
+            let rows = sqlx::query(
+                "SELECT id, municipality_id FROM occurrences WHERE status = 'scheduled' AND date = $1 ORDER BY id",
+            )
+            .bind(date.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                let mut tx = self.begin_write().await?;
+                queued += queue_occurrence(
+                    &mut tx,
+                    MunicipalityId(r.try_get("municipality_id")?),
+                    r.try_get("id")?,
+                    kind,
+                    audience,
+                    version,
+                )
+                .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(queued)
+    }
+}
