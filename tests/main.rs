@@ -13,5 +13,6 @@ mod import_export;
 mod jobs;
 mod meetings;
 mod placement;
+mod smtp_selftest;
 mod store;
 mod tenancy;

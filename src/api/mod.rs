@@ -5,6 +5,7 @@
 //! query values become 400/422 bodies that say what to fix, never a bare extractor message.
 
 pub mod meetings;
+pub mod notices;
 pub mod placement;
 
 use axum::body::Bytes;
@@ -48,7 +49,9 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           placement::set_occupancy, placement::renew_link, placement::board, placement::search, placement::list_requests,
           placement::create_request, placement::get_request, placement::request_search, placement::propose,
           placement::answer_hold, placement::confirm, placement::end, placement::withdraw, placement::batch,
-          placement::get_figures, placement::list_preventive, placement::add_preventive),
+          placement::get_figures, placement::list_preventive, placement::add_preventive,
+          notices::answers, notices::occurrence_notices, notices::resend, notices::cancel, notices::list_notices,
+          notices::vacancy_request),
     components(schemas(ErrorBody, User, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
         VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created,
         crate::meetings::spec::SeriesSpec, crate::meetings::spec::CadenceSpec, crate::meetings::spec::OrgAttendance,
@@ -66,7 +69,9 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         crate::placement::engine::BatchItem, crate::placement::figures::Figures, crate::placement::figures::Row,
         placement::Changed, placement::FacilityLink, placement::BoardOut, placement::ProposeInput, placement::Proposed,
         placement::AnswerInput, placement::EndInput, placement::ReasonInput, placement::BatchInput,
-        placement::PreventiveInput, crate::store::placement::PreventiveAction)),
+        placement::PreventiveInput, crate::store::placement::PreventiveAction,
+        crate::store::notices::AnswerRow, crate::store::notices::NoticeRow, crate::store::notices::NoticeKind,
+        notices::ResendInput, notices::Queued, notices::CancelInput)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -88,6 +93,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(meetings::routes())
         .merge(placement::routes())
+        .merge(notices::routes())
         .route(
             "/api/openapi.json",
             get(|| async { Json(ApiDoc::openapi()) }),

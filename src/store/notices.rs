@@ -825,6 +825,109 @@ impl Db {
         Ok(n)
     }
 
+    /// Cancels one published meeting: status cancelled, SEQUENCE raised, a cancellation to every
+    /// invitee, one transaction. Returns how many notices were queued.
+    pub async fn cancel_occurrence(
+        &self,
+        user: &super::tenancy::User,
+        occurrence: i64,
+        reason: &str,
+    ) -> Result<usize> {
+        let m = user.municipality_id;
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE occurrences SET status = 'cancelled', sequence = sequence + 1, updated_at = $3
+             WHERE municipality_id = $1 AND id = $2 AND status = 'scheduled'",
+        )
+        .bind(m.0)
+        .bind(occurrence)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            let exists: Option<String> = sqlx::query_scalar(
+                "SELECT status FROM occurrences WHERE municipality_id = $1 AND id = $2",
+            )
+            .bind(m.0)
+            .bind(occurrence)
+            .fetch_optional(&mut *tx)
+            .await?;
+            return Err(match exists {
+                None => Error::not_found("会議", "meeting"),
+                Some(_) => Error::Conflict(Msg::new(
+                    "この会議は既に中止されています",
+                    "this meeting is already cancelled",
+                )),
+            });
+        }
+        let queued = queue_occurrence(
+            &mut tx,
+            m,
+            occurrence,
+            NoticeKind::Cancellation,
+            Audience::All,
+            None,
+        )
+        .await?;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "cancel",
+            "occurrence",
+            &occurrence.to_string(),
+            reason,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// Queues a vacancy-update request to a facility (at most one per facility and day).
+    pub async fn request_vacancy_update(
+        &self,
+        user: &super::tenancy::User,
+        facility: i64,
+    ) -> Result<usize> {
+        let m = user.municipality_id;
+        let mut tx = self.begin_write().await?;
+        let day: i64 = renkei_solver::calendar::jst_date(Utc::now())
+            .format("%Y%m%d")
+            .to_string()
+            .parse()
+            .unwrap_or(0);
+        let contact: String = sqlx::query_scalar(
+            "SELECT contact_email FROM placement_facilities WHERE municipality_id = $1 AND id = $2",
+        )
+        .bind(m.0)
+        .bind(facility)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found("施設", "facility"))?;
+        if contact.trim().is_empty() {
+            return Err(Error::Validation(vec![crate::master::FieldError::new(
+                "contact_email",
+                "この施設には連絡先メールアドレスがありません。施設の情報に登録してください",
+                "this facility has no contact address; add one to the facility",
+            )]));
+        }
+        let queued = queue_placement(&mut tx, m, NoticeKind::VacancyRequest, None, facility, day)
+            .await? as usize;
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "vacancy_request",
+            "placement_facility",
+            &facility.to_string(),
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+
     /// Reminders and chases due today (the hourly housekeeping job): for each scheduled meeting
     /// `d` days ahead (`d` in `reminder_days`), a reminder to invitees who have not declined; for
     /// each meeting whose answer deadline is `chase_days` ahead, a chase to those who have not

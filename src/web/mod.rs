@@ -6,6 +6,7 @@
 //! session yet, uses a double-submit cookie.
 
 mod meetings;
+mod notices;
 mod placement;
 pub mod templates;
 
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account_page).post(create_token_submit))
         .merge(meetings::routes())
         .merge(placement::routes())
+        .merge(notices::routes())
         .fallback(not_found)
 }
 

@@ -230,7 +230,7 @@ fn grid(
         .collect()
 }
 
-fn local_time(instant: &str) -> String {
+pub(super) fn local_time(instant: &str) -> String {
     crate::store::parse_instant(instant)
         .map(|t| {
             t.with_timezone(&chrono_tz::Asia::Tokyo)

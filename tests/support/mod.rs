@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use renkei::app::App;
@@ -220,11 +222,17 @@ impl TestApp {
     }
 
     pub async fn on(test_db: TestDb) -> TestApp {
-        let config = Config {
+        TestApp::configured(test_db, |_| {}).await
+    }
+
+    /// The service on `test_db` with settings changed by `adjust` (e.g. a mail server).
+    pub async fn configured(test_db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = Config {
             database_url: test_db.url.clone(),
             listen: "127.0.0.1:0".into(),
             ..Config::default()
         };
+        adjust(&mut config);
         let app = App::with_db(config, test_db.db.clone()).await.expect("app");
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = oneshot::channel::<()>();

@@ -1,0 +1,181 @@
+//! `/api/v1` for notices: the answers of a meeting, resending, cancelling a meeting (which
+//! notifies its invitees), the outbox list, and the vacancy-update request to a facility.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{json, parse_id, path_error, query_error};
+use crate::app::AppState;
+use crate::auth::ApiUser;
+use crate::error::{Error, ErrorBody, Result};
+use crate::i18n::Msg;
+use crate::master::FieldError;
+use crate::store::notices::{AnswerRow, NoticeRow};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/occurrences/{id}/answers", get(answers))
+        .route("/api/v1/occurrences/{id}/notices", get(occurrence_notices))
+        .route("/api/v1/occurrences/{id}/resend", post(resend))
+        .route("/api/v1/occurrences/{id}/cancel", post(cancel))
+        .route("/api/v1/notices", get(list_notices))
+        .route(
+            "/api/v1/placement/facilities/{id}/vacancy-request",
+            post(vacancy_request),
+        )
+}
+
+/// Everyone invited to a meeting with their answer (attend / decline / deputy / none) and the
+/// state of their latest notice.
+#[utoipa::path(get, path = "/api/v1/occurrences/{id}/answers", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<AnswerRow>), (status = 404, body = ErrorBody)))]
+pub(crate) async fn answers(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<AnswerRow>>> {
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let m = user.0.municipality_id;
+    state.db.occurrence(m, id).await?;
+    Ok(Json(state.db.occurrence_answers(m, id).await?))
+}
+
+/// The notices about one meeting, oldest first.
+#[utoipa::path(get, path = "/api/v1/occurrences/{id}/notices", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<NoticeRow>), (status = 404, body = ErrorBody)))]
+pub(crate) async fn occurrence_notices(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<NoticeRow>>> {
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let m = user.0.municipality_id;
+    state.db.occurrence(m, id).await?;
+    Ok(Json(state.db.occurrence_notices(m, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendInput {
+    /// The invitee to send the latest notice to again (with a new answer link).
+    pub person_id: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Queued {
+    pub queued: usize,
+}
+
+/// Sends the latest notice of a meeting to one invitee again; their earlier links stop working.
+#[utoipa::path(post, path = "/api/v1/occurrences/{id}/resend", params(("id" = i64, Path)), request_body = ResendInput,
+    responses((status = 202, body = Queued), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn resend(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Queued>)> {
+    let user = user.require_write()?;
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let input: ResendInput = json(&body)?;
+    let queued = state.db.resend_notice(user, id, input.person_id).await?;
+    if queued == 0 {
+        return Err(Error::Validation(vec![FieldError::new(
+            "person_id",
+            "この方はこの会議の招待者ではないか、メールアドレスが登録されていません",
+            "this person is not invited to the meeting or has no mail address",
+        )]));
+    }
+    Ok((StatusCode::ACCEPTED, Json(Queued { queued })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    /// Why the meeting is cancelled (kept in the audit log).
+    pub reason: String,
+}
+
+/// Cancels one published meeting: its SEQUENCE is raised and every invitee gets a cancellation
+/// (METHOD:CANCEL), in the same transaction.
+#[utoipa::path(post, path = "/api/v1/occurrences/{id}/cancel", params(("id" = i64, Path)), request_body = CancelInput,
+    responses((status = 202, body = Queued), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Queued>)> {
+    let user = user.require_write()?;
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let input: CancelInput = json(&body)?;
+    if input.reason.trim().is_empty() {
+        return Err(Error::Validation(vec![FieldError::new(
+            "reason",
+            "中止の理由を書いてください",
+            "write why the meeting is cancelled",
+        )]));
+    }
+    let queued = state
+        .db
+        .cancel_occurrence(user, id, input.reason.trim())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(Queued { queued })))
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct NoticeQuery {
+    /// pending, sent, failed or superseded; empty: all.
+    #[serde(default)]
+    pub status: String,
+}
+
+/// The municipality's notices, newest first (at most 1,000).
+#[utoipa::path(get, path = "/api/v1/notices", params(NoticeQuery),
+    responses((status = 200, body = Vec<NoticeRow>), (status = 400, body = ErrorBody)))]
+pub(crate) async fn list_notices(
+    State(state): State<AppState>,
+    user: ApiUser,
+    q: std::result::Result<Query<NoticeQuery>, QueryRejection>,
+) -> Result<Json<Vec<NoticeRow>>> {
+    let q = q.map_err(query_error)?.0;
+    let status = q.status.trim();
+    if !matches!(status, "" | "pending" | "sent" | "failed" | "superseded") {
+        return Err(Error::BadRequest(Msg::new(
+            "status は pending, sent, failed, superseded のいずれかです",
+            "status is pending, sent, failed or superseded",
+        )));
+    }
+    Ok(Json(
+        state
+            .db
+            .list_notices(
+                user.0.municipality_id,
+                Some(status).filter(|s| !s.is_empty()),
+                1000,
+            )
+            .await?,
+    ))
+}
+
+/// Asks a facility by mail to confirm or update its vacancies (the mail carries a fresh
+/// no-login link; earlier links stop working). Once a day at most.
+#[utoipa::path(post, path = "/api/v1/placement/facilities/{id}/vacancy-request", params(("id" = i64, Path)),
+    responses((status = 202, body = Queued), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn vacancy_request(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<(StatusCode, Json<Queued>)> {
+    let user = user.require_hub()?;
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let queued = state.db.request_vacancy_update(user, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(Queued { queued })))
+}

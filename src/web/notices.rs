@@ -1,0 +1,514 @@
+//! Pages of notices: the invitee's answer page (no login; the link is the key), the
+//! coordinator's view of one meeting (answers live, notices with their state, resend), and the
+//! list of sent mail (with the `.eml` files of the local outbox).
+//!
+//! The answer page: GET shows and never changes anything (mail scanners fetch links; HEAD is
+//! answered like GET without a body), POST records the answer. Every response of these routes
+//! sends no referrer (the app-wide `Referrer-Policy: no-referrer`), and requests per client
+//! address are rate-limited.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{NaiveDate, Utc};
+use minijinja::context;
+use renkei_solver::calendar::jst_date;
+use serde::Deserialize;
+
+use super::{
+    base, check_csrf, form_map, form_pairs, page, parse_page_id, require_write, PageLang,
+    PageResult,
+};
+use crate::app::AppState;
+use crate::auth::SessionUser;
+use crate::error::Error;
+use crate::i18n::{Lang, Msg};
+use crate::notices::{answer_deadline, answer_label, date_ja, parse_answer};
+use crate::store::notices::AnswerLink;
+use crate::store::placement::Actor;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/answer/{token}", get(answer_page).post(answer_submit))
+        .route("/meetings/occurrences/{id}", get(occurrence_page))
+        .route("/meetings/occurrences/{id}/resend", post(resend_submit))
+        .route("/notices", get(notices_page))
+        .route("/notices/{id}/message", get(notice_message))
+}
+
+/// Requests per client address and window on the answer pages.
+const ANSWER_LIMIT: u32 = 30;
+const ANSWER_WINDOW: Duration = Duration::from_secs(60);
+
+static ANSWER_HITS: LazyLock<Mutex<HashMap<IpAddr, (Instant, u32)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn rate_limited(ip: IpAddr) -> bool {
+    let Ok(mut hits) = ANSWER_HITS.lock() else {
+        return false;
+    };
+    let now = Instant::now();
+    if hits.len() > 10_000 {
+        hits.retain(|_, (start, _)| now.duration_since(*start) < ANSWER_WINDOW);
+    }
+    let e = hits.entry(ip).or_insert((now, 0));
+    if now.duration_since(e.0) >= ANSWER_WINDOW {
+        *e = (now, 0);
+    }
+    e.1 += 1;
+    e.1 > ANSWER_LIMIT
+}
+
+fn too_many() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, "60")],
+        "アクセスが多すぎます。1分ほど待ってからもう一度開いてください / too many requests; wait a minute and open the link again",
+    )
+        .into_response()
+}
+
+fn words(lang: Lang) -> minijinja::Value {
+    let pairs: &[(&str, &str, &str)] = &[
+        ("answer_title", "出欠のご回答", "Your answer"),
+        ("placement_title", "緊急受入れのご依頼", "Placement request"),
+        ("meeting", "会議", "Meeting"),
+        ("date", "日時", "Date and time"),
+        ("place", "場所", "Place"),
+        ("attendee", "ご回答者", "Answering for"),
+        ("current", "現在の回答", "Current answer"),
+        ("deadline", "回答期限", "Answer by"),
+        ("attend", "出席します", "I will attend"),
+        ("decline", "欠席します", "I cannot attend"),
+        ("deputy", "代理の者が出席します", "A deputy will attend"),
+        ("deputy_name", "代理出席者のお名前", "Deputy's name"),
+        ("deputy_organisation", "代理出席者の所属", "Deputy's organisation"),
+        ("comment", "連絡事項（任意）", "Message (optional)"),
+        ("send", "回答を送る", "Send answer"),
+        ("saved", "回答を受け付けました。期限までは何度でも変更できます。", "Your answer is recorded. You can change it until the deadline."),
+        ("closed", "回答期限を過ぎたため、このページでは変更できません。変更は事務局にご連絡ください。", "The answer deadline has passed; contact the office to change your answer."),
+        ("cancelled", "この会議は中止になりました。", "This meeting is cancelled."),
+        ("expired", "このリンクは有効期限切れか、新しいリンクに置き換えられています。", "This link has expired or was replaced by a newer one."),
+        ("accept", "受け入れます", "We can take them"),
+        ("refuse", "受け入れできません", "We cannot take them"),
+        ("reason", "できない理由", "Reason"),
+        ("case", "ケース番号", "Case"),
+        ("bed", "居室・ベッド", "Room / bed"),
+        ("nights", "期間", "Nights"),
+        ("hold_until", "仮押さえの期限", "Held until"),
+        ("no_holds", "回答待ちの依頼はありません（回答済み・取り下げ・期限切れ）。", "Nothing is waiting for your answer (answered, withdrawn or expired)."),
+        ("answers", "出欠の回答", "Answers"),
+        ("name", "氏名", "Name"),
+        ("organisation", "所属", "Organisation"),
+        ("required", "必須", "Required"),
+        ("answer", "回答", "Answer"),
+        ("answered_at", "回答日時", "Answered"),
+        ("mail", "通知", "Notice"),
+        ("resend", "再送", "Resend"),
+        ("not_answered", "未回答", "Not answered"),
+        ("orgs", "参加する機関", "Organisations taking part"),
+        ("notices", "通知の記録", "Notices"),
+        ("kind", "種類", "Kind"),
+        ("to", "宛先", "To"),
+        ("status", "状態", "Status"),
+        ("attempts", "試行", "Attempts"),
+        ("error", "理由", "Reason"),
+        ("replan", "必須の出席者が欠席です。この会議を含む期間を再計画できます", "A required attendee declined; you can re-plan the period of this meeting"),
+        ("replan_link", "再計画する", "Re-plan"),
+        ("sent_mail", "送信メール", "Sent mail"),
+        ("outbox_folder", "SMTPサーバーが設定されていないため、メールは送信されずにフォルダに保存されています", "No SMTP server is configured: messages are kept in the outbox folder instead of being sent"),
+        ("view", "表示", "View"),
+        ("subject", "件名", "Subject"),
+        ("created", "作成", "Created"),
+        ("sent_at", "送信", "Sent"),
+        ("no_email", "メールアドレス未登録", "no address"),
+        ("all", "すべて", "all"),
+    ];
+    let map: HashMap<&str, &str> = pairs
+        .iter()
+        .map(|(k, ja, en)| (*k, if lang == Lang::Ja { *ja } else { *en }))
+        .collect();
+    minijinja::Value::from_serialize(map)
+}
+
+fn status_label(lang: Lang, status: &str) -> String {
+    let (ja, en) = match status {
+        "pending" => ("送信待ち", "waiting"),
+        "sent" => ("送信済み", "sent"),
+        "failed" => ("送信失敗", "failed"),
+        "superseded" => ("差し替え", "replaced"),
+        _ => ("—", "—"),
+    };
+    if lang == Lang::Ja { ja } else { en }.to_string()
+}
+
+fn link_gone() -> Error {
+    Error::NotFound(Msg::new(
+        "このリンクは無効です（期限切れか、新しいリンクに置き換えられています）。事務局にご連絡ください",
+        "this link is not valid (expired or replaced by a newer one); contact the office",
+    ))
+}
+
+async fn link_of(state: &AppState, token: &str) -> Result<AnswerLink, Error> {
+    // Tokens are URL-safe base64 of 16 bytes; anything else is not one of ours.
+    if token.len() > 64
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(link_gone());
+    }
+    match state.db.answer_link(token).await? {
+        Some(l) if !l.expired => Ok(l),
+        _ => Err(link_gone()),
+    }
+}
+
+fn meeting_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+async fn answer_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    if rate_limited(peer.ip()) {
+        return Ok(too_many());
+    }
+    let link = link_of(&state, &token).await?;
+    render_answer(&state, lang, &token, &link, q.contains_key("saved"), None).await
+}
+
+async fn render_answer(
+    state: &AppState,
+    lang: Lang,
+    token: &str,
+    link: &AnswerLink,
+    saved: bool,
+    errors: Option<Vec<crate::master::FieldError>>,
+) -> PageResult {
+    let w = words(lang);
+    let m = link.municipality_id;
+    let municipality = state.db.municipality(m).await?.name;
+    let errors: Vec<String> = errors
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e.message.get(lang).to_string())
+        .collect();
+    if link.kind == "placement" {
+        let (Some(request), Some(facility)) = (link.request_id, link.facility_id) else {
+            return Err(link_gone().into());
+        };
+        let f = state.db.facility(m, facility).await?;
+        let holds: Vec<minijinja::Value> = state
+            .db
+            .request_holds_at(m, request, facility)
+            .await?
+            .into_iter()
+            .filter(|h| h.status == "held")
+            .map(|h| context! { case => h.case_number, bed => format!("{} {}", h.room_name, h.bed_name),
+                from => h.from, to => h.to,
+                expires => crate::store::parse_instant(&h.expires_at).map(|t| renkei_solver::calendar::to_jst(t).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default() })
+            .collect();
+        let html = super::templates::render(
+            "answer.html",
+            context! { lang => lang.code(), w, token, municipality, placement => true, facility => f.name, holds, saved, errors },
+        )?;
+        return Ok(axum::response::Html(html).into_response());
+    }
+    let (Some(occurrence), Some(person)) = (link.occurrence_id, link.person_id) else {
+        return Err(link_gone().into());
+    };
+    let o = state.db.occurrence(m, occurrence).await?;
+    let answer = state.db.answer_of(occurrence, person).await?;
+    let who = o
+        .attendees
+        .iter()
+        .find(|a| a.person_id == person)
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+    let date = meeting_date(&o.date).ok_or_else(|| Error::not_found("会議", "meeting"))?;
+    let deadline = answer_deadline(date, state.config.answer_deadline_days);
+    let open = jst_date(Utc::now()) <= deadline && o.status != "cancelled";
+    let current = answer.as_ref().map(|a| a.answer.as_str()).unwrap_or("none");
+    let (ja, en) = answer_label(current);
+    let html = super::templates::render(
+        "answer.html",
+        context! {
+            lang => lang.code(), w, token, municipality, placement => false,
+            title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() },
+            date => date_ja(date), start => o.start, end => o.end,
+            place => if o.room_name == o.venue_name { o.venue_name.clone() } else { format!("{} {}", o.venue_name, o.room_name) },
+            address => o.venue_address, who,
+            cancelled => o.status == "cancelled",
+            current => current, current_label => if lang == Lang::Ja { ja } else { en },
+            deputy_name => answer.as_ref().map(|a| a.deputy_name.clone()).unwrap_or_default(),
+            deputy_organisation => answer.as_ref().map(|a| a.deputy_organisation.clone()).unwrap_or_default(),
+            comment => answer.as_ref().map(|a| a.comment.clone()).unwrap_or_default(),
+            deadline => date_ja(deadline), open, saved, errors,
+        },
+    )?;
+    Ok(axum::response::Html(html).into_response())
+}
+
+async fn answer_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    if rate_limited(peer.ip()) {
+        return Ok(too_many());
+    }
+    let link = link_of(&state, &token).await?;
+    let form = form_map(&form_pairs(&body));
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let m = link.municipality_id;
+    if link.kind == "placement" {
+        let (Some(request), Some(facility)) = (link.request_id, link.facility_id) else {
+            return Err(link_gone().into());
+        };
+        let accept = field("accept") == "1";
+        let reason = field("reason").trim().to_string();
+        if !accept && reason.is_empty() {
+            let errors = vec![crate::master::FieldError::new(
+                "reason",
+                "受け入れできない理由を書いてください",
+                "write why you cannot take them",
+            )];
+            return render_answer(&state, lang, &token, &link, false, Some(errors)).await;
+        }
+        let f = state.db.facility(m, facility).await?;
+        let held: Vec<i64> = state
+            .db
+            .request_holds_at(m, request, facility)
+            .await?
+            .into_iter()
+            .filter(|h| h.status == "held")
+            .map(|h| h.id)
+            .collect();
+        for hold in held {
+            state
+                .db
+                .answer_hold(
+                    m,
+                    Actor::FacilityLink {
+                        facility_name: f.name.clone(),
+                    },
+                    hold,
+                    accept,
+                    &reason,
+                )
+                .await?;
+        }
+        return Ok(Redirect::to(&format!("/answer/{token}?saved=1")).into_response());
+    }
+    let (Some(occurrence), Some(person)) = (link.occurrence_id, link.person_id) else {
+        return Err(link_gone().into());
+    };
+    let o = state.db.occurrence(m, occurrence).await?;
+    let date = meeting_date(&o.date).ok_or_else(|| Error::not_found("会議", "meeting"))?;
+    if o.status == "cancelled"
+        || jst_date(Utc::now()) > answer_deadline(date, state.config.answer_deadline_days)
+    {
+        return Err(Error::Conflict(Msg::new(
+            "回答期限を過ぎたか、会議が中止されたため変更できません。事務局にご連絡ください",
+            "the answer deadline has passed or the meeting is cancelled; contact the office",
+        ))
+        .into());
+    }
+    match parse_answer(
+        field("answer"),
+        field("deputy_name"),
+        field("deputy_organisation"),
+        field("comment"),
+    ) {
+        Ok(a) => {
+            state.db.record_answer(m, occurrence, person, &a).await?;
+            Ok(Redirect::to(&format!("/answer/{token}?saved=1")).into_response())
+        }
+        Err(errors) => render_answer(&state, lang, &token, &link, false, Some(errors)).await,
+    }
+}
+
+async fn occurrence_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    let m = session.user.municipality_id;
+    let id = parse_page_id(&id)?;
+    let o = state.db.occurrence(m, id).await?;
+    let answers = state.db.occurrence_answers(m, id).await?;
+    let notices = state.db.occurrence_notices(m, id).await?;
+    let mut orgs: Vec<String> = answers
+        .iter()
+        .filter(|a| matches!(a.answer.as_str(), "attend" | "deputy"))
+        .map(|a| a.organisation_name.clone())
+        .filter(|o| !o.is_empty())
+        .collect();
+    orgs.sort();
+    orgs.dedup();
+    let required_declined = answers.iter().any(|a| a.required && a.answer == "decline");
+    let count = |k: &str| answers.iter().filter(|a| a.answer == k).count();
+    let date = meeting_date(&o.date);
+    let fy = date.map(renkei_solver::calendar::FiscalYear::of);
+    let rows: Vec<minijinja::Value> = answers
+        .iter()
+        .map(|a| {
+            let (ja, en) = answer_label(&a.answer);
+            context! {
+                person_id => a.person_id, name => a.name, organisation => a.organisation_name, required => a.required,
+                has_email => !a.email.is_empty(),
+                answer => a.answer, answer_label => if lang == Lang::Ja { ja } else { en },
+                deputy => if a.answer == "deputy" { format!("{}（{}）", a.deputy_name, a.deputy_organisation) } else { String::new() },
+                comment => a.comment, answered_at => a.answered_at.as_deref().map(super::placement::local_time).unwrap_or_default(),
+                notice => a.notice_status.as_deref().map(|s| status_label(lang, s)).unwrap_or_default(),
+                notice_error => a.notice_error,
+            }
+        })
+        .collect();
+    let notice_rows: Vec<minijinja::Value> = notices
+        .iter()
+        .rev()
+        .map(|n| context! {
+            id => n.id, kind => n.kind_label.get(lang), to => format!("{} <{}>", n.recipient_name, n.recipient_email),
+            status => n.status, status_label => status_label(lang, &n.status), attempts => n.attempts, error => n.last_error,
+            at => n.sent_at.as_deref().map(super::placement::local_time).unwrap_or_else(|| super::placement::local_time(&n.created_at)),
+        })
+        .collect();
+    let base = base(&state, lang, &session, "published_calendar").await?;
+    let mut response = page(
+        "occurrence.html",
+        base,
+        context! {
+            w => words(lang), o => context! {
+                id => o.id, title => o.title, date => date.map(date_ja).unwrap_or_else(|| o.date.clone()), start => o.start, end => o.end,
+                place => if o.room_name == o.venue_name { o.venue_name.clone() } else { format!("{} {}", o.venue_name, o.room_name) },
+                cancelled => o.status == "cancelled", sequence => o.sequence,
+            },
+            rows, notices => notice_rows, orgs,
+            counts => context! { attend => count("attend"), deputy => count("deputy"), decline => count("decline"), none => count("none") },
+            required_declined,
+            replan => match (date, fy) { (Some(d), Some(fy)) => format!("/meetings/plan?from={}&to={}", d, fy.end()), _ => "/meetings/plan".into() },
+            can_write => session.user.role.can_write_master(),
+        },
+    )?;
+    // Answers arrive while the coordinator watches (no script: the CSP forbids inline code).
+    response
+        .headers_mut()
+        .insert(header::REFRESH, axum::http::HeaderValue::from_static("30"));
+    Ok(response)
+}
+
+async fn resend_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let form = form_map(&form_pairs(&body));
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let id = parse_page_id(&id)?;
+    let person: i64 = form
+        .get("person")
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| {
+            Error::BadRequest(Msg::new(
+                "再送先を選んでください",
+                "choose whom to resend to",
+            ))
+        })?;
+    state.db.resend_notice(&session.user, id, person).await?;
+    Ok(Redirect::to(&format!("/meetings/occurrences/{id}")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct NoticeQuery {
+    #[serde(default)]
+    status: String,
+}
+
+async fn notices_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Query(q): Query<NoticeQuery>,
+) -> PageResult {
+    let m = session.user.municipality_id;
+    let status = Some(q.status.as_str())
+        .filter(|s| matches!(*s, "pending" | "sent" | "failed" | "superseded"));
+    let list = state.db.list_notices(m, status, 500).await?;
+    let counts = state.db.notice_counts(Some(m)).await?;
+    let folder = state.config.smtp_url.trim().is_empty();
+    let rows: Vec<minijinja::Value> = list
+        .iter()
+        .map(|n| context! {
+            id => n.id, kind => n.kind_label.get(lang), to => format!("{} <{}>", n.recipient_name, n.recipient_email),
+            subject => n.subject, status => n.status, status_label => status_label(lang, &n.status), attempts => n.attempts,
+            error => n.last_error, created => super::placement::local_time(&n.created_at),
+            sent => n.sent_at.as_deref().map(super::placement::local_time).unwrap_or_default(),
+            occurrence => n.occurrence_id, request => n.request_id,
+            viewable => folder && n.status == "sent",
+        })
+        .collect();
+    let base = base(&state, lang, &session, "notices").await?;
+    page(
+        "notices.html",
+        base,
+        context! {
+            w => words(lang), rows, folder, outbox_dir => state.config.outbox_dir.clone(), status => status.unwrap_or(""),
+            counts => counts.iter().map(|(s, n)| context! { status => s, label => status_label(lang, s), n => n }).collect::<Vec<_>>(),
+        },
+    )
+}
+
+/// The `.eml` file of a notice in the local outbox, as text (what would have been sent).
+async fn notice_message(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    let m = session.user.municipality_id;
+    let id = parse_page_id(&id)?;
+    let n = state
+        .db
+        .list_notices(m, None, i64::MAX)
+        .await?
+        .into_iter()
+        .find(|n| n.id == id)
+        .ok_or_else(|| Error::not_found("通知", "notice"))?;
+    let path = std::path::Path::new(&state.config.outbox_dir).join(format!(
+        "{:08}-{}.eml",
+        n.id,
+        n.kind.slug()
+    ));
+    let text = tokio::fs::read_to_string(&path).await.map_err(|_| {
+        Error::NotFound(Msg::new(
+            "このメールのファイルは送信フォルダにありません（SMTPで送信されたか、削除されました）",
+            "this message is not in the outbox folder (sent over SMTP, or removed)",
+        ))
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response())
+}
