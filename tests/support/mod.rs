@@ -210,6 +210,8 @@ pub async fn tenant(db: &Db, code: &str) -> Tenant {
 /// The real service on a free port, stopped when dropped.
 pub struct TestApp {
     pub base: String,
+    /// The settings the service runs with.
+    pub config: Config,
     pub test_db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -230,10 +232,17 @@ impl TestApp {
         let mut config = Config {
             database_url: test_db.url.clone(),
             listen: "127.0.0.1:0".into(),
+            // Without a mail server, messages go to a folder of this test, not the working tree.
+            outbox_dir: std::env::temp_dir()
+                .join(format!("renkei-outbox-{}", unique_name()))
+                .display()
+                .to_string(),
             ..Config::default()
         };
         adjust(&mut config);
-        let app = App::with_db(config, test_db.db.clone()).await.expect("app");
+        let app = App::with_db(config.clone(), test_db.db.clone())
+            .await
+            .expect("app");
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
@@ -245,6 +254,7 @@ impl TestApp {
         });
         TestApp {
             base,
+            config,
             test_db,
             stop: Some(tx),
             handle: Some(handle),
@@ -264,6 +274,10 @@ impl TestApp {
         let config = Config {
             database_url: self.test_db.url.clone(),
             listen: "127.0.0.1:0".into(),
+            outbox_dir: std::env::temp_dir()
+                .join(format!("renkei-outbox-{}", unique_name()))
+                .display()
+                .to_string(),
             ..Config::default()
         };
         let app = App::with_db(config, db).await.expect("app");
