@@ -12,6 +12,7 @@ mod demo;
 mod import_export;
 mod jobs;
 mod meetings;
+mod notices;
 mod placement;
 mod smtp_selftest;
 mod store;
