@@ -14,7 +14,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use tempfile::TempDir;
 
-use crate::support::{Engine, TestApp};
+use crate::support::{smtp, Api, Engine, TestApp};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -699,4 +699,257 @@ async fn place_on_the_demo(client: &Client, app: &TestApp) {
         .await
         .expect("scroll to the stay");
     save_screenshot(client, "placement-board.png").await;
+}
+
+/// The invitee's side of a published meeting: the invitation in the local outbox carries a
+/// personal answer link; opening it (by a mail scanner or in the browser) changes nothing, and
+/// answering "a deputy will attend" through its form shows on the coordinator's meeting page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitee_answers_through_the_link_and_the_coordinator_sees_it() {
+    on_the_demo_in_a_browser(
+        Duration::from_secs(240),
+        "the answer round trip",
+        answer_through_the_link,
+    )
+    .await;
+}
+
+/// The deputy the invitee names, and their organisation, as the coordinator's page shows them.
+const DEPUTY_NAME: &str = "田中 由紀";
+const DEPUTY_ORGANISATION: &str = "みらい市基幹相談支援センター";
+const ANSWER_COMMENT: &str = "資料は事前に拝見します";
+
+/// Plans the next fiscal year's Q1 of the demo through the API (the quick greedy method) and
+/// publishes it, which queues an invitation per invitee with a mail address.
+async fn plan_and_publish_by_api(api: &Api) {
+    let body = json!({
+        "period": "2027Q1",
+        "planning_date": "2026-11-23",
+        "time_limit_seconds": 5,
+        "method": "greedy",
+    });
+    let res = api.post_json("/api/v1/plans", &body).await;
+    let status = res.status();
+    let run: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status, 202, "POST /api/v1/plans {body}: {run}");
+    let id = run["id"].as_i64().expect("run id");
+    let start = Instant::now();
+    loop {
+        let run: serde_json::Value = api.get_json(&format!("/api/v1/plans/{id}")).await;
+        match run["status"].as_str().unwrap() {
+            "done" => {
+                assert_eq!(run["result"]["valid"], true, "{}", run["result"]);
+                break;
+            }
+            "failed" => panic!("plan run {id} failed: {}", run["last_error"]),
+            _ => {}
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "plan run {id} did not finish: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let res = api
+        .post_json(&format!("/api/v1/plans/{id}/publish"), &json!({}))
+        .await;
+    let status = res.status();
+    let summary = res.text().await.unwrap();
+    assert_eq!(status, 200, "publish plan run {id}: {summary}");
+}
+
+/// The first invitation the mail worker writes to the local outbox (the folder is empty
+/// before the publication): its file name and raw message.
+async fn first_invitation(outbox: &Path) -> (String, Vec<u8>) {
+    let start = Instant::now();
+    loop {
+        // The worker writes a hidden temporary file and renames it: a listed `.eml` is whole.
+        let mut names: Vec<String> = std::fs::read_dir(outbox)
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with("-invitation.eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        if let Some(name) = names.into_iter().next() {
+            let raw = std::fs::read(outbox.join(&name)).expect("read the invitation");
+            return (name, raw);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no invitation in {} within 60 s of publishing",
+            outbox.display()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The answer of one invitee as the API reports it.
+async fn answer_by_api(api: &Api, occurrence: i64, person: i64) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = api
+        .get_json(&format!("/api/v1/occurrences/{occurrence}/answers"))
+        .await;
+    rows.into_iter()
+        .find(|r| r["person_id"] == person)
+        .unwrap_or_else(|| panic!("person {person} is not among the answers of {occurrence}"))
+}
+
+async fn answer_through_the_link(client: &Client, app: &TestApp) {
+    client
+        .set_window_size(1280, 1000)
+        .await
+        .expect("window size");
+    let admin = app
+        .db()
+        .user_by_username(renkei::demo::DEMO_USERNAME)
+        .await
+        .unwrap()
+        .expect("the demo administrator");
+    let token = renkei::auth::create_api_token(app.db(), &admin, "browser test")
+        .await
+        .unwrap();
+    let api = app.api(&token);
+    plan_and_publish_by_api(&api).await;
+
+    // The invitation: its answer link, the meeting (by the calendar UID) and the invitee (by
+    // the recipient's address).
+    let (file, raw) = first_invitation(Path::new(&app.config.outbox_dir)).await;
+    let mail = smtp::parse(&raw);
+    let text = mail
+        .text
+        .as_deref()
+        .unwrap_or_else(|| panic!("{file} has no text/plain part"));
+    let prefix = format!("{}/answer/", app.config.public_url);
+    let at = text
+        .find(&prefix)
+        .unwrap_or_else(|| panic!("{file} has no answer link {prefix}…:\n{text}"));
+    let answer_token: String = text[at + prefix.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(answer_token.len() >= 16, "{file}: token {answer_token:?}");
+    let link = app.url(&format!("/answer/{answer_token}"));
+    let events = smtp::parse_calendar(
+        mail.calendar
+            .as_deref()
+            .unwrap_or_else(|| panic!("{file} has no text/calendar part")),
+    );
+    let uid = &events.first().expect("a VEVENT").uid;
+    let rows: Vec<serde_json::Value> = api
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
+        .await;
+    let occurrence = rows
+        .iter()
+        .find(|r| r["uid"] == uid.as_str())
+        .unwrap_or_else(|| panic!("{file}: no published meeting has UID {uid}"));
+    let occurrence_id = occurrence["id"].as_i64().unwrap();
+    let title = occurrence["title"].as_str().unwrap().to_string();
+    let [recipient] = mail.to.as_slice() else {
+        panic!("{file} should have one recipient: {:?}", mail.to)
+    };
+    let answers: Vec<serde_json::Value> = api
+        .get_json(&format!("/api/v1/occurrences/{occurrence_id}/answers"))
+        .await;
+    let person = answers
+        .iter()
+        .find(|a| a["email"].as_str() == Some(recipient.as_str()))
+        .unwrap_or_else(|| panic!("{recipient} is not invited to {uid}: {answers:?}"))["person_id"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        occurrence["attendees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["person_id"] == person),
+        "the recipient is an attendee of {uid}: {occurrence}"
+    );
+    assert_eq!(answer_by_api(&api, occurrence_id, person).await["answer"], "none");
+
+    // A plain GET, as a mail scanner fetches links, shows the page and records nothing.
+    let res = crate::support::client().get(&link).send().await.unwrap();
+    assert_eq!(res.status(), 200, "GET {link}");
+    let page = res.text().await.unwrap();
+    assert!(page.contains(&title), "the answer page names {title}");
+    assert_eq!(
+        answer_by_api(&api, occurrence_id, person).await["answer"],
+        "none",
+        "a GET of the answer link must not answer"
+    );
+
+    // The invitee opens the link: the meeting, not answered yet.
+    client.goto(&link).await.expect("open the answer link");
+    assert_eq!(text_of(client, "#meeting-title").await, title);
+    assert_eq!(text_of(client, "#current-answer").await, "未回答");
+    save_screenshot(client, "answer-page.png").await;
+    assert_eq!(
+        answer_by_api(&api, occurrence_id, person).await["answer"],
+        "none",
+        "opening the answer page in a browser must not answer"
+    );
+
+    // A deputy will attend.
+    click(client, "#a-deputy").await;
+    for (id, value) in [
+        ("deputy_name", DEPUTY_NAME),
+        ("deputy_organisation", DEPUTY_ORGANISATION),
+        ("comment", ANSWER_COMMENT),
+    ] {
+        client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(client, "#send").await;
+    wait_for_url(client, "the saved answer", |u| {
+        u.path() == format!("/answer/{answer_token}") && u.query() == Some("saved=1")
+    })
+    .await;
+    let saved = text_of(client, "#saved").await;
+    assert!(saved.contains("回答を受け付けました"), "{saved}");
+    assert_eq!(text_of(client, "#current-answer").await, "代理出席");
+    let kept = client
+        .find(Locator::Id("deputy_name"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(DEPUTY_NAME), "the form shows the deputy");
+    save_screenshot(client, "answer-saved.png").await;
+    let recorded = answer_by_api(&api, occurrence_id, person).await;
+    assert_eq!(recorded["answer"], "deputy", "{recorded}");
+    assert_eq!(recorded["deputy_name"], DEPUTY_NAME, "{recorded}");
+    assert_eq!(recorded["deputy_organisation"], DEPUTY_ORGANISATION, "{recorded}");
+
+    // The coordinator's page of the meeting shows the answer.
+    let meeting_page = format!("/meetings/occurrences/{occurrence_id}");
+    log_in(client, app, &meeting_page).await;
+    assert_eq!(text_of(client, "main h1").await, title);
+    let row_css = format!("#answers tr[data-person='{person}']");
+    let row = client
+        .find(Locator::Css(&row_css))
+        .await
+        .unwrap_or_else(|e| panic!("{row_css}: {e}"));
+    assert_eq!(
+        row.attr("data-answer").await.unwrap().as_deref(),
+        Some("deputy")
+    );
+    let row_text = row.text().await.unwrap();
+    assert!(
+        row_text.contains(&format!("{DEPUTY_NAME}（{DEPUTY_ORGANISATION}）")),
+        "the row names the deputy: {row_text}"
+    );
+    assert!(row_text.contains(ANSWER_COMMENT), "{row_text}");
+    let counts = text_of(client, "#answer-counts").await;
+    assert!(
+        counts.contains("代理の者が出席します: 1"),
+        "one deputy counted: {counts}"
+    );
+    save_screenshot(client, "answer-coordinator.png").await;
 }
