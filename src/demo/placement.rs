@@ -171,7 +171,7 @@ fn facilities() -> Vec<FacilityInput> {
             medical_care: care,
             behavioural_support: behavioural,
             night_staff: true,
-            contact_email: String::new(),
+            contact_email: format!("uketsuke.{}@shortstay.example.jp", code.to_lowercase()),
             rooms,
         });
     }
@@ -196,7 +196,7 @@ fn facilities() -> Vec<FacilityInput> {
             medical_care: Vec::new(),
             behavioural_support: false,
             night_staff: code != "GH-03",
-            contact_email: String::new(),
+            contact_email: format!("taiken.{}@gh.example.jp", code.to_lowercase()),
             rooms: vec![room("体験室", policy, &["体験"], &[])],
         });
     }

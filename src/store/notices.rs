@@ -262,7 +262,8 @@ pub async fn queue_occurrence(
 }
 
 /// Queues a placement notice to a facility's contact address, in the caller's transaction.
-/// `version` tells proposals apart (the first hold of the proposal). No address: nothing queued.
+/// `version` tells proposals apart (the first hold of the proposal). No address, or the hub's
+/// own emergency room: nothing queued.
 pub async fn queue_placement(
     conn: &mut AnyConnection,
     m: MunicipalityId,
@@ -272,7 +273,7 @@ pub async fn queue_placement(
     version: i64,
 ) -> Result<bool> {
     let row = sqlx::query(
-        "SELECT contact_email, name FROM placement_facilities WHERE municipality_id = $1 AND id = $2",
+        "SELECT contact_email, name, kind FROM placement_facilities WHERE municipality_id = $1 AND id = $2",
     )
     .bind(m.0)
     .bind(facility)
@@ -280,7 +281,11 @@ pub async fn queue_placement(
     .await?
     .ok_or_else(|| Error::not_found("施設", "facility"))?;
     let email: String = row.try_get("contact_email")?;
-    if email.trim().is_empty() {
+    let facility_kind: String = row.try_get("kind")?;
+    // The hub's own emergency room is answered by the hub staff themselves, on the request page.
+    if email.trim().is_empty()
+        || (facility_kind == "hub_emergency" && kind != NoticeKind::VacancyRequest)
+    {
         return Ok(false);
     }
     let name: String = row.try_get("name")?;

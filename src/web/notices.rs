@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/answer/{token}", get(answer_page).post(answer_submit))
         .route("/meetings/occurrences/{id}", get(occurrence_page))
         .route("/meetings/occurrences/{id}/resend", post(resend_submit))
+        .route("/meetings/occurrences/{id}/cancel", post(cancel_submit))
         .route("/notices", get(notices_page))
         .route("/notices/{id}/message", get(notice_message))
 }
@@ -131,6 +132,9 @@ fn words(lang: Lang) -> minijinja::Value {
         ("sent_at", "送信", "Sent"),
         ("no_email", "メールアドレス未登録", "no address"),
         ("all", "すべて", "all"),
+        ("cancel_meeting", "この会議を中止する（招待者全員に中止の通知が送られます）", "Cancel this meeting (every invitee is told)"),
+        ("cancel_reason", "中止の理由", "Reason"),
+        ("cancel", "中止する", "Cancel meeting"),
     ];
     let map: HashMap<&str, &str> = pairs
         .iter()
@@ -434,6 +438,32 @@ async fn resend_submit(
             ))
         })?;
     state.db.resend_notice(&session.user, id, person).await?;
+    Ok(Redirect::to(&format!("/meetings/occurrences/{id}")).into_response())
+}
+
+async fn cancel_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let form = form_map(&form_pairs(&body));
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let id = parse_page_id(&id)?;
+    let reason = form.get("reason").map(|r| r.trim()).unwrap_or("");
+    if reason.is_empty() {
+        return Err(Error::Validation(vec![crate::master::FieldError::new(
+            "reason",
+            "中止の理由を書いてください",
+            "write why the meeting is cancelled",
+        )])
+        .into());
+    }
+    state
+        .db
+        .cancel_occurrence(&session.user, id, reason)
+        .await?;
     Ok(Redirect::to(&format!("/meetings/occurrences/{id}")).into_response())
 }
 
