@@ -60,7 +60,9 @@ async fn plan_and_publish(api: &Api, body: Value) -> Value {
 /// The answer-link path in a message's text part.
 fn answer_path(p: &Parsed) -> String {
     let text = p.text.as_deref().expect("a text part");
-    let start = text.find("/answer/").expect("an answer link in the text part");
+    let start = text
+        .find("/answer/")
+        .expect("an answer link in the text part");
     text[start..]
         .split(|c: char| c.is_whitespace())
         .next()
@@ -127,8 +129,16 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
             }
         }
     }
-    assert!(expected.len() > 50, "the demo quarter invites many: {}", expected.len());
-    assert_eq!(summary["notices"].as_u64(), Some(expected.len() as u64), "{summary}");
+    assert!(
+        expected.len() > 50,
+        "the demo quarter invites many: {}",
+        expected.len()
+    );
+    assert_eq!(
+        summary["notices"].as_u64(),
+        Some(expected.len() as u64),
+        "{summary}"
+    );
     let received = smtp.wait_for(expected.len(), Duration::from_secs(90)).await;
     let parsed: Vec<Parsed> = received.iter().map(|r| parse(&r.raw)).collect();
     let mut got: BTreeSet<(String, String)> = BTreeSet::new();
@@ -137,14 +147,22 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         assert_eq!(r.mail_from, "kikan@mirai.example.jp");
         assert_eq!(
             p.content_types,
-            ["multipart/alternative", "text/plain", "text/html", "text/calendar"],
+            [
+                "multipart/alternative",
+                "text/plain",
+                "text/html",
+                "text/calendar"
+            ],
             "{}",
             p.subject
         );
         assert_eq!(p.calendar_method_param.as_deref(), Some("REQUEST"));
         assert!(p.subject.contains("開催案内"), "{}", p.subject);
         let text = p.text.as_deref().unwrap();
-        assert!(text.contains("2027年"), "the text part has the date: {text}");
+        assert!(
+            text.contains("2027年"),
+            "the text part has the date: {text}"
+        );
         assert!(text.contains("■ 場所"), "and the place: {text}");
         assert!(text.contains("http://localhost:8080/answer/"), "{text}");
         let events = parse_calendar(p.calendar.as_deref().unwrap());
@@ -152,24 +170,41 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         assert_eq!(e.method.as_deref(), Some("REQUEST"));
         assert_eq!(e.sequence, Some(0));
         assert_eq!(e.status.as_deref(), Some("CONFIRMED"));
-        assert!(e.dtstart.as_deref().unwrap().ends_with('Z'), "UTC times: {e:?}");
-        assert_eq!(e.organizer.as_deref(), Some("mailto:kikan@mirai.example.jp"));
+        assert!(
+            e.dtstart.as_deref().unwrap().ends_with('Z'),
+            "UTC times: {e:?}"
+        );
+        assert_eq!(
+            e.organizer.as_deref(),
+            Some("mailto:kikan@mirai.example.jp")
+        );
         assert_eq!(e.attendees.len(), 1, "only the recipient is named: {e:?}");
         let (who, params) = &e.attendees[0];
         assert_eq!(who, &format!("mailto:{}", r.rcpt_tos[0]));
-        assert!(params.contains(&("RSVP".into(), "TRUE".into())), "{params:?}");
+        assert!(
+            params.contains(&("RSVP".into(), "TRUE".into())),
+            "{params:?}"
+        );
         got.insert((e.uid.clone(), r.rcpt_tos[0].clone()));
     }
     assert_eq!(got, expected, "one invitation per invitee and meeting");
     let ids: BTreeSet<&str> = parsed.iter().map(|p| p.message_id.as_str()).collect();
-    assert_eq!(ids.len(), parsed.len(), "every message has its own Message-ID");
+    assert_eq!(
+        ids.len(),
+        parsed.len(),
+        "every message has its own Message-ID"
+    );
     // Nothing more arrives (no duplicates).
-    smtp.assert_stays_at(expected.len(), Duration::from_secs(2)).await;
+    smtp.assert_stays_at(expected.len(), Duration::from_secs(2))
+        .await;
 
     // An answer through the link: GET and HEAD change nothing, POST records it.
     let first = &parsed[0];
     let uid = uid_of(first);
-    let occ = occurrences.iter().find(|o| o["uid"] == uid.as_str()).unwrap();
+    let occ = occurrences
+        .iter()
+        .find(|o| o["uid"] == uid.as_str())
+        .unwrap();
     let occurrence = occ["id"].as_i64().unwrap();
     let person = occ["attendees"]
         .as_array()
@@ -187,13 +222,18 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
     let page = anon.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(
-        page.headers()["referrer-policy"], "no-referrer",
+        page.headers()["referrer-policy"],
+        "no-referrer",
         "the answer page sends no referrer"
     );
     let html = page.text().await.unwrap();
     assert!(html.contains(occ["title"].as_str().unwrap()), "{html}");
     assert_eq!(anon.head(&link).send().await.unwrap().status(), 200);
-    assert_eq!(answer_of(&api, occurrence, person).await, "none", "GET and HEAD change nothing");
+    assert_eq!(
+        answer_of(&api, occurrence, person).await,
+        "none",
+        "GET and HEAD change nothing"
+    );
     let res = anon
         .post(&link)
         .form(&[("answer", "deputy"), ("deputy_name", "")])
@@ -201,8 +241,15 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .await
         .unwrap();
     let html = res.text().await.unwrap();
-    assert!(html.contains("代理出席の方のお名前を書いてください"), "{html}");
-    assert_eq!(answer_of(&api, occurrence, person).await, "none", "a bad answer is not stored");
+    assert!(
+        html.contains("代理出席の方のお名前を書いてください"),
+        "{html}"
+    );
+    assert_eq!(
+        answer_of(&api, occurrence, person).await,
+        "none",
+        "a bad answer is not stored"
+    );
     let res = anon
         .post(&link)
         .form(&[("answer", "decline"), ("comment", "出張のため")])
@@ -262,12 +309,22 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .unwrap()
         .iter()
         .filter(|o| o["sequence"].as_i64().unwrap() > 0)
-        .map(|o| (o["uid"].as_str().unwrap().to_string(), o["sequence"].as_i64().unwrap()))
+        .map(|o| {
+            (
+                o["uid"].as_str().unwrap().to_string(),
+                o["sequence"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert!(moved.contains_key(target["uid"].as_str().unwrap()), "{moved:?}");
+    assert!(
+        moved.contains_key(target["uid"].as_str().unwrap()),
+        "{moved:?}"
+    );
     let notices = summary["notices"].as_u64().unwrap() as usize;
     assert!(notices > 0, "{summary}");
-    let all = smtp.wait_for(before + notices, Duration::from_secs(60)).await;
+    let all = smtp
+        .wait_for(before + notices, Duration::from_secs(60))
+        .await;
     let updates: Vec<Parsed> = all[before..].iter().map(|r| parse(&r.raw)).collect();
     let mut saw_target = false;
     for p in &updates {
@@ -276,7 +333,11 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
             assert_eq!(e.sequence, Some(*seq as u32), "{e:?}");
             assert_eq!(e.method.as_deref(), Some("REQUEST"));
             saw_target |= e.uid == target["uid"].as_str().unwrap();
-            assert!(p.subject.contains("変更") || p.subject.contains("開催案内"), "{}", p.subject);
+            assert!(
+                p.subject.contains("変更") || p.subject.contains("開催案内"),
+                "{}",
+                p.subject
+            );
         }
     }
     assert!(saw_target, "the moved meeting's invitees got an update");
@@ -287,19 +348,31 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .unwrap()
         .iter()
         .find(|o| o["status"] == "scheduled" && o["uid"] == uid.as_str())
-        .or_else(|| after.as_array().unwrap().iter().find(|o| o["status"] == "scheduled"))
+        .or_else(|| {
+            after
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["status"] == "scheduled")
+        })
         .unwrap()
         .clone();
     let vid = victim["id"].as_i64().unwrap();
     let (s, b) = status_json(
-        api.post_json(&format!("/api/v1/occurrences/{vid}/cancel"), &json!({"reason": ""}))
-            .await,
+        api.post_json(
+            &format!("/api/v1/occurrences/{vid}/cancel"),
+            &json!({"reason": ""}),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 422, "a reason is needed: {b}");
     let (s, b) = status_json(
-        api.post_json(&format!("/api/v1/occurrences/{vid}/cancel"), &json!({"reason": "台風のため"}))
-            .await,
+        api.post_json(
+            &format!("/api/v1/occurrences/{vid}/cancel"),
+            &json!({"reason": "台風のため"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 202, "{b}");
@@ -311,29 +384,48 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         let p = parse(&r.raw);
         assert_eq!(p.calendar_method_param.as_deref(), Some("CANCEL"));
         assert!(p.subject.contains("中止"), "{}", p.subject);
-        assert!(!p.text.as_deref().unwrap().contains("/answer/"), "no answer link for a cancelled meeting");
+        assert!(
+            !p.text.as_deref().unwrap().contains("/answer/"),
+            "no answer link for a cancelled meeting"
+        );
         let e = &parse_calendar(p.calendar.as_deref().unwrap())[0];
         assert_eq!(e.method.as_deref(), Some("CANCEL"));
         assert_eq!(e.status.as_deref(), Some("CANCELLED"));
         assert_eq!(e.uid, victim["uid"].as_str().unwrap());
-        assert_eq!(e.sequence, Some(victim["sequence"].as_u64().unwrap() as u32 + 1));
+        assert_eq!(
+            e.sequence,
+            Some(victim["sequence"].as_u64().unwrap() as u32 + 1)
+        );
     }
     let (s, _) = status_json(
-        api.post_json(&format!("/api/v1/occurrences/{vid}/cancel"), &json!({"reason": "再度"}))
-            .await,
+        api.post_json(
+            &format!("/api/v1/occurrences/{vid}/cancel"),
+            &json!({"reason": "再度"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 409, "cancelling twice is refused");
     if victim["uid"] == uid.as_str() {
-        let res = anon.post(&link).form(&[("answer", "decline")]).send().await.unwrap();
+        let res = anon
+            .post(&link)
+            .form(&[("answer", "decline")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 409, "a cancelled meeting takes no answers");
     }
     // The coordinator's page of the meeting lists the invitees and the notices.
     let c = crate::support::client();
     let res = crate::support::login(&c, &app, DEMO_USERNAME, demo::DEMO_PASSWORD, Some("/")).await;
     assert_eq!(res.status(), 303);
-    let page = crate::support::get_text(&c, &app.url(&format!("/meetings/occurrences/{occurrence}"))).await;
-    assert!(page.contains(&format!("data-person=\"{person}\" data-answer=\"attend\"")), "{page}");
+    let page =
+        crate::support::get_text(&c, &app.url(&format!("/meetings/occurrences/{occurrence}")))
+            .await;
+    assert!(
+        page.contains(&format!("data-person=\"{person}\" data-answer=\"attend\"")),
+        "{page}"
+    );
     let outbox = crate::support::get_text(&c, &app.url("/notices")).await;
     assert!(outbox.contains("開催案内"), "{outbox}");
 }
@@ -362,21 +454,37 @@ async fn faults(engine: Engine, smtp: &SmtpServer, contact: &str, beds: usize) -
     .await;
     let t = tenant(app.db(), "tsuchi").await;
     app.db()
-        .create_user(t.id, "tsuchi-hub", "拠点 職員", &hash_password("pw-hub-staff-1").unwrap(), Role::HubStaff)
+        .create_user(
+            t.id,
+            "tsuchi-hub",
+            "拠点 職員",
+            &hash_password("pw-hub-staff-1").unwrap(),
+            Role::HubStaff,
+        )
         .await
         .unwrap();
-    let hub_user = app.db().user_by_username("tsuchi-hub").await.unwrap().unwrap();
+    let hub_user = app
+        .db()
+        .user_by_username("tsuchi-hub")
+        .await
+        .unwrap()
+        .unwrap();
     let hub = create_api_token(app.db(), &hub_user, "test").await.unwrap();
     let admin = app.api(&t.admin_token);
     let (s, b) = status_json(
         admin
-            .post_json("/api/v1/master/organisations", &json!({"code": "SS1", "name": "ショートステイ", "kind": "short_stay"}))
+            .post_json(
+                "/api/v1/master/organisations",
+                &json!({"code": "SS1", "name": "ショートステイ", "kind": "short_stay"}),
+            )
             .await,
     )
     .await;
     assert_eq!(s, 201, "{b}");
     let api = app.api(&hub);
-    let bed_list: Vec<Value> = (0..beds).map(|i| json!({"name": format!("{}", i + 1)})).collect();
+    let bed_list: Vec<Value> = (0..beds)
+        .map(|i| json!({"name": format!("{}", i + 1)}))
+        .collect();
     let (s, f) = status_json(
         api.post_json(
             "/api/v1/placement/facilities",
@@ -396,7 +504,12 @@ async fn faults(engine: Engine, smtp: &SmtpServer, contact: &str, beds: usize) -
         .map(|b| b["id"].as_i64().unwrap())
         .collect();
     let config = app.config.clone();
-    Faults { app, hub, beds, config }
+    Faults {
+        app,
+        hub,
+        beds,
+        config,
+    }
 }
 
 /// `n` requests, each proposed on its own bed: `n` placement requests to the facility.
@@ -459,21 +572,44 @@ async fn smtp_down_loses_nothing(engine: Engine) {
     for r in &got {
         let p = parse(&r.raw);
         assert!(p.subject.contains("緊急受入れのご依頼"), "{}", p.subject);
-        assert_eq!(p.content_types, ["multipart/alternative", "text/plain", "text/html"]);
+        assert_eq!(
+            p.content_types,
+            ["multipart/alternative", "text/plain", "text/html"]
+        );
         assert!(answer_path(&p).starts_with("/answer/"));
         assert!(p.text.as_deref().unwrap().contains("2泊"), "{:?}", p.text);
     }
     // The facility answers through the link of the first message: the hold follows.
     let p = parse(&got[0].raw);
     let link = f.app.url(&answer_path(&p));
-    let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let anon = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let page = anon.get(&link).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("N-00"), "{page}");
-    let res = anon.post(&link).form(&[("accept", "0"), ("reason", "")]).send().await.unwrap();
-    assert!(res.text().await.unwrap().contains("理由"), "a decline needs a reason");
-    let res = anon.post(&link).form(&[("accept", "1")]).send().await.unwrap();
+    let res = anon
+        .post(&link)
+        .form(&[("accept", "0"), ("reason", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.text().await.unwrap().contains("理由"),
+        "a decline needs a reason"
+    );
+    let res = anon
+        .post(&link)
+        .form(&[("accept", "1")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
-    let requests: Value = f.app.api(&f.hub).get_json("/api/v1/placement/requests").await;
+    let requests: Value = f
+        .app
+        .api(&f.hub)
+        .get_json("/api/v1/placement/requests")
+        .await;
     let accepted = requests
         .as_array()
         .unwrap()
@@ -489,14 +625,22 @@ async fn a_killed_worker_loses_and_repeats_nothing(engine: Engine) {
     let f = faults(engine, &smtp, "uketsuke@hanamizuki.example.jp", 10).await;
     propose(&f, 10).await;
     let lease = chrono::Duration::milliseconds(1500);
-    let a = Outbox::from_config(f.app.db().clone(), &f.config).unwrap().with_lease(lease);
-    let b = Outbox::from_config(f.app.db().clone(), &f.config).unwrap().with_lease(lease);
+    let a = Outbox::from_config(f.app.db().clone(), &f.config)
+        .unwrap()
+        .with_lease(lease);
+    let b = Outbox::from_config(f.app.db().clone(), &f.config)
+        .unwrap()
+        .with_lease(lease);
     // A claims all ten, hands four to the server and dies.
     assert_eq!(a.run_limited(4).await.unwrap(), 10);
     drop(a);
     smtp.wait_for(4, Duration::from_secs(10)).await;
     // B cannot take A's notices while A's lease runs, and takes them after it.
-    assert_eq!(b.run_once().await.unwrap(), 0, "leased notices are not taken");
+    assert_eq!(
+        b.run_once().await.unwrap(),
+        0,
+        "leased notices are not taken"
+    );
     tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(b.run_once().await.unwrap(), 6);
     let got = smtp.wait_for(10, Duration::from_secs(10)).await;
@@ -504,7 +648,11 @@ async fn a_killed_worker_loses_and_repeats_nothing(engine: Engine) {
     let ids: BTreeSet<String> = got.iter().map(|r| parse(&r.raw).message_id).collect();
     assert_eq!(ids.len(), 10, "ten different messages, none twice");
     let list = notices(&f).await;
-    assert_eq!(list.iter().filter(|n| n["status"] == "sent").count(), 10, "{list:?}");
+    assert_eq!(
+        list.iter().filter(|n| n["status"] == "sent").count(),
+        10,
+        "{list:?}"
+    );
     // Queueing is idempotent: proposing the same again is refused and queues nothing.
     assert_eq!(b.run_once().await.unwrap(), 0);
 }
@@ -518,14 +666,24 @@ async fn a_rejected_address_is_reported_and_a_busy_one_retried(engine: Engine) {
     assert_eq!(worker.run_once().await.unwrap(), 1);
     let list = notices(&f).await;
     assert_eq!(list[0]["status"], "failed", "{list:?}");
-    assert!(list[0]["last_error"].as_str().unwrap().contains("550"), "{list:?}");
+    assert!(
+        list[0]["last_error"].as_str().unwrap().contains("550"),
+        "{list:?}"
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(worker.run_once().await.unwrap(), 0, "a permanent failure is not retried");
+    assert_eq!(
+        worker.run_once().await.unwrap(),
+        0,
+        "a permanent failure is not retried"
+    );
     assert!(smtp.messages().is_empty());
     // The coordinator sees it on the sent-mail page.
     let c = crate::support::logged_in_client(&f.app, "tsuchi-admin").await;
     let page = crate::support::get_text(&c, &f.app.url("/notices?status=failed")).await;
-    assert!(page.contains("reject-me@hanamizuki.example.jp") && page.contains("550"), "{page}");
+    assert!(
+        page.contains("reject-me@hanamizuki.example.jp") && page.contains("550"),
+        "{page}"
+    );
 
     // A busy server (451) is retried until it takes the message.
     let g = faults(engine, &smtp, "busy-desk@hanamizuki.example.jp", 1).await;
@@ -534,8 +692,15 @@ async fn a_rejected_address_is_reported_and_a_busy_one_retried(engine: Engine) {
     let worker = Outbox::from_config(g.app.db().clone(), &g.config).unwrap();
     assert_eq!(worker.run_once().await.unwrap(), 1);
     let list = notices(&g).await;
-    assert_eq!((list[0]["status"].as_str(), list[0]["attempts"].as_i64()), (Some("pending"), Some(1)), "{list:?}");
-    assert!(list[0]["last_error"].as_str().unwrap().contains("451"), "{list:?}");
+    assert_eq!(
+        (list[0]["status"].as_str(), list[0]["attempts"].as_i64()),
+        (Some("pending"), Some(1)),
+        "{list:?}"
+    );
+    assert!(
+        list[0]["last_error"].as_str().unwrap().contains("451"),
+        "{list:?}"
+    );
     smtp.set_busy(false);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(worker.run_once().await.unwrap(), 1);
