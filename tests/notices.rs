@@ -347,16 +347,23 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|o| o["status"] == "scheduled" && o["uid"] == uid.as_str())
-        .or_else(|| {
-            after
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|o| o["status"] == "scheduled")
+        .find(|o| {
+            o["status"] == "scheduled"
+                && o["uid"] != uid.as_str()
+                && o["attendees"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["email"] != "")
         })
         .unwrap()
         .clone();
+    // A link of the victim's invitation, to try after the cancellation.
+    let victim_link = parsed
+        .iter()
+        .find(|p| uid_of(p) == victim["uid"].as_str().unwrap())
+        .map(|p| app.url(&answer_path(p)))
+        .expect("an invitation to the victim");
     let vid = victim["id"].as_i64().unwrap();
     let (s, b) = status_json(
         api.post_json(
@@ -406,15 +413,86 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
     )
     .await;
     assert_eq!(s, 409, "cancelling twice is refused");
-    if victim["uid"] == uid.as_str() {
-        let res = anon
-            .post(&link)
-            .form(&[("answer", "decline")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 409, "a cancelled meeting takes no answers");
+    let res = anon
+        .post(&victim_link)
+        .form(&[("answer", "decline")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409, "a cancelled meeting takes no answers");
+    // Reminders and chases (the hourly job): due ones are queued once, to the right people.
+    // The meeting answered above, as it stands now (the re-plan may have moved it).
+    let now_occ = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["uid"] == uid.as_str())
+        .unwrap()
+        .clone();
+    let date =
+        chrono::NaiveDate::parse_from_str(now_occ["date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let today = renkei_solver::calendar::jst_date(chrono::Utc::now());
+    let days = (date - today).num_days();
+    // Every invitee with an address of every meeting that day (the cancelled one excepted).
+    let same_day: Vec<&Value> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            o["date"] == now_occ["date"] && o["id"] != victim["id"] && o["status"] == "scheduled"
+        })
+        .collect();
+    let uids: BTreeSet<&str> = same_day
+        .iter()
+        .map(|o| o["uid"].as_str().unwrap())
+        .collect();
+    let invitees: usize = same_day
+        .iter()
+        .map(|o| {
+            o["attendees"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| !a["email"].as_str().unwrap().is_empty())
+                .count()
+        })
+        .sum();
+    let before = smtp.messages().len();
+    // The reminder goes to everyone who has not declined (the answer above is "attend"); the
+    // chase (answer deadline `days - 2` days ahead, chased 2 days before it) only to those who have not
+    // answered.
+    let reminders = app.db().queue_due_reminders(&[days], 2, 2).await.unwrap();
+    assert_eq!(reminders, invitees, "one reminder per invitee that day");
+    assert_eq!(
+        app.db().queue_due_reminders(&[days], 2, 2).await.unwrap(),
+        0,
+        "queued once"
+    );
+    let chases = app
+        .db()
+        .queue_due_reminders(&[], days - 2, 2)
+        .await
+        .unwrap();
+    assert_eq!(chases, invitees - 1, "no chase to the one who answered");
+    let got = smtp
+        .wait_for(before + reminders + chases, Duration::from_secs(60))
+        .await;
+    let mut reminded = 0;
+    for r in &got[before..] {
+        let p = parse(&r.raw);
+        let e_uid = uid_of(&p);
+        assert!(uids.contains(e_uid.as_str()), "{e_uid}");
+        if p.subject.contains("リマインド") {
+            reminded += 1;
+        } else {
+            assert!(p.subject.contains("回答のお願い"), "{}", p.subject);
+            assert!(
+                !(e_uid == uid && r.rcpt_tos[0] == received[0].rcpt_tos[0]),
+                "the one who answered is not chased"
+            );
+        }
     }
+    assert_eq!(reminded, reminders);
     // The coordinator's page of the meeting lists the invitees and the notices.
     let c = crate::support::client();
     let res = crate::support::login(&c, &app, DEMO_USERNAME, demo::DEMO_PASSWORD, Some("/")).await;
