@@ -714,9 +714,10 @@ async fn an_invitee_answers_through_the_link_and_the_coordinator_sees_it() {
     .await;
 }
 
-/// The deputy the invitee names, and their organisation, as the coordinator's page shows them.
-const DEPUTY_NAME: &str = "田中 由紀";
-const DEPUTY_ORGANISATION: &str = "みらい市基幹相談支援センター";
+/// The deputy the invitee names and their organisation (neither is in the demo data), and a
+/// message to the office.
+const DEPUTY_NAME: &str = "森本 和香";
+const DEPUTY_ORGANISATION: &str = "こども発達支援室すくすく";
 const ANSWER_COMMENT: &str = "資料は事前に拝見します";
 
 /// Plans the next fiscal year's Q1 of the demo through the API (the quick greedy method) and
@@ -866,7 +867,10 @@ async fn answer_through_the_link(client: &Client, app: &TestApp) {
             .any(|a| a["person_id"] == person),
         "the recipient is an attendee of {uid}: {occurrence}"
     );
-    assert_eq!(answer_by_api(&api, occurrence_id, person).await["answer"], "none");
+    assert_eq!(
+        answer_by_api(&api, occurrence_id, person).await["answer"],
+        "none"
+    );
 
     // A plain GET, as a mail scanner fetches links, shows the page and records nothing.
     let res = crate::support::client().get(&link).send().await.unwrap();
@@ -920,12 +924,19 @@ async fn answer_through_the_link(client: &Client, app: &TestApp) {
         .prop("value")
         .await
         .unwrap();
-    assert_eq!(kept.as_deref(), Some(DEPUTY_NAME), "the form shows the deputy");
+    assert_eq!(
+        kept.as_deref(),
+        Some(DEPUTY_NAME),
+        "the form shows the deputy"
+    );
     save_screenshot(client, "answer-saved.png").await;
     let recorded = answer_by_api(&api, occurrence_id, person).await;
     assert_eq!(recorded["answer"], "deputy", "{recorded}");
     assert_eq!(recorded["deputy_name"], DEPUTY_NAME, "{recorded}");
-    assert_eq!(recorded["deputy_organisation"], DEPUTY_ORGANISATION, "{recorded}");
+    assert_eq!(
+        recorded["deputy_organisation"], DEPUTY_ORGANISATION,
+        "{recorded}"
+    );
 
     // The coordinator's page of the meeting shows the answer.
     let meeting_page = format!("/meetings/occurrences/{occurrence_id}");

@@ -46,7 +46,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Requests per client address and window on the answer pages.
-const ANSWER_LIMIT: u32 = 30;
+const ANSWER_LIMIT: u32 = 120;
 const ANSWER_WINDOW: Duration = Duration::from_secs(60);
 
 static ANSWER_HITS: LazyLock<Mutex<HashMap<IpAddr, (Instant, u32)>>> =
