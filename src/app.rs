@@ -26,6 +26,8 @@ use crate::store::Db;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    /// Requests per address on the no-login answer pages.
+    pub answer_limiter: Arc<crate::web::AnswerLimiter>,
 }
 
 pub struct App {
@@ -52,6 +54,7 @@ impl App {
         let state = AppState {
             db,
             config: Arc::new(config),
+            answer_limiter: Default::default(),
         };
         Ok(App { listener, state })
     }

@@ -506,6 +506,22 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
     );
     let outbox = crate::support::get_text(&c, &app.url("/notices")).await;
     assert!(outbox.contains("開催案内"), "{outbox}");
+    // Guessing links is rate-limited per address (120 a minute; the rest of the test used a few).
+    let mut limited = None;
+    for i in 0..130 {
+        let res = anon
+            .get(app.url(&format!("/answer/guess-{i}")))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 429 {
+            assert_eq!(res.headers()["retry-after"], "60");
+            limited = Some(i);
+            break;
+        }
+        assert_eq!(res.status(), 404);
+    }
+    assert!(limited.is_some_and(|i| i > 100), "{limited:?}");
 }
 both_engines!(publishing_a_quarter_invites_and_answers_count);
 

@@ -7,6 +7,7 @@
 
 mod meetings;
 mod notices;
+pub use notices::AnswerLimiter;
 mod placement;
 pub mod templates;
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -49,23 +49,28 @@ pub fn routes() -> Router<AppState> {
 const ANSWER_LIMIT: u32 = 120;
 const ANSWER_WINDOW: Duration = Duration::from_secs(60);
 
-static ANSWER_HITS: LazyLock<Mutex<HashMap<IpAddr, (Instant, u32)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Requests per client address on the answer pages, per service instance.
+#[derive(Default)]
+pub struct AnswerLimiter {
+    hits: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
 
-fn rate_limited(ip: IpAddr) -> bool {
-    let Ok(mut hits) = ANSWER_HITS.lock() else {
-        return false;
-    };
-    let now = Instant::now();
-    if hits.len() > 10_000 {
-        hits.retain(|_, (start, _)| now.duration_since(*start) < ANSWER_WINDOW);
+impl AnswerLimiter {
+    fn limited(&self, ip: IpAddr) -> bool {
+        let Ok(mut hits) = self.hits.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if hits.len() > 10_000 {
+            hits.retain(|_, (start, _)| now.duration_since(*start) < ANSWER_WINDOW);
+        }
+        let e = hits.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0) >= ANSWER_WINDOW {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+        e.1 > ANSWER_LIMIT
     }
-    let e = hits.entry(ip).or_insert((now, 0));
-    if now.duration_since(e.0) >= ANSWER_WINDOW {
-        *e = (now, 0);
-    }
-    e.1 += 1;
-    e.1 > ANSWER_LIMIT
 }
 
 fn too_many() -> Response {
@@ -187,7 +192,7 @@ async fn answer_page(
     Path(token): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    if rate_limited(peer.ip()) {
+    if state.answer_limiter.limited(peer.ip()) {
         return Ok(too_many());
     }
     let link = link_of(&state, &token).await?;
@@ -273,7 +278,7 @@ async fn answer_submit(
     Path(token): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    if rate_limited(peer.ip()) {
+    if state.answer_limiter.limited(peer.ip()) {
         return Ok(too_many());
     }
     let link = link_of(&state, &token).await?;
