@@ -308,6 +308,12 @@ async fn answer_submit(
             .filter(|h| h.status == "held")
             .map(|h| h.id)
             .collect();
+        // A decline of one hold releases the whole proposal; an acceptance is per hold.
+        let held = if accept {
+            held
+        } else {
+            held.into_iter().take(1).collect()
+        };
         for hold in held {
             state
                 .db
