@@ -76,11 +76,7 @@ pub fn feed(name: &str, occurrences: &[OccurrenceRow]) -> String {
             } else {
                 EventStatus::Confirmed
             });
-        let place = if o.room_name == o.venue_name {
-            o.venue_name.clone()
-        } else {
-            format!("{} {}", o.venue_name, o.room_name)
-        };
+        let place = crate::notices::place(o);
         let location = if o.venue_address.is_empty() {
             place
         } else {

@@ -90,7 +90,8 @@ pub enum Rendered {
     Failed(String),
 }
 
-fn place(o: &OccurrenceRow) -> String {
+/// Where a meeting is held: the venue, and the room when it has its own name.
+pub fn place(o: &OccurrenceRow) -> String {
     if o.room_name == o.venue_name || o.room_name.is_empty() {
         o.venue_name.clone()
     } else {

@@ -226,9 +226,11 @@ async fn render_answer(
             .await?
             .into_iter()
             .filter(|h| h.status == "held")
-            .map(|h| context! { case => h.case_number, bed => format!("{} {}", h.room_name, h.bed_name),
+            .map(|h| {
+                context! { case => h.case_number, bed => format!("{} {}", h.room_name, h.bed_name),
                 from => h.from, to => h.to,
-                expires => crate::store::parse_instant(&h.expires_at).map(|t| renkei_solver::calendar::to_jst(t).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default() })
+                expires => super::placement::local_time(&h.expires_at) }
+            })
             .collect();
         let html = super::templates::render(
             "answer.html",
@@ -258,7 +260,7 @@ async fn render_answer(
             lang => lang.code(), w, token, municipality, placement => false,
             title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() },
             date => date_ja(date), start => o.start, end => o.end,
-            place => if o.room_name == o.venue_name { o.venue_name.clone() } else { format!("{} {}", o.venue_name, o.room_name) },
+            place => crate::notices::place(&o),
             address => o.venue_address, who,
             cancelled => o.status == "cancelled",
             current => current, current_label => if lang == Lang::Ja { ja } else { en },
@@ -412,7 +414,7 @@ async fn occurrence_page(
         context! {
             w => words(lang), o => context! {
                 id => o.id, title => o.title, date => date.map(date_ja).unwrap_or_else(|| o.date.clone()), start => o.start, end => o.end,
-                place => if o.room_name == o.venue_name { o.venue_name.clone() } else { format!("{} {}", o.venue_name, o.room_name) },
+                place => crate::notices::place(&o),
                 cancelled => o.status == "cancelled", sequence => o.sequence,
             },
             rows, notices => notice_rows, orgs,
