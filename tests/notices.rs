@@ -802,3 +802,44 @@ async fn a_rejected_address_is_reported_and_a_busy_one_retried(engine: Engine) {
     assert_eq!(notices(&g).await[0]["status"], "sent");
 }
 both_engines!(a_rejected_address_is_reported_and_a_busy_one_retried);
+
+async fn a_facility_is_asked_to_update_its_vacancies(engine: Engine) {
+    let smtp = SmtpServer::start();
+    let f = faults(engine, &smtp, "uketsuke@hanamizuki.example.jp", 2).await;
+    let api = f.app.api(&f.hub);
+    let list: Value = api.get_json("/api/v1/placement/facilities").await;
+    let facility = list[0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/placement/facilities/{facility}/vacancy-request");
+    let (s, b) = status_json(api.post_json(&path, &json!({})).await).await;
+    assert_eq!((s, &b["queued"]), (202, &json!(1)), "{b}");
+    let (s, b) = status_json(api.post_json(&path, &json!({})).await).await;
+    assert_eq!((s, &b["queued"]), (202, &json!(0)), "once a day: {b}");
+    let (s, b) = status_json(
+        api.post_json(
+            "/api/v1/placement/facilities/999999/vacancy-request",
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 404, "{b}");
+    let worker = Outbox::from_config(f.app.db().clone(), &f.config).unwrap();
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let got = smtp.wait_for(1, Duration::from_secs(10)).await;
+    let p = parse(&got[0].raw);
+    assert!(
+        p.subject.contains("空床情報の更新のお願い"),
+        "{}",
+        p.subject
+    );
+    assert_eq!(got[0].rcpt_tos, ["uketsuke@hanamizuki.example.jp"]);
+    let text = p.text.as_deref().unwrap();
+    let start = text
+        .find("/facility/")
+        .expect("the facility's no-login link");
+    let link = text[start..].split_whitespace().next().unwrap();
+    let page = reqwest::get(f.app.url(link)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("はなみずき"));
+}
+both_engines!(a_facility_is_asked_to_update_its_vacancies);

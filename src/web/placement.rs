@@ -56,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/placement/batch", post(batch_submit))
         .route("/placement/figures", get(figures_page))
         .route(
+            "/placement/facilities/{id}/vacancy-request",
+            post(vacancy_request_submit),
+        )
+        .route(
             "/facility/{token}",
             get(facility_page).post(facility_submit),
         )
@@ -69,6 +73,8 @@ fn tr(lang: Lang, m: &Msg) -> String {
 fn words(lang: Lang) -> Value {
     let pairs: &[(&str, &str, &str)] = &[
         ("board", "空床ボード", "Vacancy board"),
+        ("ask_update", "施設に空床の更新をメールで依頼", "Ask the facility by mail to update"),
+        ("asked", "空床の更新依頼を送信待ちにしました（送信メールで確認できます）", "The update request is queued (see Sent mail)"),
         ("board_lead", "施設ごと・夜ごとの空き状況です。記号と文字で表示しています。", "Vacancies per facility and night, shown by symbol and word."),
         ("search", "空床検索", "Vacancy search"),
         ("requests", "緊急受入れの相談", "Emergency requests"),
@@ -223,6 +229,7 @@ fn grid(
                 .collect();
             context! {
                 id => f.id, name => f.name.clone(), kind => tr(lang, &f.kind_label), stale => f.stale,
+                has_email => !f.contact_email.trim().is_empty(),
                 confirmed_at => f.vacancy_confirmed_at.as_deref().map(local_time), confirmed_by => f.vacancy_confirmed_by.clone(),
                 beds,
             }
@@ -925,4 +932,19 @@ mod tests {
             "no filter, no needs"
         );
     }
+}
+
+/// Asks a facility by mail to confirm its vacancies (the mail carries a fresh no-login link).
+async fn vacancy_request_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let form = form_map(&form_pairs(&body));
+    check_csrf(&session, &form)?;
+    let user = session.user.require_hub()?;
+    let id = parse_id(&id)?;
+    state.db.request_vacancy_update(user, id).await?;
+    Ok(Redirect::to("/placement?asked=1").into_response())
 }
