@@ -370,9 +370,7 @@ async fn render_placement(
                 from => from.map(date_ja).unwrap_or_else(|| h.from.clone()),
                 to => to.map(date_ja).unwrap_or_else(|| h.to.clone()),
                 nights => match (from, to) { (Some(a), Some(b)) => (b - a).num_days(), _ => 0 },
-                expires => crate::store::parse_instant(&h.expires_at)
-                    .map(|t| renkei_solver::calendar::to_jst(t).format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default(),
+                expires => crate::store::local_time(&h.expires_at),
             }
         })
         .collect();

@@ -61,6 +61,11 @@ impl Transport {
     }
 }
 
+/// The file of a notice in the local outbox folder.
+pub fn eml_name(id: i64, kind: crate::store::notices::NoticeKind) -> String {
+    format!("{id:08}-{}.eml", kind.slug())
+}
+
 /// Why a delivery failed.
 pub enum Failure {
     Transient(String),
@@ -77,7 +82,7 @@ async fn deliver(
         Transport::Folder(dir) => {
             let write = async {
                 tokio::fs::create_dir_all(dir).await?;
-                let name = format!("{:08}-{}.eml", n.id, n.kind.slug());
+                let name = eml_name(n.id, n.kind);
                 let tmp = dir.join(format!(".{name}.tmp"));
                 tokio::fs::write(&tmp, raw.as_bytes()).await?;
                 tokio::fs::rename(&tmp, dir.join(name)).await

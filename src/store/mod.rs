@@ -142,6 +142,18 @@ pub fn instant_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// A stored instant as people read it: Japan time, to the minute (the text itself if it is not
+/// an instant).
+pub fn local_time(instant: &str) -> String {
+    parse_instant(instant)
+        .map(|t| {
+            t.with_timezone(&chrono_tz::Asia::Tokyo)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| instant.to_string())
+}
+
 pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()

@@ -603,6 +603,19 @@ impl Db {
         rows.iter().map(notice_row).collect()
     }
 
+    /// One notice of the municipality.
+    pub async fn notice(&self, m: MunicipalityId, id: i64) -> Result<NoticeRow> {
+        let row = sqlx::query(&format!(
+            "SELECT {NOTICE_COLUMNS} FROM notices WHERE municipality_id = $1 AND id = $2"
+        ))
+        .bind(m.0)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::not_found("通知", "notice"))?;
+        notice_row(&row)
+    }
+
     /// Notices about one meeting, oldest first.
     pub async fn occurrence_notices(
         &self,

@@ -173,6 +173,15 @@ fn page(name: &str, base: Value, extra: Value) -> PageResult {
     Ok(Html(html).into_response())
 }
 
+/// A page's words in `lang`, from (key, Japanese, English) triples, for templates (`w.key`).
+fn word_table(lang: Lang, pairs: &[(&str, &str, &str)]) -> Value {
+    let map: HashMap<&str, &str> = pairs
+        .iter()
+        .map(|(k, ja, en)| (*k, if lang == Lang::Ja { *ja } else { *en }))
+        .collect();
+    Value::from_serialize(&map)
+}
+
 /// A form body with repeated keys (checkbox groups) kept.
 fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()

@@ -31,7 +31,9 @@ use crate::app::AppState;
 use crate::auth::SessionUser;
 use crate::error::Error;
 use crate::i18n::{Lang, Msg};
+use crate::notices::outbox::eml_name;
 use crate::notices::{answer_deadline, answer_label, date_ja, parse_answer};
+use crate::store::local_time;
 use crate::store::notices::AnswerLink;
 use crate::store::placement::Actor;
 
@@ -141,11 +143,7 @@ fn words(lang: Lang) -> minijinja::Value {
         ("cancel_reason", "中止の理由", "Reason"),
         ("cancel", "中止する", "Cancel meeting"),
     ];
-    let map: HashMap<&str, &str> = pairs
-        .iter()
-        .map(|(k, ja, en)| (*k, if lang == Lang::Ja { *ja } else { *en }))
-        .collect();
-    minijinja::Value::from_serialize(map)
+    super::word_table(lang, pairs)
 }
 
 fn status_label(lang: Lang, status: &str) -> String {
@@ -229,7 +227,7 @@ async fn render_answer(
             .map(|h| {
                 context! { case => h.case_number, bed => format!("{} {}", h.room_name, h.bed_name),
                 from => h.from, to => h.to,
-                expires => super::placement::local_time(&h.expires_at) }
+                expires => local_time(&h.expires_at) }
             })
             .collect();
         let html = super::templates::render(
@@ -392,7 +390,7 @@ async fn occurrence_page(
                 has_email => !a.email.is_empty(),
                 answer => a.answer, answer_label => if lang == Lang::Ja { ja } else { en },
                 deputy => if a.answer == "deputy" { format!("{}（{}）", a.deputy_name, a.deputy_organisation) } else { String::new() },
-                comment => a.comment, answered_at => a.answered_at.as_deref().map(super::placement::local_time).unwrap_or_default(),
+                comment => a.comment, answered_at => a.answered_at.as_deref().map(local_time).unwrap_or_default(),
                 notice => a.notice_status.as_deref().map(|s| status_label(lang, s)).unwrap_or_default(),
                 notice_error => a.notice_error,
             }
@@ -404,7 +402,7 @@ async fn occurrence_page(
         .map(|n| context! {
             id => n.id, kind => n.kind_label.get(lang), to => format!("{} <{}>", n.recipient_name, n.recipient_email),
             status => n.status, status_label => status_label(lang, &n.status), attempts => n.attempts, error => n.last_error,
-            at => n.sent_at.as_deref().map(super::placement::local_time).unwrap_or_else(|| super::placement::local_time(&n.created_at)),
+            at => n.sent_at.as_deref().map(local_time).unwrap_or_else(|| local_time(&n.created_at)),
         })
         .collect();
     let base = base(&state, lang, &session, "published_calendar").await?;
@@ -503,8 +501,8 @@ async fn notices_page(
         .map(|n| context! {
             id => n.id, kind => n.kind_label.get(lang), to => format!("{} <{}>", n.recipient_name, n.recipient_email),
             subject => n.subject, status => n.status, status_label => status_label(lang, &n.status), attempts => n.attempts,
-            error => n.last_error, created => super::placement::local_time(&n.created_at),
-            sent => n.sent_at.as_deref().map(super::placement::local_time).unwrap_or_default(),
+            error => n.last_error, created => local_time(&n.created_at),
+            sent => n.sent_at.as_deref().map(local_time).unwrap_or_default(),
             occurrence => n.occurrence_id, request => n.request_id,
             viewable => folder && n.status == "sent",
         })
@@ -528,18 +526,8 @@ async fn notice_message(
 ) -> PageResult {
     let m = session.user.municipality_id;
     let id = parse_page_id(&id)?;
-    let n = state
-        .db
-        .list_notices(m, None, i64::MAX)
-        .await?
-        .into_iter()
-        .find(|n| n.id == id)
-        .ok_or_else(|| Error::not_found("通知", "notice"))?;
-    let path = std::path::Path::new(&state.config.outbox_dir).join(format!(
-        "{:08}-{}.eml",
-        n.id,
-        n.kind.slug()
-    ));
+    let n = state.db.notice(m, id).await?;
+    let path = std::path::Path::new(&state.config.outbox_dir).join(eml_name(n.id, n.kind));
     let text = tokio::fs::read_to_string(&path).await.map_err(|_| {
         Error::NotFound(Msg::new(
             "このメールのファイルは送信フォルダにありません（SMTPで送信されたか、削除されました）",

@@ -36,7 +36,7 @@ use crate::placement::{
 };
 use crate::store::placement::{engine_instance, status_label, Actor, BedNightRow, FacilityRow};
 use crate::store::tenancy::MunicipalityId;
-use crate::store::Db;
+use crate::store::{local_time, Db};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -152,11 +152,7 @@ fn words(lang: Lang) -> Value {
         ("confirm_vacancies", "この内容で空き状況を確認しました", "These vacancies are correct"),
         ("mark_occupied", "利用中にする夜（チェック）", "Nights taken by regular bookings (ticked)"),
     ];
-    let map: HashMap<&str, &str> = pairs
-        .iter()
-        .map(|(k, ja, en)| (*k, if lang == Lang::Ja { *ja } else { *en }))
-        .collect();
-    Value::from_serialize(&map)
+    super::word_table(lang, pairs)
 }
 
 fn night_heading(lang: Lang, n: NaiveDate) -> Value {
@@ -235,16 +231,6 @@ fn grid(
             }
         })
         .collect()
-}
-
-pub(super) fn local_time(instant: &str) -> String {
-    crate::store::parse_instant(instant)
-        .map(|t| {
-            t.with_timezone(&chrono_tz::Asia::Tokyo)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|| instant.to_string())
 }
 
 #[derive(Deserialize, Default)]
