@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod i18n;
+pub mod indicators;
 pub mod jobs;
 pub mod master;
 pub mod meetings;

@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use renkei_solver::schedule::milp::{PlanOptions, Progress};
-use renkei_solver::schedule::model::{Change, Infeasibility, Instance, Occurrence, Plan};
+use renkei_solver::schedule::model::{
+    Change, Infeasibility, Instance, Occurrence, Plan, TargetOutcome,
+};
 use renkei_solver::schedule::score::{soft_cost, SoftCost};
 use renkei_solver::schedule::validate::{validate, Violation};
 use renkei_solver::schedule::{greedy, repair, rules};
@@ -33,6 +35,8 @@ pub struct SolveReport {
     pub infeasibility: Option<Infeasibility>,
     pub valid: bool,
     pub violations: Vec<Violation>,
+    /// Per indicator target of the instance: what the plan reaches, and why not when short.
+    pub targets: Vec<TargetOutcome>,
     pub soft_cost: SoftCost,
     pub seconds: f64,
     /// Peak resident memory of this process, MiB (Linux; 0 elsewhere).
@@ -100,6 +104,11 @@ pub fn solve_with(
         changes: repair::changes(instance, &occurrences),
         required_occurrences: rules::required_occurrences(instance),
         soft_cost: soft_cost(instance, &occurrences),
+        targets: if infeasibility.is_some() {
+            Vec::new()
+        } else {
+            renkei_solver::schedule::targets::outcomes(instance, &occurrences)
+        },
         valid: infeasibility.is_none() && violations.is_empty(),
         occurrences,
         plan,

@@ -964,3 +964,152 @@ async fn answer_through_the_link(client: &Client, app: &TestApp) {
     );
     save_screenshot(client, "answer-coordinator.png").await;
 }
+
+/// The coordinator records last summer's case verification as held on the meeting's page, and
+/// the indicator dashboard shows it: the chart (an SVG with a bar per figure, each with its
+/// number), the table's actual figure, the drill-down, and the printable annual report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_a_meeting_and_read_the_indicator_dashboard() {
+    on_the_demo_in_a_browser(
+        Duration::from_secs(240),
+        "the indicator round trip",
+        record_and_read_indicators,
+    )
+    .await;
+}
+
+async fn record_and_read_indicators(client: &Client, app: &TestApp) {
+    client
+        .set_window_size(1280, 1400)
+        .await
+        .expect("window size");
+    let admin = app
+        .db()
+        .user_by_username(renkei::demo::DEMO_USERNAME)
+        .await
+        .unwrap()
+        .expect("the demo administrator");
+    let token = renkei::auth::create_api_token(app.db(), &admin, "browser test")
+        .await
+        .unwrap();
+    let api = app.api(&token);
+    // Last summer's verifications, planned then and published.
+    let res = api
+        .post_json(
+            "/api/v1/plans",
+            &json!({"period": "2026Q2", "planning_date": "2026-07-01", "series": ["VERIFICATION"], "method": "greedy"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let start = Instant::now();
+    while api
+        .get_json::<serde_json::Value>(&format!("/api/v1/plans/{id}"))
+        .await["status"]
+        != "done"
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "plan {id}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let res = api
+        .post_json(&format!("/api/v1/plans/{id}/publish"), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let occs: serde_json::Value = api
+        .get_json("/api/v1/occurrences?from=2026-07-01&to=2026-09-30")
+        .await;
+    let occ = occs[0]["id"].as_i64().expect("a published verification");
+
+    log_in(client, app, &format!("/meetings/occurrences/{occ}")).await;
+    // Held (the default choice), everyone invited came, with the minutes link.
+    for el in client
+        .find_all(Locator::Css("#record input[name='came']"))
+        .await
+        .unwrap()
+    {
+        if !el.is_selected().await.unwrap() {
+            el.click().await.unwrap();
+        }
+    }
+    client
+        .find(Locator::Id("rec-minutes"))
+        .await
+        .unwrap()
+        .send_keys("https://example.jp/minutes/verification-1")
+        .await
+        .unwrap();
+    click(client, "#record button[type='submit']").await;
+    wait_for_url(client, "the meeting page again", |u| {
+        u.query().is_some_and(|q| q.contains("recorded=1"))
+    })
+    .await;
+    assert!(
+        text_of(client, "#record-state").await.contains("開催"),
+        "the record shows on the meeting's page"
+    );
+
+    client
+        .goto(&app.url("/indicators?fiscal_year=2026"))
+        .await
+        .unwrap();
+    let actual = text_of(
+        client,
+        "#indicator-table tr[data-indicator='VERIFICATIONS'] td[data-figure='actual']",
+    )
+    .await;
+    assert_eq!(actual, "1", "one verification held");
+    let target = text_of(
+        client,
+        "#indicator-table tr[data-indicator='VERIFICATIONS'] td[data-figure='target']",
+    )
+    .await;
+    assert!(target.starts_with("24"), "{target}");
+    // The chart: four bars per indicator, each labelled with its figure (not colour alone).
+    let bars = client
+        .find_all(Locator::Css(
+            "#indicator-chart g[data-indicator='VERIFICATIONS'] rect",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(bars.len(), 4);
+    let labels = client
+        .find(Locator::Css(
+            "#indicator-chart g[data-indicator='VERIFICATIONS']",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for word in ["目標 24", "実績 1"] {
+        assert!(labels.contains(word), "{word} in {labels:?}");
+    }
+    save_screenshot(client, "indicators.png").await;
+
+    // Drill down to the meetings that count.
+    click(
+        client,
+        "#indicator-table tr[data-indicator='VERIFICATIONS'] a",
+    )
+    .await;
+    let state = text_of(
+        client,
+        &format!("#drill tr[data-occurrence='{occ}'] td:nth-child(3)"),
+    )
+    .await;
+    assert_eq!(state, "開催");
+
+    // The printable annual report carries the same figure.
+    client
+        .goto(&app.url("/reports/annual?fiscal_year=2026"))
+        .await
+        .unwrap();
+    let actual = text_of(
+        client,
+        "#report-indicators tr[data-indicator='VERIFICATIONS'] td[data-figure='actual']",
+    )
+    .await;
+    assert_eq!(actual, "1");
+}

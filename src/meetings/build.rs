@@ -132,6 +132,8 @@ pub struct Request {
     pub weights: Weights,
     /// Only these series codes (empty: every active series).
     pub only: Vec<String>,
+    /// The indicators' counts for this period ([`crate::indicators::plan_targets`]).
+    pub targets: Vec<crate::indicators::PlanTarget>,
 }
 
 #[derive(Debug, Clone)]
@@ -305,6 +307,7 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
         });
     }
 
+    let targets = targets(req, &refs, &mut notes);
     let published = published(snap, req, &refs);
     Built {
         instance: Instance {
@@ -324,6 +327,7 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             published,
             weights: req.weights,
             time_limit_seconds: req.time_limit_seconds,
+            targets,
         },
         series: refs,
         notes,
@@ -641,4 +645,37 @@ impl Builder<'_> {
         }
         rooms
     }
+}
+
+/// The indicators' counts as solver targets over the expanded series; a count no series of
+/// this plan can serve is a note, not a target.
+fn targets(req: &Request, refs: &[SeriesRef], notes: &mut Vec<Msg>) -> Vec<m::Target> {
+    let mut out = Vec::new();
+    for t in &req.targets {
+        let series: Vec<u32> = refs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| t.codes.contains(&r.code) || t.kinds.contains(&r.kind))
+            .filter(|(_, r)| {
+                t.place_organisation_ids.is_empty()
+                    || r.place_organisation_id
+                        .is_some_and(|o| t.place_organisation_ids.contains(&o))
+            })
+            .filter(|(_, r)| t.ward.as_ref().is_none_or(|w| &r.ward == w))
+            .map(|(i, _)| i as u32)
+            .collect();
+        if series.is_empty() {
+            notes.push(Msg::new(
+                format!("指標「{}」（あと{}回）を満たす会議シリーズがこの計画にありません。シリーズを追加してください", t.name.ja, t.min),
+                format!("no series of this plan serves the indicator \"{}\" ({} more needed); add a series", t.name.en, t.min),
+            ));
+            continue;
+        }
+        out.push(m::Target {
+            name: m::Text::new(t.name.ja.clone(), t.name.en.clone()),
+            series,
+            min: t.min,
+        });
+    }
+    out
 }

@@ -232,7 +232,8 @@ pub async fn start_plan(db: &Db, user: &User, req: &ValidPlanRequest) -> Result<
             format!("no active meeting series \"{unknown}\""),
         )]));
     }
-    let built = build::build(
+    let (targets, target_note) = indicator_targets(db, user, req).await?;
+    let mut built = build::build(
         &snap,
         &build::Request {
             label: req.label.clone(),
@@ -242,8 +243,10 @@ pub async fn start_plan(db: &Db, user: &User, req: &ValidPlanRequest) -> Result<
             grain_minutes: 30,
             weights: req.weights,
             only: req.series.clone(),
+            targets,
         },
     );
+    built.notes.extend(target_note);
     let instance = serde_json::to_value(&built.instance).map_err(|e| Error::Internal(e.into()))?;
     db.create_plan_run(
         user,
@@ -257,6 +260,42 @@ pub async fn start_plan(db: &Db, user: &User, req: &ValidPlanRequest) -> Result<
         },
     )
     .await
+}
+
+/// The fiscal year's indicators as counts the plan should reach, after what lies outside the
+/// period (held or expected before it, published after it). Only for a period within one
+/// fiscal year; otherwise a note says the indicators were left out.
+async fn indicator_targets(
+    db: &Db,
+    user: &User,
+    req: &ValidPlanRequest,
+) -> Result<(Vec<crate::indicators::PlanTarget>, Option<Msg>)> {
+    let fy = FiscalYear::of(req.period.from);
+    let defs: Vec<_> = db
+        .indicators(user.municipality_id, fy)
+        .await?
+        .into_iter()
+        .map(|i| i.def)
+        .collect();
+    if defs.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    if !fy.contains(req.period.to) {
+        return Ok((
+            Vec::new(),
+            Some(Msg::new(
+                "期間が年度をまたぐため、指標の目標は計画に入れていません。年度ごとに計画してください",
+                "the period spans two fiscal years, so the indicators' targets are left out; plan each fiscal year",
+            )),
+        ));
+    }
+    let data = db
+        .indicator_data(user.municipality_id, fy, req.planning_date)
+        .await?;
+    Ok((
+        crate::indicators::plan_targets(&defs, &data, req.period.from, req.period.to),
+        None,
+    ))
 }
 
 /// Registers the planning job with a worker.

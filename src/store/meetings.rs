@@ -451,6 +451,24 @@ impl Db {
                 },
             );
         }
+        // A required invitee who declined a published meeting cannot come that day: a re-plan
+        // moves the meeting rather than keep it without them.
+        let declined = sqlx::query(
+            "SELECT aa.person_id, o.date FROM attendance_answers aa
+             JOIN occurrences o ON o.id = aa.occurrence_id
+             JOIN occurrence_attendees a ON a.occurrence_id = aa.occurrence_id AND a.person_id = aa.person_id
+             WHERE o.municipality_id = $1 AND o.status = 'scheduled' AND aa.answer = 'decline' AND a.required = 1",
+        )
+        .bind(m.0)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &declined {
+            let day = date(&r.try_get::<String, _>("date")?)?;
+            absences
+                .entry(r.try_get("person_id")?)
+                .or_default()
+                .push(renkei_solver::schedule::model::DateRange { from: day, to: day });
+        }
         for r in self.list_records(m, MasterKind::People, "").await? {
             if let Record::Person(p) = r {
                 snap.people.push(SnapPerson {
@@ -772,6 +790,18 @@ impl Db {
                 match (old_id, new_occ) {
                     (Some(old_id), Some(n)) => {
                         let (room, org) = place_of(n.room);
+                        // Moved to another day or time: the invitees are asked again (the
+                        // update notice), so their answers for the old time no longer count.
+                        // The audit log keeps every answer given.
+                        sqlx::query(
+                            "DELETE FROM attendance_answers WHERE occurrence_id = $1 AND EXISTS (
+                                 SELECT 1 FROM occurrences o WHERE o.id = $1 AND (o.date <> $2 OR o.start_time <> $3))",
+                        )
+                        .bind(old_id)
+                        .bind(n.date.to_string())
+                        .bind(n.start.format("%H:%M").to_string())
+                        .execute(&mut *tx)
+                        .await?;
                         let changed = sqlx::query(
                             "UPDATE occurrences SET date = $3, start_time = $4, end_time = $5, room_id = $6, place_organisation_id = $7,
                                  sequence = sequence + 1, publication_id = $8, updated_at = $9
@@ -1130,13 +1160,15 @@ async fn write_attendees(
     r: &SeriesRef,
     n: &Occurrence,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM occurrence_attendees WHERE occurrence_id = $1")
+    // Invitees added by hand (an indicator's invitation) stay; the planned ones are rewritten.
+    sqlx::query("DELETE FROM occurrence_attendees WHERE occurrence_id = $1 AND added = 0")
         .bind(occurrence)
         .execute(&mut *tx)
         .await?;
     for p in &n.attendees {
         let p = *p as i64;
-        sqlx::query("INSERT INTO occurrence_attendees (occurrence_id, person_id, required) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO occurrence_attendees (occurrence_id, person_id, required) VALUES ($1, $2, $3)
+                     ON CONFLICT (occurrence_id, person_id) DO UPDATE SET required = $3")
             .bind(occurrence)
             .bind(p)
             .bind(r.required.contains(&p) as i64)

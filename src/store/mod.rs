@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod indicators;
 pub mod jobs;
 pub mod master;
 pub mod meetings;

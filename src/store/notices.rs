@@ -888,6 +888,18 @@ impl Db {
             None,
         )
         .await?;
+        // The results report lists it as not held, with the reason.
+        super::indicators::write_record(
+            &mut tx,
+            m,
+            occurrence,
+            Some(user.id),
+            false,
+            reason,
+            "",
+            0,
+        )
+        .await?;
         super::audit::record(
             &mut tx,
             Some(m),

@@ -5,6 +5,7 @@
 //! Every state-changing form carries the session's CSRF token; the login form, which has no
 //! session yet, uses a double-submit cookie.
 
+mod indicators;
 mod meetings;
 mod notices;
 pub use notices::AnswerLimiter;
@@ -65,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .merge(meetings::routes())
         .merge(placement::routes())
         .merge(notices::routes())
+        .merge(indicators::routes())
         .fallback(not_found)
 }
 

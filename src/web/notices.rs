@@ -377,6 +377,7 @@ async fn occurrence_page(
         .collect();
     orgs.sort();
     orgs.dedup();
+    let record = state.db.occurrence_record(m, id).await?;
     let required_declined = answers.iter().any(|a| a.required && a.answer == "decline");
     let count = |k: &str| answers.iter().filter(|a| a.answer == k).count();
     let date = meeting_date(&o.date);
@@ -385,8 +386,13 @@ async fn occurrence_page(
         .iter()
         .map(|a| {
             let (ja, en) = answer_label(&a.answer);
+            // The record's participants, or before any record the confirmed answers.
+            let came = match &record {
+                Some(r) => r.participants.contains(&a.person_id),
+                None => matches!(a.answer.as_str(), "attend" | "deputy"),
+            };
             context! {
-                person_id => a.person_id, name => a.name, organisation => a.organisation_name, required => a.required,
+                person_id => a.person_id, came, name => a.name, organisation => a.organisation_name, required => a.required,
                 has_email => !a.email.is_empty(),
                 answer => a.answer, answer_label => if lang == Lang::Ja { ja } else { en },
                 deputy => if a.answer == "deputy" { format!("{}（{}）", a.deputy_name, a.deputy_organisation) } else { String::new() },
@@ -405,6 +411,7 @@ async fn occurrence_page(
             at => n.sent_at.as_deref().map(local_time).unwrap_or_else(|| local_time(&n.created_at)),
         })
         .collect();
+    let can_record = date.is_some_and(|d| d <= jst_date(Utc::now())) && o.status != "cancelled";
     let base = base(&state, lang, &session, "published_calendar").await?;
     let mut response = page(
         "occurrence.html",
@@ -420,12 +427,18 @@ async fn occurrence_page(
             required_declined,
             replan => match (date, fy) { (Some(d), Some(fy)) => format!("/meetings/plan?from={}&to={}", d, fy.end()), _ => "/meetings/plan".into() },
             can_write => session.user.role.can_write_master(),
+            rw => super::indicators::record_words(lang),
+            record => super::indicators::record_value(record.as_ref(), lang),
+            can_record,
         },
     )?;
     // Answers arrive while the coordinator watches (no script: the CSP forbids inline code).
-    response
-        .headers_mut()
-        .insert(header::REFRESH, axum::http::HeaderValue::from_static("30"));
+    // Not once the meeting can be recorded: a refresh would lose a half-filled record form.
+    if !can_record {
+        response
+            .headers_mut()
+            .insert(header::REFRESH, axum::http::HeaderValue::from_static("30"));
+    }
     Ok(response)
 }
 

@@ -18,7 +18,8 @@
 //!   at most once a day, and "the k-th occurrence" is implicit.
 //! - `x[k,d]` ≥ 0: spacing transport (below); `z[w,n]` ∈ {0,1} and running counts, where a
 //!   window's count may vary; `L[p,week]` ≥ 0, person `p`'s meetings beyond the first that
-//!   week; `late[s,d]` ∈ [0,1], the share of a start-time penalty forced by clashes.
+//!   week; `late[s,d]` ∈ [0,1], the share of a start-time penalty forced by clashes;
+//!   `short[t]` ∈ [0, min_t], the occurrences count target `t` misses.
 //!
 //! Constraint families:
 //! - window counts: `min_w ≤ Σ_{d∈w} y[s,d] ≤ max_w` (counts as [`rules::windows`] scales them);
@@ -29,6 +30,7 @@
 //! - precedence: `y[after,d] ≤ Σ_{d'∈[d-max,d-min]} y[before,d']`, unless a published
 //!   `before` outside the period already covers d;
 //! - pins: `y[s,d] = 1` on a pinned published date (times and rooms of full pins: level 2);
+//! - count targets (soft): `Σ_{s∈t} Σ_d y[s,d] + short[t] ≥ min_t` (planning mode only);
 //! - one place at a time, per person (required) and per single allowed room and day: two
 //!   meetings whose start windows force an overlap cannot both happen; durations fit in the
 //!   span the meetings could occupy, with the trips between meetings that cannot share a
@@ -44,7 +46,8 @@
 //! spacing in a window holding one occurrence is its distance to the middle (a cost on `y`),
 //! with n fixed occurrences a transport `x` from the chosen days to the n ideal dates (whose
 //! optimum is the sorted matching that [`crate::schedule::score`] uses), with a varying
-//! count the integral of |running count - ideal count|; weekly load is `L`; `late` shares.
+//! count the integral of |running count - ideal count|; weekly load is `L`; `late` shares;
+//! `target_shortfall · short[t]` per count target (exact: every chosen day is an occurrence).
 //!
 //! **Level 2** ([`level2`]) places each day's meetings: start time, room and which
 //! optional invitees can come, by branch and bound with forward checking, respecting rooms,
@@ -291,6 +294,8 @@ pub fn plan_with(
     // The bound holds whatever stopped the solves, unless it rests on an unproven cut.
     let optimal = proven_cuts && gap <= options.mip_gap + 1e-9;
     let changes = super::repair::changes(instance, &occurrences);
+    // Recounted from the final occurrences, not read off level 1.
+    let targets = super::targets::outcomes(instance, &occurrences);
     progress(Progress {
         stage: "extracting",
         fraction: 1.0,
@@ -309,6 +314,7 @@ pub fn plan_with(
         variables: size.0,
         constraints: size.1,
         changes,
+        targets,
     })
 }
 

@@ -9,4 +9,5 @@ pub mod model;
 pub mod repair;
 pub mod rules;
 pub mod score;
+pub mod targets;
 pub mod validate;

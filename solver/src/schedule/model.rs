@@ -85,6 +85,9 @@ pub struct Instance {
     /// pinned occurrences are kept exactly (`Pin::Full`) or on their date (`Pin::Date`).
     #[serde(default)]
     pub published: Vec<PublishedOccurrence>,
+    /// Counts the plan should reach (the municipality's indicators); soft, see [`Target`].
+    #[serde(default)]
+    pub targets: Vec<Target>,
     #[serde(default)]
     pub weights: Weights,
     /// Wall-clock limit of the MILP solve; the best plan found so far is returned with its gap.
@@ -286,6 +289,21 @@ pub struct PublishedOccurrence {
     pub pin: Pin,
 }
 
+/// A count the plan should reach (an indicator of the municipality): at least `min`
+/// occurrences of these series within the planning period. Soft: each missing occurrence
+/// costs `Weights::target_shortfall`, so the optimizer meets every target it can.
+///
+/// The count is over the plan's occurrences inside `Instance::period`; what lies outside
+/// the period (held before, published after) is the caller's to subtract from `min`. Ids of
+/// series not in the instance are ignored; a series listed twice counts once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub name: Text,
+    pub series: Vec<SeriesId>,
+    pub min: u32,
+}
+
 /// Weights of the soft goals (all >= 0; 0 switches a goal off).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -302,6 +320,8 @@ pub struct Weights {
     pub weekly_load: f64,
     /// Per occurrence moved against the published calendar (date or start or room).
     pub change: f64,
+    /// Per occurrence a [`Target`] falls short of its minimum.
+    pub target_shortfall: f64,
 }
 
 impl Default for Weights {
@@ -313,6 +333,7 @@ impl Default for Weights {
             optional_missed: 1.0,
             weekly_load: 1.0,
             change: 20.0,
+            target_shortfall: 100.0,
         }
     }
 }
@@ -357,6 +378,22 @@ pub struct Plan {
     /// Occurrences that differ from the published calendar, and who must be told.
     #[serde(default)]
     pub changes: Vec<Change>,
+    /// Per [`Target`] of the instance (in its order), what the plan reaches.
+    #[serde(default)]
+    pub targets: Vec<TargetOutcome>,
+}
+
+/// How far a plan gets towards one [`Target`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetOutcome {
+    pub name: Text,
+    pub min: u32,
+    /// Occurrences of the target's series inside the period.
+    pub planned: u32,
+    pub met: bool,
+    /// Why not met (None when met), in domain words, both languages.
+    #[serde(default)]
+    pub reason: Option<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -313,6 +313,7 @@ mod tests {
             series: vec![],
             precedences: vec![],
             published: vec![],
+            targets: vec![],
             weights: Weights::default(),
             time_limit_seconds: 10.0,
         }

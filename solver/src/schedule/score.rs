@@ -9,7 +9,9 @@
 //!   distance in days from its ideal date F + (k + 1/2)·L/n (evenly spread, middle of each share);
 //! * optional_missed: invited optional people who are not among the attendees;
 //! * weekly_load: per person and ISO week, meetings beyond the first;
-//! * change: published occurrences inside the period not kept with the same date, start and room.
+//! * change: published occurrences inside the period not kept with the same date, start and room;
+//! * target_shortfall: per [`Target`], the occurrences of its series inside the period missing
+//!   to its minimum (see [`super::targets`]).
 
 use std::collections::HashMap;
 
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::*;
 use super::rules::{windows, Index};
+use super::targets;
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct SoftCost {
@@ -27,6 +30,8 @@ pub struct SoftCost {
     pub optional_missed: f64,
     pub weekly_load: f64,
     pub change: f64,
+    #[serde(default)]
+    pub target_shortfall: f64,
     pub total: f64,
 }
 
@@ -103,6 +108,18 @@ pub fn soft_cost(instance: &Instance, occurrences: &[Occurrence]) -> SoftCost {
         })
         .count();
     c.change = w.change * changed as f64;
-    c.total = c.weekday + c.start_time + c.spacing + c.optional_missed + c.weekly_load + c.change;
+    c.target_shortfall = w.target_shortfall
+        * instance
+            .targets
+            .iter()
+            .map(|t| f64::from(targets::shortfall(instance, t, occurrences)))
+            .sum::<f64>();
+    c.total = c.weekday
+        + c.start_time
+        + c.spacing
+        + c.optional_missed
+        + c.weekly_load
+        + c.change
+        + c.target_shortfall;
     c
 }

@@ -478,6 +478,31 @@ mod tests {
     }
 
     #[test]
+    fn count_targets_are_soft_for_the_validator() {
+        let mut inst = instance(Size::S, 7);
+        let plan = greedy::plan(&inst);
+        let all: Vec<SeriesId> = inst.series.iter().map(|s| s.id).collect();
+        // One target the plan meets, one no plan of the quarter can meet.
+        inst.targets = vec![
+            Target {
+                name: Text::new("全会議", "all meetings"),
+                series: all.clone(),
+                min: 1,
+            },
+            Target {
+                name: Text::new("無理な目標", "impossible"),
+                series: all,
+                min: 100_000,
+            },
+        ];
+        let violations = validate(&inst, &plan);
+        assert!(violations.is_empty(), "{violations:#?}");
+        let out = crate::schedule::targets::outcomes(&inst, &plan);
+        assert!(out[0].met && !out[1].met, "{out:?}");
+        assert!(out[1].reason.is_some());
+    }
+
+    #[test]
     fn each_broken_rule_is_reported() {
         let inst = instance(Size::S, 7);
         let plan = greedy::plan(&inst);

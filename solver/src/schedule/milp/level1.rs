@@ -213,6 +213,7 @@ impl<'p, 'a> Builder<'p, 'a> {
         self.room_sets();
         if self.plan() {
             self.weekly_load();
+            self.targets();
         }
         // Last, so that the columns made before keep their numbers from one round to the next.
         for cut in cuts {
@@ -864,6 +865,42 @@ impl<'p, 'a> Builder<'p, 'a> {
             }
             self.rows.push(e.geq(-1.0));
             self.objective += w.weekly_load * extra;
+        }
+    }
+}
+
+impl Builder<'_, '_> {
+    /// Count targets: `Σ_{s∈t} Σ_d y[s,d] + short_t ≥ min_t`, `short_t ∈ [0, min_t]` at
+    /// `target_shortfall` each. Every candidate day lies in the period and every chosen day
+    /// becomes one occurrence, so at the optimum `short_t` is the plan's exact shortfall
+    /// (`score`'s), whether the windows' counts are fixed or vary (their `z` and running
+    /// counts are sums of the same `y`). Soft, so not in the elastic model.
+    fn targets(&mut self) {
+        let prep = self.prep;
+        let weight = prep.instance.weights.target_shortfall;
+        if weight <= 0.0 {
+            return;
+        }
+        let position: BTreeMap<u32, usize> = prep
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.series.id, i))
+            .collect();
+        for t in prep.instance.targets.iter().filter(|t| t.min > 0) {
+            let members: std::collections::BTreeSet<usize> = t
+                .series
+                .iter()
+                .filter_map(|id| position.get(id).copied())
+                .collect();
+            let min = f64::from(t.min);
+            let short = self.vars.add(variable().min(0).max(min));
+            self.objective += weight * short;
+            let mut e = Expression::from(short);
+            for s in members {
+                e += self.sum(s, 0..self.y[s].len());
+            }
+            self.rows.push(e.geq(min));
         }
     }
 }

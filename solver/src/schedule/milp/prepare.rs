@@ -337,6 +337,7 @@ pub(crate) fn check_instance(instance: &Instance) -> Vec<Text> {
         w.optional_missed,
         w.weekly_load,
         w.change,
+        w.target_shortfall,
     ];
     if weights.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
         say(

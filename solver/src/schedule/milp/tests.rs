@@ -83,6 +83,7 @@ fn center(from: NaiveDate, to: NaiveDate) -> Instance {
         series: vec![],
         precedences: vec![],
         published: vec![],
+        targets: vec![],
         weights: Weights::default(),
         time_limit_seconds: 20.0,
     }
@@ -605,6 +606,145 @@ fn nothing_to_plan_is_an_empty_optimal_plan() {
     let plan = solve(&q1());
     assert!(plan.occurrences.is_empty());
     assert_eq!((plan.status, plan.objective), (SolveStatus::Optimal, 0.0));
+}
+
+fn target(name: &str, series: &[SeriesId], min: u32) -> Target {
+    Target {
+        name: Text::new(name, name),
+        series: series.to_vec(),
+        min,
+    }
+}
+
+#[test]
+fn a_count_target_lifts_a_varying_cadence() {
+    let mut inst = q1();
+    let mut s = series(1, "専門部会(就労)", CadencePeriod::Month, 0, &[1, 2]);
+    s.cadence.max = 2;
+    inst.series = vec![s];
+    let without = solve(&inst);
+    assert!(without.occurrences.is_empty(), "{:?}", without.occurrences);
+    assert!(without.targets.is_empty());
+
+    inst.targets = vec![target("専門部会の開催", &[1], 4)];
+    let plan = solve(&inst);
+    assert_eq!(plan.status, SolveStatus::Optimal, "{plan:?}");
+    assert!(plan.occurrences.len() >= 4, "{:?}", plan.occurrences);
+    assert_eq!(plan.targets.len(), 1);
+    assert!(plan.targets[0].met, "{:?}", plan.targets);
+    assert_eq!(plan.targets[0].planned, plan.occurrences.len() as u32);
+    assert_eq!(plan.targets[0].reason, None);
+    assert_eq!(soft_cost(&inst, &plan.occurrences).target_shortfall, 0.0);
+    // No month above its maximum.
+    for m in [4, 5, 6] {
+        assert!(of(&plan, 1).iter().filter(|o| o.date.month() == m).count() <= 2);
+    }
+    // The greedy baseline also works towards the target, within the rules.
+    let greedy = crate::schedule::greedy::plan(&inst);
+    assert!(validate(&inst, &greedy).is_empty());
+    assert_eq!(greedy.len(), 4, "{greedy:?}");
+}
+
+#[test]
+fn a_target_beyond_the_cadence_maxima_is_reported_with_its_bound() {
+    let mut inst = q1();
+    let mut a = series(1, "専門部会(相談支援)", CadencePeriod::Month, 0, &[1]);
+    a.cadence.max = 1;
+    let mut b = series(2, "専門部会(地域移行)", CadencePeriod::Month, 0, &[2]);
+    b.cadence.max = 1;
+    inst.series = vec![a, b];
+    inst.targets = vec![target("専門部会の開催", &[1, 2, 7], 8)];
+    let plan = solve(&inst);
+    assert_eq!(plan.occurrences.len(), 6, "{:?}", plan.occurrences);
+    assert_eq!(plan.status, SolveStatus::Optimal, "{plan:?}");
+    let outcome = &plan.targets[0];
+    assert_eq!((outcome.planned, outcome.min, outcome.met), (6, 8, false));
+    let reason = outcome.reason.as_ref().expect("a reason");
+    assert!(reason.ja.contains("最大 6 回"), "{}", reason.ja);
+    assert!(reason.en.contains("at most 6 times"), "{}", reason.en);
+    assert_eq!(
+        soft_cost(&inst, &plan.occurrences).target_shortfall,
+        2.0 * inst.weights.target_shortfall
+    );
+    // The shortfall is soft: the plan is valid, and the bound is still proven.
+    assert!(validate(&inst, &plan.occurrences).is_empty());
+    assert!(
+        plan.bound >= 2.0 * inst.weights.target_shortfall - 1e-6,
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn a_target_out_of_reach_of_the_possible_days_says_so() {
+    let mut inst = q1();
+    let mut s = series(1, "専門部会(就労)", CadencePeriod::Month, 0, &[1]);
+    s.cadence.max = 2;
+    inst.series = vec![s];
+    // Staff 1 is away from mid-April to the end of June: 2 meetings fit, not 4.
+    inst.people[0].absences = vec![DateRange {
+        from: d(2026, 4, 15),
+        to: d(2026, 6, 30),
+    }];
+    inst.targets = vec![target("専門部会の開催", &[1], 4)];
+    let plan = solve(&inst);
+    assert_eq!(plan.occurrences.len(), 2, "{:?}", plan.occurrences);
+    let outcome = &plan.targets[0];
+    assert!(!outcome.met);
+    let reason = outcome.reason.as_ref().unwrap();
+    assert!(reason.en.contains("at most 2 times"), "{}", reason.en);
+}
+
+#[test]
+fn a_target_the_hard_rules_block_blames_them() {
+    let mut inst = q1();
+    let mut s = series(1, "専門部会(就労)", CadencePeriod::Month, 0, &[1]);
+    s.cadence.max = 2;
+    // Each subcommittee reports to the one operating committee of the quarter within a week.
+    let committee = series(2, "運営会議", CadencePeriod::Quarter, 1, &[2]);
+    inst.series = vec![s, committee];
+    inst.precedences = vec![Precedence {
+        before: 2,
+        after: 1,
+        min_days: 1,
+        max_days: 7,
+    }];
+    inst.targets = vec![target("専門部会の開催", &[1], 5)];
+    let plan = solve(&inst);
+    let outcome = &plan.targets[0];
+    assert!(!outcome.met && outcome.planned < 5, "{outcome:?}");
+    assert!(outcome.planned >= 2, "{outcome:?}");
+    let reason = outcome.reason.as_ref().unwrap();
+    assert!(reason.en.contains("hard rules"), "{}", reason.en);
+    assert!(reason.ja.contains("必須条件"), "{}", reason.ja);
+}
+
+#[test]
+fn instances_without_targets_still_parse() {
+    let mut inst = q1();
+    inst.series = vec![series(1, "運営会議", CadencePeriod::Month, 1, &[1])];
+    let mut json = serde_json::to_value(&inst).unwrap();
+    let object = json.as_object_mut().unwrap();
+    assert!(object.remove("targets").is_some());
+    object["weights"]
+        .as_object_mut()
+        .unwrap()
+        .remove("target_shortfall");
+    let parsed: Instance = serde_json::from_value(json).unwrap();
+    assert_eq!(parsed, inst);
+    assert_eq!(parsed.weights.target_shortfall, 100.0);
+    // And a plan from before targets existed.
+    let plan = solve(&inst);
+    let mut json = serde_json::to_value(&plan).unwrap();
+    json.as_object_mut().unwrap().remove("targets");
+    let parsed: Plan = serde_json::from_value(json).unwrap();
+    assert!(parsed.targets.is_empty());
+    // Targets in JSON.
+    let with: Instance = serde_json::from_str(&serde_json::to_string(&inst).unwrap().replace(
+        r#""targets":[]"#,
+        r#""targets":[{"name":{"ja":"部会","en":"subcommittees"},"series":[1],"min":3}]"#,
+    ))
+    .unwrap();
+    assert_eq!(with.targets[0].min, 3);
 }
 
 /// Plans generated instances and prints status, objective, bound, gap and time.

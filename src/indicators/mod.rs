@@ -1,0 +1,1262 @@
+//! Activity indicators (活動指標): the municipality's targets for a fiscal year, their four
+//! figures, and what renkei proposes when one is at risk.
+//!
+//! An indicator is a name, a target and a [`Rule`] over the data. [`evaluate`] computes, from
+//! one [`Data`] snapshot (the fiscal year's calendar, answers and records), for each indicator:
+//! - **target** (for coverage: the number of organisations to reach),
+//! - **planned**: from the published calendar (cancelled occurrences do not count),
+//! - **expected**: what the answers leave of the plan. An occurrence recorded as held counts
+//!   with the people who came; one recorded as not held or cancelled does not; any other
+//!   counts unless a required invitee declined. An organisation takes part when one of its
+//!   invitees has not declined (and `confirmed` counts those who said attend or deputy),
+//! - **actual**: what the coordinator recorded as held, with who actually came.
+//!
+//! Every page, the API and the reports take their numbers from [`evaluate`], so they agree.
+//! Pure: the store loads the snapshot ([`crate::store::indicators`]).
+
+pub mod presets;
+pub mod report;
+pub mod service;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate};
+use renkei_solver::calendar::FiscalYear;
+use renkei_solver::schedule::model::MeetingKind;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::i18n::Msg;
+use crate::master::{FieldError, OrgKind};
+use crate::meetings::spec::{kind_label, parse_kind};
+
+/// What an indicator counts. Series are named by code, meeting kinds by slug
+/// (`case_verification`, `subcommittee`, ...); an occurrence matches when its series or its
+/// kind is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Rule {
+    /// Occurrences held (≥ 24 case verifications, ≥ 39 subcommittee meetings).
+    Occurrences {
+        #[serde(default)]
+        kinds: Vec<String>,
+        #[serde(default)]
+        series: Vec<String>,
+    },
+    /// Distinct organisations taking part (≥ 18 organisations in case reviews); only
+    /// organisations of `org_kinds` when given.
+    Organisations {
+        #[serde(default)]
+        kinds: Vec<String>,
+        #[serde(default)]
+        series: Vec<String>,
+        #[serde(default)]
+        org_kinds: Vec<String>,
+    },
+    /// Each organisation of `org_kinds` reached at least `target` times, by a visit or by
+    /// taking part (≥ 1 visit per consultation office a year).
+    Coverage {
+        #[serde(default)]
+        kinds: Vec<String>,
+        #[serde(default)]
+        series: Vec<String>,
+        org_kinds: Vec<String>,
+    },
+    /// Each ward holds at least `target` occurrences (≥ 4 ward network meetings per ward).
+    Wards {
+        #[serde(default)]
+        kinds: Vec<String>,
+        #[serde(default)]
+        series: Vec<String>,
+    },
+    /// Staff holding a qualification (3 主任相談支援専門員), at organisations of `org_kinds`.
+    Staff {
+        qualification: String,
+        #[serde(default)]
+        org_kinds: Vec<String>,
+    },
+    /// Series in existence: active and meeting in the year (≥ 4 subcommittees).
+    Bodies {
+        #[serde(default)]
+        kinds: Vec<String>,
+        #[serde(default)]
+        series: Vec<String>,
+    },
+}
+
+impl Rule {
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Rule::Occurrences { .. } => "occurrences",
+            Rule::Organisations { .. } => "organisations",
+            Rule::Coverage { .. } => "coverage",
+            Rule::Wards { .. } => "wards",
+            Rule::Staff { .. } => "staff",
+            Rule::Bodies { .. } => "bodies",
+        }
+    }
+
+    /// The meeting kinds and series codes the rule counts (empty for staff).
+    pub fn scope(&self) -> (&[String], &[String]) {
+        match self {
+            Rule::Occurrences { kinds, series }
+            | Rule::Organisations { kinds, series, .. }
+            | Rule::Coverage { kinds, series, .. }
+            | Rule::Wards { kinds, series }
+            | Rule::Bodies { kinds, series } => (kinds, series),
+            Rule::Staff { .. } => (&[], &[]),
+        }
+    }
+
+    fn org_kinds(&self) -> &[String] {
+        match self {
+            Rule::Organisations { org_kinds, .. }
+            | Rule::Coverage { org_kinds, .. }
+            | Rule::Staff { org_kinds, .. } => org_kinds,
+            _ => &[],
+        }
+    }
+
+    /// Whether an occurrence of this series (code, kind) counts.
+    pub fn matches(&self, code: &str, kind: MeetingKind) -> bool {
+        let (kinds, series) = self.scope();
+        series.iter().any(|s| s == code)
+            || kinds
+                .iter()
+                .any(|k| parse_kind(k).is_some_and(|k| k == kind))
+    }
+
+    fn org_matches(&self, org_kind: &str) -> bool {
+        let wanted = self.org_kinds();
+        wanted.is_empty() || wanted.iter().any(|k| k == org_kind)
+    }
+
+    /// The unit the figures are counted in.
+    pub fn unit(&self) -> Msg {
+        match self {
+            Rule::Occurrences { .. } => Msg::new("回", "meetings"),
+            Rule::Organisations { .. } | Rule::Coverage { .. } => {
+                Msg::new("事業所・機関", "organisations")
+            }
+            Rule::Wards { .. } => Msg::new("区", "wards"),
+            Rule::Staff { .. } => Msg::new("人", "people"),
+            Rule::Bodies { .. } => Msg::new("部会", "bodies"),
+        }
+    }
+}
+
+/// An indicator as it is stored and edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorInput {
+    /// Short key, unique in the fiscal year (A-Z, 0-9, `-`, `_`), e.g. `VERIFICATIONS`.
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// The number to reach (coverage and wards: per organisation / ward).
+    pub target: u32,
+    pub rule: Rule,
+}
+
+impl IndicatorInput {
+    /// Checks the indicator on its own; `field` prefixes the field names (`indicators[2].`).
+    pub fn parse(&self, field: &str) -> Result<IndicatorInput, Vec<FieldError>> {
+        let mut e = Vec::new();
+        let f = |name: &str| format!("{field}{name}");
+        let mut v = self.clone();
+        v.code = v.code.trim().to_string();
+        v.name = v.name.trim().to_string();
+        v.name_en = v.name_en.trim().to_string();
+        let code_ok = !v.code.is_empty()
+            && v.code.len() <= 32
+            && v.code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !code_ok {
+            e.push(FieldError::new(
+                &f("code"),
+                "コードは英数字・-・_ の32文字以内で入力してください（例: VERIFICATIONS）",
+                "the code is 1-32 letters, digits, - or _ (e.g. VERIFICATIONS)",
+            ));
+        }
+        if v.name.is_empty() || v.name.chars().count() > 200 {
+            e.push(FieldError::new(
+                &f("name"),
+                "指標名を200文字以内で入力してください",
+                "enter a name of at most 200 characters",
+            ));
+        }
+        if v.target == 0 || v.target > 10_000 {
+            e.push(FieldError::new(
+                &f("target"),
+                "目標は1〜10000の整数にしてください",
+                "the target is a whole number from 1 to 10000",
+            ));
+        }
+        let (kinds, series) = v.rule.scope();
+        for k in kinds {
+            if parse_kind(k).is_none() {
+                e.push(FieldError::new(
+                    &f("rule.kinds"),
+                    format!("会議の種類「{k}」がありません（plenary, subcommittee, ward_network, case_review, case_verification, office_visit, training など）"),
+                    format!("unknown meeting kind \"{k}\" (plenary, subcommittee, ward_network, case_review, case_verification, office_visit, training, ...)"),
+                ));
+            }
+        }
+        if !matches!(v.rule, Rule::Staff { .. }) && kinds.is_empty() && series.is_empty() {
+            e.push(FieldError::new(
+                &f("rule"),
+                "数える会議の種類（kinds）かシリーズのコード（series）を指定してください",
+                "name the meeting kinds (kinds) or series codes (series) to count",
+            ));
+        }
+        for k in v.rule.org_kinds() {
+            if OrgKind::parse(k).is_none() {
+                e.push(FieldError::new(
+                    &f("rule.org_kinds"),
+                    format!("組織種別「{k}」がありません（consultation_office, consultation_center, core_center, ward_section, hospital など）"),
+                    format!("unknown organisation kind \"{k}\" (consultation_office, consultation_center, core_center, ward_section, hospital, ...)"),
+                ));
+            }
+        }
+        match &v.rule {
+            Rule::Coverage { org_kinds, .. } if org_kinds.is_empty() => e.push(FieldError::new(
+                &f("rule.org_kinds"),
+                "対象の組織種別を指定してください（例: consultation_office）",
+                "name the organisation kinds to reach (e.g. consultation_office)",
+            )),
+            Rule::Staff { qualification, .. } if qualification.trim().is_empty() => {
+                e.push(FieldError::new(
+                    &f("rule.qualification"),
+                    "資格名を入力してください（例: 主任相談支援専門員）",
+                    "enter the qualification (e.g. 主任相談支援専門員)",
+                ))
+            }
+            _ => {}
+        }
+        if e.is_empty() {
+            Ok(v)
+        } else {
+            Err(e)
+        }
+    }
+}
+
+/// Checks a whole set (codes unique).
+pub fn parse_all(items: &[IndicatorInput]) -> Result<Vec<IndicatorInput>, Vec<FieldError>> {
+    let mut out = Vec::new();
+    let mut e = Vec::new();
+    let mut codes = BTreeSet::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.parse(&format!("indicators[{i}].")) {
+            Ok(v) => {
+                if !codes.insert(v.code.clone()) {
+                    e.push(FieldError::new(
+                        &format!("indicators[{i}].code"),
+                        format!("コード「{}」が重複しています", v.code),
+                        format!("the code \"{}\" is used twice", v.code),
+                    ));
+                }
+                out.push(v);
+            }
+            Err(errs) => e.extend(errs),
+        }
+    }
+    if e.is_empty() {
+        Ok(out)
+    } else {
+        Err(e)
+    }
+}
+
+/// What the coordinator records for a meeting that has taken place (or has not).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    /// `held` or `not_held`.
+    pub outcome: String,
+    /// Why it was not held (required then).
+    #[serde(default)]
+    pub reason: String,
+    /// Link to the minutes (http or https).
+    #[serde(default)]
+    pub minutes_url: String,
+    /// People who came from outside the lists (lecturers, citizens).
+    #[serde(default)]
+    pub external_participants: u32,
+    /// Invitees who came (person ids); leave out to take the confirmed answers.
+    #[serde(default)]
+    pub participants: Option<Vec<i64>>,
+}
+
+/// A checked [`RecordInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRecord {
+    pub held: bool,
+    pub reason: String,
+    pub minutes_url: String,
+    pub external_participants: u32,
+    /// Invitees who came; None: the confirmed answers (attend / deputy).
+    pub participants: Option<Vec<i64>>,
+}
+
+impl RecordInput {
+    pub fn parse(&self) -> Result<ValidRecord, Vec<FieldError>> {
+        let mut e = Vec::new();
+        let held = match self.outcome.trim() {
+            "held" | "開催" => true,
+            "not_held" | "中止" | "未開催" => false,
+            other => {
+                e.push(FieldError::new(
+                    "outcome",
+                    format!("結果「{other}」が読めません。held（開催）か not_held（未開催）を指定してください"),
+                    format!("cannot read the outcome \"{other}\"; use held or not_held"),
+                ));
+                true
+            }
+        };
+        let reason = self.reason.trim().to_string();
+        if !held && reason.is_empty() {
+            e.push(FieldError::new(
+                "reason",
+                "開催しなかった理由を入力してください",
+                "say why the meeting was not held",
+            ));
+        }
+        if reason.chars().count() > 500 {
+            e.push(FieldError::new(
+                "reason",
+                "理由は500文字以内にしてください",
+                "the reason is at most 500 characters",
+            ));
+        }
+        let minutes_url = self.minutes_url.trim().to_string();
+        if !minutes_url.is_empty() {
+            let ok = url::Url::parse(&minutes_url)
+                .map(|u| matches!(u.scheme(), "http" | "https"))
+                .unwrap_or(false);
+            if !ok || minutes_url.len() > 2000 {
+                e.push(FieldError::new(
+                    "minutes_url",
+                    "議事録のリンクは https:// で始まるURLにしてください",
+                    "the minutes link is a URL starting with https://",
+                ));
+            }
+        }
+        if self.external_participants > 1000 {
+            e.push(FieldError::new(
+                "external_participants",
+                "外部の参加者は1000人までです",
+                "at most 1000 external participants",
+            ));
+        }
+        if e.is_empty() {
+            Ok(ValidRecord {
+                held,
+                reason,
+                minutes_url,
+                external_participants: self.external_participants,
+                participants: self.participants.clone(),
+            })
+        } else {
+            Err(e)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The snapshot
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub ward: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub email: String,
+    pub organisation_id: Option<i64>,
+    pub qualifications: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeriesInfo {
+    pub id: i64,
+    pub code: String,
+    pub title: String,
+    pub kind: MeetingKind,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Invitee {
+    pub person_id: i64,
+    pub organisation_id: Option<i64>,
+    pub required: bool,
+    /// `attend`, `decline`, `deputy`, or None (no answer yet).
+    pub answer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Record {
+    /// `held` or `not_held`.
+    pub outcome: String,
+    pub reason: String,
+    pub minutes_url: String,
+    pub external_participants: u32,
+    /// Invitees who came (person ids).
+    pub participants: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Occ {
+    pub id: i64,
+    pub series_id: i64,
+    pub series_code: String,
+    pub key: String,
+    pub title: String,
+    pub kind: MeetingKind,
+    pub ward: String,
+    pub date: NaiveDate,
+    pub start: String,
+    pub cancelled: bool,
+    pub place_organisation_id: Option<i64>,
+    /// Seats of the room (None: held at a visited organisation).
+    pub capacity: Option<u32>,
+    pub invitees: Vec<Invitee>,
+    pub record: Option<Record>,
+}
+
+/// Everything [`evaluate`] reads, for one fiscal year.
+#[derive(Debug, Clone)]
+pub struct Data {
+    pub fiscal_year: FiscalYear,
+    /// Today in Japan: occurrences before it are past.
+    pub today: NaiveDate,
+    pub organisations: Vec<Org>,
+    pub people: Vec<Staff>,
+    pub series: Vec<SeriesInfo>,
+    /// The fiscal year's published occurrences (cancelled ones included), by date.
+    pub occurrences: Vec<Occ>,
+}
+
+/// An indicator as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Indicator {
+    pub id: i64,
+    pub fiscal_year: i32,
+    #[serde(flatten)]
+    pub def: IndicatorInput,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+// ---------------------------------------------------------------------------------------------
+
+/// How an occurrence stands for the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OccState {
+    /// Recorded as held.
+    Held,
+    /// Recorded as not held, or cancelled.
+    NotHeld,
+    /// Past, not recorded yet (counted as expected until recorded).
+    Unrecorded,
+    /// Ahead, no required invitee declined.
+    Expected,
+    /// Ahead, a required invitee declined (and sends no deputy).
+    AtRisk,
+}
+
+impl Occ {
+    pub fn state(&self, today: NaiveDate) -> OccState {
+        if self.cancelled {
+            return OccState::NotHeld;
+        }
+        match self.record.as_ref().map(|r| r.outcome.as_str()) {
+            Some("held") => return OccState::Held,
+            Some(_) => return OccState::NotHeld,
+            None => {}
+        }
+        if self.date < today {
+            return OccState::Unrecorded;
+        }
+        let declined = self
+            .invitees
+            .iter()
+            .any(|i| i.required && i.answer.as_deref() == Some("decline"));
+        if declined {
+            OccState::AtRisk
+        } else {
+            OccState::Expected
+        }
+    }
+
+    fn planned(&self) -> bool {
+        !self.cancelled
+    }
+
+    fn counts_expected(&self, today: NaiveDate) -> bool {
+        matches!(
+            self.state(today),
+            OccState::Held | OccState::Unrecorded | OccState::Expected
+        )
+    }
+
+    fn held(&self) -> bool {
+        !self.cancelled && self.record.as_ref().is_some_and(|r| r.outcome == "held")
+    }
+
+    /// People taking part at each stage: (planned, expected, confirmed, actual).
+    fn people(&self, today: NaiveDate) -> [Vec<i64>; 4] {
+        let planned: Vec<i64> = if self.planned() {
+            self.invitees.iter().map(|i| i.person_id).collect()
+        } else {
+            Vec::new()
+        };
+        let held = self.held();
+        let came = |i: &Invitee| {
+            self.record
+                .as_ref()
+                .is_some_and(|r| r.participants.contains(&i.person_id))
+        };
+        let (expected, confirmed): (Vec<i64>, Vec<i64>) = if held {
+            let c: Vec<i64> = self
+                .invitees
+                .iter()
+                .filter(|i| came(i))
+                .map(|i| i.person_id)
+                .collect();
+            (c.clone(), c)
+        } else if self.counts_expected(today) {
+            (
+                self.invitees
+                    .iter()
+                    .filter(|i| i.answer.as_deref() != Some("decline"))
+                    .map(|i| i.person_id)
+                    .collect(),
+                self.invitees
+                    .iter()
+                    .filter(|i| matches!(i.answer.as_deref(), Some("attend" | "deputy")))
+                    .map(|i| i.person_id)
+                    .collect(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let actual = if held { expected.clone() } else { Vec::new() };
+        [planned, expected, confirmed, actual]
+    }
+}
+
+/// Where an indicator stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// The actual figure reached the target.
+    Met,
+    /// Plan and answers reach the target.
+    OnTrack,
+    /// The plan reaches the target but answers (or records) have taken it below.
+    AtRisk,
+    /// Not even the plan reaches the target.
+    Short,
+}
+
+/// An organisation or ward not reached yet (coverage), or an organisation not taking part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Missing {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The four figures of one indicator, and what they rest on.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Figure {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub rule: Rule,
+    /// The rule in words ("個別事例の検証の開催回数 年24回以上").
+    pub description: Msg,
+    /// The indicator's number as stored (coverage and wards: per organisation / ward).
+    pub target_per: u32,
+    /// The figure target: `target_per`, or the number of organisations / wards to reach.
+    pub target: u32,
+    pub planned: u32,
+    pub expected: u32,
+    pub actual: u32,
+    /// Organisations whose invitees said attend or deputy (organisations rule only).
+    pub confirmed: Option<u32>,
+    pub unit: Msg,
+    pub standing: Standing,
+    /// Past occurrences that count but are not recorded yet.
+    pub unrecorded: u32,
+    /// One line for people, e.g. "参加事業者・機関数：確定 15、見込み 17、目標 18".
+    pub summary: Msg,
+    /// Who is not reached / not taking part by the expected figure (coverage, wards,
+    /// organisations).
+    pub missing: Vec<Missing>,
+    /// The occurrences the indicator counts (drill-down).
+    pub occurrences: Vec<i64>,
+}
+
+/// Computes every indicator's figures from one snapshot.
+pub fn evaluate(defs: &[IndicatorInput], data: &Data) -> Vec<Figure> {
+    defs.iter().map(|d| figure(d, data)).collect()
+}
+
+fn figure(def: &IndicatorInput, data: &Data) -> Figure {
+    let today = data.today;
+    let rule = &def.rule;
+    let occs: Vec<&Occ> = data
+        .occurrences
+        .iter()
+        .filter(|o| data.fiscal_year.contains(o.date) && rule.matches(&o.series_code, o.kind))
+        .collect();
+    let org_of: BTreeMap<i64, Option<i64>> = data
+        .people
+        .iter()
+        .map(|p| (p.id, p.organisation_id))
+        .collect();
+    let orgs: BTreeMap<i64, &Org> = data.organisations.iter().map(|o| (o.id, o)).collect();
+    let unrecorded = occs
+        .iter()
+        .filter(|o| o.state(today) == OccState::Unrecorded)
+        .count() as u32;
+    let mut confirmed = None;
+    let mut missing = Vec::new();
+    let target_per = def.target;
+    let (target, planned, expected, actual) = match rule {
+        Rule::Occurrences { .. } => (
+            def.target,
+            occs.iter().filter(|o| o.planned()).count() as u32,
+            occs.iter().filter(|o| o.counts_expected(today)).count() as u32,
+            occs.iter().filter(|o| o.held()).count() as u32,
+        ),
+        Rule::Bodies { .. } => {
+            let distinct = |f: &dyn Fn(&Occ) -> bool| {
+                occs.iter()
+                    .filter(|o| f(o))
+                    .map(|o| o.series_id)
+                    .collect::<BTreeSet<_>>()
+                    .len() as u32
+            };
+            (
+                def.target,
+                distinct(&|o| o.planned()),
+                distinct(&|o| o.counts_expected(today)),
+                distinct(&|o| o.held()),
+            )
+        }
+        Rule::Organisations { .. } => {
+            let mut sets: [BTreeSet<i64>; 4] = Default::default();
+            for o in &occs {
+                for (stage, people) in o.people(today).iter().enumerate() {
+                    for p in people {
+                        if let Some(org) = org_of.get(p).copied().flatten() {
+                            if orgs.get(&org).is_some_and(|x| rule.org_matches(&x.kind)) {
+                                sets[stage].insert(org);
+                            }
+                        }
+                    }
+                }
+            }
+            confirmed = Some(sets[2].len() as u32);
+            // Invited in the plan but not expected any more: who declined everything.
+            missing = sets[0]
+                .difference(&sets[1])
+                .filter_map(|id| orgs.get(id))
+                .map(|o| Missing {
+                    id: o.id,
+                    name: o.name.clone(),
+                })
+                .collect();
+            (
+                def.target,
+                sets[0].len() as u32,
+                sets[1].len() as u32,
+                sets[3].len() as u32,
+            )
+        }
+        Rule::Coverage { .. } => {
+            let members: Vec<&Org> = data
+                .organisations
+                .iter()
+                .filter(|o| rule.org_matches(&o.kind))
+                .collect();
+            let mut counts: [BTreeMap<i64, u32>; 4] = Default::default();
+            for o in &occs {
+                let people = o.people(today);
+                let stages = [
+                    o.planned(),
+                    o.counts_expected(today),
+                    o.counts_expected(today),
+                    o.held(),
+                ];
+                for stage in [0, 1, 3] {
+                    let mut reached: BTreeSet<i64> = BTreeSet::new();
+                    if stages[stage] {
+                        reached.extend(o.place_organisation_id);
+                    }
+                    for p in &people[stage] {
+                        reached.extend(org_of.get(p).copied().flatten());
+                    }
+                    for org in reached {
+                        *counts[stage].entry(org).or_default() += 1;
+                    }
+                }
+            }
+            let n = |stage: usize| {
+                members
+                    .iter()
+                    .filter(|m| counts[stage].get(&m.id).copied().unwrap_or(0) >= def.target)
+                    .count() as u32
+            };
+            missing = members
+                .iter()
+                .filter(|m| counts[1].get(&m.id).copied().unwrap_or(0) < def.target)
+                .map(|m| Missing {
+                    id: m.id,
+                    name: m.name.clone(),
+                })
+                .collect();
+            (members.len() as u32, n(0), n(1), n(3))
+        }
+        Rule::Wards { .. } => {
+            let wards: BTreeSet<&str> = data
+                .organisations
+                .iter()
+                .map(|o| o.ward.as_str())
+                .filter(|w| !w.is_empty())
+                .collect();
+            let per_ward = |f: &dyn Fn(&Occ) -> bool| {
+                wards
+                    .iter()
+                    .filter(|w| {
+                        occs.iter().filter(|o| o.ward == **w && f(o)).count() as u32 >= def.target
+                    })
+                    .count() as u32
+            };
+            missing = wards
+                .iter()
+                .filter(|w| {
+                    (occs
+                        .iter()
+                        .filter(|o| o.ward == **w && o.counts_expected(today))
+                        .count() as u32)
+                        < def.target
+                })
+                .enumerate()
+                .map(|(i, w)| Missing {
+                    id: i as i64,
+                    name: w.to_string(),
+                })
+                .collect();
+            (
+                wards.len() as u32,
+                per_ward(&|o| o.planned()),
+                per_ward(&|o| o.counts_expected(today)),
+                per_ward(&|o| o.held()),
+            )
+        }
+        Rule::Staff { qualification, .. } => {
+            let n = data
+                .people
+                .iter()
+                .filter(|p| p.qualifications.iter().any(|q| q == qualification))
+                .filter(|p| {
+                    let kind = p
+                        .organisation_id
+                        .and_then(|o| orgs.get(&o))
+                        .map(|o| o.kind.as_str());
+                    rule.org_kinds().is_empty() || kind.is_some_and(|k| rule.org_matches(k))
+                })
+                .count() as u32;
+            (def.target, n, n, n)
+        }
+    };
+    let standing = if actual >= target {
+        Standing::Met
+    } else if expected >= target {
+        Standing::OnTrack
+    } else if planned >= target {
+        Standing::AtRisk
+    } else {
+        Standing::Short
+    };
+    let unit = rule.unit();
+    let name_en = if def.name_en.is_empty() {
+        def.name.clone()
+    } else {
+        def.name_en.clone()
+    };
+    let confirmed_ja = confirmed
+        .map(|c| format!("確定 {c}{}、", unit.ja))
+        .unwrap_or_default();
+    let confirmed_en = confirmed
+        .map(|c| format!("{c} confirmed, "))
+        .unwrap_or_default();
+    let summary = Msg::new(
+        format!(
+            "{}：{confirmed_ja}計画 {planned}、見込み {expected}、実績 {actual}（目標 {target}{}）",
+            def.name, unit.ja
+        ),
+        format!(
+            "{name_en}: {confirmed_en}{planned} planned, {expected} expected, {actual} held (target {target} {})",
+            unit.en
+        ),
+    );
+    Figure {
+        code: def.code.clone(),
+        name: def.name.clone(),
+        name_en,
+        rule: def.rule.clone(),
+        description: describe(def, &data.series),
+        target_per,
+        target,
+        planned,
+        expected,
+        actual,
+        confirmed,
+        unit,
+        standing,
+        unrecorded,
+        summary,
+        missing,
+        occurrences: occs.iter().map(|o| o.id).collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proposals
+// ---------------------------------------------------------------------------------------------
+
+/// Something renkei can do to bring an indicator back to its target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Plan the rest of the fiscal year with the indicators as targets: the optimizer places
+    /// extra occurrences (and visits) in the remaining months. The coordinator reviews and
+    /// publishes the plan as usual.
+    Replan { from: NaiveDate, to: NaiveDate },
+    /// Invite representatives of organisations that have not taken part to an upcoming
+    /// occurrence (they get an invitation by mail).
+    Invite {
+        occurrence_id: i64,
+        people: Vec<i64>,
+    },
+    /// Nothing renkei can plan (staffing): the coordinator checks the staff list.
+    CheckStaff,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Proposal {
+    pub indicator: String,
+    pub text: Msg,
+    pub action: Action,
+}
+
+/// What to do for each indicator that is at risk or short; nothing for indicators on track.
+pub fn proposals(defs: &[IndicatorInput], figures: &[Figure], data: &Data) -> Vec<Proposal> {
+    let mut out = Vec::new();
+    let fy_end = data.fiscal_year.end();
+    let from = data
+        .today
+        .succ_opt()
+        .unwrap_or(data.today)
+        .max(data.fiscal_year.start());
+    for (def, f) in defs.iter().zip(figures) {
+        if matches!(f.standing, Standing::Met | Standing::OnTrack) || from > fy_end {
+            continue;
+        }
+        let gap = f.target.saturating_sub(f.expected);
+        match &def.rule {
+            Rule::Staff { qualification, .. } => out.push(Proposal {
+                indicator: f.code.clone(),
+                text: Msg::new(
+                    format!("{}：{qualification}があと{gap}人必要です。人員配置は日程では解決できないため、職員の名簿（資格）を確認してください", f.name),
+                    format!("{}: {gap} more {qualification} needed; staffing cannot be planned, check the staff list (qualifications)", f.name_en),
+                ),
+                action: Action::CheckStaff,
+            }),
+            Rule::Organisations { .. } => {
+                if let Some(p) = invite(def, f, data, gap) {
+                    out.push(p);
+                }
+            }
+            _ => {
+                let what = match def.rule {
+                    Rule::Coverage { .. } => Msg::new(
+                        format!("未訪問の{}か所への訪問", f.missing.len()),
+                        format!("visits to the {} organisations not reached", f.missing.len()),
+                    ),
+                    _ => Msg::new(format!("不足する{gap}回"), format!("the {gap} missing")),
+                };
+                out.push(Proposal {
+                    indicator: f.code.clone(),
+                    text: Msg::new(
+                        format!(
+                            "{}：見込み {}{}で目標 {}{}に届きません。{}〜{}を指標を目標に再計画し、{}を最適化で配置します",
+                            f.name, f.expected, f.unit.ja, f.target, f.unit.ja, from, fy_end, what.ja
+                        ),
+                        format!(
+                            "{}: {} {} expected, target {}. Re-plan {} to {} with the indicators as targets; the optimizer places {}",
+                            f.name_en, f.expected, f.unit.en, f.target, from, fy_end, what.en
+                        ),
+                    ),
+                    action: Action::Replan { from, to: fy_end },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Seats held by invitees who have not declined.
+fn seats_taken(o: &Occ) -> u32 {
+    o.invitees
+        .iter()
+        .filter(|i| i.answer.as_deref() != Some("decline"))
+        .count() as u32
+}
+
+/// Invitations to the next occurrence that has room: organisations of the rule's kinds that
+/// take part in none of the year's occurrences, one representative each (staff with an
+/// address, first by code).
+fn invite(def: &IndicatorInput, f: &Figure, data: &Data, gap: u32) -> Option<Proposal> {
+    let today = data.today;
+    let taking_part: BTreeSet<i64> = data
+        .occurrences
+        .iter()
+        .filter(|o| f.occurrences.contains(&o.id))
+        .flat_map(|o| {
+            let [_, expected, _, _] = o.people(today);
+            expected
+        })
+        .filter_map(|p| {
+            data.people
+                .iter()
+                .find(|s| s.id == p)
+                .and_then(|s| s.organisation_id)
+        })
+        .collect();
+    let next = data
+        .occurrences
+        .iter()
+        .filter(|o| f.occurrences.contains(&o.id))
+        .filter(|o| o.date > today && o.state(today) == OccState::Expected)
+        .find(|o| o.capacity.is_none_or(|c| seats_taken(o) < c))?;
+    let room = next
+        .capacity
+        .map(|c| c.saturating_sub(seats_taken(next)) as usize)
+        .unwrap_or(usize::MAX);
+    let mut people = Vec::new();
+    let mut names = Vec::new();
+    for org in &data.organisations {
+        if people.len() >= room {
+            break;
+        }
+        if !def.rule.org_matches(&org.kind) || taking_part.contains(&org.id) {
+            continue;
+        }
+        if next
+            .invitees
+            .iter()
+            .any(|i| i.organisation_id == Some(org.id))
+        {
+            continue;
+        }
+        let rep = data
+            .people
+            .iter()
+            .filter(|p| p.organisation_id == Some(org.id) && !p.email.is_empty())
+            .min_by(|a, b| a.code.cmp(&b.code));
+        if let Some(rep) = rep {
+            people.push(rep.id);
+            names.push(org.name.clone());
+        }
+    }
+    if people.is_empty() {
+        return None;
+    }
+    let shown = names.iter().take(5).cloned().collect::<Vec<_>>().join("、");
+    let more = if names.len() > 5 {
+        format!(" ほか{}", names.len() - 5)
+    } else {
+        String::new()
+    };
+    let more_en = if names.len() > 5 {
+        format!(" and {} more", names.len() - 5)
+    } else {
+        String::new()
+    };
+    Some(Proposal {
+        indicator: f.code.clone(),
+        text: Msg::new(
+            format!(
+                "{}：見込み {}（確定 {}）で目標 {}にあと{gap}足りません。まだ参加していない{}か所（{shown}{more}）を{}の「{}」に招待します",
+                f.name,
+                f.expected,
+                f.confirmed.unwrap_or(0),
+                f.target,
+                people.len(),
+                next.date,
+                next.title
+            ),
+            format!(
+                "{}: {} expected ({} confirmed), {gap} short of {}. Invite {} organisations not taking part yet ({}{more_en}) to \"{}\" on {}",
+                f.name_en,
+                f.expected,
+                f.confirmed.unwrap_or(0),
+                f.target,
+                people.len(),
+                names.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                next.title,
+                next.date
+            ),
+        ),
+        action: Action::Invite {
+            occurrence_id: next.id,
+            people,
+        },
+    })
+}
+
+/// Counts the plan should reach within `period` for each indicator: the optimizer's targets
+/// ([`renkei_solver::schedule::model::Target`]). What lies outside the period and counts
+/// (held or expected before it, published after it) is subtracted; a period that ends before
+/// the fiscal year does gets its share of the rest, by weekdays (a first quarter: about a
+/// quarter of the year's visits). Occurrence, body, coverage and ward indicators become
+/// targets; organisations taking part and staff cannot be planned (see [`proposals`]).
+pub fn plan_targets(
+    defs: &[IndicatorInput],
+    data: &Data,
+    period_from: NaiveDate,
+    period_to: NaiveDate,
+) -> Vec<PlanTarget> {
+    let fy_end = data.fiscal_year.end();
+    let weekdays = |from: NaiveDate, to: NaiveDate| {
+        from.iter_days()
+            .take_while(|d| *d <= to)
+            .filter(|d| d.weekday().number_from_monday() <= 5)
+            .count()
+            .max(1) as f64
+    };
+    let share = if period_to >= fy_end {
+        1.0
+    } else {
+        weekdays(period_from, period_to) / weekdays(period_from, fy_end)
+    };
+    let part = |need: u32| -> u32 { (f64::from(need) * share).ceil() as u32 };
+    let outside = |o: &Occ| o.date < period_from || o.date > period_to;
+    let counts_outside = |o: &Occ| outside(o) && o.counts_expected(data.today);
+    let mut out = Vec::new();
+    for def in defs {
+        let rule = &def.rule;
+        let (kinds, codes) = rule.scope();
+        let kinds: Vec<MeetingKind> = kinds.iter().filter_map(|k| parse_kind(k)).collect();
+        let in_year: Vec<&Occ> = data
+            .occurrences
+            .iter()
+            .filter(|o| data.fiscal_year.contains(o.date) && rule.matches(&o.series_code, o.kind))
+            .collect();
+        let name = Msg::new(def.name.clone(), def.name_en.clone());
+        let target = |name: Msg, places: Vec<i64>, ward: Option<String>, min: u32| PlanTarget {
+            name,
+            kinds: kinds.clone(),
+            codes: codes.to_vec(),
+            place_organisation_ids: places,
+            ward,
+            min,
+        };
+        match rule {
+            Rule::Occurrences { .. } => {
+                let done = in_year.iter().filter(|o| counts_outside(o)).count() as u32;
+                out.push(target(
+                    name,
+                    Vec::new(),
+                    None,
+                    part(def.target.saturating_sub(done)),
+                ));
+            }
+            Rule::Bodies { .. } => {
+                // Each body meets at least once in the year.
+                for s in data
+                    .series
+                    .iter()
+                    .filter(|s| s.active && rule.matches(&s.code, s.kind))
+                {
+                    if in_year
+                        .iter()
+                        .any(|o| o.series_id == s.id && counts_outside(o))
+                    {
+                        continue;
+                    }
+                    out.push(PlanTarget {
+                        name: name.clone(),
+                        kinds: Vec::new(),
+                        codes: vec![s.code.clone()],
+                        place_organisation_ids: Vec::new(),
+                        ward: None,
+                        min: part(1),
+                    });
+                }
+            }
+            Rule::Coverage { .. } => {
+                // The organisations not reached enough outside the period, through the series
+                // held at them (visits).
+                let mut unreached = Vec::new();
+                for org in data
+                    .organisations
+                    .iter()
+                    .filter(|o| rule.org_matches(&o.kind))
+                {
+                    let done = in_year
+                        .iter()
+                        .filter(|o| counts_outside(o) && o.place_organisation_id == Some(org.id))
+                        .count() as u32;
+                    if done < def.target {
+                        unreached.push((org, def.target - done));
+                    }
+                }
+                if share >= 1.0 {
+                    for (org, need) in unreached {
+                        out.push(target(
+                            Msg::new(
+                                format!("{}（{}）", def.name, org.name),
+                                format!("{} ({})", name.en, org.name),
+                            ),
+                            vec![org.id],
+                            None,
+                            need,
+                        ));
+                    }
+                } else if !unreached.is_empty() {
+                    let need: u32 = unreached.iter().map(|(_, n)| n).sum();
+                    out.push(target(
+                        name,
+                        unreached.iter().map(|(o, _)| o.id).collect(),
+                        None,
+                        part(need),
+                    ));
+                }
+            }
+            Rule::Wards { .. } => {
+                let wards: BTreeSet<&str> = data
+                    .organisations
+                    .iter()
+                    .map(|o| o.ward.as_str())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                for w in wards {
+                    let done = in_year
+                        .iter()
+                        .filter(|o| counts_outside(o) && o.ward == w)
+                        .count() as u32;
+                    out.push(target(
+                        Msg::new(format!("{}（{w}）", def.name), format!("{} ({w})", name.en)),
+                        Vec::new(),
+                        Some(w.to_string()),
+                        part(def.target.saturating_sub(done)),
+                    ));
+                }
+            }
+            Rule::Organisations { .. } | Rule::Staff { .. } => {}
+        }
+    }
+    out.retain(|t| t.min > 0);
+    out
+}
+
+/// A count for the optimizer, in the service's words: the series of these kinds or codes
+/// (only the expansions held at `place_organisation_ids`, or in `ward`, when given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanTarget {
+    pub name: Msg,
+    pub kinds: Vec<MeetingKind>,
+    pub codes: Vec<String>,
+    /// Only the series held at one of these organisations (empty: any).
+    pub place_organisation_ids: Vec<i64>,
+    pub ward: Option<String>,
+    pub min: u32,
+}
+
+/// Describes a rule for people ("case verifications held", "each consultation office
+/// reached at least 1 time").
+pub fn describe(def: &IndicatorInput, series: &[SeriesInfo]) -> Msg {
+    let (kinds, codes) = def.rule.scope();
+    let mut ja: Vec<String> = kinds
+        .iter()
+        .filter_map(|k| parse_kind(k))
+        .map(|k| kind_label(k).0.to_string())
+        .collect();
+    let mut en: Vec<String> = kinds
+        .iter()
+        .filter_map(|k| parse_kind(k))
+        .map(|k| kind_label(k).1.to_string())
+        .collect();
+    for c in codes {
+        let title = series
+            .iter()
+            .find(|s| &s.code == c)
+            .map(|s| s.title.clone())
+            .unwrap_or_else(|| c.clone());
+        ja.push(title.clone());
+        en.push(title);
+    }
+    let what_ja = ja.join("・");
+    let what_en = en.join(", ");
+    let t = def.target;
+    match &def.rule {
+        Rule::Occurrences { .. } => Msg::new(
+            format!("{what_ja}の開催回数 年{t}回以上"),
+            format!("{what_en} held, at least {t} a year"),
+        ),
+        Rule::Organisations { .. } => Msg::new(
+            format!("{what_ja}に参加した事業所・機関の数 {t}以上"),
+            format!("organisations taking part in {what_en}, at least {t}"),
+        ),
+        Rule::Coverage { org_kinds, .. } => {
+            let labels: Vec<Msg> = org_kinds
+                .iter()
+                .filter_map(|k| OrgKind::parse(k))
+                .map(|k| k.label())
+                .collect();
+            let k_ja: Vec<&str> = labels.iter().map(|m| m.ja.as_str()).collect();
+            let k_en: Vec<&str> = labels.iter().map(|m| m.en.as_str()).collect();
+            Msg::new(
+                format!("{}ごとに{what_ja} 年{t}件以上", k_ja.join("・")),
+                format!(
+                    "{what_en}: at least {t} a year for each {}",
+                    k_en.join(" / ")
+                ),
+            )
+        }
+        Rule::Wards { .. } => Msg::new(
+            format!("区ごとに{what_ja} 年{t}回以上"),
+            format!("{what_en}: at least {t} a year in each ward"),
+        ),
+        Rule::Staff { qualification, .. } => Msg::new(
+            format!("{qualification}の配置数 {t}人"),
+            format!("{qualification} on staff: {t}"),
+        ),
+        Rule::Bodies { .. } => Msg::new(
+            format!("{what_ja}の設置数 {t}以上"),
+            format!("{what_en} in existence, at least {t}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+use super::*;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn org(id: i64, kind: &str, ward: &str) -> Org {
+    Org {
+        id,
+        code: format!("O{id}"),
+        name: format!("org {id}"),
+        kind: kind.into(),
+        ward: ward.into(),
+    }
+}
+
+fn staff(id: i64, org: i64) -> Staff {
+    Staff {
+        id,
+        code: format!("P{id:03}"),
+        name: format!("person {id}"),
+        email: format!("p{id}@example.jp"),
+        organisation_id: Some(org),
+        qualifications: if id == 1 {
+            vec!["主任相談支援専門員".into()]
+        } else {
+            vec![]
+        },
+    }
+}
+
+fn occ(id: i64, code: &str, kind: MeetingKind, date: &str, invitees: &[(i64, i64, bool)]) -> Occ {
+    Occ {
+        id,
+        series_id: id % 3,
+        series_code: code.into(),
+        key: code.into(),
+        title: format!("{code} {id}"),
+        kind,
+        ward: String::new(),
+        date: d(date),
+        start: "10:00".into(),
+        cancelled: false,
+        place_organisation_id: None,
+        capacity: Some(30),
+        invitees: invitees
+            .iter()
+            .map(|(p, o, required)| Invitee {
+                person_id: *p,
+                organisation_id: Some(*o),
+                required: *required,
+                answer: None,
+            })
+            .collect(),
+        record: None,
+    }
+}
+
+/// FY2026 seen on 2026-10-01: a review held in June (2 came), one ahead in November, one in
+/// February; organisations 10..=14 invited, with staff 1 (core) required.
+fn data() -> Data {
+    let mut orgs = vec![org(1, "core_center", "東区")];
+    let mut people = vec![staff(1, 1)];
+    for i in 10..=15 {
+        orgs.push(org(
+            i,
+            "consultation_office",
+            if i % 2 == 0 { "東区" } else { "西区" },
+        ));
+        people.push(staff(i, i));
+    }
+    let invited: Vec<(i64, i64, bool)> = std::iter::once((1, 1, true))
+        .chain((10..=14).map(|i| (i, i, false)))
+        .collect();
+    let mut held = occ(1, "REVIEW", MeetingKind::CaseReview, "2026-06-10", &invited);
+    held.record = Some(Record {
+        outcome: "held".into(),
+        reason: String::new(),
+        minutes_url: String::new(),
+        external_participants: 3,
+        participants: vec![1, 10, 11],
+    });
+    Data {
+        fiscal_year: FiscalYear::new(2026).unwrap(),
+        today: d("2026-10-01"),
+        organisations: orgs,
+        people,
+        series: vec![],
+        occurrences: vec![
+            held,
+            occ(2, "REVIEW", MeetingKind::CaseReview, "2026-11-10", &invited),
+            occ(3, "REVIEW", MeetingKind::CaseReview, "2027-02-10", &invited),
+            // Outside the fiscal year: never counted.
+            occ(4, "REVIEW", MeetingKind::CaseReview, "2027-04-10", &invited),
+        ],
+    }
+}
+
+fn def(code: &str, target: u32, rule: Rule) -> IndicatorInput {
+    IndicatorInput {
+        code: code.into(),
+        name: code.into(),
+        name_en: String::new(),
+        target,
+        rule,
+    }
+}
+
+fn reviews() -> Rule {
+    Rule::Occurrences {
+        kinds: vec![],
+        series: vec!["REVIEW".into()],
+    }
+}
+
+fn participants() -> Rule {
+    Rule::Organisations {
+        kinds: vec!["case_review".into()],
+        series: vec![],
+        org_kinds: vec!["consultation_office".into()],
+    }
+}
+
+#[test]
+fn four_figures_of_a_count() {
+    let f = &evaluate(&[def("R", 3, reviews())], &data())[0];
+    assert_eq!((f.target, f.planned, f.expected, f.actual), (3, 3, 3, 1));
+    assert_eq!(f.standing, Standing::OnTrack);
+    assert_eq!(f.occurrences, [1, 2, 3]);
+}
+
+#[test]
+fn a_required_decline_lowers_expected_and_a_replan_is_proposed() {
+    let mut data = data();
+    data.occurrences[1].invitees[0].answer = Some("decline".into());
+    let defs = [def("R", 3, reviews())];
+    let f = evaluate(&defs, &data);
+    assert_eq!((f[0].planned, f[0].expected), (3, 2));
+    assert_eq!(f[0].standing, Standing::AtRisk);
+    let p = proposals(&defs, &f, &data);
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        p[0].action,
+        Action::Replan {
+            from: d("2026-10-02"),
+            to: d("2027-03-31")
+        }
+    );
+    // The re-plan asks the optimizer for what is missing after what is held or expected
+    // outside the period: held in June, and (the decline) not November.
+    let t = plan_targets(&defs, &data, d("2026-10-02"), d("2027-03-31"));
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].min, 2, "3 minus the one held in June");
+}
+
+#[test]
+fn organisations_taking_part_and_invitations_to_restore_them() {
+    let mut data = data();
+    let defs = [def("P", 5, participants())];
+    let f = evaluate(&defs, &data);
+    // Invited: 10..=14 (5); held: 10, 11 came.
+    assert_eq!((f[0].planned, f[0].expected, f[0].actual), (5, 5, 2));
+    assert_eq!(f[0].confirmed, Some(2));
+    // 12, 13 and 14 decline both remaining reviews: expected 2 (those who came in June).
+    for o in &mut data.occurrences[1..3] {
+        for i in &mut o.invitees {
+            if (12..=14).contains(&i.person_id) {
+                i.answer = Some("decline".into());
+            }
+        }
+    }
+    let f = evaluate(&defs, &data);
+    assert_eq!(f[0].expected, 2);
+    assert_eq!(f[0].standing, Standing::AtRisk);
+    let missing: Vec<i64> = f[0].missing.iter().map(|m| m.id).collect();
+    assert_eq!(missing, [12, 13, 14]);
+    let p = proposals(&defs, &f, &data);
+    // Only organisation 15 has never been invited; it is invited to the November review.
+    assert_eq!(
+        p[0].action,
+        Action::Invite {
+            occurrence_id: 2,
+            people: vec![15]
+        }
+    );
+    assert!(p[0].text.ja.contains("org 15"), "{}", p[0].text.ja);
+}
+
+#[test]
+fn coverage_counts_visited_organisations() {
+    let mut data = data();
+    let mut v = occ(
+        10,
+        "VISIT",
+        MeetingKind::OfficeVisit,
+        "2026-12-01",
+        &[(1, 1, true)],
+    );
+    v.place_organisation_id = Some(10);
+    data.occurrences.push(v);
+    let rule = Rule::Coverage {
+        kinds: vec!["office_visit".into()],
+        series: vec![],
+        org_kinds: vec!["consultation_office".into()],
+    };
+    let defs = [def("V", 1, rule)];
+    let f = evaluate(&defs, &data);
+    // Six offices to reach; the visit reaches office 10 (and the core's staff is no office).
+    assert_eq!((f[0].target, f[0].planned, f[0].actual), (6, 1, 0));
+    assert_eq!(f[0].missing.len(), 5);
+    assert_eq!(f[0].standing, Standing::Short);
+    let t = plan_targets(&defs, &data, d("2026-10-02"), d("2027-03-31"));
+    assert_eq!(t.len(), 6, "every office needs its visit in the period");
+    assert_eq!(t[0].place_organisation_ids, [10]);
+}
+
+#[test]
+fn staff_and_bodies() {
+    let data = data();
+    let staff = def(
+        "S",
+        3,
+        Rule::Staff {
+            qualification: "主任相談支援専門員".into(),
+            org_kinds: vec!["core_center".into()],
+        },
+    );
+    let bodies = def(
+        "B",
+        2,
+        Rule::Bodies {
+            kinds: vec!["case_review".into()],
+            series: vec![],
+        },
+    );
+    let f = evaluate(&[staff.clone(), bodies], &data);
+    assert_eq!(
+        (f[0].planned, f[0].actual, f[0].standing),
+        (1, 1, Standing::Short)
+    );
+    // Occurrences 1..=3 belong to series ids 1, 2, 0: three bodies meet.
+    assert_eq!(f[1].planned, 3);
+    let p = proposals(&[staff], &f[..1], &data);
+    assert!(p[0].text.en.contains("staffing cannot be planned"));
+}
+
+#[test]
+fn cancelled_and_not_held_count_nowhere_but_the_plan_of_not_held() {
+    let mut data = data();
+    data.occurrences[1].cancelled = true;
+    data.occurrences[2].date = d("2026-09-01");
+    data.occurrences[2].record = Some(Record {
+        outcome: "not_held".into(),
+        reason: "台風".into(),
+        minutes_url: String::new(),
+        external_participants: 0,
+        participants: vec![],
+    });
+    let f = &evaluate(&[def("R", 3, reviews())], &data)[0];
+    assert_eq!((f.planned, f.expected, f.actual), (2, 1, 1));
+}
+
+#[test]
+fn an_unrecorded_past_meeting_stays_expected_and_is_flagged() {
+    let mut data = data();
+    data.occurrences[1].date = d("2026-09-20");
+    let f = &evaluate(&[def("R", 3, reviews())], &data)[0];
+    assert_eq!((f.expected, f.actual, f.unrecorded), (3, 1, 1));
+}
+
+#[test]
+fn rules_are_checked_with_field_names() {
+    let bad = IndicatorInput {
+        code: "bad code".into(),
+        name: "".into(),
+        name_en: "".into(),
+        target: 0,
+        rule: Rule::Coverage {
+            kinds: vec!["nonsense".into()],
+            series: vec![],
+            org_kinds: vec![],
+        },
+    };
+    let fields: Vec<String> = bad
+        .parse("indicators[0].")
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    for f in ["code", "name", "target", "rule.kinds", "rule.org_kinds"] {
+        assert!(
+            fields.contains(&format!("indicators[0].{f}")),
+            "{f} missing in {fields:?}"
+        );
+    }
+    let r: std::result::Result<Rule, _> =
+        serde_json::from_str(r#"{"type":"occurrences","kinds":[],"colour":"red"}"#);
+    assert!(r.is_err(), "unknown fields are refused");
+}
+
+#[test]
+fn the_annual_report_agrees_with_the_figures() {
+    let data = data();
+    let defs = [def("R", 3, reviews()), def("P", 5, participants())];
+    let r = report::annual(&defs, &data);
+    assert_eq!(r.figures, evaluate(&defs, &data));
+    let k = r.kinds.iter().find(|k| k.kind == "case_review").unwrap();
+    // Held in June: 3 invitees + 3 from outside; organisations 1 (core), 10, 11.
+    assert_eq!(
+        (k.planned, k.held, k.participants, k.organisations),
+        (3, 1, 6, 3)
+    );
+    assert_eq!(r.months.len(), 12);
+    assert_eq!(r.months[2].total, 1, "June");
+    let bytes = report::xlsx(&r, "みらい市", crate::i18n::Lang::Ja).unwrap();
+    assert!(bytes.starts_with(b"PK"));
+}
