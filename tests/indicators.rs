@@ -113,6 +113,17 @@ async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
     .await;
     let result = &run["result"];
     assert_eq!(result["valid"], true, "{}", result["violations"]);
+    eprintln!(
+        "FY2027 plan: method {}, {} occurrences, gap {}, {:.1} s",
+        result["method"],
+        result["occurrences"].as_array().map_or(0, |o| o.len()),
+        result["plan"]["gap"],
+        result["seconds"].as_f64().unwrap_or(0.0)
+    );
+    if let Ok(path) = std::env::var("RENKEI_DUMP_INSTANCE") {
+        let (_, instance, _) = app.db().plan_run_input(id).await.unwrap();
+        std::fs::write(path, serde_json::to_string_pretty(&instance).unwrap()).unwrap();
+    }
     let outcomes = result["targets"].as_array().expect("target outcomes");
     assert!(!outcomes.is_empty(), "{result}");
     for t in outcomes {

@@ -371,7 +371,13 @@ async fn run_plan_job(ctx: JobContext) -> JobResult {
     let started = Instant::now();
     let report = loop {
         tokio::select! {
-            r = &mut solve => break r.map_err(|e| JobError::Transient(e.to_string()))?.map_err(JobError::Permanent)?,
+            r = &mut solve => match r.map_err(|e| JobError::Transient(e.to_string()))? {
+                Ok(report) => break report,
+                // The optimizer ran out of time before it had a whole plan: the validated
+                // baseline is the result (its method says so), rather than nothing.
+                Err(_) if greedy.valid => break greedy,
+                Err(e) => return Err(JobError::Permanent(e)),
+            },
             _ = tokio::time::sleep(StdDuration::from_millis(500)) => {
                 let p = *stage.lock().map_err(|_| JobError::Transient("progress lock".into()))?;
                 let timed = 0.05 + 0.9 * (started.elapsed().as_secs_f64() / limit.max(1.0)).min(1.0);
