@@ -1058,7 +1058,9 @@ pub fn plan_targets(
     } else {
         weekdays(period_from, period_to) / weekdays(period_from, fy_end)
     };
-    let part = |need: u32| -> u32 { (f64::from(need) * share).ceil() as u32 };
+    // Rounded: a once-a-year duty is not forced into the first quarter; the period that
+    // reaches the year's end gets the whole remainder.
+    let part = |need: u32| -> u32 { (f64::from(need) * share).round() as u32 };
     let outside = |o: &Occ| o.date < period_from || o.date > period_to;
     let counts_outside = |o: &Occ| outside(o) && o.counts_expected(data.today);
     let mut out = Vec::new();

@@ -95,7 +95,6 @@ pub fn standing_label(s: Standing) -> Msg {
 pub fn annual(defs: &[IndicatorInput], data: &Data) -> Report {
     let fy = data.fiscal_year;
     let mut r = build(
-        defs,
         data,
         fy.start(),
         fy.end(),
@@ -147,7 +146,6 @@ pub fn monthly(defs: &[IndicatorInput], data: &Data, month: NaiveDate) -> Report
     let from = month.with_day(1).unwrap_or(month);
     let to = next_month(from) - Duration::days(1);
     let mut r = build(
-        defs,
         data,
         from,
         to,
@@ -173,14 +171,7 @@ fn next_month(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).expect("first of month")
 }
 
-fn build(
-    _defs: &[IndicatorInput],
-    data: &Data,
-    from: NaiveDate,
-    to: NaiveDate,
-    title: Msg,
-    period: Msg,
-) -> Report {
+fn build(data: &Data, from: NaiveDate, to: NaiveDate, title: Msg, period: Msg) -> Report {
     let today = data.today;
     let org_of = |p: i64| {
         data.people

@@ -368,9 +368,7 @@ fn hiratsuka() -> Vec<SeriesSpec> {
         "Verification of individual cases",
         MeetingKind::CaseVerification,
         60,
-        // The indicator asks for at least 24; room above it lets a re-plan make up for a
-        // verification that could not be held.
-        cadence(FiscalYear, 24, 30, &[]),
+        cadence(FiscalYear, 24, 24, &[]),
     );
     verification.organisations = vec![org(&["core_center"], "機能強化員")];
     verification.cadence.min_gap_days = Some(7);
@@ -393,7 +391,7 @@ fn hiratsuka() -> Vec<SeriesSpec> {
         "Case review with consultation offices",
         MeetingKind::CaseReview,
         120,
-        cadence(FiscalYear, 3, 4, &[]),
+        cadence(FiscalYear, 3, 3, &[]),
     );
     review.organisations = vec![
         org(&["core_center"], "機能強化員"),

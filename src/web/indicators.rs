@@ -112,6 +112,15 @@ fn fy_label(fy: FiscalYear, lang: Lang) -> String {
     }
 }
 
+/// `s` cut to `n` characters with an ellipsis (chart labels; the table has the whole name).
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).chain(std::iter::once('…')).collect()
+    }
+}
+
 /// One indicator for the pages: its figures, the bar widths of the chart (share of the
 /// target, 0-100, capped at 120 so a surplus shows), and its standing in words.
 fn figure_value(f: &Figure, lang: Lang) -> Value {
@@ -119,6 +128,7 @@ fn figure_value(f: &Figure, lang: Lang) -> Value {
     let w = |v: u32| ((f64::from(v) / scale) * 100.0).min(120.0).round() as u32;
     context! {
         code => f.code, name => if lang == Lang::Ja { &f.name } else { &f.name_en },
+        short_name => short(if lang == Lang::Ja { &f.name } else { &f.name_en }, if lang == Lang::Ja { 20 } else { 36 }),
         description => f.description.get(lang), unit => f.unit.get(lang),
         target => f.target, planned => f.planned, expected => f.expected, actual => f.actual,
         confirmed => f.confirmed, target_per => f.target_per,
@@ -129,7 +139,7 @@ fn figure_value(f: &Figure, lang: Lang) -> Value {
         missing => f.missing.iter().take(12).map(|m| m.name.clone()).collect::<Vec<_>>(),
         missing_more => f.missing.len().saturating_sub(12),
         bars => [("target", f.target), ("planned", f.planned), ("expected", f.expected), ("actual", f.actual)]
-            .iter().enumerate().map(|(i, (k, v))| context! { kind => k, value => v, width => w(*v) * 3, y => i * 14 }).collect::<Vec<_>>(),
+            .iter().enumerate().map(|(i, (k, v))| context! { kind => k, value => v, width => w(*v) * 3, bar => (w(*v) * 3).max(1), y => i * 14 }).collect::<Vec<_>>(),
     }
 }
 
@@ -253,7 +263,7 @@ async fn drill_page(
         .iter()
         .map(|o| context! {
             id => o.id, date => o.date.to_string(), start => o.start, title => o.title,
-            state => format!("{:?}", o.state).to_lowercase(), state_label => o.state_label.get(lang),
+            state => serde_json::to_value(o.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), state_label => o.state_label.get(lang),
             invited => o.invited, confirmed => o.confirmed, declined => o.declined, came => o.came,
         })
         .collect();
