@@ -120,10 +120,6 @@ async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
         result["plan"]["gap"],
         result["seconds"].as_f64().unwrap_or(0.0)
     );
-    if let Ok(path) = std::env::var("RENKEI_DUMP_INSTANCE") {
-        let (_, instance, _) = app.db().plan_run_input(id).await.unwrap();
-        std::fs::write(path, serde_json::to_string_pretty(&instance).unwrap()).unwrap();
-    }
     let outcomes = result["targets"].as_array().expect("target outcomes");
     assert!(!outcomes.is_empty(), "{result}");
     for t in outcomes {
