@@ -154,16 +154,51 @@ async fn dashboard_page(
     let d = service::dashboard(&state.db, m, fy, today()).await?;
     let b = base(&state, lang, &session, "indicators").await?;
     let figures: Vec<Value> = d.figures.iter().map(|f| figure_value(f, lang)).collect();
-    let proposals: Vec<Value> = d
+    // Every re-plan proposal starts the same run (all indicators are its targets): one item
+    // with one button, listing what it is for; invitations and staffing stay one per indicator.
+    let mut proposals: Vec<Value> = Vec::new();
+    let replans: Vec<&crate::indicators::Proposal> = d
         .proposals
         .iter()
-        .map(|p| {
-            context! {
-                indicator => p.indicator, text => p.text.get(lang),
-                can_act => !matches!(p.action, Action::CheckStaff),
-            }
-        })
+        .filter(|p| matches!(p.action, Action::Replan { .. }))
         .collect();
+    if let Some(first) = replans.first() {
+        let Action::Replan { from, to } = first.action else {
+            unreachable!("filtered to re-plans")
+        };
+        let short: Vec<String> = replans
+            .iter()
+            .filter_map(|p| d.figures.iter().find(|f| f.code == p.indicator))
+            .map(|f| match lang {
+                Lang::Ja => format!("{}（見込み {}／目標 {}）", f.name, f.expected, f.target),
+                Lang::En => format!(
+                    "{} ({} expected, target {})",
+                    f.name_en, f.expected, f.target
+                ),
+            })
+            .collect();
+        let text = match lang {
+            Lang::Ja => format!(
+                "{from}〜{to}を指標を目標に再計画し、不足する会議・訪問を最適化で配置します（結果を確認してから公開します）。対象: {}",
+                short.join("、")
+            ),
+            Lang::En => format!(
+                "Re-plan {from} to {to} with the indicators as targets; the optimizer places the missing meetings and visits (review, then publish). For: {}",
+                short.join("; ")
+            ),
+        };
+        proposals.push(context! { indicator => first.indicator, text, can_act => true });
+    }
+    for p in d
+        .proposals
+        .iter()
+        .filter(|p| !matches!(p.action, Action::Replan { .. }))
+    {
+        proposals.push(context! {
+            indicator => p.indicator, text => p.text.get(lang),
+            can_act => !matches!(p.action, Action::CheckStaff),
+        });
+    }
     let presets: Vec<Value> = Preset::ALL
         .iter()
         .map(|p| context! { slug => p.slug(), label => p.label().0 })
