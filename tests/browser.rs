@@ -517,6 +517,18 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
     }
     let figures = text_of(client, "dl.figures").await;
     assert!(figures.contains("規則違反なし"), "{figures}");
+    // The indicators' targets for the quarter, each met or explained.
+    let targets = text_of(client, "#targets summary").await;
+    assert!(targets.starts_with("指標の目標"), "{targets}");
+    let (met, all) = targets
+        .rsplit_once(": ")
+        .and_then(|(_, n)| n.split_once(" / "))
+        .unwrap_or_else(|| panic!("{targets}"));
+    assert_eq!(
+        all.split_whitespace().next(),
+        Some(met),
+        "every target of the quarter is met: {targets}"
+    );
     save_screenshot(client, "plan-grid.png").await;
 
     // The list view: every ward network meeting once in the quarter.

@@ -767,6 +767,10 @@ struct Report {
     soft_cost: serde_json::Value,
     seconds: f64,
     required_occurrences: u32,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    targets: Vec<renkei_solver::schedule::model::TargetOutcome>,
 }
 
 /// Names of what a plan refers to, from the run's own instance.
@@ -1006,6 +1010,14 @@ async fn plan_page(
                 gap => r.plan.as_ref().and_then(|p| p["gap"].as_f64()).map(|g| format!("{:.2}", g * 100.0)),
                 objective => format!("{:.1}", r.soft_cost["total"].as_f64().unwrap_or(0.0)),
                 infeasible => r.infeasibility.is_some(),
+                // The optimizer had no whole plan by the time limit: the baseline is shown.
+                fallback => r.method == "greedy" && run.method == "milp",
+                targets => r.targets.iter().map(|t| context! {
+                    name => if lang == Lang::En { t.name.en.clone() } else { t.name.ja.clone() },
+                    min => t.min, planned => t.planned, met => t.met,
+                    reason => t.reason.as_ref().map(|x| if lang == Lang::En { x.en.clone() } else { x.ja.clone() }),
+                }).collect::<Vec<_>>(),
+                targets_met => r.targets.iter().filter(|t| t.met).count(),
             },
             list => items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), grids => grids, changes => changes,
             conflicts => conflicts, per_series => per_series,
