@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use renkei_solver::calendar::FiscalYear;
 use sqlx::Row;
 
+use super::meetings::date;
 use super::notices::{queue_occurrence, Audience, NoticeKind};
 use super::tenancy::{MunicipalityId, User};
 use super::{now, Db};
@@ -18,11 +19,6 @@ use crate::indicators::{
 use crate::master::{FieldError, MasterKind};
 use crate::meetings::spec::parse_kind;
 use crate::store::master::Record as MasterRecord;
-
-fn date(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|e| Error::Internal(anyhow::anyhow!("stored date {s:?}: {e}")))
-}
 
 impl Db {
     /// The indicators of a fiscal year, in their order.

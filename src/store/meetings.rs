@@ -168,7 +168,8 @@ async fn notify(
     Ok(super::notices::queue_occurrence(tx, m, occurrence, kind, audience, None).await? as i64)
 }
 
-fn date(s: &str) -> Result<NaiveDate> {
+/// A stored `YYYY-MM-DD` date.
+pub(super) fn date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored date {s}: {e}")))
 }
