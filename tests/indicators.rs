@@ -44,21 +44,36 @@ async fn occurrences(api: &Api) -> Vec<Value> {
     v.as_array().unwrap_or_else(|| panic!("{v}")).clone()
 }
 
-async fn decline(app: &TestApp, m: MunicipalityId, occurrence: i64, person: i64) {
+/// An invitee's answer, recorded as the answer page records it.
+async fn answer(app: &TestApp, m: MunicipalityId, occurrence: i64, person: i64, answer: &str) {
     app.db()
         .record_answer(
             m,
             occurrence,
             person,
             &Answer {
-                answer: "decline".into(),
+                answer: answer.into(),
                 deputy_name: String::new(),
                 deputy_organisation: String::new(),
-                comment: "都合がつかないため".into(),
+                comment: String::new(),
             },
         )
         .await
         .unwrap();
+}
+
+async fn decline(app: &TestApp, m: MunicipalityId, occurrence: i64, person: i64) {
+    answer(app, m, occurrence, person, "decline").await;
+}
+
+/// The demo municipality's id.
+async fn demo_municipality(app: &TestApp) -> MunicipalityId {
+    app.db()
+        .municipality_by_code(renkei::demo::data::demo_dataset().municipality_code)
+        .await
+        .unwrap()
+        .expect("the demo is loaded")
+        .id
 }
 
 /// The "done when" of the indicators, end to end on the demo. SQLite only: the fiscal-year
@@ -67,13 +82,7 @@ async fn decline(app: &TestApp, m: MunicipalityId, occurrence: i64, person: i64)
 async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
     let (app, token) = demo_app(Engine::Sqlite).await;
     let api = app.api(&token);
-    let m = app
-        .db()
-        .municipality_by_code(renkei::demo::data::demo_dataset().municipality_code)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let m = demo_municipality(&app).await;
 
     // The demo carries Hiratsuka's table for FY2027, exactly.
     let defs: Value = api.get_json("/api/v1/indicators?fiscal_year=2027").await;
@@ -356,13 +365,7 @@ async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
 async fn recording_held_meetings(engine: Engine) {
     let (app, token) = demo_app(engine).await;
     let api = app.api(&token);
-    let m = app
-        .db()
-        .municipality_by_code(renkei::demo::data::demo_dataset().municipality_code)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let m = demo_municipality(&app).await;
     // Last summer's verifications, planned then (a past planning date) and published.
     let (id, run) = plan(
         &api,
@@ -383,20 +386,7 @@ async fn recording_held_meetings(engine: Engine) {
     let person = first["attendees"][0]["person_id"].as_i64().unwrap();
 
     // Held: without a list, who confirmed is who came.
-    app.db()
-        .record_answer(
-            m,
-            id1,
-            person,
-            &Answer {
-                answer: "attend".into(),
-                deputy_name: String::new(),
-                deputy_organisation: String::new(),
-                comment: String::new(),
-            },
-        )
-        .await
-        .unwrap();
+    answer(&app, m, id1, person, "attend").await;
     let (s, body) = status_json(
         api.post_json(
             &format!("/api/v1/occurrences/{id1}/record"),

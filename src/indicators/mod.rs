@@ -369,14 +369,8 @@ impl RecordInput {
 // The snapshot
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone)]
-pub struct Org {
-    pub id: i64,
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-    pub ward: String,
-}
+/// An organisation as planning reads it (id, code, name, kind slug, ward).
+pub use crate::meetings::build::SnapOrganisation as Org;
 
 #[derive(Debug, Clone)]
 pub struct Staff {

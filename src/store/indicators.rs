@@ -14,7 +14,7 @@ use super::{now, Db};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 use crate::indicators::{
-    Data, Indicator, IndicatorInput, Invitee, Occ, Org, Record, SeriesInfo, Staff, ValidRecord,
+    Data, Indicator, IndicatorInput, Invitee, Occ, Record, SeriesInfo, Staff, ValidRecord,
 };
 use crate::master::{FieldError, MasterKind};
 use crate::meetings::spec::parse_kind;
@@ -85,22 +85,11 @@ impl Db {
         let mut data = Data {
             fiscal_year: fy,
             today,
-            organisations: Vec::new(),
+            organisations: self.organisation_snapshot(m).await?,
             people: Vec::new(),
             series: Vec::new(),
             occurrences: Vec::new(),
         };
-        for r in self.list_records(m, MasterKind::Organisations, "").await? {
-            if let MasterRecord::Organisation(o) = r {
-                data.organisations.push(Org {
-                    id: o.id,
-                    code: o.code,
-                    name: o.name,
-                    kind: o.kind.slug().to_string(),
-                    ward: o.ward,
-                });
-            }
-        }
         for r in self.list_records(m, MasterKind::People, "").await? {
             if let MasterRecord::Person(p) = r {
                 data.people.push(Staff {

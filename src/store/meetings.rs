@@ -423,19 +423,30 @@ impl Db {
     }
 
     /// Everything the instance builder reads, for the active series.
-    pub async fn planning_snapshot(&self, m: MunicipalityId) -> Result<Snapshot> {
-        let mut snap = Snapshot::default();
-        for r in self.list_records(m, MasterKind::Organisations, "").await? {
-            if let Record::Organisation(o) = r {
-                snap.organisations.push(SnapOrganisation {
+    /// The municipality's organisations as planning and the indicators read them.
+    pub async fn organisation_snapshot(&self, m: MunicipalityId) -> Result<Vec<SnapOrganisation>> {
+        Ok(self
+            .list_records(m, MasterKind::Organisations, "")
+            .await?
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Organisation(o) => Some(SnapOrganisation {
                     id: o.id,
                     code: o.code,
                     name: o.name,
                     kind: o.kind.slug().to_string(),
                     ward: o.ward,
-                });
-            }
-        }
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    pub async fn planning_snapshot(&self, m: MunicipalityId) -> Result<Snapshot> {
+        let mut snap = Snapshot {
+            organisations: self.organisation_snapshot(m).await?,
+            ..Snapshot::default()
+        };
         let absence_rows = sqlx::query(
             "SELECT person_id, from_date, to_date FROM absences WHERE municipality_id = $1",
         )

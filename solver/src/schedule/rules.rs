@@ -279,10 +279,11 @@ pub fn required_occurrences(instance: &Instance) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn instance(period: (NaiveDate, NaiveDate)) -> Instance {
+    /// One venue with one room over `period`, no series (other modules' tests use it too).
+    pub(crate) fn instance(period: (NaiveDate, NaiveDate)) -> Instance {
         Instance {
             name: "t".into(),
             period: DateRange {
@@ -319,7 +320,7 @@ mod tests {
         }
     }
 
-    fn series(per: CadencePeriod, min: u32, max: u32, months: Vec<u32>) -> Series {
+    pub(crate) fn series(per: CadencePeriod, min: u32, max: u32, months: Vec<u32>) -> Series {
         Series {
             id: 1,
             title: "s".into(),

@@ -178,67 +178,18 @@ mod tests {
 
     /// One venue and room, Q1 of FY2026, series `ids` meeting per month `min`-`max` times.
     fn instance(ids: &[SeriesId], min: u32, max: u32) -> Instance {
-        let series = ids
+        let mut instance = crate::schedule::rules::tests::instance((d(2026, 4, 1), d(2026, 6, 30)));
+        instance.series = ids
             .iter()
             .map(|id| Series {
                 id: *id,
                 title: format!("部会{id}"),
                 kind: MeetingKind::Subcommittee,
                 duration_minutes: 90,
-                required: vec![],
-                optional: vec![],
-                external_attendees: 0,
-                needs_wheelchair: false,
-                needs_hearing_loop: false,
-                rooms: vec![],
-                cadence: Cadence {
-                    per: CadencePeriod::Month,
-                    min,
-                    max,
-                    months: vec![],
-                    min_gap_days: None,
-                    max_gap_days: None,
-                },
-                lead_days: 0,
-                allowed_start: None,
-                preferred_weekdays: vec![],
-                preferred_start: None,
+                ..crate::schedule::rules::tests::series(CadencePeriod::Month, min, max, vec![])
             })
             .collect();
-        Instance {
-            name: "t".into(),
-            period: DateRange {
-                from: d(2026, 4, 1),
-                to: d(2026, 6, 30),
-            },
-            planning_date: d(2026, 4, 1),
-            grain_minutes: 30,
-            closures: vec![],
-            people: vec![],
-            organisations: vec![],
-            venues: vec![Venue {
-                id: 1,
-                name: "v".into(),
-                hours: Default::default(),
-                closures: vec![],
-            }],
-            rooms: vec![Room {
-                id: 1,
-                venue: 1,
-                name: "r".into(),
-                capacity: 10,
-                wheelchair: true,
-                hearing_loop: false,
-            }],
-            travel: vec![],
-            default_travel_minutes: 30,
-            series,
-            precedences: vec![],
-            published: vec![],
-            targets: vec![],
-            weights: Weights::default(),
-            time_limit_seconds: 10.0,
-        }
+        instance
     }
 
     fn target(series: &[SeriesId], min: u32) -> Target {
