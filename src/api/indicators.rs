@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,6 +25,7 @@ use crate::indicators::service::{self, Acted, Dashboard, Drill};
 use crate::indicators::{parse_all, presets, Indicator, IndicatorInput, RecordInput};
 use crate::master::FieldError;
 use crate::meetings::presets::Preset;
+use crate::transfer::{FileFormat, TextEncoding};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -268,22 +269,12 @@ pub(crate) async fn report_response(
         "xlsx" => {
             let name = state.db.municipality(user.municipality_id).await?.name;
             let bytes = report::xlsx(&r, &name, lang)?;
-            let file = format!("renkei-{}-{}.xlsx", r.kind, r.from.format("%Y-%m"));
-            Ok((
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                            .to_string(),
-                    ),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{file}\""),
-                    ),
-                ],
+            Ok(super::download(
                 bytes,
-            )
-                .into_response())
+                FileFormat::Xlsx,
+                TextEncoding::Auto,
+                &format!("{}-{}", r.kind, r.from.format("%Y-%m")),
+            ))
         }
         other => Err(Error::Validation(vec![FieldError::new(
             "format",
