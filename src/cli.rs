@@ -105,8 +105,10 @@ enum Command {
         #[arg(long)]
         time_limit: Option<f64>,
     },
-    /// Write a deterministic benchmark instance (s: one center, one quarter; m: a city, one
-    /// fiscal year; l: a prefecture, one fiscal year).
+    /// Write a benchmark instance: demo-q / demo-fy (the demo municipality's next fiscal
+    /// year's first quarter / whole year, as a planning run builds it) or a deterministic
+    /// generated one (s: one center, one quarter; m: a city, one fiscal year; l: a
+    /// prefecture, one fiscal year).
     BenchInstance {
         #[arg(long)]
         size: String,
@@ -483,8 +485,10 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::BenchInstance { size, seed, out } => {
-            let size: Size = size.parse().map_err(anyhow::Error::msg)?;
-            let json = serde_json::to_string_pretty(&generate::instance(size, seed))?;
+            let dir = tempfile_dir()?;
+            let instance = bench_instance(&size, seed, &dir).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            let json = serde_json::to_string_pretty(&instance?)?;
             match out {
                 Some(path) => std::fs::write(&path, json)
                     .with_context(|| format!("cannot write {}", path.display()))?,
@@ -492,21 +496,73 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench { sizes, seed } => bench(&sizes, seed),
+        Command::Bench { sizes, seed } => bench(&sizes, seed).await,
     }
 }
 
-/// Runs `renkei solve` in a child process per size and method (so that peak memory is each
-/// solve's own) and prints a Markdown table.
-fn bench(sizes: &str, seed: u64) -> anyhow::Result<()> {
-    let exe = std::env::current_exe()?;
+/// The instance of one benchmark family: `demo-q` / `demo-fy` (the demo municipality's next
+/// fiscal year's first quarter / whole year, built as a planning run builds it, indicator
+/// targets included) or a generated size (`s`, `m`, `l`, `city`, `pref`).
+async fn bench_instance(
+    family: &str,
+    seed: u64,
+    dir: &std::path::Path,
+) -> anyhow::Result<renkei_solver::schedule::model::Instance> {
+    let demo_period = match family {
+        "demo-q" => Some("Q1"),
+        "demo-fy" => Some(""),
+        _ => None,
+    };
+    let Some(quarter) = demo_period else {
+        let size: Size = family.parse().map_err(anyhow::Error::msg)?;
+        return Ok(generate::instance(size, seed));
+    };
+    let db = Db::connect(&format!("sqlite://{}", dir.join("demo.db").display())).await?;
+    db.migrate().await?;
+    crate::demo::load(&db).await?;
+    let m = db
+        .municipality_by_code(crate::demo::data::demo_dataset().municipality_code)
+        .await
+        .map_err(user_error)?
+        .context("the demo municipality did not load")?;
+    let today = crate::api::indicators::today();
+    let next = FiscalYear::of(today).year() + 1;
+    let input = crate::meetings::PlanRequestInput {
+        period: if quarter.is_empty() {
+            format!("FY{next}")
+        } else {
+            format!("{next}{quarter}")
+        },
+        time_limit_seconds: Some(if quarter.is_empty() { 30.0 } else { 10.0 }),
+        ..Default::default()
+    };
+    let req = input
+        .parse(today)
+        .map_err(|e| anyhow::anyhow!("bench request: {e:?}"))?;
+    let built = crate::meetings::build_instance(&db, m.id, &req)
+        .await
+        .map_err(user_error)?;
+    let mut instance = built.instance;
+    instance.name = format!("{family} ({})", req.label);
+    Ok(instance)
+}
+
+/// A fresh folder for one benchmark's files.
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("renkei-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    println!("| size | method | occurrences (required) | people | rooms | variables | status | objective | bound | gap | soft cost | violations | seconds | peak MiB |");
+    Ok(dir)
+}
+
+/// Runs `renkei solve` in a child process per instance family and method (so that peak memory
+/// is each solve's own) and prints a Markdown table.
+async fn bench(sizes: &str, seed: u64) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let dir = tempfile_dir()?;
+    println!("| instance | method | occurrences (required) | people | rooms | variables | status | objective | bound | gap | soft cost | violations | seconds | peak MiB |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for size_text in sizes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let size: Size = size_text.parse().map_err(anyhow::Error::msg)?;
-        let instance = generate::instance(size, seed);
+        let instance = bench_instance(size_text, seed, &dir).await?;
         let path = dir.join(format!("{size_text}.json"));
         std::fs::write(&path, serde_json::to_string(&instance)?)?;
         for greedy in [false, true] {
@@ -532,7 +588,7 @@ fn bench(sizes: &str, seed: u64) -> anyhow::Result<()> {
             };
             println!(
                 "| {size_text} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                if greedy { "greedy" } else { "milp" },
+                report["method"].as_str().unwrap_or(if greedy { "greedy" } else { "milp" }),
                 report["occurrences"].as_array().map(|a| a.len()).unwrap_or(0),
                 report["required_occurrences"],
                 instance.people.len(),

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use renkei_solver::schedule::milp::{PlanOptions, Progress};
 use renkei_solver::schedule::model::{
-    Change, Infeasibility, Instance, Occurrence, Plan, TargetOutcome,
+    Change, Infeasibility, Instance, Occurrence, Plan, PlanMethod, TargetOutcome, Text,
 };
 use renkei_solver::schedule::score::{soft_cost, SoftCost};
 use renkei_solver::schedule::validate::{validate, Violation};
@@ -45,6 +45,10 @@ pub struct SolveReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanFigures {
+    /// What produced the occurrences: the optimizer, the improved baseline or the baseline.
+    pub method: PlanMethod,
+    /// When and why the optimizer stopped before proving optimality (ja / en).
+    pub note: Option<Text>,
     pub status: renkei_solver::schedule::model::SolveStatus,
     pub objective: f64,
     pub bound: f64,
@@ -56,6 +60,8 @@ pub struct PlanFigures {
 impl From<&Plan> for PlanFigures {
     fn from(p: &Plan) -> PlanFigures {
         PlanFigures {
+            method: p.method,
+            note: p.note.clone(),
             status: p.status,
             objective: p.objective,
             bound: p.bound,

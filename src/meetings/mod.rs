@@ -29,7 +29,7 @@ use crate::jobs::{JobContext, JobError, JobResult, Worker};
 use crate::master::{parse_date, FieldError};
 use crate::planning::{self, Method};
 use crate::store::meetings::{PlanColumn, PlanRun, RunInput, PLAN_JOB};
-use crate::store::tenancy::User;
+use crate::store::tenancy::{MunicipalityId, User};
 use crate::store::Db;
 
 /// What a coordinator asks for: a period and how long the optimizer may take.
@@ -214,7 +214,31 @@ fn method_slug(m: Method) -> &'static str {
 
 /// Builds the instance from the data as it is now, stores the run and enqueues its job.
 pub async fn start_plan(db: &Db, user: &User, req: &ValidPlanRequest) -> Result<PlanRun> {
-    let snap = db.planning_snapshot(user.municipality_id).await?;
+    let built = build_instance(db, user.municipality_id, req).await?;
+    let instance = serde_json::to_value(&built.instance).map_err(|e| Error::Internal(e.into()))?;
+    db.create_plan_run(
+        user,
+        &RunInput {
+            method: method_slug(req.method),
+            label: &req.label,
+            period: (req.period.from, req.period.to),
+            instance: &instance,
+            series: &built.series,
+            notes: &built.notes,
+        },
+    )
+    .await
+}
+
+/// The solver instance of a plan request: the municipality's series, master data, published
+/// calendar and indicator targets as they are now (what a planning run stores, and what
+/// `renkei bench` plans for the demo).
+pub async fn build_instance(
+    db: &Db,
+    municipality: MunicipalityId,
+    req: &ValidPlanRequest,
+) -> Result<build::Built> {
+    let snap = db.planning_snapshot(municipality).await?;
     if snap.series.is_empty() {
         return Err(Error::BadRequest(Msg::new(
             "計画する会議シリーズがありません。先に「会議シリーズ」でシリーズを登録するか、プリセットを読み込んでください",
@@ -232,7 +256,7 @@ pub async fn start_plan(db: &Db, user: &User, req: &ValidPlanRequest) -> Result<
             format!("no active meeting series \"{unknown}\""),
         )]));
     }
-    let (targets, target_note) = indicator_targets(db, user, req).await?;
+    let (targets, target_note) = indicator_targets(db, municipality, req).await?;
     let mut built = build::build(
         &snap,
         &build::Request {
@@ -247,19 +271,7 @@ pub async fn start_plan(db: &Db, user: &User, req: &ValidPlanRequest) -> Result<
         },
     );
     built.notes.extend(target_note);
-    let instance = serde_json::to_value(&built.instance).map_err(|e| Error::Internal(e.into()))?;
-    db.create_plan_run(
-        user,
-        &RunInput {
-            method: method_slug(req.method),
-            label: &req.label,
-            period: (req.period.from, req.period.to),
-            instance: &instance,
-            series: &built.series,
-            notes: &built.notes,
-        },
-    )
-    .await
+    Ok(built)
 }
 
 /// The fiscal year's indicators as counts the plan should reach, after what lies outside the
@@ -267,12 +279,12 @@ pub async fn start_plan(db: &Db, user: &User, req: &ValidPlanRequest) -> Result<
 /// fiscal year; otherwise a note says the indicators were left out.
 async fn indicator_targets(
     db: &Db,
-    user: &User,
+    municipality: MunicipalityId,
     req: &ValidPlanRequest,
 ) -> Result<(Vec<crate::indicators::PlanTarget>, Option<Msg>)> {
     let fy = FiscalYear::of(req.period.from);
     let defs: Vec<_> = db
-        .indicators(user.municipality_id, fy)
+        .indicators(municipality, fy)
         .await?
         .into_iter()
         .map(|i| i.def)
@@ -290,7 +302,7 @@ async fn indicator_targets(
         ));
     }
     let data = db
-        .indicator_data(user.municipality_id, fy, req.planning_date)
+        .indicator_data(municipality, fy, req.planning_date)
         .await?;
     Ok((
         crate::indicators::plan_targets(&defs, &data, req.period.from, req.period.to),

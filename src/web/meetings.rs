@@ -1011,7 +1011,9 @@ async fn plan_page(
                 objective => format!("{:.1}", r.soft_cost["total"].as_f64().unwrap_or(0.0)),
                 infeasible => r.infeasibility.is_some(),
                 // The optimizer had no whole plan by the time limit: the baseline is shown.
-                fallback => r.method == "greedy" && run.method == "milp",
+                fallback => (r.method == "greedy" && run.method == "milp")
+                    || r.plan.as_ref().is_some_and(|p| p["method"] == "baseline"),
+                note => r.plan.as_ref().and_then(|p| p["note"][if lang == Lang::En { "en" } else { "ja" }].as_str().map(str::to_string)),
                 targets => r.targets.iter().map(|t| context! {
                     name => if lang == Lang::En { t.name.en.clone() } else { t.name.ja.clone() },
                     min => t.min, planned => t.planned, met => t.met,

@@ -121,7 +121,7 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "calendar" => ("カレンダー", "Calendar"),
         "notices" => ("送信メール", "Sent mail"),
         "indicators" => ("指標・報告", "Indicators & reports"),
-        "optimizer_fallback" => ("最適化は制限時間内に日程全体を作れなかったため、手作業と同じ方法で作った日程（検証済み）を表示しています。制限時間を延ばすと最適化の結果になることがあります", "The optimizer did not finish a whole plan within the time limit, so this is the plan made the way a coordinator would (validated). A longer time limit may give the optimizer's plan"),
+        "optimizer_fallback" => ("最適化は制限時間内に基準の計画より良い日程を見つけられなかったため、基準の計画（手作業と同じ作り方で整えた日程、検証済み）を表示しています。制限時間を延ばすと最適化の結果になることがあります", "The optimizer found no better plan than the baseline within the time limit, so this is the baseline (made the way a coordinator would, then polished; validated). A longer time limit may give the optimizer's plan"),
         "indicator_targets" => ("指標の目標", "Indicator targets"),
         "targets_met" => ("達成", "met"),
         "transfer" => ("取込・書出", "Import / export"),

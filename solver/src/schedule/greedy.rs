@@ -1,202 +1,53 @@
-//! The greedy baseline: what a coordinator does by hand. Series in the order given, each
-//! cadence window in date order, the first day, start time and room where every required
-//! attendee is free; optional invitees come if they happen to be free. Kept for comparison
-//! with the optimizer (objective and hard-rule failures side by side); it does not look
-//! ahead, so it may miss counts, gaps or precedences that the optimizer meets. After the
-//! cadence minimums it adds occurrences towards the count targets ([`Instance::targets`])
-//! where the same checks and the cadence maxima allow.
+//! The baseline (基準の計画): a plan built the way a careful coordinator would, then polished
+//! by moving one meeting at a time. It is the fallback when the optimizer has no better plan
+//! and the optimizer's starting point, so it has to be a plan people would publish.
+//!
+//! 1. **Keep what is published.** Pinned occurrences stay as they are; unpinned published
+//!    occurrences are kept on their date, time and room wherever the rules still allow.
+//! 2. **Spread each series over its windows.** Series are taken in precedence order (a
+//!    meeting that needs an earlier one comes after it), the least flexible first. Each
+//!    missing occurrence goes to the day, start and room with the least added soft cost:
+//!    distance to the ideal dates the spacing goal uses, weekday, start window, optional
+//!    invitees who cannot come, each person's weekly load. Hard rules are checked as it goes
+//!    (rooms, people and travel, gaps, precedence, lead time, months, availability), and
+//!    nobody gets more than [`DAILY_CAP`] meetings a day while another day will do.
+//! 3. **Count targets** ([`Instance::targets`]) get extra occurrences, cheapest first, where
+//!    the cadence maxima allow.
+//! 4. **Polish.** Every movable occurrence is taken out and put back at its best place
+//!    (another day of its window, time or room) while that lowers the exact soft cost, for a
+//!    bounded number of passes: deterministic, no clock involved.
+//!
+//! The baseline does not look ahead, so on a tight instance it may still miss a count, a gap
+//! or a precedence; the validator then says so and the optimizer's plan is used.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use chrono::{Datelike, Duration};
 
+use super::milp::prepare::{check_instance, in_window, Day, Prepared};
 use super::model::*;
-use super::rules::{self, minutes, start_times, windows, Index};
+use super::rules;
+use super::score::ideal_offset;
 use super::targets;
 
-struct Booking {
-    date: NaiveDate,
-    start: u32,
-    end: u32,
-    venue: VenueId,
-    room: RoomId,
-    people: Vec<PersonId>,
-}
+/// Meetings per person and day the baseline plans before it accepts more.
+pub const DAILY_CAP: u32 = 3;
+/// Polishing passes over all occurrences.
+const PASSES: usize = 6;
 
 pub fn plan(instance: &Instance) -> Vec<Occurrence> {
-    let ix = Index::new(instance);
-    let mut booked: Vec<Booking> = Vec::new();
-    let mut out: Vec<Occurrence> = Vec::new();
-
-    let person_free =
-        |booked: &[Booking], p: PersonId, date: NaiveDate, start: u32, end: u32, venue: VenueId| {
-            booked
-                .iter()
-                .filter(|b| b.date == date && b.people.contains(&p))
-                .all(|b| {
-                    let travel = ix.travel_minutes(b.venue, venue);
-                    end + travel <= b.start || b.end + travel <= start
-                })
-        };
-    let room_free = |booked: &[Booking], r: RoomId, date: NaiveDate, start: u32, end: u32| {
-        booked
-            .iter()
-            .filter(|b| b.date == date && b.room == r)
-            .all(|b| end <= b.start || b.end <= start)
-    };
-
-    // The first day, start and room where the room and every required attendee are free.
-    let find = |booked: &[Booking],
-                s: &Series,
-                rooms: &[&Room],
-                days: &mut dyn Iterator<Item = NaiveDate>| {
-        for date in days {
-            let found = rooms.iter().find_map(|room| {
-                start_times(&ix, s, room, date).into_iter().find_map(|t| {
-                    let (start, end) = (minutes(t), minutes(t) + s.duration_minutes);
-                    let ok = room_free(booked, room.id, date, start, end)
-                        && s.required
-                            .iter()
-                            .all(|p| person_free(booked, *p, date, start, end, room.venue));
-                    ok.then_some((date, t, room.id))
-                })
-            });
-            if found.is_some() {
-                return found;
-            }
-        }
-        None
-    };
-    // Books it, with the optional invitees who happen to be free.
-    let book = |booked: &mut Vec<Booking>,
-                out: &mut Vec<Occurrence>,
-                s: &Series,
-                date: NaiveDate,
-                t: NaiveTime,
-                room: RoomId| {
-        let room = ix.rooms[&room];
-        let (start, end) = (minutes(t), minutes(t) + s.duration_minutes);
-        let mut attendees = s.required.clone();
-        attendees.extend(s.optional.iter().filter(|p| {
-            ix.person_available(**p, date) && person_free(booked, **p, date, start, end, room.venue)
-        }));
-        booked.push(Booking {
-            date,
-            start,
-            end,
-            venue: room.venue,
-            room: room.id,
-            people: attendees.clone(),
-        });
-        out.push(Occurrence {
-            series: s.id,
-            index: 0,
-            date,
-            start: t,
-            end: t + Duration::minutes(i64::from(s.duration_minutes)),
-            room: room.id,
-            attendees,
-        });
-    };
-
-    // Pinned occurrences first, as a coordinator keeps what is fixed.
-    for p in instance.published.iter().filter(|p| p.pin == Pin::Full) {
-        let o = &p.occurrence;
-        if let Some(room) = ix.rooms.get(&o.room) {
-            booked.push(Booking {
-                date: o.date,
-                start: minutes(o.start),
-                end: minutes(o.end),
-                venue: room.venue,
-                room: room.id,
-                people: o.attendees.clone(),
-            });
-            out.push(o.clone());
-        }
+    if !check_instance(instance).is_empty() {
+        return Vec::new();
     }
-
-    for s in &instance.series {
-        let rooms = ix.suitable_rooms(s);
-        let mut last: Option<NaiveDate> = out
-            .iter()
-            .filter(|o| o.series == s.id)
-            .map(|o| o.date)
-            .max();
-        for w in windows(&ix, s) {
-            let already = out
-                .iter()
-                .filter(|o| o.series == s.id && w.range.contains(o.date))
-                .count() as u32;
-            for _ in already..w.min {
-                let earliest = last
-                    .map(|d| {
-                        d + Duration::days(i64::from(s.cadence.min_gap_days.unwrap_or(1).max(1)))
-                    })
-                    .unwrap_or(w.range.from)
-                    .max(w.range.from)
-                    .max(ix.earliest_date(s));
-                let mut days = earliest
-                    .iter_days()
-                    .take_while(|d| *d <= w.range.to)
-                    .filter(|d| s.required.iter().all(|p| ix.person_available(*p, *d)));
-                let Some((date, t, room)) = find(&booked, s, &rooms, &mut days) else {
-                    break;
-                };
-                book(&mut booked, &mut out, s, date, t, room);
-                last = Some(date);
-            }
-        }
+    let prep = Prepared::new(instance);
+    let mut state = State::new(&prep);
+    state.keep_published();
+    for s in state.order() {
+        state.fill_series(s);
     }
-    // Then the count targets: round robin over each short target's series, one more
-    // occurrence at a time, on the first day the rules above allow (lead time, months,
-    // minimum gap to every occurrence of the series, free room and people) in a window
-    // below its maximum. Series that need an earlier meeting (precedence) are left alone.
-    let needs_before: BTreeSet<SeriesId> = instance.precedences.iter().map(|p| p.after).collect();
-    for target in &instance.targets {
-        let mut ids = BTreeSet::new();
-        let series: Vec<&Series> = target
-            .series
-            .iter()
-            .filter(|id| ids.insert(**id) && !needs_before.contains(id))
-            .filter_map(|id| ix.series.get(id).copied())
-            .collect();
-        let short = |out: &[Occurrence]| targets::planned(instance, target, out) < target.min;
-        let mut added = true;
-        while added && short(&out) {
-            added = false;
-            for s in &series {
-                if !short(&out) {
-                    break;
-                }
-                let rooms = ix.suitable_rooms(s);
-                let gap = i64::from(s.cadence.min_gap_days.unwrap_or(1).max(1));
-                let held: Vec<NaiveDate> = out
-                    .iter()
-                    .filter(|o| o.series == s.id)
-                    .map(|o| o.date)
-                    .collect();
-                let earliest = ix.earliest_date(s);
-                let found = windows(&ix, s).into_iter().find_map(|w| {
-                    let n = held.iter().filter(|d| w.range.contains(**d)).count() as u32;
-                    if n >= w.max {
-                        return None;
-                    }
-                    let mut days = rules::days(w.range).filter(|d| {
-                        *d >= earliest
-                            && (s.cadence.months.is_empty()
-                                || s.cadence.months.contains(&d.month()))
-                            && held.iter().all(|h| (*d - *h).num_days().abs() >= gap)
-                            && s.required.iter().all(|p| ix.person_available(*p, *d))
-                    });
-                    find(&booked, s, &rooms, &mut days)
-                });
-                if let Some((date, t, room)) = found {
-                    book(&mut booked, &mut out, s, date, t, room);
-                    added = true;
-                }
-            }
-        }
-    }
+    state.fill_targets();
+    state.polish(PASSES);
+    let mut out = state.occurrences();
     renumber(&mut out);
     out
 }
@@ -213,5 +64,693 @@ pub fn renumber(occurrences: &mut [Occurrence]) {
         }
         o.index = next;
         next += 1;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fixed {
+    /// May move to any day of its window.
+    No,
+    /// Keeps its date (published, `Pin::Date`).
+    Date,
+    /// Keeps date, time and room (published, `Pin::Full`).
+    Full,
+}
+
+#[derive(Debug, Clone)]
+struct Booking {
+    series: usize,
+    day: Day,
+    /// Candidate index; `None` only for a full pin on a day the series can no longer use.
+    candidate: Option<usize>,
+    start: u32,
+    end: u32,
+    room: RoomId,
+    venue: VenueId,
+    attendees: Vec<PersonId>,
+    fixed: Fixed,
+}
+
+/// A start time and room for a meeting on one day, with its time-dependent cost.
+#[derive(Debug, Clone)]
+struct Choice {
+    start: u32,
+    room: RoomId,
+    venue: VenueId,
+    attendees: Vec<PersonId>,
+    cost: f64,
+}
+
+struct State<'p, 'a> {
+    prep: &'p Prepared<'a>,
+    w: Weights,
+    bookings: Vec<Option<Booking>>,
+    by_day: Vec<Vec<usize>>,
+    /// Per series, its bookings' (day, booking) sorted by day.
+    of_series: Vec<Vec<(Day, usize)>>,
+    /// Meetings per (person, week) and (person, day).
+    week: HashMap<(PersonId, i64), u32>,
+    daily: HashMap<(PersonId, Day), u32>,
+    /// Wanted count per (series, window).
+    wanted: Vec<Vec<u32>>,
+    /// Start times per (series, room index, weekday).
+    starts: HashMap<(usize, usize, u32), Vec<u32>>,
+    /// Series positions that must come before / after others.
+    afters: Vec<Vec<(usize, u32, u32)>>,
+    befores: Vec<Vec<(usize, u32, u32)>>,
+    position: HashMap<SeriesId, usize>,
+    cap: u32,
+}
+
+impl<'p, 'a> State<'p, 'a> {
+    fn new(prep: &'p Prepared<'a>) -> Self {
+        let position: HashMap<SeriesId, usize> = prep
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.series.id, i))
+            .collect();
+        let n = prep.series.len();
+        // befores[a]: (before series, min, max) that each occurrence of a needs;
+        // afters[b]: (after series, min, max) that rely on b.
+        let mut befores = vec![Vec::new(); n];
+        let mut afters = vec![Vec::new(); n];
+        for p in &prep.instance.precedences {
+            if let (Some(&b), Some(&a)) = (position.get(&p.before), position.get(&p.after)) {
+                befores[a].push((b, p.min_days, p.max_days));
+                afters[b].push((a, p.min_days, p.max_days));
+            }
+        }
+        State {
+            prep,
+            w: prep.instance.weights,
+            bookings: Vec::new(),
+            by_day: vec![Vec::new(); prep.days as usize],
+            of_series: vec![Vec::new(); n],
+            week: HashMap::new(),
+            daily: HashMap::new(),
+            wanted: prep
+                .series
+                .iter()
+                .map(|s| s.windows.iter().map(|w| w.min).collect())
+                .collect(),
+            starts: HashMap::new(),
+            afters,
+            befores,
+            position,
+            cap: DAILY_CAP,
+        }
+    }
+
+    fn week_of(&self, day: Day) -> i64 {
+        let date = self.prep.date(day);
+        i64::from(day) - i64::from(date.weekday().num_days_from_monday())
+    }
+
+    // ----- bookings -------------------------------------------------------------------
+
+    fn add(&mut self, b: Booking) -> usize {
+        let id = self.bookings.len();
+        let week = self.week_of(b.day);
+        for p in &b.attendees {
+            *self.week.entry((*p, week)).or_default() += 1;
+            *self.daily.entry((*p, b.day)).or_default() += 1;
+        }
+        self.by_day[b.day as usize].push(id);
+        let list = &mut self.of_series[b.series];
+        let at = list.partition_point(|(d, _)| *d <= b.day);
+        list.insert(at, (b.day, id));
+        self.bookings.push(Some(b));
+        id
+    }
+
+    fn remove(&mut self, id: usize) -> Booking {
+        let b = self.bookings[id].take().expect("booking present");
+        let week = self.week_of(b.day);
+        for p in &b.attendees {
+            if let Some(n) = self.week.get_mut(&(*p, week)) {
+                *n -= 1;
+            }
+            if let Some(n) = self.daily.get_mut(&(*p, b.day)) {
+                *n -= 1;
+            }
+        }
+        self.by_day[b.day as usize].retain(|x| *x != id);
+        self.of_series[b.series].retain(|(_, x)| *x != id);
+        b
+    }
+
+    fn occurrences(&self) -> Vec<Occurrence> {
+        self.bookings
+            .iter()
+            .flatten()
+            .map(|b| {
+                let data = &self.prep.series[b.series];
+                let start = rules::time_of(b.start);
+                Occurrence {
+                    series: data.series.id,
+                    index: 0,
+                    date: self.prep.date(b.day),
+                    start,
+                    end: start + Duration::minutes(i64::from(data.duration())),
+                    room: b.room,
+                    attendees: b.attendees.clone(),
+                }
+            })
+            .collect()
+    }
+
+    // ----- what may go where ----------------------------------------------------------
+
+    /// Start times of series `s` in its room `r` on `day` (cached by weekday: hours depend
+    /// on the weekday once the venue is open).
+    fn start_times(&mut self, s: usize, r: usize, day: Day) -> Vec<u32> {
+        let date = self.prep.date(day);
+        let key = (s, r, date.weekday().num_days_from_monday());
+        let prep = self.prep;
+        self.starts
+            .entry(key)
+            .or_insert_with(|| prep.series[s].starts(&prep.ix, r, date))
+            .clone()
+    }
+
+    /// `p` can be at `venue` from `start` to `end` on `day`, given the other bookings.
+    fn person_free(&self, p: PersonId, day: Day, start: u32, end: u32, venue: VenueId) -> bool {
+        self.by_day[day as usize].iter().all(|&id| {
+            let b = self.bookings[id].as_ref().expect("live booking");
+            if !b.attendees.contains(&p) {
+                return true;
+            }
+            let travel = self.prep.ix.travel_minutes(b.venue, venue);
+            end + travel <= b.start || b.end + travel <= start
+        })
+    }
+
+    fn room_free(&self, room: RoomId, day: Day, start: u32, end: u32) -> bool {
+        self.by_day[day as usize].iter().all(|&id| {
+            let b = self.bookings[id].as_ref().expect("live booking");
+            b.room != room || end <= b.start || b.end <= start
+        })
+    }
+
+    fn load_cost(&self, p: PersonId, day: Day) -> f64 {
+        let n = self
+            .week
+            .get(&(p, self.week_of(day)))
+            .copied()
+            .unwrap_or(0);
+        if n >= 1 {
+            self.w.weekly_load
+        } else {
+            0.0
+        }
+    }
+
+    /// The cheapest start and room for series `s` on its candidate `c`, people and rooms
+    /// as booked now; `exact` limits it to one start and room (a kept occurrence).
+    fn choose(&mut self, s: usize, c: usize, exact: Option<(u32, RoomId)>) -> Option<Choice> {
+        let prep = self.prep;
+        let data = &prep.series[s];
+        let cand = &data.candidates[c];
+        let day = cand.day;
+        let dur = data.duration();
+        let w = self.w;
+        // The published occurrence of this series on this day, kept exactly, saves a change.
+        let published: Option<(u32, RoomId)> = prep
+            .published
+            .iter()
+            .filter(|p| p.series == Some(s) && p.day == day)
+            .map(|p| {
+                let o = &prep.instance.published[p.index].occurrence;
+                (rules::minutes(o.start), o.room)
+            })
+            .next();
+        let capped = |st: &Self, p: PersonId| {
+            st.daily.get(&(p, day)).copied().unwrap_or(0) >= st.cap
+        };
+        if data.required.iter().any(|p| capped(self, *p)) {
+            return None;
+        }
+        let required_load: f64 = data.required.iter().map(|p| self.load_cost(*p, day)).sum();
+        // Rooms by best fit (smallest capacity first), then id.
+        let mut rooms: Vec<usize> = cand.rooms.clone();
+        rooms.sort_by_key(|&r| (data.rooms[r].capacity, data.rooms[r].id));
+        let mut best: Option<Choice> = None;
+        for r in rooms {
+            let room = data.rooms[r];
+            if exact.is_some_and(|(_, er)| er != room.id) {
+                continue;
+            }
+            for t in self.start_times(s, r, day) {
+                if exact.is_some_and(|(et, _)| et != t) {
+                    continue;
+                }
+                let mut cost = required_load;
+                if let Some(pref) = data.series.preferred_start {
+                    if !in_window(pref, t) {
+                        cost += w.start_time;
+                    }
+                }
+                if published.is_some_and(|k| k == (t, room.id)) {
+                    cost -= w.change;
+                }
+                if best.as_ref().is_some_and(|b| b.cost <= cost) {
+                    continue;
+                }
+                let end = t + dur;
+                if !self.room_free(room.id, day, t, end)
+                    || !data
+                        .required
+                        .iter()
+                        .all(|p| self.person_free(*p, day, t, end, room.venue))
+                {
+                    continue;
+                }
+                let mut attendees = data.required.clone();
+                for p in &data.optional {
+                    let can = prep.ix.person_available(*p, cand.date)
+                        && !capped(self, *p)
+                        && self.person_free(*p, day, t, end, room.venue);
+                    let load = self.load_cost(*p, day);
+                    if can && load <= w.optional_missed {
+                        attendees.push(*p);
+                        cost += load;
+                    } else {
+                        cost += w.optional_missed;
+                    }
+                }
+                if best.as_ref().is_none_or(|b| cost < b.cost) {
+                    best = Some(Choice {
+                        start: t,
+                        room: room.id,
+                        venue: room.venue,
+                        attendees,
+                        cost,
+                    });
+                }
+            }
+        }
+        best
+    }
+
+    /// Hard rules between occurrences of one series and across precedences, for series `s`
+    /// meeting on `day` with its other bookings as they are.
+    fn day_allowed(&self, s: usize, day: Day) -> bool {
+        let prep = self.prep;
+        let data = &prep.series[s];
+        let cadence = &data.series.cadence;
+        let date = prep.date(day);
+        let mut dates: Vec<chrono::NaiveDate> = self.of_series[s]
+            .iter()
+            .map(|(d, _)| prep.date(*d))
+            .chain(data.outside.iter().copied())
+            .collect();
+        if dates.contains(&date) {
+            return false;
+        }
+        let min_gap = i64::from(cadence.min_gap_days.unwrap_or(1).max(1));
+        if dates.iter().any(|d| (*d - date).num_days().abs() < min_gap) {
+            return false;
+        }
+        if let Some(max_gap) = cadence.max_gap_days {
+            dates.push(date);
+            dates.sort();
+            let i = dates.binary_search(&date).expect("just inserted");
+            let ok = |a: usize, b: usize| (dates[b] - dates[a]).num_days() <= i64::from(max_gap);
+            if (i > 0 && !ok(i - 1, i)) || (i + 1 < dates.len() && !ok(i, i + 1)) {
+                return false;
+            }
+        }
+        // Its own earlier meetings.
+        for &(b, min, max) in &self.befores[s] {
+            if !self.covered(b, date, min, max) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Series `b` meets between `max` and `min` days before `date` (booked or published
+    /// outside the period).
+    fn covered(&self, b: usize, date: chrono::NaiveDate, min: u32, max: u32) -> bool {
+        let lo = date - Duration::days(i64::from(max));
+        let hi = date - Duration::days(i64::from(min));
+        let prep = self.prep;
+        self.of_series[b]
+            .iter()
+            .map(|(d, _)| prep.date(*d))
+            .chain(prep.series[b].outside.iter().copied())
+            .any(|d| lo <= d && d <= hi)
+    }
+
+    /// Every occurrence that relies on series `s` (precedence) is still covered.
+    fn dependants_covered(&self, s: usize) -> bool {
+        let prep = self.prep;
+        self.afters[s].iter().all(|&(a, min, max)| {
+            self.of_series[a]
+                .iter()
+                .all(|(d, _)| self.covered(s, prep.date(*d), min, max))
+        })
+    }
+
+    // ----- costs ------------------------------------------------------------------------
+
+    /// The spacing cost of window `wi` of series `s` holding `days`, when it is to hold
+    /// `n`: the least order-keeping match of the days to the n ideal dates (the sorted
+    /// matching of `score` when all n are there).
+    fn spacing(&self, s: usize, wi: usize, days: &[Day], n: u32) -> f64 {
+        if self.w.spacing == 0.0 || days.is_empty() {
+            return 0.0;
+        }
+        let prep = self.prep;
+        let window = &prep.series[s].windows[wi];
+        let len = (window.range.to - window.range.from).num_days() + 1;
+        let from = super::milp::prepare::day_of(prep.instance, window.range.from);
+        let n = n.max(days.len() as u32) as usize;
+        let offs: Vec<f64> = days.iter().map(|d| f64::from(*d - from)).collect();
+        let ideal: Vec<f64> = (0..n as u32).map(|k| ideal_offset(k, n as u32, len)).collect();
+        let m = offs.len();
+        if m == n {
+            return self.w.spacing
+                * offs
+                    .iter()
+                    .zip(&ideal)
+                    .map(|(a, b)| (a - b).abs())
+                    .sum::<f64>();
+        }
+        // best[j]: cost of matching the first i days into the first j ideals.
+        let mut prev = vec![0.0f64; n + 1];
+        for i in 0..m {
+            let mut cur = vec![f64::INFINITY; n + 1];
+            for j in (i + 1)..=n {
+                let take = prev[j - 1] + (offs[i] - ideal[j - 1]).abs();
+                cur[j] = cur[j - 1].min(take);
+            }
+            prev = cur;
+        }
+        self.w.spacing * prev[n]
+    }
+
+    fn window_days(&self, s: usize, wi: usize) -> Vec<Day> {
+        let data = &self.prep.series[s];
+        let range = data.windows[wi].range;
+        self.of_series[s]
+            .iter()
+            .map(|(d, _)| *d)
+            .filter(|d| range.contains(self.prep.date(*d)))
+            .collect()
+    }
+
+    fn day_cost(&self, s: usize, c: usize) -> f64 {
+        let cand = &self.prep.series[s].candidates[c];
+        if cand.off_weekday {
+            self.w.weekday
+        } else {
+            0.0
+        }
+    }
+
+    /// The cheapest new occurrence of series `s` in window `wi` (to hold `n`): candidate,
+    /// choice and added cost. `fixed_day` restricts it to one day.
+    fn best_in_window(
+        &mut self,
+        s: usize,
+        wi: usize,
+        n: u32,
+        only_day: Option<Day>,
+    ) -> Option<(usize, Choice, f64)> {
+        let range = self.prep.series[s].window_candidates(wi);
+        let mut days = self.window_days(s, wi);
+        let base = self.spacing(s, wi, &days, n);
+        let mut best: Option<(usize, Choice, f64)> = None;
+        for c in range {
+            let day = self.prep.series[s].candidates[c].day;
+            if only_day.is_some_and(|d| d != day) || !self.day_allowed(s, day) {
+                continue;
+            }
+            let at = days.partition_point(|d| *d < day);
+            days.insert(at, day);
+            let spacing = self.spacing(s, wi, &days, n) - base;
+            days.remove(at);
+            let lower = spacing + self.day_cost(s, c);
+            // Options cost at least the published refund below zero.
+            if best
+                .as_ref()
+                .is_some_and(|b| lower - self.w.change > b.2 + 1e-9)
+            {
+                continue;
+            }
+            let Some(choice) = self.choose(s, c, None) else {
+                continue;
+            };
+            let total = lower + choice.cost;
+            if best.as_ref().is_none_or(|b| total < b.2 - 1e-9) {
+                best = Some((c, choice, total));
+            }
+        }
+        best
+    }
+
+    fn book(&mut self, s: usize, c: usize, choice: Choice, fixed: Fixed) -> usize {
+        let day = self.prep.series[s].candidates[c].day;
+        self.add(Booking {
+            series: s,
+            day,
+            candidate: Some(c),
+            start: choice.start,
+            end: choice.start + self.prep.series[s].duration(),
+            room: choice.room,
+            venue: choice.venue,
+            attendees: choice.attendees,
+            fixed,
+        })
+    }
+
+    // ----- the steps --------------------------------------------------------------------
+
+    /// Pinned occurrences as they are; unpinned and date-pinned ones on their date, at
+    /// their time and room where still possible.
+    fn keep_published(&mut self) {
+        let prep = self.prep;
+        let mut order: Vec<usize> = (0..prep.published.len()).collect();
+        // Full pins first, then date pins, then the rest.
+        order.sort_by_key(|&i| match prep.published[i].pin {
+            Pin::Full => 0,
+            Pin::Date => 1,
+            Pin::None => 2,
+        });
+        for i in order {
+            let p = &prep.published[i];
+            let Some(s) = p.series else { continue };
+            let o = &prep.instance.published[p.index].occurrence;
+            if p.pin == Pin::Full {
+                let venue = prep.ix.rooms.get(&o.room).map_or(0, |r| r.venue);
+                let attendees = o
+                    .attendees
+                    .iter()
+                    .copied()
+                    .filter(|a| {
+                        prep.series[s].required.contains(a) || prep.series[s].optional.contains(a)
+                    })
+                    .collect();
+                self.add(Booking {
+                    series: s,
+                    day: p.day,
+                    candidate: p.candidate,
+                    start: rules::minutes(o.start),
+                    end: rules::minutes(o.start) + prep.series[s].duration(),
+                    room: o.room,
+                    venue,
+                    attendees,
+                    fixed: Fixed::Full,
+                });
+                continue;
+            }
+            let Some(c) = p.candidate else { continue };
+            let fixed = if p.pin == Pin::Date {
+                Fixed::Date
+            } else {
+                Fixed::No
+            };
+            let wi = prep.series[s].candidates[c].window;
+            let already = self.window_days(s, wi).len() as u32;
+            if fixed == Fixed::No
+                && (already >= prep.series[s].windows[wi].max || !self.day_allowed(s, p.day))
+            {
+                continue;
+            }
+            let exact = (rules::minutes(o.start), o.room);
+            let choice = self
+                .choose(s, c, Some(exact))
+                .or_else(|| self.choose(s, c, None));
+            match choice {
+                Some(choice) => {
+                    self.book(s, c, choice, fixed);
+                }
+                None if fixed == Fixed::Date => {
+                    // Keep the date even over the daily cap.
+                    let cap = std::mem::replace(&mut self.cap, u32::MAX);
+                    if let Some(choice) = self.choose(s, c, None) {
+                        self.book(s, c, choice, fixed);
+                    }
+                    self.cap = cap;
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Series in precedence order (a series after those it needs), least flexible first.
+    fn order(&self) -> Vec<usize> {
+        let n = self.prep.series.len();
+        let slack = |s: usize| {
+            let data = &self.prep.series[s];
+            let need: u32 = data.windows.iter().map(|w| w.min).sum();
+            (data.candidates.len() as f64 / f64::from(need.max(1)), s)
+        };
+        let mut depth = vec![0usize; n];
+        // Longest chain of befores (precedence graphs are small and acyclic in practice;
+        // n rounds bound it when not).
+        for _ in 0..n.min(16) {
+            let mut changed = false;
+            for a in 0..n {
+                for &(b, _, _) in &self.befores[a] {
+                    if depth[a] < depth[b] + 1 {
+                        depth[a] = depth[b] + 1;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| {
+            depth[a]
+                .cmp(&depth[b])
+                .then(slack(a).0.total_cmp(&slack(b).0))
+                .then(a.cmp(&b))
+        });
+        order
+    }
+
+    /// Each window of series `s` up to its wanted count.
+    fn fill_series(&mut self, s: usize) {
+        for wi in 0..self.prep.series[s].windows.len() {
+            let n = self.wanted[s][wi];
+            while (self.window_days(s, wi).len() as u32) < n {
+                let found = self.best_in_window(s, wi, n, None).or_else(|| {
+                    // Over the daily cap rather than not at all.
+                    let cap = std::mem::replace(&mut self.cap, u32::MAX);
+                    let found = self.best_in_window(s, wi, n, None);
+                    self.cap = cap;
+                    found
+                });
+                let Some((c, choice, _)) = found else { break };
+                self.book(s, c, choice, Fixed::No);
+            }
+        }
+    }
+
+    /// Extra occurrences for count targets that the minimums leave short, the cheapest
+    /// first, within the cadence maxima.
+    fn fill_targets(&mut self) {
+        let prep = self.prep;
+        if self.w.target_shortfall <= 0.0 {
+            return;
+        }
+        for target in &prep.instance.targets {
+            let members: BTreeSet<usize> = target
+                .series
+                .iter()
+                .filter_map(|id| self.position.get(id).copied())
+                .collect();
+            loop {
+                if targets::planned(prep.instance, target, &self.occurrences()) >= target.min {
+                    break;
+                }
+                let mut best: Option<(usize, usize, usize, Choice, f64)> = None;
+                for &s in &members {
+                    for wi in 0..prep.series[s].windows.len() {
+                        let have = self.window_days(s, wi);
+                        if have.len() as u32 >= prep.series[s].windows[wi].max {
+                            continue;
+                        }
+                        let n = have.len() as u32 + 1;
+                        // best_in_window prices against the window holding n already.
+                        let shift = self.spacing(s, wi, &have, n) - self.spacing(s, wi, &have, n - 1);
+                        if let Some((c, choice, cost)) = self.best_in_window(s, wi, n, None) {
+                            let added = cost + shift;
+                            if best.as_ref().is_none_or(|b| added < b.4 - 1e-9) {
+                                best = Some((s, wi, c, choice, added));
+                            }
+                        }
+                    }
+                }
+                let Some((s, wi, c, choice, added)) = best else {
+                    break;
+                };
+                if added >= self.w.target_shortfall {
+                    break;
+                }
+                self.wanted[s][wi] = self.wanted[s][wi].max(self.window_days(s, wi).len() as u32 + 1);
+                self.book(s, c, choice, Fixed::No);
+            }
+        }
+    }
+
+    /// Takes each movable occurrence out and puts it back where it costs least.
+    fn polish(&mut self, passes: usize) {
+        for _ in 0..passes {
+            let mut improved = false;
+            let ids: Vec<usize> = (0..self.bookings.len())
+                .filter(|&id| {
+                    self.bookings[id]
+                        .as_ref()
+                        .is_some_and(|b| b.fixed != Fixed::Full && b.candidate.is_some())
+                })
+                .collect();
+            for id in ids {
+                let Some(b) = self.bookings[id].clone() else {
+                    continue;
+                };
+                let s = b.series;
+                let c = b.candidate.expect("movable bookings have a candidate");
+                let wi = self.prep.series[s].candidates[c].window;
+                let n = self.window_days(s, wi).len() as u32;
+                let removed = self.remove(id);
+                let only_day = (b.fixed == Fixed::Date).then_some(b.day);
+                // The current place, priced like any other (exact choice).
+                let days = self.window_days(s, wi);
+                let base = self.spacing(s, wi, &days, n);
+                let mut with = days.clone();
+                let at = with.partition_point(|d| *d < b.day);
+                with.insert(at, b.day);
+                let current = self
+                    .choose(s, c, Some((b.start, b.room)))
+                    .map(|ch| self.spacing(s, wi, &with, n) - base + self.day_cost(s, c) + ch.cost);
+                let candidate = self.best_in_window(s, wi, n, only_day);
+                let moved = match (&candidate, current) {
+                    (Some((_, _, cost)), Some(cur)) => *cost < cur - 1e-6,
+                    _ => false,
+                };
+                if moved {
+                    let (nc, choice, _) = candidate.expect("checked");
+                    let new_id = self.book(s, nc, choice, b.fixed);
+                    if !self.dependants_covered(s) {
+                        self.remove(new_id);
+                        self.add(removed);
+                    } else {
+                        improved = true;
+                    }
+                } else {
+                    self.add(removed);
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
     }
 }

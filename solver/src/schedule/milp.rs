@@ -93,13 +93,14 @@ use std::time::Instant;
 
 use chrono::Duration;
 
-use self::level1::{Cut, Mode, Outcome, Settings};
+use self::level1::{Cut, Mode, Outcome, Settings, Start};
 use self::level2::DayResult;
 use self::prepare::Prepared;
 use super::explain;
 use super::model::*;
 use super::rules;
 use super::score::soft_cost;
+use super::validate::validate;
 
 /// Solver settings; [`plan`] takes them from the instance.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -196,13 +197,29 @@ pub fn plan_with(
         mip_gap: options.mip_gap,
         threads: options.threads,
     };
+    // The baseline is the first incumbent (so a feasible instance always has a plan) and
+    // the MIP start of every level-1 solve that a cut did not make it miss.
+    let mut best: Option<Best> = None;
+    let mut baseline_start: Option<Start> = None;
+    {
+        let baseline = super::greedy::plan(instance);
+        if validate(instance, &baseline).is_empty() {
+            baseline_start = meetings_of(&prep, &baseline).map(Start::Meetings);
+            best = Some(Best {
+                objective: soft_cost(instance, &baseline).total,
+                occurrences: baseline,
+                method: PlanMethod::Baseline,
+            });
+        }
+    }
     let mut cuts: Vec<Cut> = Vec::new();
     // Every cut so far was proven (a search that ran out of budget proves nothing).
     let mut proven_cuts = true;
-    let mut best: Option<Best> = None;
-    let mut bound = f64::NEG_INFINITY;
-    let mut start: Option<Vec<f64>> = None;
+    // Every cost is >= 0, so 0 bounds any plan.
+    let mut bound = 0.0f64;
+    let mut start: Option<Start> = baseline_start.clone();
     let mut size = (0, 0);
+    let mut rounds = 0;
     for round in 0.. {
         progress(Progress {
             stage: "solving",
@@ -211,13 +228,14 @@ pub fn plan_with(
         if remaining() <= 0.0 {
             break;
         }
+        rounds += 1;
         // Level 2 needs a little time after each level-1 solve.
         let reserve = (0.1 * options.time_limit_seconds).min(3.0);
         let budget = (remaining() - reserve).max(0.5 * remaining());
-        let outcome = level1::solve(&prep, &cuts, Mode::Plan, settings(budget), start.as_deref())?;
+        let outcome = level1::solve(&prep, &cuts, Mode::Plan, settings(budget), start.as_ref())?;
         let solution = match outcome {
             Outcome::Solved(solution) => solution,
-            Outcome::NoSolution if best.is_some() => break,
+            Outcome::NoSolution | Outcome::Infeasible if best.is_some() => break,
             Outcome::NoSolution => {
                 return Err(PlanError::Solver(
                     "no plan found within the time limit".into(),
@@ -236,7 +254,7 @@ pub fn plan_with(
         proven_cuts &= day.proven_cuts;
         if !day.apart.is_empty() {
             cuts.extend(day.apart);
-            start = None;
+            start = baseline_start.clone();
             continue;
         }
         let occurrences = occurrences(&prep, day.placed);
@@ -251,6 +269,7 @@ pub fn plan_with(
             best = Some(Best {
                 occurrences,
                 objective,
+                method: PlanMethod::Optimizer,
             });
         }
         let best_objective = best.as_ref().map_or(objective, |b| b.objective);
@@ -273,11 +292,12 @@ pub fn plan_with(
             break;
         }
         cuts.extend(unseen);
-        start = Some(solution.columns);
+        start = Some(Start::Columns(solution.columns));
     }
     let Some(Best {
         occurrences,
         objective,
+        method,
     }) = best
     else {
         return Err(PlanError::Solver(
@@ -293,6 +313,8 @@ pub fn plan_with(
     let gap = relative_gap(objective, bound);
     // The bound holds whatever stopped the solves, unless it rests on an unproven cut.
     let optimal = proven_cuts && gap <= options.mip_gap + 1e-9;
+    let seconds = started.elapsed().as_secs_f64();
+    let note = (!optimal).then(|| stop_note(options, method, gap, rounds));
     let changes = super::repair::changes(instance, &occurrences);
     // Recounted from the final occurrences, not read off level 1.
     let targets = super::targets::outcomes(instance, &occurrences);
@@ -302,6 +324,8 @@ pub fn plan_with(
     });
     Ok(Plan {
         occurrences,
+        method,
+        note,
         status: if optimal {
             SolveStatus::Optimal
         } else {
@@ -310,7 +334,7 @@ pub fn plan_with(
         objective,
         bound,
         gap,
-        solve_seconds: started.elapsed().as_secs_f64(),
+        solve_seconds: seconds,
         variables: size.0,
         constraints: size.1,
         changes,
@@ -318,10 +342,54 @@ pub fn plan_with(
     })
 }
 
+/// Why a plan is not proven optimal, for the coordinator.
+fn stop_note(options: &PlanOptions, method: PlanMethod, gap: f64, rounds: usize) -> Text {
+    let limit = options.time_limit_seconds;
+    let pct = gap * 100.0;
+    match method {
+        PlanMethod::Baseline if rounds == 0 => Text::new(
+            format!("計算時間の上限（{limit:.0}秒）に達したため、基準の計画（手作業と同じ作り方で整えた計画）を使っています"),
+            format!("the time limit of {limit:.0} s was reached before the optimizer ran; this is the baseline plan"),
+        ),
+        PlanMethod::Baseline => Text::new(
+            format!("計算時間の上限（{limit:.0}秒）までに最適化で基準の計画より良い計画が見つからなかったため、基準の計画を使っています（下限との差 {pct:.2}%）"),
+            format!("the optimizer found no better plan than the baseline within the time limit of {limit:.0} s; this is the baseline (gap {pct:.2}% to the bound)"),
+        ),
+        _ => Text::new(
+            format!("計算時間の上限（{limit:.0}秒）に達したため、最適であることの証明前に停止しました（下限との差 {pct:.2}%）"),
+            format!("stopped at the time limit of {limit:.0} s before proving the plan optimal (gap {pct:.2}% to the bound)"),
+        ),
+    }
+}
+
+/// The plan's meetings as level-1 (series, candidate) pairs, if every occurrence falls on
+/// a candidate day of its series.
+fn meetings_of(prep: &Prepared, occurrences: &[Occurrence]) -> Option<Vec<(usize, usize)>> {
+    let position: std::collections::HashMap<SeriesId, usize> = prep
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.series.id, i))
+        .collect();
+    occurrences
+        .iter()
+        .map(|o| {
+            let s = *position.get(&o.series)?;
+            let day = prepare::day_of(prep.instance, o.date);
+            let c = prep.series[s]
+                .candidates
+                .binary_search_by_key(&day, |c| c.day)
+                .ok()?;
+            Some((s, c))
+        })
+        .collect()
+}
+
 /// The best plan of the rounds so far.
 struct Best {
     occurrences: Vec<Occurrence>,
     objective: f64,
+    method: PlanMethod,
 }
 
 /// (objective - bound) / max(|objective|, 1), as `Plan::gap` defines it.
@@ -357,13 +425,27 @@ fn timetable(prep: &Prepared, solution: &level1::Solution, hurry: bool) -> Timet
         costs: Vec::new(),
         proven_cuts: true,
     };
-    for meetings in by_day.values() {
-        match level2::schedule_day(prep, meetings, hurry) {
+    for (day, meetings) in by_day.iter() {
+        let t0 = Instant::now();
+        let r = level2::schedule_day(prep, meetings, hurry);
+        if std::env::var_os("RENKEI_HIGHS_LOG").is_some() && t0.elapsed().as_secs_f64() > 0.05 {
+            eprintln!("level2 day {} meetings {} took {:.2}s {}", prep.date(*day), meetings.len(), t0.elapsed().as_secs_f64(), match &r { DayResult::Placed{..} => "placed", DayResult::Conflict{..} => "conflict" });
+        }
+        match r {
             DayResult::Placed { meetings, costs } => {
                 out.placed.extend(meetings);
                 out.costs.extend(costs);
             }
             DayResult::Conflict { cut, proven } => {
+                if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
+                    if let Cut::Apart(m) = &cut {
+                        for (s, c) in m {
+                            let d = &prep.series[*s];
+                            eprintln!("  core: {} {} req {:?} rooms {:?} dur {} starts {}-{}", d.series.title, d.candidates[*c].date, d.required, d.rooms.iter().map(|r| r.id).collect::<Vec<_>>(), d.duration(), d.candidates[*c].earliest_start, d.candidates[*c].latest_start);
+                        }
+                        eprintln!("  day: {:?}", meetings.iter().map(|(s, _)| prep.series[*s].series.title.clone()).collect::<Vec<_>>());
+                    }
+                }
                 out.proven_cuts &= proven;
                 out.apart.push(cut);
             }

@@ -362,10 +362,28 @@ pub enum SolveStatus {
     TimeLimit,
 }
 
+/// Which method produced a plan's occurrences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanMethod {
+    /// The optimizer's own plan (it may have started from the baseline).
+    #[default]
+    Optimizer,
+    /// The baseline, improved by the optimizer's neighbourhood search.
+    ImprovedBaseline,
+    /// The baseline as it is: the optimizer found nothing better in time.
+    Baseline,
+}
+
 /// What the planner returns when the rules can be met.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub occurrences: Vec<Occurrence>,
+    #[serde(default)]
+    pub method: PlanMethod,
+    /// When and why the optimizer stopped before proving the plan optimal.
+    #[serde(default)]
+    pub note: Option<Text>,
     pub status: SolveStatus,
     pub objective: f64,
     /// Best bound on the objective (minimisation).

@@ -92,15 +92,24 @@ pub(crate) struct Solution {
     pub late: BTreeMap<(usize, usize), f64>,
 }
 
-/// Solves the day-level model. `start` is a previous solution's columns: models that only
-/// gained cuts keep their columns' order (new columns come last), so it warm-starts the
-/// solve when it is still feasible.
+/// A MIP start for the day-level model.
+#[derive(Debug, Clone)]
+pub(crate) enum Start {
+    /// A previous solution's columns: models that only gained cuts keep their columns'
+    /// order (new columns come last).
+    Columns(Vec<f64>),
+    /// The meetings (series, candidate) of a plan, e.g. the baseline's; the builder sets
+    /// the integer columns that follow from them and HiGHS completes the rest.
+    Meetings(Vec<(usize, usize)>),
+}
+
+/// Solves the day-level model, warm-started from `start` when it is still feasible.
 pub(crate) fn solve(
     prep: &Prepared,
     cuts: &[Cut],
     mode: Mode,
     settings: Settings,
-    start: Option<&[f64]>,
+    start: Option<&Start>,
 ) -> Result<Outcome, PlanError> {
     match Builder::new(prep, mode).build(cuts) {
         Some(model) => model.solve(settings, start),
@@ -124,6 +133,8 @@ struct Builder<'p, 'a> {
     late: BTreeMap<(usize, usize), (Variable, usize)>,
     /// Column numbers of the elastic slacks.
     slacks: Vec<(usize, Relaxed)>,
+    /// Count choices of windows whose count may vary: (series, window, counts, columns).
+    count_choices: Vec<(usize, usize, Vec<u32>, Vec<usize>)>,
 }
 
 impl<'p, 'a> Builder<'p, 'a> {
@@ -152,6 +163,7 @@ impl<'p, 'a> Builder<'p, 'a> {
             cums: vec![None; prep.series.len()],
             late: BTreeMap::new(),
             slacks: Vec::new(),
+            count_choices: Vec::new(),
         }
     }
 
@@ -410,10 +422,13 @@ impl<'p, 'a> Builder<'p, 'a> {
         let z: Vec<Expression> = if counts.len() == 1 {
             vec![Expression::from(1.0)]
         } else {
+            let first = self.vars.len();
             let z: Vec<Variable> = counts
                 .iter()
                 .map(|_| self.vars.add(variable().binary()))
                 .collect();
+            self.count_choices
+                .push((s, w, counts.clone(), (first..first + z.len()).collect()));
             let mut one = Expression::default();
             let mut total = Expression::default();
             for (n, v) in counts.iter().zip(&z) {
@@ -653,41 +668,64 @@ impl<'p, 'a> Builder<'p, 'a> {
                 }
             }
         }
-        // Durations fit in the span; meetings that cannot share a venue (pairwise) also
-        // need the trips between them.
-        let mut apart: Vec<&(usize, usize)> = Vec::new();
-        for m in meetings {
-            if apart.iter().all(|x| travel(x, m) > 0) {
-                apart.push(m);
-            }
-        }
-        let trip = apart
-            .iter()
-            .enumerate()
-            .flat_map(|(i, a)| apart[i + 1..].iter().map(move |b| (a, b)))
-            .map(|(a, b)| travel(a, b))
-            .min()
-            .unwrap_or(0);
-        for (subset, trip) in [(meetings.iter().collect::<Vec<_>>(), 0), (apart, trip)] {
-            if subset.len() < 2 || (trip == 0 && subset.len() < meetings.len()) {
-                continue;
-            }
-            let first = subset.iter().map(|m| span(m).0).min().unwrap_or(0);
-            let last = subset
-                .iter()
-                .map(|m| {
-                    let (_, l, d) = span(m);
-                    l + d
-                })
-                .max()
-                .unwrap_or(0);
-            let total: u32 = subset.iter().map(|m| span(m).2 + trip).sum();
-            if total > last - first + trip {
-                let mut e = Expression::default();
-                for m in subset {
-                    e += f64::from(span(m).2 + trip) * self.y[m.0][m.1];
+        // Durations fit in the time they can occupy; meetings that cannot share a venue
+        // (pairwise) also need the trips between them. Taken per time span [from, to]
+        // bounded by the meetings' own earliest starts and latest ends, over the meetings
+        // that must lie inside it: one span for the whole day is weak when one meeting may
+        // run into the evening and the others must end by 17:30.
+        let mut froms: Vec<u32> = meetings.iter().map(|m| span(m).0).collect();
+        let mut tos: Vec<u32> = meetings.iter().map(|m| span(m).1 + span(m).2).collect();
+        froms.sort();
+        froms.dedup();
+        tos.sort();
+        tos.dedup();
+        let mut seen: std::collections::BTreeSet<(Vec<(usize, usize)>, u32)> = Default::default();
+        for &from in &froms {
+            for &to in tos.iter().filter(|t| **t > from) {
+                let mut inside: Vec<&(usize, usize)> = meetings
+                    .iter()
+                    .filter(|m| {
+                        let (e, l, d) = span(m);
+                        e >= from && l + d <= to
+                    })
+                    .collect();
+                if inside.len() < 2 {
+                    continue;
                 }
-                self.rows.push(e.leq(f64::from(last - first + trip)));
+                // Meetings with the fewest places first, so that the apart set is large.
+                inside.sort_by_key(|m| (prep.series[m.0].venues.len(), **m));
+                let mut apart: Vec<&(usize, usize)> = Vec::new();
+                for m in &inside {
+                    if apart.iter().all(|x| travel(x, m) > 0) {
+                        apart.push(m);
+                    }
+                }
+                let trip = apart
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, a)| apart[i + 1..].iter().map(move |b| (a, b)))
+                    .map(|(a, b)| travel(a, b))
+                    .min()
+                    .unwrap_or(0);
+                for (subset, trip) in [(inside.clone(), 0), (apart, trip)] {
+                    if subset.len() < 2 {
+                        continue;
+                    }
+                    let total: u32 = subset.iter().map(|m| span(m).2 + trip).sum();
+                    if total <= to - from + trip {
+                        continue;
+                    }
+                    let mut key: Vec<(usize, usize)> = subset.iter().map(|m| **m).collect();
+                    key.sort();
+                    if !seen.insert((key, to - from + trip)) {
+                        continue;
+                    }
+                    let mut e = Expression::default();
+                    for m in subset {
+                        e += f64::from(span(m).2 + trip) * self.y[m.0][m.1];
+                    }
+                    self.rows.push(e.leq(f64::from(to - from + trip)));
+                }
             }
         }
     }
@@ -910,7 +948,7 @@ fn window_len(w: &crate::schedule::rules::Window) -> i64 {
 }
 
 impl Builder<'_, '_> {
-    fn solve(self, settings: Settings, start: Option<&[f64]>) -> Result<Outcome, PlanError> {
+    fn solve(self, settings: Settings, start: Option<&Start>) -> Result<Outcome, PlanError> {
         let Builder {
             prep,
             mode,
@@ -921,6 +959,7 @@ impl Builder<'_, '_> {
             y_col,
             late,
             slacks,
+            count_choices,
             ..
         } = self;
         let variables = vars.len();
@@ -941,13 +980,36 @@ impl Builder<'_, '_> {
         model
             .try_set_option("mip_rel_gap", settings.mip_gap.max(0.0))
             .map_err(|_| option_error("mip_rel_gap"))?;
+        if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
+            let _ = model.try_set_option("output_flag", true);
+            let _ = model.try_set_option("log_to_console", true);
+        }
         if let Some(threads) = settings.threads {
             model
                 .try_set_option("threads", threads as i32)
                 .map_err(|_| option_error("threads"))?;
         }
         if let Some(start) = start {
-            let mut columns = start.to_vec();
+            let mut columns = match start {
+                Start::Columns(columns) => columns.clone(),
+                Start::Meetings(meetings) => {
+                    let mut columns = vec![0.0; variables];
+                    for &(s, c) in meetings {
+                        columns[y_col[s] + c] = 1.0;
+                    }
+                    for (s, w, counts, cols) in &count_choices {
+                        let range = prep.series[*s].window_candidates(*w);
+                        let n = meetings
+                            .iter()
+                            .filter(|(ms, mc)| ms == s && range.contains(mc))
+                            .count() as u32;
+                        if let Some(i) = counts.iter().position(|k| *k == n) {
+                            columns[cols[i]] = 1.0;
+                        }
+                    }
+                    columns
+                }
+            };
             columns.resize(variables, 0.0);
             // HiGHS fixes the integer columns and solves for the others; a start that the
             // new cuts made infeasible is dropped, which only costs the head start.
