@@ -47,7 +47,7 @@ pub(crate) fn elastic(
 ) -> Result<Infeasibility, PlanError> {
     let relaxed = match level1::solve(prep, cuts, Mode::Elastic, settings, None)? {
         Outcome::Solved(solution) => solution.relaxed,
-        Outcome::Infeasible | Outcome::NoSolution => Vec::new(),
+        Outcome::Infeasible | Outcome::NoSolution | Outcome::TooLittleTime { .. } => Vec::new(),
     };
     let mut conflicts = Vec::new();
     let mut precedence_dates: BTreeMap<usize, Vec<NaiveDate>> = BTreeMap::new();

@@ -24,7 +24,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Datelike, Duration};
 
-use super::milp::prepare::{check_instance, in_window, Day, Prepared};
+use super::milp::prepare::{check_instance, Day, Prepared};
 use super::model::*;
 use super::rules;
 use super::score::ideal_offset;
@@ -33,7 +33,7 @@ use super::targets;
 /// Meetings per person and day the baseline plans before it accepts more.
 pub const DAILY_CAP: u32 = 3;
 /// Polishing passes over all occurrences.
-const PASSES: usize = 6;
+const PASSES: usize = 8;
 
 pub fn plan(instance: &Instance) -> Vec<Occurrence> {
     if !check_instance(instance).is_empty() {
@@ -113,12 +113,16 @@ struct State<'p, 'a> {
     daily: HashMap<(PersonId, Day), u32>,
     /// Wanted count per (series, window).
     wanted: Vec<Vec<u32>>,
-    /// Start times per (series, room index, weekday).
-    starts: HashMap<(usize, usize, u32), Vec<u32>>,
+    /// Start times per series, (room index, weekday), filled when first asked.
+    starts: Vec<HashMap<(usize, u32), std::rc::Rc<[u32]>>>,
+    /// Per series, its preferred start window in minutes.
+    preferred: Vec<Option<(u32, u32)>>,
     /// Series positions that must come before / after others.
     afters: Vec<Vec<(usize, u32, u32)>>,
     befores: Vec<Vec<(usize, u32, u32)>>,
     position: HashMap<SeriesId, usize>,
+    /// Published (start, room) per (series, day) inside the period.
+    published: HashMap<(usize, Day), (u32, RoomId)>,
     cap: u32,
 }
 
@@ -154,10 +158,27 @@ impl<'p, 'a> State<'p, 'a> {
                 .iter()
                 .map(|s| s.windows.iter().map(|w| w.min).collect())
                 .collect(),
-            starts: HashMap::new(),
+            starts: vec![HashMap::new(); n],
+            preferred: prep
+                .series
+                .iter()
+                .map(|s| {
+                    s.series
+                        .preferred_start
+                        .map(|w| (rules::minutes(w.from), rules::minutes(w.to)))
+                })
+                .collect(),
             afters,
             befores,
             position,
+            published: prep
+                .published
+                .iter()
+                .filter_map(|p| {
+                    let o = &prep.instance.published[p.index].occurrence;
+                    Some(((p.series?, p.day), (rules::minutes(o.start), o.room)))
+                })
+                .collect(),
             cap: DAILY_CAP,
         }
     }
@@ -224,13 +245,13 @@ impl<'p, 'a> State<'p, 'a> {
 
     /// Start times of series `s` in its room `r` on `day` (cached by weekday: hours depend
     /// on the weekday once the venue is open).
-    fn start_times(&mut self, s: usize, r: usize, day: Day) -> Vec<u32> {
+    fn start_times(&mut self, s: usize, r: usize, day: Day) -> std::rc::Rc<[u32]> {
         let date = self.prep.date(day);
-        let key = (s, r, date.weekday().num_days_from_monday());
+        let key = (r, date.weekday().num_days_from_monday());
         let prep = self.prep;
-        self.starts
+        self.starts[s]
             .entry(key)
-            .or_insert_with(|| prep.series[s].starts(&prep.ix, r, date))
+            .or_insert_with(|| prep.series[s].starts(&prep.ix, r, date).into())
             .clone()
     }
 
@@ -276,15 +297,7 @@ impl<'p, 'a> State<'p, 'a> {
         let dur = data.duration();
         let w = self.w;
         // The published occurrence of this series on this day, kept exactly, saves a change.
-        let published: Option<(u32, RoomId)> = prep
-            .published
-            .iter()
-            .filter(|p| p.series == Some(s) && p.day == day)
-            .map(|p| {
-                let o = &prep.instance.published[p.index].occurrence;
-                (rules::minutes(o.start), o.room)
-            })
-            .next();
+        let published = self.published.get(&(s, day)).copied();
         let capped = |st: &Self, p: PersonId| {
             st.daily.get(&(p, day)).copied().unwrap_or(0) >= st.cap
         };
@@ -301,13 +314,14 @@ impl<'p, 'a> State<'p, 'a> {
             if exact.is_some_and(|(_, er)| er != room.id) {
                 continue;
             }
-            for t in self.start_times(s, r, day) {
+            let preferred = self.preferred[s];
+            for &t in self.start_times(s, r, day).iter() {
                 if exact.is_some_and(|(et, _)| et != t) {
                     continue;
                 }
                 let mut cost = required_load;
-                if let Some(pref) = data.series.preferred_start {
-                    if !in_window(pref, t) {
+                if let Some((from, to)) = preferred {
+                    if t < from || t >= to {
                         cost += w.start_time;
                     }
                 }
@@ -482,7 +496,10 @@ impl<'p, 'a> State<'p, 'a> {
         let range = self.prep.series[s].window_candidates(wi);
         let mut days = self.window_days(s, wi);
         let base = self.spacing(s, wi, &days, n);
-        let mut best: Option<(usize, Choice, f64)> = None;
+        // What the date alone costs (spacing and weekday; the rest is >= 0 except the
+        // refund of a kept published occurrence), cheapest first: the search stops once no
+        // day left can beat the best found.
+        let mut by_floor: Vec<(f64, usize)> = Vec::new();
         for c in range {
             let day = self.prep.series[s].candidates[c].day;
             if only_day.is_some_and(|d| d != day) || !self.day_allowed(s, day) {
@@ -492,23 +509,39 @@ impl<'p, 'a> State<'p, 'a> {
             days.insert(at, day);
             let spacing = self.spacing(s, wi, &days, n) - base;
             days.remove(at);
-            let lower = spacing + self.day_cost(s, c);
-            // Options cost at least the published refund below zero.
-            if best
-                .as_ref()
-                .is_some_and(|b| lower - self.w.change > b.2 + 1e-9)
-            {
-                continue;
+            let refund = if self.published_on(s, day) {
+                self.w.change
+            } else {
+                0.0
+            };
+            by_floor.push((spacing + self.day_cost(s, c) - refund, c));
+        }
+        by_floor.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut best: Option<(usize, Choice, f64)> = None;
+        for (floor, c) in by_floor {
+            if best.as_ref().is_some_and(|b| floor >= b.2 - 1e-9) {
+                break;
             }
             let Some(choice) = self.choose(s, c, None) else {
                 continue;
             };
-            let total = lower + choice.cost;
+            let day = self.prep.series[s].candidates[c].day;
+            let refund = if self.published_on(s, day) {
+                self.w.change
+            } else {
+                0.0
+            };
+            let total = floor + refund + choice.cost;
             if best.as_ref().is_none_or(|b| total < b.2 - 1e-9) {
                 best = Some((c, choice, total));
             }
         }
         best
+    }
+
+    /// Series `s` has a published occurrence on `day` (keeping it exactly saves a change).
+    fn published_on(&self, s: usize, day: Day) -> bool {
+        self.published.contains_key(&(s, day))
     }
 
     fn book(&mut self, s: usize, c: usize, choice: Choice, fixed: Fixed) -> usize {

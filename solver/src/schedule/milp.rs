@@ -219,24 +219,34 @@ pub fn plan_with(
     let mut bound = 0.0f64;
     let mut start: Option<Start> = baseline_start.clone();
     let mut size = (0, 0);
-    let mut rounds = 0;
+    let mut build_seconds = 0.0;
+    // Set when the time limit is too short for the optimizer: about what it would need.
+    let mut too_short: Option<f64> = None;
+    // Level 2 needs a little time after each level-1 solve.
+    let reserve = (0.1 * options.time_limit_seconds).min(3.0);
     for round in 0.. {
         progress(Progress {
             stage: "solving",
             fraction: 0.1 + 0.8 * (1.0 - 0.5f64.powi(round)),
         });
-        if remaining() <= 0.0 {
+        // A round that cannot even build its model in time would overrun the limit.
+        if remaining() <= 0.0 || (best.is_some() && remaining() < 1.5 * build_seconds + 0.2) {
             break;
         }
-        rounds += 1;
-        // Level 2 needs a little time after each level-1 solve.
-        let reserve = (0.1 * options.time_limit_seconds).min(3.0);
         let budget = (remaining() - reserve).max(0.5 * remaining());
+        let t0 = Instant::now();
         let outcome = level1::solve(&prep, &cuts, Mode::Plan, settings(budget), start.as_ref())?;
+        if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
+            eprintln!("round {round}: budget {budget:.2} level1 took {:.2}s (elapsed {:.2})", t0.elapsed().as_secs_f64(), started.elapsed().as_secs_f64());
+        }
         let solution = match outcome {
             Outcome::Solved(solution) => solution,
+            Outcome::TooLittleTime { needed } if best.is_some() => {
+                too_short = Some(started.elapsed().as_secs_f64() + needed);
+                break;
+            }
             Outcome::NoSolution | Outcome::Infeasible if best.is_some() => break,
-            Outcome::NoSolution => {
+            Outcome::NoSolution | Outcome::TooLittleTime { .. } => {
                 return Err(PlanError::Solver(
                     "no plan found within the time limit".into(),
                 ))
@@ -250,7 +260,9 @@ pub fn plan_with(
         };
         bound = bound.max(solution.bound);
         size = (solution.variables, solution.constraints);
-        let day = timetable(&prep, &solution, remaining() <= 0.0);
+        build_seconds = solution.build_seconds;
+        // Close to the limit, each day's search gets a smaller budget.
+        let day = timetable(&prep, &solution, remaining() < 0.5 * reserve);
         proven_cuts &= day.proven_cuts;
         if !day.apart.is_empty() {
             cuts.extend(day.apart);
@@ -314,7 +326,7 @@ pub fn plan_with(
     // The bound holds whatever stopped the solves, unless it rests on an unproven cut.
     let optimal = proven_cuts && gap <= options.mip_gap + 1e-9;
     let seconds = started.elapsed().as_secs_f64();
-    let note = (!optimal).then(|| stop_note(options, method, gap, rounds));
+    let note = (!optimal).then(|| stop_note(options, method, gap, too_short));
     let changes = super::repair::changes(instance, &occurrences);
     // Recounted from the final occurrences, not read off level 1.
     let targets = super::targets::outcomes(instance, &occurrences);
@@ -343,15 +355,20 @@ pub fn plan_with(
 }
 
 /// Why a plan is not proven optimal, for the coordinator.
-fn stop_note(options: &PlanOptions, method: PlanMethod, gap: f64, rounds: usize) -> Text {
+fn stop_note(
+    options: &PlanOptions,
+    method: PlanMethod,
+    gap: f64,
+    too_short: Option<f64>,
+) -> Text {
     let limit = options.time_limit_seconds;
     let pct = gap * 100.0;
-    match method {
-        PlanMethod::Baseline if rounds == 0 => Text::new(
-            format!("計算時間の上限（{limit:.0}秒）に達したため、基準の計画（手作業と同じ作り方で整えた計画）を使っています"),
-            format!("the time limit of {limit:.0} s was reached before the optimizer ran; this is the baseline plan"),
+    match (method, too_short) {
+        (PlanMethod::Baseline, Some(needed)) => Text::new(
+            format!("計算時間の上限（{limit:.0}秒）はこの規模の最適化には短すぎるため（約{:.0}秒必要）、基準の計画（手作業と同じ作り方で整えた計画）を使っています", needed.ceil()),
+            format!("the time limit of {limit:.0} s is too short for the optimizer on a plan of this size (it needs about {:.0} s); this is the baseline plan", needed.ceil()),
         ),
-        PlanMethod::Baseline => Text::new(
+        (PlanMethod::Baseline, None) => Text::new(
             format!("計算時間の上限（{limit:.0}秒）までに最適化で基準の計画より良い計画が見つからなかったため、基準の計画を使っています（下限との差 {pct:.2}%）"),
             format!("the optimizer found no better plan than the baseline within the time limit of {limit:.0} s; this is the baseline (gap {pct:.2}% to the bound)"),
         ),

@@ -73,6 +73,8 @@ pub(crate) enum Outcome {
     Infeasible,
     /// Stopped (time limit) before any feasible point was found.
     NoSolution,
+    /// Not started: HiGHS would need about `needed` more seconds before it can stop.
+    TooLittleTime { needed: f64 },
 }
 
 pub(crate) struct Solution {
@@ -90,7 +92,13 @@ pub(crate) struct Solution {
     /// The start-time cost level 1 charged to each meeting beyond its date's own
     /// (`w_start_time * late`), by (series, candidate).
     pub late: BTreeMap<(usize, usize), f64>,
+    /// Seconds spent building the model before HiGHS started.
+    pub build_seconds: f64,
 }
+
+/// Seconds HiGHS may spend per column before it first looks at the clock (measured on the
+/// 2-core benchmark machine, with a margin).
+const PRESOLVE_SECONDS_PER_COLUMN: f64 = 40e-6;
 
 /// A MIP start for the day-level model.
 #[derive(Debug, Clone)]
@@ -111,8 +119,29 @@ pub(crate) fn solve(
     settings: Settings,
     start: Option<&Start>,
 ) -> Result<Outcome, PlanError> {
+    // The time limit covers building the model too (seconds on a prefecture's year).
+    let started = std::time::Instant::now();
     match Builder::new(prep, mode).build(cuts) {
-        Some(model) => model.solve(settings, start),
+        Some(model) => {
+            let built = started.elapsed().as_secs_f64();
+            if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
+                eprintln!("level1 built in {built:.2}s");
+            }
+            let outcome = model.solve(
+                Settings {
+                    time_limit: settings.time_limit - built,
+                    ..settings
+                },
+                start,
+            )?;
+            Ok(match outcome {
+                Outcome::Solved(solution) => Outcome::Solved(Solution {
+                    build_seconds: built,
+                    ..solution
+                }),
+                other => other,
+            })
+        }
         None => Ok(Outcome::Infeasible),
     }
 }
@@ -964,6 +993,13 @@ impl Builder<'_, '_> {
         } = self;
         let variables = vars.len();
         let constraints = rows.len();
+        // HiGHS checks its time limit between phases, not within presolve and the first LP,
+        // which take about 30-40 µs per column here (a prefecture's year: 6 s). Without that
+        // much time left the solve would overrun the limit, so it does not start.
+        let needed = PRESOLVE_SECONDS_PER_COLUMN * variables as f64;
+        if settings.time_limit < needed {
+            return Ok(Outcome::TooLittleTime { needed });
+        }
         let mut problem = vars.minimise(objective).using(highs);
         for row in rows {
             problem.add_constraint(row);
@@ -1041,6 +1077,7 @@ impl Builder<'_, '_> {
                     relaxed: Vec::new(),
                     columns: Vec::new(),
                     late: BTreeMap::new(),
+                    build_seconds: 0.0,
                 }))
             }
             "Optimal"
@@ -1101,6 +1138,7 @@ impl Builder<'_, '_> {
                 .map(|(key, (_, col))| (key, prep.instance.weights.start_time * value(col)))
                 .collect(),
             columns: solution.columns().to_vec(),
+            build_seconds: 0.0,
         }))
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Prepared<'a> {
     /// The shortest travel between two different venues: any change of venue costs at least
     /// this, whatever the route.
     pub min_travel: u32,
+    /// Venues named in `Instance::travel` (all others are the default apart).
+    pub travel_venues: BTreeSet<VenueId>,
 }
 
 pub(crate) struct SeriesData<'a> {
@@ -136,6 +138,11 @@ impl<'a> Prepared<'a> {
             series: series_data,
             published,
             min_travel,
+            travel_venues: instance
+                .travel
+                .iter()
+                .flat_map(|t| [t.from, t.to])
+                .collect(),
         }
     }
 
@@ -274,9 +281,20 @@ impl<'a> SeriesData<'a> {
 /// zero when they could share a venue, else the shortest trip between their venues (never
 /// more than `Prepared::min_travel`, which bounds detours through other venues).
 pub(crate) fn travel_between(prep: &Prepared, a: &SeriesData, b: &SeriesData) -> u32 {
+    // Both lists are sorted: a shared venue means no trip.
+    let (mut i, mut j) = (0, 0);
+    while i < a.venues.len() && j < b.venues.len() {
+        match a.venues[i].cmp(&b.venues[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return 0,
+        }
+    }
+    // Pairs without a listed trip take the default, which is >= min_travel: only venues
+    // with listed trips can go lower.
     let mut best = prep.min_travel;
-    for u in &a.venues {
-        for v in &b.venues {
+    for u in a.venues.iter().filter(|u| prep.travel_venues.contains(u)) {
+        for v in b.venues.iter().filter(|v| prep.travel_venues.contains(v)) {
             best = best.min(prep.ix.travel_minutes(*u, *v));
         }
     }
