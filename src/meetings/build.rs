@@ -159,7 +159,10 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
         if !req.only.is_empty() && !req.only.contains(&s.valid.spec.code) {
             continue;
         }
-        for exp in b.expand(s) {
+        let expansions = b.expand(s);
+        // One duty expanded per ward or per office is spread as one family.
+        let family = (expansions.len() > 1).then(|| s.valid.spec.code.clone());
+        for exp in expansions {
             let id = series.len() as u32;
             if let Some(o) = exp.place_organisation_id {
                 visited.insert(o);
@@ -192,6 +195,7 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
                 allowed_start: v.allowed_start,
                 preferred_weekdays: v.preferred_weekdays.clone(),
                 preferred_start: v.preferred_start,
+                family: family.clone(),
             });
             refs.push(SeriesRef {
                 series_id: s.id,

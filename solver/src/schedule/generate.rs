@@ -248,8 +248,16 @@ impl Builder {
             }),
             preferred_weekdays,
             preferred_start,
+            family: None,
         });
         id
+    }
+
+    /// Marks the series `ids` as one family (one duty per ward or per office).
+    fn family(&mut self, name: String, ids: &[SeriesId]) {
+        for s in self.inst.series.iter_mut().filter(|s| ids.contains(&s.id)) {
+            s.family = Some(name.clone());
+        }
     }
 }
 
@@ -392,6 +400,7 @@ fn city(b: &mut Builder, city: usize, supervisors: &[PersonId]) {
             max_days: 60,
         });
     }
+    let mut ward_networks = Vec::new();
     for (w, ward) in WARDS.iter().enumerate() {
         let mut required: Vec<PersonId> = centers
             .iter()
@@ -405,7 +414,7 @@ fn city(b: &mut Builder, city: usize, supervisors: &[PersonId]) {
             .filter(|(ow, _, _)| *ow == w)
             .map(|(_, p, _)| *p)
             .collect();
-        b.series(
+        let id = b.series(
             format!("{tag}{ward}障がい福祉ネットワーク会議"),
             MeetingKind::WardNetwork,
             120,
@@ -417,7 +426,9 @@ fn city(b: &mut Builder, city: usize, supervisors: &[PersonId]) {
             },
             [ward_rooms[w].clone(), vec![welfare[1]]].concat(),
         );
+        ward_networks.push(id);
     }
+    b.family(format!("{tag}WARDNET"), &ward_networks);
     b.series(
         format!("{tag}相談支援機能強化員連絡会議"),
         MeetingKind::Liaison,
@@ -582,9 +593,10 @@ fn city(b: &mut Builder, city: usize, supervisors: &[PersonId]) {
             vec![],
         );
     }
+    let mut visits = Vec::new();
     for (o, (_, staff, room)) in offices.clone().iter().enumerate() {
         let visitor = core_staff[(o % 3) + 1];
-        b.series(
+        let id = b.series(
             format!("{tag}訪問指導: 相談支援事業所{}", o + 1),
             MeetingKind::OfficeVisit,
             60,
@@ -593,7 +605,9 @@ fn city(b: &mut Builder, city: usize, supervisors: &[PersonId]) {
             cadence(CadencePeriod::FiscalYear, 1, 1, &[]),
             vec![*room],
         );
+        visits.push(id);
     }
+    b.family(format!("{tag}VISIT"), &visits);
 }
 
 /// A deterministic instance of the given size.

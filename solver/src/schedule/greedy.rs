@@ -27,7 +27,7 @@ use chrono::{Datelike, Duration};
 use super::milp::prepare::{check_instance, Day, Prepared};
 use super::model::*;
 use super::rules;
-use super::score::ideal_offset;
+use super::score::ideal_offset_in_family;
 use super::targets;
 
 /// Meetings per person and day the baseline plans before it accepts more.
@@ -442,7 +442,10 @@ impl<'p, 'a> State<'p, 'a> {
         let from = super::milp::prepare::day_of(prep.instance, window.range.from);
         let n = n.max(days.len() as u32) as usize;
         let offs: Vec<f64> = days.iter().map(|d| f64::from(*d - from)).collect();
-        let ideal: Vec<f64> = (0..n as u32).map(|k| ideal_offset(k, n as u32, len)).collect();
+        let slot = prep.ix.family_slot(prep.series[s].series.id);
+        let ideal: Vec<f64> = (0..n as u32)
+            .map(|k| ideal_offset_in_family(k, n as u32, len, slot))
+            .collect();
         let m = offs.len();
         if m == n {
             return self.w.spacing

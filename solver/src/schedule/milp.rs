@@ -277,7 +277,11 @@ pub fn plan_with(
             "level 1 overestimates: {} > {objective}",
             solution.objective
         );
-        if best.as_ref().is_none_or(|b| objective < b.objective - 1e-9) {
+        // Only a plan the independent validator accepts may replace the incumbent (a level-2
+        // bug must cost a better plan, never a valid one).
+        let valid = validate(instance, &occurrences).is_empty();
+        debug_assert!(valid, "level 2 produced an invalid plan");
+        if valid && best.as_ref().is_none_or(|b| objective < b.objective - 1e-9) {
             best = Some(Best {
                 occurrences,
                 objective,

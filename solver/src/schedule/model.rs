@@ -226,6 +226,12 @@ pub struct Series {
     pub preferred_weekdays: Vec<Weekday>,
     #[serde(default)]
     pub preferred_start: Option<TimeWindow>,
+    /// Series of one family (one duty expanded per ward or per visited office) are spread
+    /// as one: their occurrences interleave evenly over each window instead of all aiming
+    /// at its middle (40 yearly office visits over the year, 5 wards' quarterly meetings
+    /// over the quarter). Members take their turn by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 /// How often a series meets.

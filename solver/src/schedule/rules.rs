@@ -19,6 +19,8 @@ pub struct Index<'a> {
     pub series: HashMap<SeriesId, &'a Series>,
     closures: BTreeSet<NaiveDate>,
     travel: HashMap<(VenueId, VenueId), u32>,
+    /// Per series of a family: (its turn, the family's size).
+    families: HashMap<SeriesId, (u32, u32)>,
 }
 
 impl<'a> Index<'a> {
@@ -36,7 +38,13 @@ impl<'a> Index<'a> {
             series: instance.series.iter().map(|s| (s.id, s)).collect(),
             closures: instance.closures.iter().copied().collect(),
             travel,
+            families: family_slots(instance),
         }
+    }
+
+    /// Series `s`'s turn within its family and the family's size; (0, 1) when alone.
+    pub fn family_slot(&self, s: SeriesId) -> (u32, u32) {
+        self.families.get(&s).copied().unwrap_or((0, 1))
     }
 
     /// Minutes needed to get from one venue to another (0 within a venue).
@@ -112,6 +120,26 @@ impl<'a> Index<'a> {
             .filter(|d| s.required.iter().all(|p| self.person_available(*p, *d)))
             .collect()
     }
+}
+
+/// Turns within each family (members by id) and the family's size.
+fn family_slots(instance: &Instance) -> HashMap<SeriesId, (u32, u32)> {
+    let mut families: HashMap<&str, Vec<SeriesId>> = HashMap::new();
+    for s in &instance.series {
+        if let Some(f) = &s.family {
+            families.entry(f.as_str()).or_default().push(s.id);
+        }
+    }
+    let mut out = HashMap::new();
+    for mut members in families.into_values() {
+        members.sort();
+        members.dedup();
+        let size = members.len() as u32;
+        for (j, id) in members.into_iter().enumerate() {
+            out.insert(id, (j as u32, size));
+        }
+    }
+    out
 }
 
 /// Capacity a series needs: every invitee plus external attendees.
@@ -344,6 +372,7 @@ pub(crate) mod tests {
             allowed_start: None,
             preferred_weekdays: vec![],
             preferred_start: None,
+            family: None,
         }
     }
 

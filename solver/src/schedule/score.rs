@@ -7,6 +7,8 @@
 //! * start_time: occurrences starting outside the preferred start window (if any);
 //! * spacing: for the k-th of n occurrences in a cadence window of L days starting at F, the
 //!   distance in days from its ideal date F + (k + 1/2)·L/n (evenly spread, middle of each share);
+//!   member j of a family of J series (`Series::family`) aims at F + (k·J + j + 1/2)·L/(n·J), so
+//!   that the family's occurrences interleave;
 //! * optional_missed: invited optional people who are not among the attendees;
 //! * weekly_load: per person and ISO week, meetings beyond the first;
 //! * change: published occurrences inside the period not kept with the same date, start and room;
@@ -38,7 +40,14 @@ pub struct SoftCost {
 /// Ideal date offset (in days from the window start) of the k-th of n occurrences in a window
 /// of `len` days.
 pub fn ideal_offset(k: u32, n: u32, len: i64) -> f64 {
-    (f64::from(k) + 0.5) * len as f64 / f64::from(n.max(1))
+    ideal_offset_in_family(k, n, len, (0, 1))
+}
+
+/// [`ideal_offset`] for member `j` of a family of `size` series (see `Series::family`): the
+/// family's n·size occurrences interleave evenly, member j's k-th at slot k·size + j.
+pub fn ideal_offset_in_family(k: u32, n: u32, len: i64, (j, size): (u32, u32)) -> f64 {
+    let size = size.max(1);
+    (f64::from(k * size + j) + 0.5) * len as f64 / f64::from(n.max(1) * size)
 }
 
 pub fn soft_cost(instance: &Instance, occurrences: &[Occurrence]) -> SoftCost {
@@ -76,7 +85,8 @@ pub fn soft_cost(instance: &Instance, occurrences: &[Occurrence]) -> SoftCost {
             let len = (win.range.to - win.range.from).num_days() + 1;
             for (k, d) in dates.iter().enumerate() {
                 let offset = (*d - win.range.from).num_days() as f64;
-                c.spacing += w.spacing * (offset - ideal_offset(k as u32, n, len)).abs();
+                let ideal = ideal_offset_in_family(k as u32, n, len, ix.family_slot(s.id));
+                c.spacing += w.spacing * (offset - ideal).abs();
             }
         }
     }

@@ -14,7 +14,7 @@ use super::prepare::{travel_between, Day, Prepared};
 use super::PlanError;
 use crate::schedule::model::{Pin, RoomId};
 use crate::schedule::rules;
-use crate::schedule::score::{ideal_offset, soft_cost};
+use crate::schedule::score::{ideal_offset_in_family, soft_cost};
 
 /// What level 2 taught level 1 about a set of (series, candidate) meetings on one day.
 #[derive(Debug, Clone, PartialEq)]
@@ -345,7 +345,9 @@ impl<'p, 'a> Builder<'p, 'a> {
                 if window.max <= 1 {
                     // One occurrence: its spacing is its distance to the window's middle.
                     let offset = (cand.date - window.range.from).num_days() as f64;
-                    cost += w.spacing * (offset - ideal_offset(0, 1, window_len(window))).abs();
+                    let slot = prep.ix.family_slot(data.series.id);
+                    let ideal = ideal_offset_in_family(0, 1, window_len(window), slot);
+                    cost += w.spacing * (offset - ideal).abs();
                 }
                 if cost != 0.0 {
                     self.objective += cost * self.y[s][c];
@@ -417,7 +419,7 @@ impl<'p, 'a> Builder<'p, 'a> {
             .map(|c| -Expression::from(self.y[s][c]))
             .collect();
         for k in 0..n {
-            let ideal = ideal_offset(k, n, len);
+            let ideal = ideal_offset_in_family(k, n, len, prep.ix.family_slot(data.series.id));
             let mut share = Expression::default();
             for (i, c) in range.clone().enumerate() {
                 let offset = (data.candidates[c].date - window.range.from).num_days() as f64;
@@ -474,7 +476,10 @@ impl<'p, 'a> Builder<'p, 'a> {
             .iter()
             .map(|&n| {
                 (0..n)
-                    .map(|k| f64::from(from) + ideal_offset(k, n, len))
+                    .map(|k| {
+                        let slot = prep.ix.family_slot(data.series.id);
+                        f64::from(from) + ideal_offset_in_family(k, n, len, slot)
+                    })
                     .collect()
             })
             .collect();

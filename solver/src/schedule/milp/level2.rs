@@ -241,6 +241,9 @@ struct Meeting {
     /// Venues in the order tried (the published one first), each with its suitable rooms
     /// in best-fit order (smallest capacity first).
     venues: Vec<(VenueId, Vec<RoomId>)>,
+    /// Per venue (as in `venues`), the start times its hours allow that day: venues open at
+    /// different hours, so a start of `starts` is not good everywhere.
+    venue_starts: Vec<BTreeSet<u32>>,
     /// The published room and start this meeting would keep (not for full pins).
     published: Option<(RoomId, u32)>,
     change: f64,
@@ -266,12 +269,14 @@ impl Meeting {
         };
         let mut venues: Vec<(VenueId, Vec<RoomId>)> = Vec::new();
         let mut starts: BTreeSet<u32> = BTreeSet::new();
+        let mut starts_at: BTreeMap<VenueId, BTreeSet<u32>> = BTreeMap::new();
         let mut kept = None;
         match published {
             Some((Pin::Full, o)) => {
                 let venue = prep.ix.rooms.get(&o.room).map_or(0, |r| r.venue);
                 venues.push((venue, vec![o.room]));
                 starts.insert(rules::minutes(o.start));
+                starts_at.insert(venue, [rules::minutes(o.start)].into());
             }
             _ => {
                 if let Some((_, o)) = published {
@@ -289,7 +294,10 @@ impl Meeting {
                         Some((_, rooms)) => rooms.push(id),
                         None => {
                             // Rooms of one venue share its hours, hence its start times.
-                            starts.extend(data.starts(&prep.ix, r, cand.date));
+                            let at: BTreeSet<u32> =
+                                data.starts(&prep.ix, r, cand.date).into_iter().collect();
+                            starts.extend(at.iter().copied());
+                            starts_at.insert(venue, at);
                             venues.push((venue, vec![id]));
                         }
                     }
@@ -317,7 +325,12 @@ impl Meeting {
             .collect();
         starts.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         let floor = starts.first().map_or(0.0, |s| s.1);
+        let venue_starts = venues
+            .iter()
+            .map(|(v, _)| starts_at.remove(v).unwrap_or_default())
+            .collect();
         Meeting {
+            venue_starts,
             key: (s, c),
             duration: data.duration(),
             required: data.required.clone(),
@@ -588,8 +601,8 @@ impl Search<'_, '_, '_> {
         }
         let mut seen: Vec<Vec<u32>> = Vec::new();
         let (mut near, mut far) = (Vec::new(), Vec::new());
-        for (venue, rooms) in &m.venues {
-            if !self.people_free(m, *venue, start, end) {
+        for ((venue, rooms), allowed) in m.venues.iter().zip(&m.venue_starts) {
+            if !allowed.contains(&start) || !self.people_free(m, *venue, start, end) {
                 continue;
             }
             if self.budget.complete {

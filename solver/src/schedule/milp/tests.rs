@@ -113,6 +113,7 @@ fn series(id: SeriesId, title: &str, per: CadencePeriod, n: u32, required: &[Per
         allowed_start: None,
         preferred_weekdays: vec![],
         preferred_start: None,
+        family: None,
     }
 }
 
