@@ -45,7 +45,7 @@ pub struct SolveReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanFigures {
-    /// What produced the occurrences: the optimizer, the improved baseline or the baseline.
+    /// What produced the occurrences: the optimizer or the baseline.
     pub method: PlanMethod,
     /// When and why the optimizer stopped before proving optimality (ja / en).
     pub note: Option<Text>,

@@ -21,6 +21,10 @@
 //!   week; `late[s,d]` ∈ [0,1], the share of a start-time penalty forced by clashes;
 //!   `short[t]` ∈ [0, min_t], the occurrences count target `t` misses.
 //!
+//! Where a series belongs to a family (`Series::family`: one duty expanded per ward or per
+//! visited office), its ideal dates are its turns within the family's evenly spread dates, so
+//! that the family interleaves (see [`crate::schedule::score`]).
+//!
 //! Constraint families:
 //! - window counts: `min_w ≤ Σ_{d∈w} y[s,d] ≤ max_w` (counts as [`rules::windows`] scales them);
 //! - minimum gap g: at most one occurrence in any g consecutive days (clique rows);
@@ -32,9 +36,10 @@
 //! - pins: `y[s,d] = 1` on a pinned published date (times and rooms of full pins: level 2);
 //! - count targets (soft): `Σ_{s∈t} Σ_d y[s,d] + short[t] ≥ min_t` (planning mode only);
 //! - one place at a time, per person (required) and per single allowed room and day: two
-//!   meetings whose start windows force an overlap cannot both happen; durations fit in the
-//!   span the meetings could occupy, with the trips between meetings that cannot share a
-//!   venue. Room sets: meetings that can only use rooms of a set fit in its open minutes;
+//!   meetings whose start windows force an overlap cannot both happen; for every time span
+//!   [from, to] bounded by the meetings' earliest starts and latest ends, the meetings that
+//!   must lie inside it fit, with the trips between those that cannot share a venue. Room
+//!   sets: meetings that can only use rooms of a set fit in its open minutes;
 //! - preferred start windows, per person (or single room), day and window: beyond as many
 //!   meetings as fit in the window back to back, each pays a `late` share;
 //! - cuts from level 2: `Σ_{(s,d)∈K} y[s,d] ≤ |K| - 1` for meetings K shown not to fit
@@ -55,6 +60,38 @@
 //! failing core, a cut, and level 1 is solved again; a group whose proven least cost
 //! exceeds what level 1 charged it becomes a cost cut, and level 1 is solved again from the
 //! current solution while time remains and the gap is open.
+//!
+//! # Anytime: the baseline first
+//! [`plan_with`] first builds the baseline ([`crate::schedule::greedy`]); when the validator
+//! accepts it, it is the incumbent and the MIP start of level 1, so a feasible instance always
+//! has a plan, whatever the time limit. A level-2 plan replaces it only when it is cheaper and
+//! passes the validator. `Plan::method` says which one the caller gets, `Plan::note` why the
+//! run stopped before proving optimality.
+//!
+//! The time limit covers the baseline, the model build and the solves. HiGHS looks at the clock
+//! between phases only, not within presolve and the first LP (about 30-40 µs per column on the
+//! benchmark machine: 6 s for a prefecture's year), so level 1 does not start when less time
+//! than that is left ([`level1::Outcome::TooLittleTime`]); the baseline is the plan and its
+//! note says how long the optimizer would need.
+//!
+//! # What stalled the demo (and the fixes)
+//! Measured on the demo municipality's quarter (57 series, 40 office visits with travel):
+//! level 1 itself solved in 0.16 s; each round then lost about 3 s in level 2, which could
+//! neither place nor refute one day of 13 meetings (a group linked by shared invitees), and the
+//! unproven cut it returned removed one meeting per round. Level 1 had let one person have
+//! seven 90-minute office visits (each at its own office, 30 minutes apart) on that day: its
+//! "durations fit in the span" row took one span for all of the person's meetings, and one of
+//! them (a subcommittee free to use any room until 21:00) stretched the span to the evening,
+//! while the apart set was built greedily from a meeting that could share a venue with every
+//! office, so it held no visit at all. Two changes fixed it: spans per (earliest start, latest
+//! end) pair over the meetings that must lie inside them, and the apart set built from the
+//! meetings with fewest venues first. The quarter then solves to optimality in under a second.
+//! The fiscal year had a second cause: each of the 40 yearly visits (one series per office)
+//! aimed at the middle of the year, so the optimizer and the baseline crowded them into
+//! September and October and the day model became a packing problem; families spread them
+//! (three or four a month), which made the demo's year and the m and l benchmarks easy for
+//! HiGHS (m optimal in about 3 s instead of a 1.9 % gap at 30 s). Building the model was
+//! quadratic in venues through the travel look-ups (5 s at l); it is now linear (0.5 s).
 //!
 //! # Why it scales
 //! Columns grow with series × candidate days (about 16k binaries at size m, 90k at size l),
@@ -81,9 +118,12 @@
 //! total slack) says which rules have to give, see [`crate::schedule::explain`].
 //!
 //! # Determinism
-//! Everything is built in a fixed order (series by id, days by date) and HiGHS is
-//! deterministic, so the same input gives the same plan, unless a time limit cuts a solve
-//! short (then the plan depends on how far it got).
+//! Everything is built in a fixed order (series by id, days by date), the baseline uses no
+//! clock, and HiGHS is deterministic, so the same input gives the same plan, unless a time
+//! limit cuts a solve short (then the plan depends on how far it got: HiGHS has no
+//! deterministic work limit). On the benchmark machine the demo's quarter and year and size m
+//! finish before their limits; size l stops at its limit and gave the same plan in repeated
+//! runs (its root and its first improving heuristic finish well before the limit).
 
 pub(crate) mod level1;
 pub(crate) mod level2;
@@ -220,8 +260,9 @@ pub fn plan_with(
     let mut start: Option<Start> = baseline_start.clone();
     let mut size = (0, 0);
     let mut build_seconds = 0.0;
-    // Set when the time limit is too short for the optimizer: about what it would need.
-    let mut too_short: Option<f64> = None;
+    // Set when the time limit is too short for the optimizer to start: with about what it
+    // would need, when known.
+    let mut too_short: Option<Option<f64>> = None;
     // Level 2 needs a little time after each level-1 solve.
     let reserve = (0.1 * options.time_limit_seconds).min(3.0);
     for round in 0.. {
@@ -231,18 +272,17 @@ pub fn plan_with(
         });
         // A round that cannot even build its model in time would overrun the limit.
         if remaining() <= 0.0 || (best.is_some() && remaining() < 1.5 * build_seconds + 0.2) {
+            if round == 0 {
+                too_short = Some(None);
+            }
             break;
         }
         let budget = (remaining() - reserve).max(0.5 * remaining());
-        let t0 = Instant::now();
         let outcome = level1::solve(&prep, &cuts, Mode::Plan, settings(budget), start.as_ref())?;
-        if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
-            eprintln!("round {round}: budget {budget:.2} level1 took {:.2}s (elapsed {:.2})", t0.elapsed().as_secs_f64(), started.elapsed().as_secs_f64());
-        }
         let solution = match outcome {
             Outcome::Solved(solution) => solution,
             Outcome::TooLittleTime { needed } if best.is_some() => {
-                too_short = Some(started.elapsed().as_secs_f64() + needed);
+                too_short = Some(Some(started.elapsed().as_secs_f64() + needed));
                 break;
             }
             Outcome::NoSolution | Outcome::Infeasible if best.is_some() => break,
@@ -258,7 +298,13 @@ pub fn plan_with(
                 return Err(PlanError::Infeasible(infeasibility));
             }
         };
-        bound = bound.max(solution.bound);
+        // Each round's model holds more cuts, so its optimum can only rise; when HiGHS's
+        // tolerances make a later proven optimum come out lower, that lower one is kept.
+        bound = if solution.optimal {
+            solution.bound.max(0.0)
+        } else {
+            bound.max(solution.bound)
+        };
         size = (solution.variables, solution.constraints);
         build_seconds = solution.build_seconds;
         // Close to the limit, each day's search gets a smaller budget.
@@ -363,23 +409,36 @@ fn stop_note(
     options: &PlanOptions,
     method: PlanMethod,
     gap: f64,
-    too_short: Option<f64>,
+    too_short: Option<Option<f64>>,
 ) -> Text {
-    let limit = options.time_limit_seconds;
+    let limit = seconds(options.time_limit_seconds);
     let pct = gap * 100.0;
     match (method, too_short) {
-        (PlanMethod::Baseline, Some(needed)) => Text::new(
-            format!("計算時間の上限（{limit:.0}秒）はこの規模の最適化には短すぎるため（約{:.0}秒必要）、基準の計画（手作業と同じ作り方で整えた計画）を使っています", needed.ceil()),
-            format!("the time limit of {limit:.0} s is too short for the optimizer on a plan of this size (it needs about {:.0} s); this is the baseline plan", needed.ceil()),
+        (PlanMethod::Baseline, Some(Some(needed))) => Text::new(
+            format!("計算時間の上限（{limit}秒）はこの規模の最適化には短すぎるため（約{}秒必要）、基準の計画（手作業と同じ作り方で整えた計画）を使っています", seconds(needed.ceil())),
+            format!("the time limit of {limit} s is too short for the optimizer on a plan of this size (it needs about {} s); this is the baseline plan", seconds(needed.ceil())),
+        ),
+        (PlanMethod::Baseline, Some(None)) => Text::new(
+            format!("計算時間の上限（{limit}秒）は基準の計画を作る間に尽きたため最適化は行っておらず、基準の計画（手作業と同じ作り方で整えた計画）を使っています"),
+            format!("the time limit of {limit} s was used up by the baseline, so the optimizer did not run; this is the baseline plan"),
         ),
         (PlanMethod::Baseline, None) => Text::new(
-            format!("計算時間の上限（{limit:.0}秒）までに最適化で基準の計画より良い計画が見つからなかったため、基準の計画を使っています（下限との差 {pct:.2}%）"),
-            format!("the optimizer found no better plan than the baseline within the time limit of {limit:.0} s; this is the baseline (gap {pct:.2}% to the bound)"),
+            format!("計算時間の上限（{limit}秒）までに最適化で基準の計画より良い計画が見つからなかったため、基準の計画を使っています（下限との差 {pct:.2}%）"),
+            format!("the optimizer found no better plan than the baseline within the time limit of {limit} s; this is the baseline (gap {pct:.2}% to the bound)"),
         ),
         _ => Text::new(
-            format!("計算時間の上限（{limit:.0}秒）に達したため、最適であることの証明前に停止しました（下限との差 {pct:.2}%）"),
-            format!("stopped at the time limit of {limit:.0} s before proving the plan optimal (gap {pct:.2}% to the bound)"),
+            format!("計算時間の上限（{limit}秒）に達したため、最適であることの証明前に停止しました（下限との差 {pct:.2}%）"),
+            format!("stopped at the time limit of {limit} s before proving the plan optimal (gap {pct:.2}% to the bound)"),
         ),
+    }
+}
+
+/// Seconds for people: whole seconds, tenths below ten.
+fn seconds(s: f64) -> String {
+    if s >= 10.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s:.1}")
     }
 }
 
@@ -446,27 +505,13 @@ fn timetable(prep: &Prepared, solution: &level1::Solution, hurry: bool) -> Timet
         costs: Vec::new(),
         proven_cuts: true,
     };
-    for (day, meetings) in by_day.iter() {
-        let t0 = Instant::now();
-        let r = level2::schedule_day(prep, meetings, hurry);
-        if std::env::var_os("RENKEI_HIGHS_LOG").is_some() && t0.elapsed().as_secs_f64() > 0.05 {
-            eprintln!("level2 day {} meetings {} took {:.2}s {}", prep.date(*day), meetings.len(), t0.elapsed().as_secs_f64(), match &r { DayResult::Placed{..} => "placed", DayResult::Conflict{..} => "conflict" });
-        }
-        match r {
+    for meetings in by_day.values() {
+        match level2::schedule_day(prep, meetings, hurry) {
             DayResult::Placed { meetings, costs } => {
                 out.placed.extend(meetings);
                 out.costs.extend(costs);
             }
             DayResult::Conflict { cut, proven } => {
-                if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
-                    if let Cut::Apart(m) = &cut {
-                        for (s, c) in m {
-                            let d = &prep.series[*s];
-                            eprintln!("  core: {} {} req {:?} rooms {:?} dur {} starts {}-{}", d.series.title, d.candidates[*c].date, d.required, d.rooms.iter().map(|r| r.id).collect::<Vec<_>>(), d.duration(), d.candidates[*c].earliest_start, d.candidates[*c].latest_start);
-                        }
-                        eprintln!("  day: {:?}", meetings.iter().map(|(s, _)| prep.series[*s].series.title.clone()).collect::<Vec<_>>());
-                    }
-                }
                 out.proven_cuts &= proven;
                 out.apart.push(cut);
             }

@@ -372,12 +372,10 @@ pub enum SolveStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanMethod {
-    /// The optimizer's own plan (it may have started from the baseline).
+    /// The optimizer's own plan (it starts from the baseline and found a better one).
     #[default]
     Optimizer,
-    /// The baseline, improved by the optimizer's neighbourhood search.
-    ImprovedBaseline,
-    /// The baseline as it is: the optimizer found nothing better in time.
+    /// The baseline ([`crate::schedule::greedy`]): the optimizer found nothing better in time.
     Baseline,
 }
 

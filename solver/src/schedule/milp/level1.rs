@@ -124,9 +124,6 @@ pub(crate) fn solve(
     match Builder::new(prep, mode).build(cuts) {
         Some(model) => {
             let built = started.elapsed().as_secs_f64();
-            if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
-                eprintln!("level1 built in {built:.2}s");
-            }
             let outcome = model.solve(
                 Settings {
                     time_limit: settings.time_limit - built,
@@ -1021,10 +1018,6 @@ impl Builder<'_, '_> {
         model
             .try_set_option("mip_rel_gap", settings.mip_gap.max(0.0))
             .map_err(|_| option_error("mip_rel_gap"))?;
-        if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
-            let _ = model.try_set_option("output_flag", true);
-            let _ = model.try_set_option("log_to_console", true);
-        }
         if let Some(threads) = settings.threads {
             model
                 .try_set_option("threads", threads as i32)

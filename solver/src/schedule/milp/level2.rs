@@ -77,9 +77,6 @@ pub(crate) fn schedule_day(prep: &Prepared, meetings: &[(usize, usize)], hurry: 
                 // conflict; otherwise rooms are short that day and every meeting takes part.
                 let none = Bookings::default();
                 let alone = search(prep, &all, group, &none, &reserved, Budget::probe());
-                if std::env::var_os("RENKEI_HIGHS_LOG").is_some() {
-                    eprintln!("  group of {} (day {}): alone = {}", group.len(), all.len(), match &alone { Found::Best(..) => "found".to_string(), Found::None(p) => format!("none proven={p}") });
-                }
                 let suspects: Vec<usize> = match alone {
                     Found::Best(..) => (0..all.len()).collect(),
                     Found::None(_) => group.clone(),

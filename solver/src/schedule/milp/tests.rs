@@ -748,6 +748,146 @@ fn instances_without_targets_still_parse() {
     assert_eq!(with.targets[0].min, 3);
 }
 
+#[test]
+fn the_optimizer_starts_from_the_baseline_and_says_which_plan_it_returns() {
+    let inst = instance(Size::S, 1);
+    let baseline = crate::schedule::greedy::plan(&inst);
+    assert!(validate(&inst, &baseline).is_empty(), "the baseline is valid");
+    let plan = solve(&inst);
+    assert_eq!(plan.status, SolveStatus::Optimal);
+    assert_eq!(plan.method, PlanMethod::Optimizer);
+    assert!(plan.note.is_none(), "a proven plan needs no note");
+    assert!(plan.objective <= soft_cost(&inst, &baseline).total + 1e-9);
+}
+
+#[test]
+fn a_time_limit_too_short_for_the_optimizer_keeps_the_baseline_and_says_why() {
+    let mut inst = instance(Size::M, 1);
+    inst.time_limit_seconds = 0.05;
+    let started = std::time::Instant::now();
+    let plan = plan(&inst).expect("a feasible instance always has a plan");
+    assert!(started.elapsed().as_secs_f64() < 0.05 + 1.0, "the limit is kept");
+    assert_eq!(plan.method, PlanMethod::Baseline);
+    assert_eq!(plan.status, SolveStatus::TimeLimit);
+    assert!(validate(&inst, &plan.occurrences).is_empty());
+    let note = plan.note.expect("a note says why");
+    assert!(note.en.contains("did not run"), "{}", note.en);
+    assert!(note.ja.contains("最適化は行っておらず"), "{}", note.ja);
+    assert_eq!(
+        plan.occurrences,
+        crate::schedule::greedy::plan(&inst)
+            .into_iter()
+            .map(|mut o| {
+                o.index = 0;
+                o
+            })
+            .zip(&plan.occurrences)
+            .map(|(mut g, p)| {
+                g.index = p.index;
+                g
+            })
+            .collect::<Vec<_>>(),
+        "the plan is the baseline itself"
+    );
+}
+
+#[test]
+fn a_limit_shorter_than_presolve_does_not_start_highs() {
+    // Size m needs about 2 s of HiGHS before it first looks at the clock.
+    let mut inst = instance(Size::M, 1);
+    inst.time_limit_seconds = 1.5;
+    let started = std::time::Instant::now();
+    let plan = plan(&inst).expect("a plan");
+    assert!(started.elapsed().as_secs_f64() < 1.5 + 1.0, "the limit is kept");
+    assert_eq!(plan.method, PlanMethod::Baseline);
+    let note = plan.note.expect("a note says why").en;
+    // "too short" when the baseline left time to build the model, else "did not run".
+    assert!(note.contains("too short") || note.contains("did not run"), "{note}");
+}
+
+#[test]
+fn a_family_interleaves_instead_of_crowding_the_middle() {
+    // Four offices visited once a year by the same person: alone, each would aim at the
+    // middle of the year; as a family they take their turns, a quarter apart.
+    let mut inst = fy2026();
+    inst.series = (1..=4)
+        .map(|id| Series {
+            family: Some("VISIT".into()),
+            ..series(id, &format!("訪問{id}"), CadencePeriod::FiscalYear, 1, &[1])
+        })
+        .collect();
+    let plan = solve(&inst);
+    let mut dates: Vec<NaiveDate> = plan.occurrences.iter().map(|o| o.date).collect();
+    dates.sort();
+    assert_eq!(dates.len(), 4);
+    for pair in dates.windows(2) {
+        assert!(
+            (pair[1] - pair[0]).num_days() >= 60,
+            "visits a quarter apart, not crowded: {dates:?}"
+        );
+    }
+    // The baseline spreads them the same way.
+    let mut base: Vec<NaiveDate> = crate::schedule::greedy::plan(&inst)
+        .iter()
+        .map(|o| o.date)
+        .collect();
+    base.sort();
+    assert!(base.windows(2).all(|p| (p[1] - p[0]).num_days() >= 60), "{base:?}");
+}
+
+#[test]
+fn a_meeting_starts_only_when_its_venue_is_open() {
+    // Two venues open at different hours: a start good at one is not good at the other.
+    let mut inst = q1();
+    inst.venues[0].hours = "mon-fri 10:00-17:30".parse().unwrap();
+    inst.series = vec![Series {
+        rooms: vec![1, 3],
+        ..series(1, "連絡会", CadencePeriod::Month, 1, &[1, 2])
+    }];
+    let plan = solve(&inst);
+    for o in &plan.occurrences {
+        let venue = inst.rooms.iter().find(|r| r.id == o.room).unwrap().venue;
+        if venue == 1 {
+            assert!(o.start >= t(10, 0), "{o:?} starts before its venue opens");
+        }
+    }
+}
+
+#[test]
+fn a_busy_day_does_not_take_more_visits_than_fit_with_travel() {
+    // One person visits six offices (each its own venue, 30 minutes apart, 90 minutes each)
+    // in one week, and also has a meeting free to run into the evening: level 1 must not put
+    // more visits on a day than fit between 8:30 and 17:30 with the trips.
+    let mut inst = center(d(2026, 4, 6), d(2026, 4, 10));
+    inst.venues[1].hours = "mon-fri 08:30-21:00".parse().unwrap();
+    for o in 0..6u32 {
+        inst.venues.push(Venue {
+            id: 10 + o,
+            name: format!("事業所{o}"),
+            hours: Default::default(),
+            closures: vec![],
+        });
+        inst.rooms.push(room(10 + o, 10 + o, "相談室", 4));
+    }
+    inst.series = (0..6u32)
+        .map(|o| Series {
+            rooms: vec![10 + o],
+            ..series(o + 1, &format!("訪問{o}"), CadencePeriod::Period, 1, &[1])
+        })
+        .chain([Series {
+            rooms: vec![3],
+            ..series(7, "夜の部会", CadencePeriod::Period, 1, &[1])
+        }])
+        .collect();
+    let plan = solve(&inst);
+    assert_eq!(plan.status, SolveStatus::Optimal);
+    let mut per_day: std::collections::BTreeMap<NaiveDate, u32> = Default::default();
+    for o in plan.occurrences.iter().filter(|o| o.series <= 6) {
+        *per_day.entry(o.date).or_default() += 1;
+    }
+    assert!(per_day.values().all(|n| *n <= 4), "{per_day:?}");
+}
+
 /// Plans generated instances and prints status, objective, bound, gap and time.
 /// `BENCH=s1,m1` picks sizes and seeds, `BENCH_LIMIT` overrides the time limit.
 #[test]
