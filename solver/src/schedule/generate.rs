@@ -21,6 +21,10 @@ pub enum Size {
     S,
     M,
     L,
+    /// m with what real municipalities have on top: see [`realism`].
+    City,
+    /// l with the same.
+    Pref,
 }
 
 impl std::str::FromStr for Size {
@@ -30,8 +34,10 @@ impl std::str::FromStr for Size {
             "s" => Ok(Size::S),
             "m" => Ok(Size::M),
             "l" => Ok(Size::L),
+            "city" => Ok(Size::City),
+            "pref" => Ok(Size::Pref),
             _ => Err(format!(
-                "size must be s, m or l (got {s:?}) / サイズは s, m, l のいずれかです"
+                "size must be s, m, l, city or pref (got {s:?}) / サイズは s, m, l, city, pref のいずれかです"
             )),
         }
     }
@@ -621,7 +627,7 @@ pub fn instance(size: Size, seed: u64) -> Instance {
                 to: q.end(),
             }
         }
-        Size::M | Size::L => DateRange {
+        Size::M | Size::L | Size::City | Size::Pref => DateRange {
             from: fy.start(),
             to: fy.end(),
         },
@@ -647,25 +653,175 @@ pub fn instance(size: Size, seed: u64) -> Instance {
             weights: Weights::default(),
             time_limit_seconds: match size {
                 Size::S => 10.0,
-                Size::M => 30.0,
-                Size::L => 60.0,
+                Size::M | Size::City => 30.0,
+                Size::L | Size::Pref => 60.0,
             },
         },
     };
     match size {
         Size::S => small(&mut b),
-        Size::M => {
+        Size::M | Size::City => {
             let sv: Vec<PersonId> = (0..2).map(|_| b.person(None, false)).collect();
             city(&mut b, 0, &sv);
         }
-        Size::L => {
+        Size::L | Size::Pref => {
             let sv: Vec<PersonId> = (0..3).map(|_| b.person(None, false)).collect();
             for c in 0..5 {
                 city(&mut b, c, &sv);
             }
         }
     }
+    if matches!(size, Size::City | Size::Pref) {
+        realism(&mut b);
+    }
     b.inst
+}
+
+/// What a generated city lacks next to a real one, added on top (sizes city and pref):
+/// * travel: each office 10-45 minutes from the meeting venues, 10-20 from offices of its ward;
+/// * venue hours: the welfare center open until 21:00 and on Saturday mornings;
+/// * varying counts and indicator targets (Hiratsuka's table): subcommittees meet 0-1 times a
+///   month with a target of 39 a year, case verifications 20-30 a year with a target of 24,
+///   a visit to every office;
+/// * maximum gaps: GSV at most 75 days apart, the peer gathering at most 45;
+/// * a published calendar: the first quarter as the baseline plans it, the plenary pinned,
+///   every fifth meeting pinned to its date;
+/// * declines: every seventh unpinned published meeting has a required invitee who can no
+///   longer come that day (an absence), so the plan must move it.
+fn realism(b: &mut Builder) {
+    let venue_of = |name: &str, inst: &Instance| -> Vec<VenueId> {
+        inst.venues
+            .iter()
+            .filter(|v| v.name.contains(name))
+            .map(|v| v.id)
+            .collect()
+    };
+    let offices = venue_of("相談支援事業所", &b.inst);
+    let meeting_venues: Vec<VenueId> = b
+        .inst
+        .venues
+        .iter()
+        .filter(|v| !v.name.contains("相談支援事業所"))
+        .map(|v| v.id)
+        .collect();
+    for &o in &offices {
+        for &v in &meeting_venues {
+            let minutes = 10 + 5 * b.rng.below(8) as u32;
+            b.inst.travel.push(Travel {
+                from: o,
+                to: v,
+                minutes,
+            });
+        }
+    }
+    // Offices of one ward (numbered o % 5 within each city) are near each other.
+    for (i, &a) in offices.iter().enumerate() {
+        for &c in offices[i + 1..].iter().skip(4).step_by(5).take(3) {
+            let minutes = 10 + 5 * b.rng.below(3) as u32;
+            b.inst.travel.push(Travel {
+                from: a,
+                to: c,
+                minutes,
+            });
+        }
+    }
+    for v in b.inst.venues.iter_mut().filter(|v| v.name.contains("総合福祉センター")) {
+        v.hours = "mon-fri 08:30-21:00; sat 09:00-12:00".parse().expect("hours");
+    }
+    let ids = |b: &Builder, kind: MeetingKind, title: &str| -> Vec<SeriesId> {
+        b.inst
+            .series
+            .iter()
+            .filter(|s| s.kind == kind && s.title.contains(title))
+            .map(|s| s.id)
+            .collect()
+    };
+    // Per city (titles carry the city's tag): subcommittees, verifications, visits.
+    let cities: Vec<String> = b
+        .inst
+        .series
+        .iter()
+        .filter(|s| s.kind == MeetingKind::Plenary)
+        .map(|s| s.title.replace("自立支援協議会 本会議", ""))
+        .collect();
+    for tag in &cities {
+        let in_city = |b: &Builder, list: Vec<SeriesId>| -> Vec<SeriesId> {
+            list.into_iter()
+                .filter(|id| {
+                    let t = &b.inst.series[*id as usize - 1].title;
+                    if tag.is_empty() {
+                        !t.contains("市 ")
+                    } else {
+                        t.starts_with(tag.as_str())
+                    }
+                })
+                .collect()
+        };
+        let subs = in_city(b, ids(b, MeetingKind::Subcommittee, "専門部会("));
+        for id in &subs {
+            b.inst.series[*id as usize - 1].cadence.min = 0;
+        }
+        let verifications = in_city(b, ids(b, MeetingKind::CaseVerification, ""));
+        for id in &verifications {
+            let c = &mut b.inst.series[*id as usize - 1].cadence;
+            c.min = 20;
+            c.max = 30;
+        }
+        let visits = in_city(b, ids(b, MeetingKind::OfficeVisit, ""));
+        for (name, series, min) in [
+            ("専門部会の実施回数", subs, 39),
+            ("個別事例の支援内容の検証の実施回数", verifications, 24),
+            ("訪問による専門的指導・助言件数", visits.clone(), visits.len() as u32),
+        ] {
+            b.inst.targets.push(Target {
+                name: Text::new(format!("{tag}{name}"), format!("{tag}{name}")),
+                series,
+                min,
+            });
+        }
+        for (title, gap) in [("GSV研修", 75), ("いどばた会議", 45)] {
+            for id in in_city(b, ids(b, MeetingKind::Gsv, title))
+                .into_iter()
+                .chain(in_city(b, ids(b, MeetingKind::Other, title)))
+            {
+                b.inst.series[id as usize - 1].cadence.max_gap_days = Some(gap);
+            }
+        }
+    }
+    // The first quarter as published, with pins and declines.
+    let q1 = Quarter::new(FiscalYear::of(b.inst.period.from), 1).expect("Q1");
+    let published: Vec<PublishedOccurrence> = super::greedy::plan(&b.inst)
+        .into_iter()
+        .filter(|o| o.date <= q1.end())
+        .enumerate()
+        .map(|(i, o)| {
+            let pin = if b.inst.series[o.series as usize - 1].kind == MeetingKind::Plenary {
+                Pin::Full
+            } else if i % 5 == 0 {
+                Pin::Date
+            } else {
+                Pin::None
+            };
+            PublishedOccurrence { occurrence: o, pin }
+        })
+        .collect();
+    // A decline must not fall on a day the same person has a pinned meeting.
+    let pinned: std::collections::BTreeSet<(PersonId, NaiveDate)> = published
+        .iter()
+        .filter(|p| p.pin != Pin::None)
+        .flat_map(|p| p.occurrence.attendees.iter().map(|a| (*a, p.occurrence.date)))
+        .collect();
+    for p in published.iter().filter(|p| p.pin == Pin::None).skip(6).step_by(7) {
+        let o = &p.occurrence;
+        let who = b.inst.series[o.series as usize - 1].required[0];
+        if !pinned.contains(&(who, o.date)) {
+            b.inst.people[who as usize - 1].absences.push(DateRange {
+                from: o.date,
+                to: o.date,
+            });
+        }
+    }
+    b.inst.published = published;
 }
 
 /// One center, one quarter: its own duties and the ward-level ones it hosts.

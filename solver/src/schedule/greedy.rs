@@ -683,10 +683,77 @@ impl<'p, 'a> State<'p, 'a> {
                     self.cap = cap;
                     found
                 });
-                let Some((c, choice, _)) = found else { break };
-                self.book(s, c, choice, Fixed::No);
+                match found {
+                    Some((c, choice, _)) => {
+                        self.book(s, c, choice, Fixed::No);
+                    }
+                    // Maybe only an earlier meeting it needs is missing (a series that may
+                    // skip a month still has to precede the plenary).
+                    None if self.place_with_befores(s, wi, n) => {}
+                    None => break,
+                }
             }
         }
+    }
+
+    /// Places one occurrence of series `s` in window `wi` (to hold `n`) together with the
+    /// extra occurrences of the series it needs before it (precedence), where their
+    /// cadence maxima allow: the first day, by spacing, where that works.
+    fn place_with_befores(&mut self, s: usize, wi: usize, n: u32) -> bool {
+        let prep = self.prep;
+        if self.befores[s].is_empty() {
+            return false;
+        }
+        let mut days = self.window_days(s, wi);
+        let base = self.spacing(s, wi, &days, n);
+        let mut order: Vec<(f64, usize)> = Vec::new();
+        for c in prep.series[s].window_candidates(wi) {
+            let day = prep.series[s].candidates[c].day;
+            let at = days.partition_point(|d| *d < day);
+            days.insert(at, day);
+            order.push((self.spacing(s, wi, &days, n) - base, c));
+            days.remove(at);
+        }
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (_, c) in order {
+            let date = prep.series[s].candidates[c].date;
+            let mut added: Vec<usize> = Vec::new();
+            for (b, min, max) in self.befores[s].clone() {
+                if self.covered(b, date, min, max) {
+                    continue;
+                }
+                let lo = date - Duration::days(i64::from(max));
+                let hi = date - Duration::days(i64::from(min));
+                let found = (0..prep.series[b].windows.len()).find_map(|wb| {
+                    let have = self.window_days(b, wb).len() as u32;
+                    if have >= prep.series[b].windows[wb].max {
+                        return None;
+                    }
+                    prep.series[b].window_candidates(wb).find_map(|cb| {
+                        let cand = &prep.series[b].candidates[cb];
+                        if cand.date < lo || cand.date > hi || !self.day_allowed(b, cand.day) {
+                            return None;
+                        }
+                        self.choose(b, cb, None).map(|choice| (cb, choice))
+                    })
+                });
+                match found {
+                    Some((cb, choice)) => added.push(self.book(b, cb, choice, Fixed::No)),
+                    None => break,
+                }
+            }
+            let day = prep.series[s].candidates[c].day;
+            if self.day_allowed(s, day) {
+                if let Some(choice) = self.choose(s, c, None) {
+                    self.book(s, c, choice, Fixed::No);
+                    return true;
+                }
+            }
+            for id in added {
+                self.remove(id);
+            }
+        }
+        false
     }
 
     /// Extra occurrences for count targets that the minimums leave short, the cheapest
