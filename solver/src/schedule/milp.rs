@@ -263,6 +263,8 @@ pub fn plan_with(
     // Set when the time limit is too short for the optimizer to start: with about what it
     // would need, when known.
     let mut too_short: Option<Option<f64>> = None;
+    // The last stop was the clock's (else level 1 was solved and nothing left to learn).
+    let mut timed_out = false;
     // Level 2 needs a little time after each level-1 solve.
     let reserve = (0.1 * options.time_limit_seconds).min(3.0);
     for round in 0.. {
@@ -275,6 +277,7 @@ pub fn plan_with(
             if round == 0 {
                 too_short = Some(None);
             }
+            timed_out = true;
             break;
         }
         let budget = (remaining() - reserve).max(0.5 * remaining());
@@ -285,7 +288,10 @@ pub fn plan_with(
                 too_short = Some(Some(started.elapsed().as_secs_f64() + needed));
                 break;
             }
-            Outcome::NoSolution | Outcome::Infeasible if best.is_some() => break,
+            Outcome::NoSolution | Outcome::Infeasible if best.is_some() => {
+                timed_out = true;
+                break;
+            }
             Outcome::NoSolution | Outcome::TooLittleTime { .. } => {
                 return Err(PlanError::Solver(
                     "no plan found within the time limit".into(),
@@ -351,6 +357,7 @@ pub fn plan_with(
             .collect();
         let gap = relative_gap(best_objective, bound);
         if gap <= options.mip_gap || !solution.optimal || unseen.is_empty() {
+            timed_out |= !solution.optimal;
             break;
         }
         cuts.extend(unseen);
@@ -376,7 +383,7 @@ pub fn plan_with(
     // The bound holds whatever stopped the solves, unless it rests on an unproven cut.
     let optimal = proven_cuts && gap <= options.mip_gap + 1e-9;
     let seconds = started.elapsed().as_secs_f64();
-    let note = (!optimal).then(|| stop_note(options, method, gap, too_short));
+    let note = (!optimal).then(|| stop_note(options, method, gap, too_short, timed_out));
     let changes = super::repair::changes(instance, &occurrences);
     // Recounted from the final occurrences, not read off level 1.
     let targets = super::targets::outcomes(instance, &occurrences);
@@ -410,9 +417,16 @@ fn stop_note(
     method: PlanMethod,
     gap: f64,
     too_short: Option<Option<f64>>,
+    timed_out: bool,
 ) -> Text {
     let limit = seconds(options.time_limit_seconds);
     let pct = gap * 100.0;
+    if !timed_out && too_short.is_none() {
+        return Text::new(
+            format!("日単位のモデルは最適まで解けましたが、開始時刻・部屋・任意参加者の費用が日単位の見積りを上回った分は避けられないと証明できていません（下限との差 {pct:.2}%）"),
+            format!("the day-level model was solved to optimality; what start times, rooms and optional attendance cost beyond its estimate could not be proven unavoidable (gap {pct:.2}% to the bound)"),
+        );
+    }
     match (method, too_short) {
         (PlanMethod::Baseline, Some(Some(needed))) => Text::new(
             format!("計算時間の上限（{limit}秒）はこの規模の最適化には短すぎるため（約{}秒必要）、基準の計画（手作業と同じ作り方で整えた計画）を使っています", seconds(needed.ceil())),
