@@ -265,8 +265,10 @@ pub fn plan_with(
     let mut too_short: Option<Option<f64>> = None;
     // The last stop was the clock's (else level 1 was solved and nothing left to learn).
     let mut timed_out = false;
-    // Level 2 needs a little time after each level-1 solve.
-    let reserve = (0.1 * options.time_limit_seconds).min(3.0);
+    // Level 2 needs about 3 ms a meeting in a hurry (a prefecture's year: 5 s).
+    let meetings = f64::from(rules::required_occurrences(instance));
+    let reserve = (0.003 * meetings).max(1.0).min(0.25 * options.time_limit_seconds);
+    let deadline = started + std::time::Duration::from_secs_f64(options.time_limit_seconds);
     for round in 0.. {
         progress(Progress {
             stage: "solving",
@@ -314,7 +316,10 @@ pub fn plan_with(
         size = (solution.variables, solution.constraints);
         build_seconds = solution.build_seconds;
         // Close to the limit, each day's search gets a smaller budget.
-        let day = timetable(&prep, &solution, remaining() < 0.5 * reserve);
+        let Some(day) = timetable(&prep, &solution, remaining() < 0.5 * reserve, deadline) else {
+            timed_out = true;
+            break;
+        };
         proven_cuts &= day.proven_cuts;
         if !day.apart.is_empty() {
             cuts.extend(day.apart);
@@ -502,7 +507,13 @@ struct Timetable {
     proven_cuts: bool,
 }
 
-fn timetable(prep: &Prepared, solution: &level1::Solution, hurry: bool) -> Timetable {
+/// `None` when the deadline passes before every day is placed.
+fn timetable(
+    prep: &Prepared,
+    solution: &level1::Solution,
+    hurry: bool,
+    deadline: Instant,
+) -> Option<Timetable> {
     let mut by_day: std::collections::BTreeMap<prepare::Day, Vec<(usize, usize)>> =
         Default::default();
     for (s, chosen) in solution.chosen.iter().enumerate() {
@@ -520,6 +531,9 @@ fn timetable(prep: &Prepared, solution: &level1::Solution, hurry: bool) -> Timet
         proven_cuts: true,
     };
     for meetings in by_day.values() {
+        if Instant::now() > deadline {
+            return None;
+        }
         match level2::schedule_day(prep, meetings, hurry) {
             DayResult::Placed { meetings, costs } => {
                 out.placed.extend(meetings);
@@ -531,7 +545,7 @@ fn timetable(prep: &Prepared, solution: &level1::Solution, hurry: bool) -> Timet
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// The placed meetings as occurrences, by date, start and series, numbered per series.

@@ -53,10 +53,20 @@ pub fn repair(
             p.pin = Pin::Date;
         }
     }
+    let started = std::time::Instant::now();
     match plan_with(&held, options, progress) {
         // Pins do not enter the objective or the changes: both are the original's.
         Ok(plan) => Ok(plan),
-        Err(PlanError::Infeasible(_)) => plan_with(instance, options, progress),
+        // The whole period again, in what is left of the same time limit.
+        Err(PlanError::Infeasible(_)) => {
+            let left = PlanOptions {
+                time_limit_seconds: (options.time_limit_seconds
+                    - started.elapsed().as_secs_f64())
+                .max(0.01),
+                ..*options
+            };
+            plan_with(instance, &left, progress)
+        }
         Err(e) => Err(e),
     }
 }
