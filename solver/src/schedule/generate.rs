@@ -911,8 +911,9 @@ fn small(b: &mut Builder) {
         },
         vec![],
     );
+    let mut visits = Vec::new();
     for (i, p) in offices.iter().enumerate().take(12) {
-        b.series(
+        visits.push(b.series(
             format!("訪問指導: 相談支援事業所{}", i + 1),
             MeetingKind::OfficeVisit,
             60,
@@ -920,8 +921,9 @@ fn small(b: &mut Builder) {
             vec![],
             cadence(CadencePeriod::Quarter, 1, 1, &[]),
             vec![rooms[0]],
-        );
+        ));
     }
+    b.family("VISIT".into(), &visits);
     b.series(
         "地域支援員会議".into(),
         MeetingKind::Liaison,
