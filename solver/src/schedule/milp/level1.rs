@@ -823,6 +823,33 @@ impl<'p, 'a> Builder<'p, 'a> {
             }
             self.rows.push(e.leq(fit as f64));
         }
+        // Pairs with different but overlapping windows (the plenary at 14:00-15:30 and a
+        // ward meeting at 13:30-15:00 sharing two people): when no start of each in its own
+        // window keeps them apart, one of them is late.
+        let windows: Vec<((usize, usize), u32, u32)> = meetings
+            .iter()
+            .filter_map(|&(s, c)| {
+                let data = &prep.series[s];
+                let cand = &data.candidates[c];
+                let w = data.series.preferred_start.filter(|_| !cand.no_preferred_start)?;
+                let first = (rules::minutes(w.from).div_ceil(grain) * grain).max(cand.earliest_start);
+                let last = (rules::minutes(w.to).checked_sub(1)? / grain * grain).min(cand.latest_start);
+                (first <= last).then_some(((s, c), first, last))
+            })
+            .collect();
+        for (i, &(a, fa, la)) in windows.iter().enumerate() {
+            for &(b, fb, lb) in &windows[i + 1..] {
+                let trip = travel_between(prep, &prep.series[a.0], &prep.series[b.0]);
+                let (da, db) = (prep.series[a.0].duration(), prep.series[b.0].duration());
+                if fa + da + trip <= lb || fb + db + trip <= la {
+                    continue;
+                }
+                let e = Expression::from(self.y[a.0][a.1]) + self.y[b.0][b.1]
+                    - self.late(a.0, a.1)
+                    - self.late(b.0, b.1);
+                self.rows.push(e.leq(1.0));
+            }
+        }
     }
 
     /// Share of meeting (s, c) in the start-time cost of preferred-window clashes.
