@@ -67,6 +67,9 @@ pub fn renumber(occurrences: &mut [Occurrence]) {
     }
 }
 
+/// Start times (minutes from midnight) of one series in one room on one weekday, shared.
+type StartTimes = std::rc::Rc<[u32]>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fixed {
     /// May move to any day of its window.
@@ -114,7 +117,7 @@ struct State<'p, 'a> {
     /// Wanted count per (series, window).
     wanted: Vec<Vec<u32>>,
     /// Start times per series, (room index, weekday), filled when first asked.
-    starts: Vec<HashMap<(usize, u32), std::rc::Rc<[u32]>>>,
+    starts: Vec<HashMap<(usize, u32), StartTimes>>,
     /// Per series, its preferred start window in minutes.
     preferred: Vec<Option<(u32, u32)>>,
     /// Series positions that must come before / after others.
@@ -245,7 +248,7 @@ impl<'p, 'a> State<'p, 'a> {
 
     /// Start times of series `s` in its room `r` on `day` (cached by weekday: hours depend
     /// on the weekday once the venue is open).
-    fn start_times(&mut self, s: usize, r: usize, day: Day) -> std::rc::Rc<[u32]> {
+    fn start_times(&mut self, s: usize, r: usize, day: Day) -> StartTimes {
         let date = self.prep.date(day);
         let key = (r, date.weekday().num_days_from_monday());
         let prep = self.prep;
@@ -275,11 +278,7 @@ impl<'p, 'a> State<'p, 'a> {
     }
 
     fn load_cost(&self, p: PersonId, day: Day) -> f64 {
-        let n = self
-            .week
-            .get(&(p, self.week_of(day)))
-            .copied()
-            .unwrap_or(0);
+        let n = self.week.get(&(p, self.week_of(day))).copied().unwrap_or(0);
         if n >= 1 {
             self.w.weekly_load
         } else {
@@ -298,9 +297,8 @@ impl<'p, 'a> State<'p, 'a> {
         let w = self.w;
         // The published occurrence of this series on this day, kept exactly, saves a change.
         let published = self.published.get(&(s, day)).copied();
-        let capped = |st: &Self, p: PersonId| {
-            st.daily.get(&(p, day)).copied().unwrap_or(0) >= st.cap
-        };
+        let capped =
+            |st: &Self, p: PersonId| st.daily.get(&(p, day)).copied().unwrap_or(0) >= st.cap;
         if data.required.iter().any(|p| capped(self, *p)) {
             return None;
         }
@@ -457,10 +455,10 @@ impl<'p, 'a> State<'p, 'a> {
         }
         // best[j]: cost of matching the first i days into the first j ideals.
         let mut prev = vec![0.0f64; n + 1];
-        for i in 0..m {
+        for (i, off) in offs.iter().enumerate() {
             let mut cur = vec![f64::INFINITY; n + 1];
             for j in (i + 1)..=n {
-                let take = prev[j - 1] + (offs[i] - ideal[j - 1]).abs();
+                let take = prev[j - 1] + (off - ideal[j - 1]).abs();
                 cur[j] = cur[j - 1].min(take);
             }
             prev = cur;
@@ -782,7 +780,8 @@ impl<'p, 'a> State<'p, 'a> {
                         }
                         let n = have.len() as u32 + 1;
                         // best_in_window prices against the window holding n already.
-                        let shift = self.spacing(s, wi, &have, n) - self.spacing(s, wi, &have, n - 1);
+                        let shift =
+                            self.spacing(s, wi, &have, n) - self.spacing(s, wi, &have, n - 1);
                         if let Some((c, choice, cost)) = self.best_in_window(s, wi, n, None) {
                             let added = cost + shift;
                             if best.as_ref().is_none_or(|b| added < b.4 - 1e-9) {
@@ -797,7 +796,8 @@ impl<'p, 'a> State<'p, 'a> {
                 if added >= self.w.target_shortfall {
                     break;
                 }
-                self.wanted[s][wi] = self.wanted[s][wi].max(self.window_days(s, wi).len() as u32 + 1);
+                self.wanted[s][wi] =
+                    self.wanted[s][wi].max(self.window_days(s, wi).len() as u32 + 1);
                 self.book(s, c, choice, Fixed::No);
             }
         }

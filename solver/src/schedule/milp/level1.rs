@@ -74,7 +74,9 @@ pub(crate) enum Outcome {
     /// Stopped (time limit) before any feasible point was found.
     NoSolution,
     /// Not started: HiGHS would need about `needed` more seconds before it can stop.
-    TooLittleTime { needed: f64 },
+    TooLittleTime {
+        needed: f64,
+    },
 }
 
 pub(crate) struct Solution {
@@ -831,9 +833,14 @@ impl<'p, 'a> Builder<'p, 'a> {
             .filter_map(|&(s, c)| {
                 let data = &prep.series[s];
                 let cand = &data.candidates[c];
-                let w = data.series.preferred_start.filter(|_| !cand.no_preferred_start)?;
-                let first = (rules::minutes(w.from).div_ceil(grain) * grain).max(cand.earliest_start);
-                let last = (rules::minutes(w.to).checked_sub(1)? / grain * grain).min(cand.latest_start);
+                let w = data
+                    .series
+                    .preferred_start
+                    .filter(|_| !cand.no_preferred_start)?;
+                let first =
+                    (rules::minutes(w.from).div_ceil(grain) * grain).max(cand.earliest_start);
+                let last =
+                    (rules::minutes(w.to).checked_sub(1)? / grain * grain).min(cand.latest_start);
                 (first <= last).then_some(((s, c), first, last))
             })
             .collect();
