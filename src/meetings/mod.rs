@@ -385,9 +385,16 @@ async fn run_plan_job(ctx: JobContext) -> JobResult {
         tokio::select! {
             r = &mut solve => match r.map_err(|e| JobError::Transient(e.to_string()))? {
                 Ok(report) => break report,
-                // The optimizer ran out of time before it had a whole plan: the validated
-                // baseline is the result (its method says so), rather than nothing.
-                Err(_) if greedy.valid => break greedy,
+                // The optimizer failed (HiGHS itself; a feasible instance always has the
+                // baseline): the validated baseline is the result (its method says so), with
+                // the whole run's seconds.
+                Err(e) if greedy.valid => {
+                    tracing::warn!(run, error = %e, "optimizer failed; the baseline is the result");
+                    break planning::SolveReport {
+                        seconds: greedy.seconds + started.elapsed().as_secs_f64(),
+                        ..greedy
+                    };
+                }
                 Err(e) => return Err(JobError::Permanent(e)),
             },
             _ = tokio::time::sleep(StdDuration::from_millis(500)) => {
