@@ -463,6 +463,10 @@ async fn demo_quarter_is_planned_and_published(engine: Engine) {
 
     let (id, run) = plan(&api, &quarter_request()).await;
     let occs = check_demo_quarter_run(&app, &api, id, &run, &w).await;
+    // The optimizer's own plan, proven optimal (the demo's quarter takes well under a second).
+    let figures = &run["result"]["plan"];
+    assert_eq!(figures["method"], "optimizer", "{figures}");
+    assert_eq!(figures["status"], "optimal", "{figures}");
     assert!(run["published_at"].is_null());
     assert!(
         run["result"]["changes"]
@@ -616,6 +620,23 @@ async fn demo_fiscal_year_keeps_the_documented_cadences() {
         24,
         "24 case verifications a year"
     );
+    // The optimizer plans the demo's year itself (no fallback) and proves it optimal.
+    assert_eq!(result["plan"]["method"], "optimizer", "{}", result["plan"]);
+    assert_eq!(result["plan"]["status"], "optimal", "{}", result["plan"]);
+    assert!(
+        result["plan"]["note"].is_null(),
+        "{}",
+        result["plan"]["note"]
+    );
+    // The 40 office visits (one series per office, one family) are spread over the year, not
+    // crowded into a few weeks: a few in every month.
+    let mut visits: BTreeMap<u32, usize> = BTreeMap::new();
+    for o in occs.iter().filter(|o| o.key.starts_with("VISIT@")) {
+        *visits.entry(o.date.month()).or_default() += 1;
+    }
+    assert_eq!(visits.values().sum::<usize>(), 40, "{visits:?}");
+    assert_eq!(visits.len(), 12, "visits in every month: {visits:?}");
+    assert!(visits.values().all(|n| *n <= 5), "{visits:?}");
     app.stop().await;
     check_weekdays(&occs);
 }
