@@ -95,13 +95,57 @@ fn reason(ix: &Index, t: &Target, planned: u32) -> Text {
                     .join(", "),
             )
         };
+        // A rule that fixes the months (the plenary in May, October and February) is not to
+        // be broken to reach a count: say so instead of advising a higher maximum.
+        let fixed: Vec<&Series> = per_series
+            .iter()
+            .map(|(s, _)| *s)
+            .filter(|s| !s.cadence.months.is_empty())
+            .collect();
+        let months = |s: &Series| {
+            s.cadence
+                .months
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+        };
+        let (advice_ja, advice_en) = if !fixed.is_empty() && fixed.len() == per_series.len() {
+            (
+                format!(
+                    "開催月が決まっているため（{}）、この期間にはこれ以上開けません。残りは他の期間で開かれます",
+                    fixed
+                        .iter()
+                        .map(|s| format!("「{}」{}月", s.title, months(s).join("・")))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                ),
+                format!(
+                    "the series meet only in their fixed months ({}), so this period allows no more; the rest falls in other periods",
+                    fixed
+                        .iter()
+                        .map(|s| format!("\"{}\" months {}", s.title, months(s).join(", ")))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            )
+        } else if !fixed.is_empty() {
+            (
+                "開催月が決まっていないシリーズの周期の最大回数を増やすか、シリーズを追加してください（開催月の決まったシリーズはその月のみ）".to_string(),
+                "raise the cadence maximum of a series without fixed months or add a series (series with fixed months meet only then)".to_string(),
+            )
+        } else {
+            (
+                "周期の最大回数を増やすか、シリーズを追加してください".to_string(),
+                "raise the cadence maximum or add a series".to_string(),
+            )
+        };
         Text::new(
             format!(
-                "{}：対象のシリーズは周期の上限と開催可能日から最大 {bound} 回で、目標 {min} 回に届きません（{ja}）。周期の最大回数を増やすか、シリーズを追加してください",
+                "{}：対象のシリーズは周期の上限と開催可能日から最大 {bound} 回で、目標 {min} 回に届きません（{ja}）。{advice_ja}",
                 name.ja
             ),
             format!(
-                "{}: the series can meet at most {bound} times (cadence maxima and possible days), short of the target {min} ({en}); raise the cadence maximum or add a series",
+                "{}: the series can meet at most {bound} times (cadence maxima and possible days), short of the target {min} ({en}); {advice_en}",
                 name.en
             ),
         )
@@ -262,6 +306,22 @@ mod tests {
         // Outside the period does not count.
         let out = outcomes(&inst, &[occ(1, d(2026, 7, 10))]);
         assert_eq!(out[0].planned, 0);
+    }
+
+    #[test]
+    fn a_fixed_month_rule_is_never_advised_away() {
+        // The plenary meets in May, October and February: a Q1 target of 2 cannot be met,
+        // and the reason says why instead of advising a higher maximum.
+        let mut inst = instance(&[1], 1, 1);
+        inst.series[0].cadence.months = vec![5, 10, 2];
+        inst.targets = vec![target(&[1], 2)];
+        let out = outcomes(&inst, &[occ(1, d(2026, 5, 12))]);
+        let reason = out[0].reason.as_ref().expect("missed");
+        assert!(!out[0].met);
+        assert!(reason.en.contains("fixed months"), "{}", reason.en);
+        assert!(!reason.en.contains("raise"), "{}", reason.en);
+        assert!(reason.ja.contains("開催月が決まっている"), "{}", reason.ja);
+        assert!(!reason.ja.contains("増やす"), "{}", reason.ja);
     }
 
     #[test]
