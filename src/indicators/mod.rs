@@ -389,6 +389,8 @@ pub struct SeriesInfo {
     pub title: String,
     pub kind: MeetingKind,
     pub active: bool,
+    /// The months its cadence allows (empty: any month).
+    pub months: Vec<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -1040,21 +1042,24 @@ pub fn plan_targets(
     period_to: NaiveDate,
 ) -> Vec<PlanTarget> {
     let fy_end = data.fiscal_year.end();
-    let weekdays = |from: NaiveDate, to: NaiveDate| {
+    // Weekdays in [from, to], only in `months` when the indicator's series may meet only then.
+    let weekdays = |from: NaiveDate, to: NaiveDate, months: &Option<BTreeSet<u32>>| {
         from.iter_days()
             .take_while(|d| *d <= to)
             .filter(|d| d.weekday().number_from_monday() <= 5)
-            .count()
-            .max(1) as f64
+            .filter(|d| months.as_ref().is_none_or(|m| m.contains(&d.month())))
+            .count() as f64
     };
-    let share = if period_to >= fy_end {
-        1.0
-    } else {
-        weekdays(period_from, period_to) / weekdays(period_from, fy_end)
+    // The period's share of what is left of the year, counted in the days the series may
+    // meet: a plenary held in May, October and February owes a July-September plan nothing.
+    let share = |months: &Option<BTreeSet<u32>>| {
+        if period_to >= fy_end {
+            1.0
+        } else {
+            weekdays(period_from, period_to, months)
+                / weekdays(period_from, fy_end, months).max(1.0)
+        }
     };
-    // Rounded: a once-a-year duty is not forced into the first quarter; the period that
-    // reaches the year's end gets the whole remainder.
-    let part = |need: u32| -> u32 { (f64::from(need) * share).round() as u32 };
     let outside = |o: &Occ| o.date < period_from || o.date > period_to;
     let counts_outside = |o: &Occ| outside(o) && o.counts_expected(data.today);
     let mut out = Vec::new();
@@ -1068,6 +1073,23 @@ pub fn plan_targets(
             .filter(|o| data.fiscal_year.contains(o.date) && rule.matches(&o.series_code, o.kind))
             .collect();
         let name = Msg::new(def.name.clone(), def.name_en.clone());
+        // The months the indicator's series may meet in, when every one of them fixes them.
+        let matched: Vec<&SeriesInfo> = data
+            .series
+            .iter()
+            .filter(|s| s.active && rule.matches(&s.code, s.kind))
+            .collect();
+        let months: Option<BTreeSet<u32>> =
+            (!matched.is_empty() && matched.iter().all(|s| !s.months.is_empty())).then(|| {
+                matched
+                    .iter()
+                    .flat_map(|s| s.months.iter().copied())
+                    .collect()
+            });
+        let share = share(&months);
+        // Rounded: a once-a-year duty is not forced into the first quarter; the period that
+        // reaches the year's end gets the whole remainder.
+        let part = |need: u32| -> u32 { (f64::from(need) * share).round() as u32 };
         let target = |name: Msg, places: Vec<i64>, ward: Option<String>, min: u32| PlanTarget {
             name,
             kinds: kinds.clone(),

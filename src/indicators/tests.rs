@@ -315,3 +315,37 @@ fn the_annual_report_agrees_with_the_figures() {
     let bytes = report::xlsx(&r, "みらい市", crate::i18n::Lang::Ja).unwrap();
     assert!(bytes.starts_with(b"PK"));
 }
+
+#[test]
+fn a_quarter_owes_a_fixed_month_series_only_what_its_months_hold() {
+    // The plenary meets in May, October and February (3 a year). Planned from July, the
+    // July-September quarter holds none of its months and owes nothing; October-December
+    // owes one of the two left.
+    let mut data = data();
+    data.occurrences.clear();
+    data.today = d("2026-07-01");
+    data.series = vec![SeriesInfo {
+        id: 1,
+        code: "PLENARY".into(),
+        title: "本会議".into(),
+        kind: MeetingKind::Plenary,
+        active: true,
+        months: vec![5, 10, 2],
+    }];
+    let plenary = Rule::Occurrences {
+        kinds: vec![],
+        series: vec!["PLENARY".into()],
+    };
+    let defs = [def("PLENARY", 2, plenary)];
+    let q2 = plan_targets(&defs, &data, d("2026-07-01"), d("2026-09-30"));
+    assert!(
+        q2.iter().all(|t| t.min == 0),
+        "no plenary month in July-September: {q2:?}"
+    );
+    let q3 = plan_targets(&defs, &data, d("2026-10-01"), d("2026-12-31"));
+    assert_eq!(q3[0].min, 1, "October holds one of the two");
+    // Without fixed months the same quarter gets its share of the weekdays.
+    data.series[0].months.clear();
+    let q2 = plan_targets(&defs, &data, d("2026-07-01"), d("2026-09-30"));
+    assert_eq!(q2[0].min, 1);
+}

@@ -112,6 +112,7 @@ impl Db {
                 title: s.title,
                 kind,
                 active: s.active,
+                months: s.spec.cadence.months.clone(),
             });
         }
         let (from, to) = (fy.start().to_string(), fy.end().to_string());
