@@ -278,6 +278,7 @@ async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
         .filter(|o| o["series_key"] == "VERIFICATION" && o["status"] == "scheduled")
         .collect();
     assert_eq!(verifications.len() as u64, planned_verifications);
+    let mut declined: Vec<(i64, String)> = Vec::new();
     for v in verifications
         .iter()
         .take((planned_verifications - 23) as usize)
@@ -291,6 +292,7 @@ async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
             .as_i64()
             .unwrap();
         decline(&app, m, v["id"].as_i64().unwrap(), required).await;
+        declined.push((required, v["date"].as_str().unwrap().to_string()));
     }
     let (fig, body) = figures(&api, "2027").await;
     assert_eq!(fig["VERIFICATIONS"].2, 23, "{:?}", fig["VERIFICATIONS"]);
@@ -317,6 +319,17 @@ async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
     let (s, summary) = publish(&api, run_id).await;
     assert_eq!(s, 200, "{summary}");
     assert!(summary["moved"].as_u64().unwrap() >= 1, "{summary}");
+    // The moved meetings' answers are cleared (everyone is asked again), yet each declined
+    // day stays unavailable to the person in every later plan.
+    let snap = app.db().planning_snapshot(m).await.unwrap();
+    for (person, day) in &declined {
+        let day: chrono::NaiveDate = day.parse().unwrap();
+        let p = snap.people.iter().find(|p| p.id == *person).unwrap();
+        assert!(
+            p.absences.iter().any(|a| a.from <= day && day <= a.to),
+            "{person} declined {day}: still unavailable then"
+        );
+    }
     let (fig, _) = figures(&api, "2027").await;
     assert!(
         fig["VERIFICATIONS"].2 >= 24,

@@ -474,7 +474,13 @@ impl Db {
         .bind(m.0)
         .fetch_all(&self.pool)
         .await?;
-        for r in &declined {
+        // ... and so does a decline whose meeting has moved since (its answer was cleared).
+        let kept =
+            sqlx::query("SELECT person_id, date FROM declined_dates WHERE municipality_id = $1")
+                .bind(m.0)
+                .fetch_all(&self.pool)
+                .await?;
+        for r in declined.iter().chain(&kept) {
             let day = date(&r.try_get::<String, _>("date")?)?;
             absences
                 .entry(r.try_get("person_id")?)
@@ -804,7 +810,22 @@ impl Db {
                         let (room, org) = place_of(n.room);
                         // Moved to another day or time: the invitees are asked again (the
                         // update notice), so their answers for the old time no longer count.
-                        // The audit log keeps every answer given.
+                        // The audit log keeps every answer given, and a required invitee's
+                        // decline keeps its day unavailable to them in later plans.
+                        sqlx::query(
+                            "INSERT INTO declined_dates (municipality_id, person_id, date)
+                             SELECT o.municipality_id, aa.person_id, o.date FROM attendance_answers aa
+                             JOIN occurrences o ON o.id = aa.occurrence_id
+                             JOIN occurrence_attendees a ON a.occurrence_id = aa.occurrence_id AND a.person_id = aa.person_id
+                             WHERE aa.occurrence_id = $1 AND aa.answer = 'decline' AND a.required = 1
+                               AND (o.date <> $2 OR o.start_time <> $3)
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(old_id)
+                        .bind(n.date.to_string())
+                        .bind(n.start.format("%H:%M").to_string())
+                        .execute(&mut *tx)
+                        .await?;
                         sqlx::query(
                             "DELETE FROM attendance_answers WHERE occurrence_id = $1 AND EXISTS (
                                  SELECT 1 FROM occurrences o WHERE o.id = $1 AND (o.date <> $2 OR o.start_time <> $3))",
