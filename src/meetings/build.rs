@@ -254,6 +254,9 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
                 p.part_time_days.clone()
             },
             absences: p.absences.clone(),
+            // The centers' working day (Meguro's contract: Mon-Fri 8:30-17:30): no meeting in
+            // the evening even where a venue stays open.
+            hours: Some(OpeningHours::default()),
         })
         .collect();
     let organisations = snap

@@ -155,6 +155,7 @@ impl Builder {
             organisation: org,
             working_days,
             absences,
+            hours: None,
         });
         id
     }

@@ -341,6 +341,7 @@ impl<'p, 'a> State<'p, 'a> {
                 let mut attendees = data.required.clone();
                 for p in &data.optional {
                     let can = prep.ix.person_available(*p, cand.date)
+                        && prep.ix.within_hours(*p, cand.date, t, end)
                         && !capped(self, *p)
                         && self.person_free(*p, day, t, end, room.venue);
                     let load = self.load_cost(*p, day);

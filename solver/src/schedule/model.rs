@@ -117,6 +117,10 @@ pub struct Person {
     pub working_days: Vec<Weekday>,
     #[serde(default)]
     pub absences: Vec<DateRange>,
+    /// Working hours (e.g. `mon-fri 08:30-17:30`): the person attends only meetings that lie
+    /// within them. None: whenever the venue is open (on `working_days`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<OpeningHours>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

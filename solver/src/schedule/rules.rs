@@ -92,15 +92,31 @@ impl<'a> Index<'a> {
             .collect()
     }
 
-    /// A person can attend on `date`: a working day and not absent.
+    /// A person can attend on `date`: a working day (and within their hours, if set, open
+    /// that weekday) and not absent.
     pub fn person_available(&self, person: PersonId, date: NaiveDate) -> bool {
         match self.people.get(&person) {
             None => false,
             Some(p) => {
                 (p.working_days.is_empty() || p.working_days.contains(&date.weekday()))
+                    && p.hours
+                        .as_ref()
+                        .is_none_or(|h| h.is_open_on(date.weekday()))
                     && !p.absences.iter().any(|a| a.contains(date))
             }
         }
+    }
+
+    /// A meeting from `start` to `end` (minutes) on `date` lies within the person's working
+    /// hours (always, when they have none).
+    pub fn within_hours(&self, person: PersonId, date: NaiveDate, start: u32, end: u32) -> bool {
+        self.people
+            .get(&person)
+            .and_then(|p| p.hours.as_ref())
+            .is_none_or(|h| {
+                h.hours_on(date.weekday())
+                    .is_some_and(|(open, close)| minutes(open) <= start && end <= minutes(close))
+            })
     }
 
     /// First day an occurrence of `s` may fall on.
@@ -161,7 +177,8 @@ pub fn time_of(minutes: u32) -> NaiveTime {
 }
 
 /// Start times for `s` in `room` on `date`: on the grain, inside the venue's hours (the meeting
-/// ends by closing time) and inside the series' allowed window. Empty when the venue is closed.
+/// ends by closing time), inside the series' allowed window and within every required
+/// attendee's working hours. Empty when the venue is closed.
 pub fn start_times(ix: &Index, s: &Series, room: &Room, date: NaiveDate) -> Vec<NaiveTime> {
     let Some((open, close)) = ix.venue_hours_on(room.venue, date) else {
         return Vec::new();
@@ -174,7 +191,10 @@ pub fn start_times(ix: &Index, s: &Series, room: &Room, date: NaiveDate) -> Vec<
     while t + s.duration_minutes <= last_end {
         let ok = s
             .allowed_start
-            .is_none_or(|w| minutes(w.from) <= t && t < minutes(w.to));
+            .is_none_or(|w| minutes(w.from) <= t && t < minutes(w.to))
+            && s.required
+                .iter()
+                .all(|p| ix.within_hours(*p, date, t, t + s.duration_minutes));
         if ok {
             out.push(time_of(t));
         }

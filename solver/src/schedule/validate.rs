@@ -236,6 +236,13 @@ pub fn validate(instance: &Instance, occurrences: &[Occurrence]) -> Vec<Violatio
                         pname(*p)
                     ),
                 ));
+            } else if !ix.within_hours(*p, o.date, minutes(o.start), minutes(o.end)) {
+                out.push(v(
+                    Rule::Availability,
+                    &[o],
+                    format!("{t} {when}: {} の勤務時間外です", pname(*p)),
+                    format!("{t} {when}: outside {}'s working hours", pname(*p)),
+                ));
             }
         }
     }

@@ -691,8 +691,21 @@ impl Search<'_, '_, '_> {
         }
         for (p, meetings) in invited {
             let busy: Vec<(u32, u32, VenueId)> = self.people.get(&p).cloned().unwrap_or_default();
+            // Only meetings within their working hours.
+            let date = self.prep.series[self.all[self.group[0]].key.0].candidates
+                [self.all[self.group[0]].key.1]
+                .date;
+            let invited = meetings.len();
+            let meetings: Vec<usize> = meetings
+                .into_iter()
+                .filter(|&i| {
+                    self.prep
+                        .ix
+                        .within_hours(p, date, opts[i].start, opts[i].end)
+                })
+                .collect();
             let attend = best_attendance(self.prep, &busy, &meetings, &opts);
-            missed += meetings.len() - attend.len();
+            missed += invited - attend.len();
             for i in attend {
                 attendees[i].push(p);
             }

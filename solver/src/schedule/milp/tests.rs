@@ -23,6 +23,7 @@ fn person(id: PersonId, name: &str) -> Person {
         organisation: None,
         working_days: vec![],
         absences: vec![],
+        hours: None,
     }
 }
 
@@ -866,6 +867,45 @@ fn a_meeting_starts_only_when_its_venue_is_open() {
             assert!(o.start >= t(10, 0), "{o:?} starts before its venue opens");
         }
     }
+}
+
+#[test]
+fn staff_hours_keep_meetings_out_of_the_evening_and_the_weekend() {
+    // The venue is open until 21:00 and on Saturdays; its staff work Mon-Fri 8:30-17:30.
+    let mut inst = q1();
+    inst.venues[0].hours = "mon-fri 08:30-21:00; sat 09:00-17:00".parse().unwrap();
+    for p in &mut inst.people {
+        p.hours = Some(Default::default());
+    }
+    inst.series = vec![Series {
+        rooms: vec![1],
+        // Allowed only from 16:30: a 90-minute meeting then fits nobody's working day...
+        allowed_start: Some(TimeWindow {
+            from: t(16, 30),
+            to: t(21, 0),
+        }),
+        ..series(1, "夜の会", CadencePeriod::Period, 1, &[1, 2])
+    }];
+    assert!(
+        matches!(plan(&inst), Err(PlanError::Infeasible(_))),
+        "no start within everyone's hours"
+    );
+    // ... from 14:00 it does, and never on a Saturday or after 17:30.
+    inst.series[0].allowed_start = Some(TimeWindow {
+        from: t(14, 0),
+        to: t(21, 0),
+    });
+    let plan = solve(&inst);
+    let o = &plan.occurrences[0];
+    assert!(o.end <= t(17, 30), "{o:?}");
+    assert!(o.date.weekday().num_days_from_monday() < 5, "{o:?}");
+    // The validator refuses a meeting past a required attendee's hours.
+    let mut late = plan.occurrences.clone();
+    late[0].start = t(17, 0);
+    late[0].end = t(18, 30);
+    assert!(validate(&inst, &late)
+        .iter()
+        .any(|v| v.message.en.contains("working hours")));
 }
 
 #[test]
