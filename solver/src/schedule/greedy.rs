@@ -9,8 +9,10 @@
 //!    missing occurrence goes to the day, start and room with the least added soft cost:
 //!    distance to the ideal dates the spacing goal uses, weekday, start window, optional
 //!    invitees who cannot come, each person's weekly load. Hard rules are checked as it goes
-//!    (rooms, people and travel, gaps, precedence, lead time, months, availability), and
-//!    nobody gets more than [`DAILY_CAP`] meetings a day while another day will do.
+//!    (rooms, people and travel, working hours, gaps, precedence, lead time, months,
+//!    availability), and nobody gets more than [`DAILY_CAP`] meetings a day while another day
+//!    will do. Where only the earlier meeting a precedence needs is missing (a subcommittee
+//!    that may skip a month still precedes the plenary), it is added first.
 //! 3. **Count targets** ([`Instance::targets`]) get extra occurrences, cheapest first, where
 //!    the cadence maxima allow.
 //! 4. **Polish.** Every movable occurrence is taken out and put back at its best place
