@@ -611,7 +611,11 @@ async fn a_decline_frees_the_nights_and_a_batch_prefers_community_beds(engine: E
             .await,
         );
     }
-    let (s, out) = status_json(api.post_json("/api/v1/placement/batch", &json!({})).await).await;
+    let (s, out) = status_json(
+        api.post_json("/api/v1/placement/batch", &json!({"all_open": true}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200, "{out}");
     assert_eq!(out["proposed"], 3, "{out}");
     assert_eq!(out["hub_nights"], 0, "the hub's room is kept free: {out}");

@@ -725,8 +725,15 @@ fn realism(b: &mut Builder) {
             });
         }
     }
-    for v in b.inst.venues.iter_mut().filter(|v| v.name.contains("総合福祉センター")) {
-        v.hours = "mon-fri 08:30-21:00; sat 09:00-12:00".parse().expect("hours");
+    for v in b
+        .inst
+        .venues
+        .iter_mut()
+        .filter(|v| v.name.contains("総合福祉センター"))
+    {
+        v.hours = "mon-fri 08:30-21:00; sat 09:00-12:00"
+            .parse()
+            .expect("hours");
     }
     let ids = |b: &Builder, kind: MeetingKind, title: &str| -> Vec<SeriesId> {
         b.inst
@@ -771,7 +778,11 @@ fn realism(b: &mut Builder) {
         for (name, series, min) in [
             ("専門部会の実施回数", subs, 39),
             ("個別事例の支援内容の検証の実施回数", verifications, 24),
-            ("訪問による専門的指導・助言件数", visits.clone(), visits.len() as u32),
+            (
+                "訪問による専門的指導・助言件数",
+                visits.clone(),
+                visits.len() as u32,
+            ),
         ] {
             b.inst.targets.push(Target {
                 name: Text::new(format!("{tag}{name}"), format!("{tag}{name}")),
@@ -809,9 +820,19 @@ fn realism(b: &mut Builder) {
     let pinned: std::collections::BTreeSet<(PersonId, NaiveDate)> = published
         .iter()
         .filter(|p| p.pin != Pin::None)
-        .flat_map(|p| p.occurrence.attendees.iter().map(|a| (*a, p.occurrence.date)))
+        .flat_map(|p| {
+            p.occurrence
+                .attendees
+                .iter()
+                .map(|a| (*a, p.occurrence.date))
+        })
         .collect();
-    for p in published.iter().filter(|p| p.pin == Pin::None).skip(6).step_by(7) {
+    for p in published
+        .iter()
+        .filter(|p| p.pin == Pin::None)
+        .skip(6)
+        .step_by(7)
+    {
         let o = &p.occurrence;
         let who = b.inst.series[o.series as usize - 1].required[0];
         if !pinned.contains(&(who, o.date)) {

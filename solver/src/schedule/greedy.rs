@@ -275,11 +275,7 @@ impl<'p, 'a> State<'p, 'a> {
     }
 
     fn load_cost(&self, p: PersonId, day: Day) -> f64 {
-        let n = self
-            .week
-            .get(&(p, self.week_of(day)))
-            .copied()
-            .unwrap_or(0);
+        let n = self.week.get(&(p, self.week_of(day))).copied().unwrap_or(0);
         if n >= 1 {
             self.w.weekly_load
         } else {
@@ -298,9 +294,8 @@ impl<'p, 'a> State<'p, 'a> {
         let w = self.w;
         // The published occurrence of this series on this day, kept exactly, saves a change.
         let published = self.published.get(&(s, day)).copied();
-        let capped = |st: &Self, p: PersonId| {
-            st.daily.get(&(p, day)).copied().unwrap_or(0) >= st.cap
-        };
+        let capped =
+            |st: &Self, p: PersonId| st.daily.get(&(p, day)).copied().unwrap_or(0) >= st.cap;
         if data.required.iter().any(|p| capped(self, *p)) {
             return None;
         }
@@ -782,7 +777,8 @@ impl<'p, 'a> State<'p, 'a> {
                         }
                         let n = have.len() as u32 + 1;
                         // best_in_window prices against the window holding n already.
-                        let shift = self.spacing(s, wi, &have, n) - self.spacing(s, wi, &have, n - 1);
+                        let shift =
+                            self.spacing(s, wi, &have, n) - self.spacing(s, wi, &have, n - 1);
                         if let Some((c, choice, cost)) = self.best_in_window(s, wi, n, None) {
                             let added = cost + shift;
                             if best.as_ref().is_none_or(|b| added < b.4 - 1e-9) {
@@ -797,7 +793,8 @@ impl<'p, 'a> State<'p, 'a> {
                 if added >= self.w.target_shortfall {
                     break;
                 }
-                self.wanted[s][wi] = self.wanted[s][wi].max(self.window_days(s, wi).len() as u32 + 1);
+                self.wanted[s][wi] =
+                    self.wanted[s][wi].max(self.window_days(s, wi).len() as u32 + 1);
                 self.book(s, c, choice, Fixed::No);
             }
         }

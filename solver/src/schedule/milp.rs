@@ -267,7 +267,9 @@ pub fn plan_with(
     let mut timed_out = false;
     // Level 2 needs about 3 ms a meeting in a hurry (a prefecture's year: 5 s).
     let meetings = f64::from(rules::required_occurrences(instance));
-    let reserve = (0.003 * meetings).max(1.0).min(0.25 * options.time_limit_seconds);
+    let reserve = (0.003 * meetings)
+        .max(1.0)
+        .min(0.25 * options.time_limit_seconds);
     let deadline = started + std::time::Duration::from_secs_f64(options.time_limit_seconds);
     for round in 0.. {
         progress(Progress {

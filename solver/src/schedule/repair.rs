@@ -60,9 +60,8 @@ pub fn repair(
         // The whole period again, in what is left of the same time limit.
         Err(PlanError::Infeasible(_)) => {
             let left = PlanOptions {
-                time_limit_seconds: (options.time_limit_seconds
-                    - started.elapsed().as_secs_f64())
-                .max(0.01),
+                time_limit_seconds: (options.time_limit_seconds - started.elapsed().as_secs_f64())
+                    .max(0.01),
                 ..*options
             };
             plan_with(instance, &left, progress)

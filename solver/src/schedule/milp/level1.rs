@@ -74,7 +74,9 @@ pub(crate) enum Outcome {
     /// Stopped (time limit) before any feasible point was found.
     NoSolution,
     /// Not started: HiGHS would need about `needed` more seconds before it can stop.
-    TooLittleTime { needed: f64 },
+    TooLittleTime {
+        needed: f64,
+    },
 }
 
 pub(crate) struct Solution {

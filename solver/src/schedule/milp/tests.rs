@@ -752,7 +752,10 @@ fn instances_without_targets_still_parse() {
 fn the_optimizer_starts_from_the_baseline_and_says_which_plan_it_returns() {
     let inst = instance(Size::S, 1);
     let baseline = crate::schedule::greedy::plan(&inst);
-    assert!(validate(&inst, &baseline).is_empty(), "the baseline is valid");
+    assert!(
+        validate(&inst, &baseline).is_empty(),
+        "the baseline is valid"
+    );
     let plan = solve(&inst);
     assert_eq!(plan.status, SolveStatus::Optimal);
     assert_eq!(plan.method, PlanMethod::Optimizer);
@@ -766,7 +769,10 @@ fn a_time_limit_too_short_for_the_optimizer_keeps_the_baseline_and_says_why() {
     inst.time_limit_seconds = 0.05;
     let started = std::time::Instant::now();
     let plan = plan(&inst).expect("a feasible instance always has a plan");
-    assert!(started.elapsed().as_secs_f64() < 0.05 + 1.0, "the limit is kept");
+    assert!(
+        started.elapsed().as_secs_f64() < 0.05 + 1.0,
+        "the limit is kept"
+    );
     assert_eq!(plan.method, PlanMethod::Baseline);
     assert_eq!(plan.status, SolveStatus::TimeLimit);
     assert!(validate(&inst, &plan.occurrences).is_empty());
@@ -798,11 +804,17 @@ fn a_limit_shorter_than_presolve_does_not_start_highs() {
     inst.time_limit_seconds = 1.5;
     let started = std::time::Instant::now();
     let plan = plan(&inst).expect("a plan");
-    assert!(started.elapsed().as_secs_f64() < 1.5 + 1.0, "the limit is kept");
+    assert!(
+        started.elapsed().as_secs_f64() < 1.5 + 1.0,
+        "the limit is kept"
+    );
     assert_eq!(plan.method, PlanMethod::Baseline);
     let note = plan.note.expect("a note says why").en;
     // "too short" when the baseline left time to build the model, else "did not run".
-    assert!(note.contains("too short") || note.contains("did not run"), "{note}");
+    assert!(
+        note.contains("too short") || note.contains("did not run"),
+        "{note}"
+    );
 }
 
 #[test]
@@ -832,7 +844,10 @@ fn a_family_interleaves_instead_of_crowding_the_middle() {
         .map(|o| o.date)
         .collect();
     base.sort();
-    assert!(base.windows(2).all(|p| (p[1] - p[0]).num_days() >= 60), "{base:?}");
+    assert!(
+        base.windows(2).all(|p| (p[1] - p[0]).num_days() >= 60),
+        "{base:?}"
+    );
 }
 
 #[test]
