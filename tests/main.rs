@@ -15,6 +15,7 @@ mod jobs;
 mod meetings;
 mod notices;
 mod placement;
+mod placement_races;
 mod smtp_selftest;
 mod store;
 mod tenancy;
