@@ -16,6 +16,7 @@ mod meetings;
 mod notices;
 mod placement;
 mod placement_races;
+mod placement_rules;
 mod smtp_selftest;
 mod store;
 mod tenancy;

@@ -1324,7 +1324,8 @@ impl Db {
         let t = now();
         let expires = instant_text(Utc::now() + Duration::hours(hold_hours));
         let mut holds = Vec::new();
-        for s in segments {
+        let needs = request_needs(&mut tx, m, request).await?;
+        for (i, s) in segments.iter().enumerate() {
             let bed_ok: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM beds WHERE municipality_id = $1 AND id = $2")
                     .bind(m.0)
@@ -1334,6 +1335,7 @@ impl Db {
             if bed_ok.is_none() {
                 return Err(Error::not_found("ベッド", "bed"));
             }
+            self.check_fit(&mut tx, m, &needs, s, i, &t).await?;
             let hold: i64 = sqlx::query_scalar(
                 "INSERT INTO placement_holds (municipality_id, request_id, bed_id, from_night, to_night, status, expires_at, created_at)
                  VALUES ($1, $2, $3, $4, $5, 'held', $6, $7) RETURNING id",
@@ -1762,6 +1764,143 @@ impl Db {
     /// active hold go back to consultation. Returns how many holds expired.
     pub async fn expire_holds(&self, m: MunicipalityId) -> Result<usize> {
         self.retrying(|| self.expire_holds_once(m)).await
+    }
+}
+
+/// The engine's needs of a stored request, with the facilities that declined it.
+async fn request_needs(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    request: i64,
+) -> Result<pm::Needs> {
+    let row = sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS}, home_x_km, home_y_km, known_facilities FROM placement_requests
+         WHERE municipality_id = $1 AND id = $2"
+    ))
+    .bind(m.0)
+    .bind(request)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(request_not_found)?;
+    let mut needs = engine_request(&row)?.needs;
+    needs.not_at = sqlx::query_scalar::<_, i64>(
+        "SELECT DISTINCT r.facility_id FROM placement_holds h
+         JOIN beds b ON b.id = h.bed_id JOIN placement_rooms r ON r.id = b.room_id
+         WHERE h.municipality_id = $1 AND h.request_id = $2 AND h.status = 'declined'",
+    )
+    .bind(m.0)
+    .bind(request)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|f| f as u32)
+    .collect();
+    Ok(needs)
+}
+
+impl Db {
+    /// The fit and room rules of the engine (`renkei_solver::placement::rules`), checked in the
+    /// booking transaction whatever the client sent: the facility takes the person, the bed and
+    /// room fit, and a shared room has nobody of the other sex on any of the nights. On
+    /// PostgreSQL a shared room's row is locked first (`FOR UPDATE`), so two bookings into one
+    /// shared room check its occupants one after the other (SQLite's writers already do).
+    async fn check_fit(
+        &self,
+        conn: &mut AnyConnection,
+        m: MunicipalityId,
+        needs: &pm::Needs,
+        segment: &pm::Segment,
+        index: usize,
+        at: &str,
+    ) -> Result<()> {
+        use renkei_solver::placement::rules;
+        let r = sqlx::query(
+            "SELECT f.id AS facility_id, f.name AS facility_name, f.kind, f.x_km, f.y_km, f.disability_types,
+                    f.adults, f.children, f.medical_care, f.behavioural_support, f.night_staff,
+                    r.id AS room_id, r.name AS room_name, r.sex_policy, b.name AS bed_name, b.wheelchair
+             FROM beds b JOIN placement_rooms r ON r.id = b.room_id
+             JOIN placement_facilities f ON f.id = r.facility_id
+             WHERE b.municipality_id = $1 AND b.id = $2",
+        )
+        .bind(m.0)
+        .bind(i64::from(segment.bed))
+        .fetch_one(&mut *conn)
+        .await?;
+        let facility = pm::Facility {
+            id: r.try_get::<i64, _>("facility_id")? as u32,
+            name: r.try_get("facility_name")?,
+            kind: parse_slug(&r.try_get::<String, _>("kind")?)
+                .unwrap_or(pm::FacilityKind::ShortStay),
+            location: pm::Location {
+                x_km: r.try_get("x_km")?,
+                y_km: r.try_get("y_km")?,
+            },
+            disability_types: parse_slugs(&r.try_get::<String, _>("disability_types")?),
+            adults: b(&r, "adults")?,
+            children: b(&r, "children")?,
+            medical_care: parse_slugs(&r.try_get::<String, _>("medical_care")?),
+            behavioural_support: b(&r, "behavioural_support")?,
+            night_staff: b(&r, "night_staff")?,
+        };
+        let room_id: i64 = r.try_get("room_id")?;
+        let room = pm::Room {
+            id: room_id as u32,
+            facility: facility.id,
+            name: r.try_get("room_name")?,
+            sex_policy: parse_slug(&r.try_get::<String, _>("sex_policy")?)
+                .unwrap_or(pm::SexPolicy::Any),
+        };
+        let bed = pm::Bed {
+            id: segment.bed,
+            room: room.id,
+            name: r.try_get("bed_name")?,
+            wheelchair: b(&r, "wheelchair")?,
+        };
+        let field = format!("segments[{index}].bed_id");
+        if let Some(why) = rules::unfit(&facility, &room, &bed, needs) {
+            return Err(Error::Validation(vec![FieldError::new(
+                &field,
+                format!(
+                    "{} {} {}: この方には合いません（{}）。検索結果から選んでください",
+                    facility.name, room.name, bed.name, why.ja
+                ),
+                format!(
+                    "{} {} {} does not fit this person ({}); choose from the search results",
+                    facility.name, room.name, bed.name, why.en
+                ),
+            )]));
+        }
+        if room.sex_policy == pm::SexPolicy::SameAsOccupants {
+            if self.backend == super::Backend::Postgres {
+                sqlx::query("SELECT id FROM placement_rooms WHERE id = $1 FOR UPDATE")
+                    .bind(room_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            }
+            let other = slug(&rules::other(needs.sex));
+            let clash: Option<String> = sqlx::query_scalar(
+                "SELECT MIN(n.night) FROM bed_nights n JOIN beds b ON b.id = n.bed_id
+                 WHERE b.room_id = $1 AND n.bed_id <> $2 AND n.night >= $3 AND n.night < $4
+                   AND n.occupant_sex = $5 AND (n.state <> 'held' OR n.expires_at >= $6)",
+            )
+            .bind(room_id)
+            .bind(i64::from(segment.bed))
+            .bind(segment.nights.from.to_string())
+            .bind(segment.nights.to.to_string())
+            .bind(&other)
+            .bind(at)
+            .fetch_one(&mut *conn)
+            .await?;
+            if let Some(night) = clash {
+                let (ja, en) = rules::sex_name(rules::other(needs.sex));
+                return Err(Error::Validation(vec![FieldError::new(
+                    &field,
+                    format!("{} {}は相部屋で、{night} の夜は{ja}が利用しています（相部屋は同性のみ）。別の部屋を選んでください", facility.name, room.name),
+                    format!("{} {} is a shared room with {en} in it on the night of {night} (a shared room is for one sex); choose another room", facility.name, room.name),
+                )]));
+            }
+        }
+        Ok(())
     }
 }
 
