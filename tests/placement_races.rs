@@ -346,3 +346,93 @@ async fn one_request_proposed_into_several_beds_at_once_gets_one(engine: Engine)
     check_state(&app).await;
 }
 both_engines!(one_request_proposed_into_several_beds_at_once_gets_one);
+
+async fn decline_expire_accept_withdraw_and_propose_race_without_5xx(engine: Engine) {
+    let (app, hub, _, _) = setup(engine).await;
+    let other = app.another_instance().await;
+    let apis = [app.api(&hub), other.api(&hub)];
+    facilities(&apis[0]).await;
+    let beds = bed_ids(&apis[0]).await;
+    const ROUNDS: u32 = 4;
+    for round in 0..ROUNDS {
+        let (from, to) = (
+            format!("2027-10-{:02}", 1 + 3 * round),
+            format!("2027-10-{:02}", 3 + 3 * round),
+        );
+        let id = create_request(
+            &apis[0],
+            &request_body(&format!("E-{round}"), "male", &from, &to, &["intellectual"]),
+        )
+        .await;
+        let hold = propose(&apis[0], id, beds["HUB-ER/A"], &from, &to).await;
+        // The hold is past its expiry: the expiry races the answers, a withdrawal and a new
+        // proposal of the same request into another bed.
+        for table in [
+            "placement_holds SET expires_at = $1 WHERE id = $2",
+            "bed_nights SET expires_at = $1 WHERE hold_id = $2",
+        ] {
+            sqlx::query(&format!("UPDATE {table}"))
+                .bind("2020-01-01T00:00:00.000000Z")
+                .bind(hold)
+                .execute(&app.db().pool)
+                .await
+                .unwrap();
+        }
+        let post = |i: usize, path: String, body: Value| {
+            let api = apis[i].clone();
+            tokio::spawn(async move { status_json(api.post_json(&path, &body).await).await })
+        };
+        let tasks = vec![
+            post(
+                0,
+                format!("/api/v1/placement/holds/{hold}/answer"),
+                json!({"accept": true}),
+            ),
+            post(
+                1,
+                format!("/api/v1/placement/holds/{hold}/answer"),
+                json!({"accept": false, "reason": "満床"}),
+            ),
+            post(
+                0,
+                format!("/api/v1/placement/requests/{id}/withdraw"),
+                json!({"reason": "race"}),
+            ),
+            post(
+                1,
+                format!("/api/v1/placement/requests/{id}/propose"),
+                json!({"segments": [{"bed_id": beds["GH1-TRIAL/体験"], "from": from, "to": to}]}),
+            ),
+        ];
+        let db = app.db().clone();
+        let expired = tokio::spawn(async move { db.expire_all_holds().await });
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        expired
+            .await
+            .unwrap()
+            .expect("the housekeeping expiry never fails on contention");
+        for (s, b) in &results {
+            assert!(
+                matches!(s, 201 | 204 | 409),
+                "no 5xx, no other failure: {s} {b}"
+            );
+        }
+        // An expired hold is never accepted or declined.
+        assert_eq!(results[0].0, 409, "{results:?}");
+        assert_eq!(results[1].0, 409, "{results:?}");
+        let status: String = sqlx::query_scalar("SELECT status FROM placement_holds WHERE id = $1")
+            .bind(hold)
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
+        assert!(
+            matches!(status.as_str(), "expired" | "withdrawn"),
+            "released by the expiry or the withdrawal, never answered: {status}"
+        );
+    }
+    check_state(&app).await;
+}
+both_engines!(decline_expire_accept_withdraw_and_propose_race_without_5xx);
