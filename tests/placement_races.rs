@@ -436,3 +436,100 @@ async fn decline_expire_accept_withdraw_and_propose_race_without_5xx(engine: Eng
     check_state(&app).await;
 }
 both_engines!(decline_expire_accept_withdraw_and_propose_race_without_5xx);
+
+/// What the database says when it asks for a transaction to be run again: a deadlock on
+/// PostgreSQL (two transactions locking two rows in opposite order), a busy SQLite (a second
+/// writer that may not wait).
+async fn contention_error(app: &TestApp, engine: Engine) -> renkei::error::Error {
+    use sqlx::Executor;
+    let pool = &app.db().pool;
+    let (mut a, mut b) = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+    match engine {
+        Engine::Postgres => {
+            let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM municipalities ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            let lock = "UPDATE municipalities SET name = name WHERE id = $1";
+            a.execute("BEGIN").await.unwrap();
+            b.execute("BEGIN").await.unwrap();
+            sqlx::query(lock)
+                .bind(ids[0])
+                .execute(&mut *a)
+                .await
+                .unwrap();
+            sqlx::query(lock)
+                .bind(ids[1])
+                .execute(&mut *b)
+                .await
+                .unwrap();
+            let (ra, rb) = tokio::join!(
+                sqlx::query(lock).bind(ids[1]).execute(&mut *a),
+                sqlx::query(lock).bind(ids[0]).execute(&mut *b),
+            );
+            let e = match (ra, rb) {
+                (Err(e), _) | (_, Err(e)) => e,
+                _ => panic!("no deadlock"),
+            };
+            a.execute("ROLLBACK").await.unwrap();
+            b.execute("ROLLBACK").await.unwrap();
+            e.into()
+        }
+        Engine::Sqlite => {
+            b.execute("PRAGMA busy_timeout = 0").await.unwrap();
+            a.execute("BEGIN IMMEDIATE").await.unwrap();
+            let e = b.execute("BEGIN IMMEDIATE").await.unwrap_err();
+            a.execute("ROLLBACK").await.unwrap();
+            b.execute("PRAGMA busy_timeout = 10000").await.unwrap();
+            e.into()
+        }
+    }
+}
+
+async fn contention_is_retried_a_bounded_number_of_times(engine: Engine) {
+    let (app, _, _, _) = setup(engine).await;
+    crate::support::tenant(app.db(), "second").await;
+    let attempts = renkei::store::WRITE_ATTEMPTS as usize;
+    let mut errors = Vec::new();
+    for _ in 0..=attempts {
+        let e = contention_error(&app, engine).await;
+        assert!(e.is_retryable(), "{e:?}");
+        assert_eq!(e.status().as_u16(), 500, "as such it would be a 500");
+        errors.push(e);
+    }
+    let not_retryable = renkei::error::Error::not_found("相談", "request");
+    assert!(!not_retryable.is_retryable());
+
+    // Fails once on contention, then succeeds: the caller sees the success.
+    let tries = std::sync::atomic::AtomicUsize::new(0);
+    let mut first = vec![errors.pop().unwrap()];
+    let out = app
+        .db()
+        .retrying(|| {
+            tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let e = first.pop();
+            async move { e.map_or(Ok(7), Err) }
+        })
+        .await;
+    assert_eq!(out.unwrap(), 7);
+    assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // Contention on every try: bounded, and a 409 asking to send again, never a 500.
+    let tries = std::sync::atomic::AtomicUsize::new(0);
+    let mut errors = errors;
+    let out: renkei::error::Result<i32> = app
+        .db()
+        .retrying(|| {
+            tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let e = errors
+                .pop()
+                .unwrap_or_else(|| panic!("more tries than WRITE_ATTEMPTS"));
+            async move { Err(e) }
+        })
+        .await;
+    let e = out.unwrap_err();
+    assert_eq!(e.status().as_u16(), 409, "{e:?}");
+    assert!(e.body().message.en.contains("send it again"), "{e:?}");
+    assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), attempts);
+}
+both_engines!(contention_is_retried_a_bounded_number_of_times);
