@@ -6,6 +6,11 @@
 //!   bookings of the same bed-night the second fails on the key and changes nothing.
 //! * An expired hold frees its nights: it is marked `expired` and its rows are deleted before
 //!   any booking or state read that could see it ([`Db::expire_holds`]).
+//! * A request and its holds change state one transition at a time: each transition locks the
+//!   request row first (`lock_request`), changes statuses only conditionally on what it read
+//!   (0 rows: 409, nothing done) and runs again from the start when the database reports a
+//!   deadlock or serialization failure ([`Db::retrying`]). A proposal re-checks the fit and
+//!   room rules in its transaction (`Db::check_fit`).
 //! * Personal data of requesters is read only through [`Db::request_detail`], which writes an
 //!   audit row for every read.
 
@@ -893,8 +898,7 @@ impl Db {
             .map(|_| ())
     }
 
-    /// Marks holds past their expiry as expired and frees their nights; requests left with no
-    /// active hold go back to consultation. Returns how many holds expired.
+    /// One attempt of [`Db::expire_holds`] (see [`Db::retrying`]).
     async fn expire_holds_once(&self, m: MunicipalityId) -> Result<usize> {
         let t = now();
         let any: Option<i64> = sqlx::query_scalar(
@@ -1298,10 +1302,7 @@ impl Db {
         Ok(out)
     }
 
-    /// Proposes a stay: holds every bed-night of `segments` for the request until
-    /// `hold_hours` from now, in one transaction. A bed-night already taken (by anyone, even a
-    /// moment ago) makes the whole proposal fail with `Error::Taken` (without alternatives: the
-    /// caller adds them) and leaves nothing behind.
+    /// One attempt of [`Db::propose`] (see [`Db::retrying`]).
     async fn propose_once(
         &self,
         user: &User,
@@ -1392,7 +1393,7 @@ impl Db {
         Ok(holds)
     }
 
-    /// The facility's answer to one hold. A decline releases the whole proposal.
+    /// One attempt of [`Db::answer_hold`] (see [`Db::retrying`]).
     async fn answer_hold_once(
         &self,
         m: MunicipalityId,
@@ -1504,7 +1505,7 @@ impl Db {
         Ok(())
     }
 
-    /// Confirms an accepted proposal: its bed-nights become the placement.
+    /// One attempt of [`Db::confirm_placement`] (see [`Db::retrying`]).
     async fn confirm_placement_once(&self, user: &User, request: i64) -> Result<()> {
         let m = user.municipality_id;
         self.expire_holds(m).await?;
@@ -1566,7 +1567,7 @@ impl Db {
         Ok(())
     }
 
-    /// Ends a placement on `last_morning` (the check-out date): later nights are freed.
+    /// One attempt of [`Db::end_placement`] (see [`Db::retrying`]).
     async fn end_placement_once(
         &self,
         user: &User,
@@ -1618,7 +1619,7 @@ impl Db {
         Ok(())
     }
 
-    /// Withdraws a request that has not ended; its holds are released.
+    /// One attempt of [`Db::withdraw_request`] (see [`Db::retrying`]).
     async fn withdraw_request_once(&self, user: &User, request: i64, reason: &str) -> Result<()> {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
