@@ -175,9 +175,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
-        Err(_) => (
+    // A database that does not answer must not hold the probe for the pool's acquire timeout.
+    let answered =
+        tokio::time::timeout(std::time::Duration::from_millis(1500), state.db.ping()).await;
+    match answered {
+        Ok(Ok(())) => (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
+        Ok(Err(_)) | Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(
                 serde_json::json!({"status": "database unavailable / データベースに接続できません"}),

@@ -72,6 +72,27 @@ impl Error {
         ))
     }
 
+    /// Contention that outlasted the retries (see `Db::retrying`): the client may simply
+    /// send the same request again.
+    pub fn busy() -> Error {
+        Error::Conflict(Msg::new(
+            "同じ相談・ベッドへの操作が重なり、処理できませんでした。少し待ってからもう一度送信してください",
+            "too many simultaneous changes of the same request or beds; wait a moment and send it again",
+        ))
+    }
+
+    /// The database asked for the whole transaction to be run again: a serialization failure
+    /// (SQLSTATE 40001) or deadlock (40P01) on PostgreSQL, a busy or locked SQLite (5, 6).
+    pub fn is_retryable(&self) -> bool {
+        let Error::Internal(e) = self else {
+            return false;
+        };
+        e.downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+            .and_then(|d| d.code())
+            .is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "5" | "6" | "517"))
+    }
+
     /// The single table from error to HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -190,6 +211,14 @@ fn conflict_message(constraint: Option<&str>, message: &str) -> Msg {
         Msg::new(
             "このコードは既に使われています。別のコードにするか、既存のデータを編集してください",
             "this code is already in use; choose another code or edit the existing record",
+        )
+    } else if on(
+        "placement_holds_one_active_proposal",
+        "placement_holds.request_id, placement_holds.from_night",
+    ) {
+        Msg::new(
+            "この相談は、たった今ほかの打診が行われたため、重ねて打診できません（1件の相談に有効な打診は1つまで）。画面を読み込み直して現在の打診を確かめてください",
+            "this request was just proposed elsewhere, and a request has at most one active proposal; reload it and check the current proposal",
         )
     } else if on("users_username_key", "users.username") {
         Msg::new(

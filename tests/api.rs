@@ -243,3 +243,32 @@ async fn absences_of_people(engine: Engine) {
     app.stop().await;
 }
 both_engines!(absences_of_people);
+
+/// A database that does not answer (here: every pooled connection is busy) makes `/readyz`
+/// say 503 within 2 s instead of waiting for the pool's acquire timeout.
+async fn readyz_answers_fast_when_the_database_does_not(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let anonymous = app.anonymous();
+    assert_eq!(anonymous.get("/readyz").await.status().as_u16(), 200);
+    let pool = &app.db().pool;
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        held.push(pool.acquire().await.unwrap());
+    }
+    let started = std::time::Instant::now();
+    let res = anonymous.get("/readyz").await;
+    let took = started.elapsed();
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "answered in {took:?}"
+    );
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["status"].as_str().unwrap().contains("unavailable"),
+        "{body}"
+    );
+    drop(held);
+    assert_eq!(anonymous.get("/readyz").await.status().as_u16(), 200);
+}
+both_engines!(readyz_answers_fast_when_the_database_does_not);

@@ -15,6 +15,8 @@ mod jobs;
 mod meetings;
 mod notices;
 mod placement;
+mod placement_races;
+mod placement_rules;
 mod smtp_selftest;
 mod store;
 mod tenancy;

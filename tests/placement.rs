@@ -11,14 +11,14 @@ use serde_json::{json, Value};
 use crate::both_engines;
 use crate::support::{tenant, Api, Engine, TestApp};
 
-async fn status_json(res: reqwest::Response) -> (u16, Value) {
+pub(crate) async fn status_json(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let body = res.json::<Value>().await.unwrap_or(Value::Null);
     (status, body)
 }
 
 /// A tenant with a hub-staff account; returns the app, the hub token and the admin token.
-async fn setup(engine: Engine) -> (TestApp, String, String, String) {
+pub(crate) async fn setup(engine: Engine) -> (TestApp, String, String, String) {
     let app = TestApp::spawn(engine).await;
     let t = tenant(app.db(), "kyoten").await;
     app.db()
@@ -66,7 +66,7 @@ async fn create_facility(api: &Api, body: Value) -> i64 {
 
 /// The hub's emergency room (1 bed, anyone), a short stay with a shared room of two beds and
 /// a women-only wheelchair room, and a group-home trial room.
-async fn facilities(api: &Api) -> BTreeMap<&'static str, i64> {
+pub(crate) async fn facilities(api: &Api) -> BTreeMap<&'static str, i64> {
     let mut ids = BTreeMap::new();
     ids.insert(
         "hub",
@@ -102,7 +102,7 @@ async fn facilities(api: &Api) -> BTreeMap<&'static str, i64> {
     ids
 }
 
-async fn bed_ids(api: &Api) -> BTreeMap<String, i64> {
+pub(crate) async fn bed_ids(api: &Api) -> BTreeMap<String, i64> {
     let list: Value = api.get_json("/api/v1/placement/facilities").await;
     let mut out = BTreeMap::new();
     for f in list.as_array().unwrap() {
@@ -122,12 +122,12 @@ async fn bed_ids(api: &Api) -> BTreeMap<String, i64> {
     out
 }
 
-fn request_body(case: &str, sex: &str, from: &str, to: &str, types: &[&str]) -> Value {
+pub(crate) fn request_body(case: &str, sex: &str, from: &str, to: &str, types: &[&str]) -> Value {
     json!({"case_number": case, "person_name": format!("{case} さん"), "sex": sex, "from": from, "to": to,
            "disability_types": types, "urgency": 3})
 }
 
-async fn create_request(api: &Api, body: &Value) -> i64 {
+pub(crate) async fn create_request(api: &Api, body: &Value) -> i64 {
     let (s, b) = status_json(api.post_json("/api/v1/placement/requests", body).await).await;
     assert_eq!(s, 201, "{b}");
     b["id"].as_i64().unwrap()
@@ -611,7 +611,11 @@ async fn a_decline_frees_the_nights_and_a_batch_prefers_community_beds(engine: E
             .await,
         );
     }
-    let (s, out) = status_json(api.post_json("/api/v1/placement/batch", &json!({})).await).await;
+    let (s, out) = status_json(
+        api.post_json("/api/v1/placement/batch", &json!({"all_open": true}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200, "{out}");
     assert_eq!(out["proposed"], 3, "{out}");
     assert_eq!(out["hub_nights"], 0, "the hub's room is kept free: {out}");

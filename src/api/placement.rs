@@ -22,7 +22,7 @@ use super::{download, json, parse_file_format, parse_id, path_error, query_error
 use crate::app::AppState;
 use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Msg};
 use crate::master::{parse_date, FieldError};
 use crate::placement::engine::{self, BatchOut, SearchOut};
 use crate::placement::figures::{self, Figures};
@@ -568,9 +568,12 @@ pub(crate) async fn withdraw(
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BatchInput {
-    /// Requests to place; empty: every open request.
+    /// Requests to place (or `all_open`).
     #[serde(default)]
     request_ids: Vec<i64>,
+    /// Place every open request (consultation or declined) instead of `request_ids`.
+    #[serde(default)]
+    all_open: bool,
     #[serde(default)]
     hold_hours: Option<i64>,
 }
@@ -585,11 +588,18 @@ pub(crate) async fn batch(
     body: Bytes,
 ) -> Result<Json<BatchOut>> {
     let user = user.require_hub()?;
-    let input: BatchInput = if body.is_empty() {
+    // A batch proposes holds, so it is never implied: an empty body is refused.
+    let input: BatchInput = if body.iter().all(u8::is_ascii_whitespace) {
         BatchInput::default()
     } else {
         json(&body)?
     };
+    if input.request_ids.is_empty() != input.all_open {
+        return Err(Error::BadRequest(Msg::new(
+            "どの相談を配置するかを指定してください: {\"request_ids\": [相談ID, ...]} か、受付中の相談すべてなら {\"all_open\": true} を送ってください（両方は指定できません）",
+            "say which requests to place: send {\"request_ids\": [request id, ...]}, or {\"all_open\": true} for every open request (not both)",
+        )));
+    }
     let hours = parse_hold_hours(input.hold_hours)?;
     Ok(Json(
         engine::place_batch(&state.db, user, &input.request_ids, hours).await?,

@@ -29,6 +29,9 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 use crate::error::Result;
 
+/// Tries of a write transaction that the database asked to retry (see [`Db::retrying`]).
+pub const WRITE_ATTEMPTS: u32 = 5;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -124,6 +127,34 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// Runs `attempt` (one whole write transaction) again when the database asks for it: a
+    /// deadlock or serialization failure on PostgreSQL, a busy SQLite. At most
+    /// [`WRITE_ATTEMPTS`] tries with a short jittered pause between them; contention that
+    /// outlasts them is a 409 asking to try again, never a 500.
+    pub async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match attempt().await {
+                Err(e) if e.is_retryable() => {
+                    if tries >= WRITE_ATTEMPTS {
+                        tracing::warn!(error = %e, tries, "write transaction kept failing on contention");
+                        return Err(crate::error::Error::busy());
+                    }
+                    use rand::Rng;
+                    let base = 10u64 << tries;
+                    let pause = rand::thread_rng().gen_range(base / 2..=base);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// For `/readyz`: the database answers a trivial query.

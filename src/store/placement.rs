@@ -6,6 +6,11 @@
 //!   bookings of the same bed-night the second fails on the key and changes nothing.
 //! * An expired hold frees its nights: it is marked `expired` and its rows are deleted before
 //!   any booking or state read that could see it ([`Db::expire_holds`]).
+//! * A request and its holds change state one transition at a time: each transition locks the
+//!   request row first (`lock_request`), changes statuses only conditionally on what it read
+//!   (0 rows: 409, nothing done) and runs again from the start when the database reports a
+//!   deadlock or serialization failure ([`Db::retrying`]). A proposal re-checks the fit and
+//!   room rules in its transaction (`Db::check_fit`).
 //! * Personal data of requesters is read only through [`Db::request_detail`], which writes an
 //!   audit row for every read.
 
@@ -310,15 +315,41 @@ async fn event(
     .bind(reason)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE placement_requests SET status = $1, status_reason = $2, updated_at = $3 WHERE municipality_id = $4 AND id = $5")
+    // Conditional on the status the caller read (under the lock of [`lock_request`]): a
+    // transition that another one overtook changes nothing and rolls back whole.
+    let changed = sqlx::query("UPDATE placement_requests SET status = $1, status_reason = $2, updated_at = $3 WHERE municipality_id = $4 AND id = $5 AND status = $6")
         .bind(to)
         .bind(reason)
         .bind(now())
         .bind(m.0)
         .bind(request)
+        // A new request is inserted with its first status; its event changes nothing.
+        .bind(if from.is_empty() { to } else { from })
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        return Err(changed_meanwhile(&format!("#{request}")));
+    }
     Ok(())
+}
+
+/// What the loser of two concurrent transitions of one request or hold is told.
+fn changed_meanwhile(case: &str) -> Error {
+    Error::Conflict(Msg::new(
+        format!("{case} の状態は、たった今ほかの操作で変わりました。この操作は行っていません。画面を読み込み直して現在の状態を確かめてから、必要ならもう一度操作してください"),
+        format!("{case} was changed by another action just now, so this one was not done; reload it, check its current state and try again if still needed"),
+    ))
+}
+
+/// The nights of a stored hold (`from_night`, `to_night`).
+fn stored_nights(row: &AnyRow) -> Result<pm::Nights> {
+    let date = |col: &str| -> Result<NaiveDate> {
+        let t: String = row.try_get(col)?;
+        NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+            .map_err(|e| Error::Internal(anyhow::anyhow!("stored night {t}: {e}")))
+    };
+    Ok(pm::Nights::new(date("from_night")?, date("to_night")?))
 }
 
 fn request_not_found() -> Error {
@@ -329,14 +360,39 @@ fn wrong_status(case: &str, status: &str, wanted: &str, wanted_en: &str) -> Erro
     let l = status_label(status);
     Error::Conflict(Msg::new(
         format!(
-            "{case} は「{}」のため、この操作はできません（{wanted}の相談のみ）",
+            "{case} は「{}」のため、この操作はできません（{wanted}の相談のみ）。ほかの操作で変わったばかりかもしれません。画面を読み込み直して確かめてください",
             l.ja
         ),
         format!(
-            "{case} is {}, so this cannot be done (only for {wanted_en} requests)",
+            "{case} is {}, so this cannot be done (only for {wanted_en} requests); it may have just been changed by another action, so reload it and check",
             l.en
         ),
     ))
+}
+
+/// Takes the request's row lock before anything of the request is read, then reads its case
+/// number and status. Every transition of a request or of its holds starts here, so two of
+/// them run one after the other on both engines: on PostgreSQL (READ COMMITTED) the second
+/// `UPDATE` waits for the first transaction to end, and its next statements read what that one
+/// committed; on SQLite `BEGIN IMMEDIATE` already serializes writers.
+async fn lock_request(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    id: i64,
+) -> Result<(String, String)> {
+    let locked = sqlx::query(
+        "UPDATE placement_requests SET updated_at = $1 WHERE municipality_id = $2 AND id = $3",
+    )
+    .bind(now())
+    .bind(m.0)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if locked == 0 {
+        return Err(request_not_found());
+    }
+    request_status(conn, m, id).await
 }
 
 async fn request_status(
@@ -363,16 +419,20 @@ async fn release_holds(
     reason: &str,
 ) -> Result<()> {
     for h in hold_ids {
-        sqlx::query("DELETE FROM bed_nights WHERE hold_id = $1")
-            .bind(h)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("UPDATE placement_holds SET status = $1, answer_reason = CASE WHEN answer_reason = '' THEN $2 ELSE answer_reason END WHERE id = $3")
+        // Only an active hold is released: one that another transition ended keeps its state.
+        let released = sqlx::query("UPDATE placement_holds SET status = $1, answer_reason = CASE WHEN answer_reason = '' THEN $2 ELSE answer_reason END WHERE id = $3 AND status IN ('held', 'accepted', 'placed')")
             .bind(status)
             .bind(reason)
             .bind(h)
             .execute(&mut *conn)
-            .await?;
+            .await?
+            .rows_affected();
+        if released == 1 {
+            sqlx::query("DELETE FROM bed_nights WHERE hold_id = $1")
+                .bind(h)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -838,9 +898,8 @@ impl Db {
             .map(|_| ())
     }
 
-    /// Marks holds past their expiry as expired and frees their nights; requests left with no
-    /// active hold go back to consultation. Returns how many holds expired.
-    pub async fn expire_holds(&self, m: MunicipalityId) -> Result<usize> {
+    /// One attempt of [`Db::expire_holds`] (see [`Db::retrying`]).
+    async fn expire_holds_once(&self, m: MunicipalityId) -> Result<usize> {
         let t = now();
         let any: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM placement_holds WHERE municipality_id = $1 AND status = 'held' AND expires_at < $2 LIMIT 1",
@@ -853,28 +912,32 @@ impl Db {
             return Ok(0);
         }
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(
-            "SELECT id, request_id FROM placement_holds WHERE municipality_id = $1 AND status = 'held' AND expires_at < $2",
+        // Requests in id order, each locked before its holds are read (as every transition
+        // does), so an expiry and a confirmation of the same request run one after the other.
+        let requests: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT request_id FROM placement_holds WHERE municipality_id = $1 AND status = 'held' AND expires_at < $2 ORDER BY request_id",
         )
         .bind(m.0)
         .bind(&t)
         .fetch_all(&mut *tx)
         .await?;
-        let mut requests = BTreeMap::new();
-        for r in &rows {
-            let id: i64 = r.try_get("id")?;
-            release_holds(
-                &mut tx,
-                &[id],
-                "expired",
-                "回答期限切れ / no answer before the hold expired",
+        let mut expired = 0;
+        for request in requests {
+            let (_, status) = lock_request(&mut tx, m, request).await?;
+            let due: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM placement_holds WHERE municipality_id = $1 AND request_id = $2 AND status = 'held' AND expires_at < $3",
             )
+            .bind(m.0)
+            .bind(request)
+            .bind(&t)
+            .fetch_all(&mut *tx)
             .await?;
-            requests.insert(r.try_get::<i64, _>("request_id")?, ());
-        }
-        for request in requests.keys() {
+            if due.is_empty() {
+                continue; // answered or released meanwhile
+            }
+            expired += due.len();
             // Other segments of the same proposal go with it: a stay is proposed whole.
-            let others: Vec<i64> = active_holds(&mut tx, m, *request)
+            let others: Vec<i64> = active_holds(&mut tx, m, request)
                 .await?
                 .into_iter()
                 .filter(|(_, s)| s != "placed")
@@ -887,12 +950,11 @@ impl Db {
                 "回答期限切れ / no answer before the hold expired",
             )
             .await?;
-            let (_, status) = request_status(&mut tx, m, *request).await?;
             if matches!(status.as_str(), "proposed" | "accepted") {
                 event(
                     &mut tx,
                     m,
-                    *request,
+                    request,
                     None,
                     &status,
                     "consultation",
@@ -908,11 +970,11 @@ impl Db {
             "expire",
             "placement_hold",
             "",
-            &format!("{} holds", rows.len()),
+            &format!("{expired} holds"),
         )
         .await?;
         tx.commit().await?;
-        Ok(rows.len())
+        Ok(expired)
     }
 
     /// [`Db::expire_holds`] for every municipality (the hourly housekeeping job).
@@ -1240,11 +1302,8 @@ impl Db {
         Ok(out)
     }
 
-    /// Proposes a stay: holds every bed-night of `segments` for the request until
-    /// `hold_hours` from now, in one transaction. A bed-night already taken (by anyone, even a
-    /// moment ago) makes the whole proposal fail with `Error::Taken` (without alternatives: the
-    /// caller adds them) and leaves nothing behind.
-    pub async fn propose(
+    /// One attempt of [`Db::propose`] (see [`Db::retrying`]).
+    async fn propose_once(
         &self,
         user: &User,
         request: i64,
@@ -1254,7 +1313,7 @@ impl Db {
         let m = user.municipality_id;
         self.expire_holds(m).await?;
         let mut tx = self.begin_write().await?;
-        let (case, status) = request_status(&mut tx, m, request).await?;
+        let (case, status) = lock_request(&mut tx, m, request).await?;
         if !OPEN_STATUSES.contains(&status.as_str()) {
             return Err(wrong_status(
                 &case,
@@ -1266,7 +1325,8 @@ impl Db {
         let t = now();
         let expires = instant_text(Utc::now() + Duration::hours(hold_hours));
         let mut holds = Vec::new();
-        for s in segments {
+        let needs = request_needs(&mut tx, m, request).await?;
+        for (i, s) in segments.iter().enumerate() {
             let bed_ok: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM beds WHERE municipality_id = $1 AND id = $2")
                     .bind(m.0)
@@ -1276,6 +1336,7 @@ impl Db {
             if bed_ok.is_none() {
                 return Err(Error::not_found("ベッド", "bed"));
             }
+            self.check_fit(&mut tx, m, &needs, s, i, &t).await?;
             let hold: i64 = sqlx::query_scalar(
                 "INSERT INTO placement_holds (municipality_id, request_id, bed_id, from_night, to_night, status, expires_at, created_at)
                  VALUES ($1, $2, $3, $4, $5, 'held', $6, $7) RETURNING id",
@@ -1332,8 +1393,8 @@ impl Db {
         Ok(holds)
     }
 
-    /// The facility's answer to one hold. A decline releases the whole proposal.
-    pub async fn answer_hold(
+    /// One attempt of [`Db::answer_hold`] (see [`Db::retrying`]).
+    async fn answer_hold_once(
         &self,
         m: MunicipalityId,
         actor: Actor<'_>,
@@ -1352,8 +1413,13 @@ impl Db {
         .await?
         .ok_or_else(|| Error::not_found("仮押さえ", "hold"))?;
         let request: i64 = row.try_get("request_id")?;
-        let hold_status: String = row.try_get("status")?;
-        let (case, status) = request_status(&mut tx, m, request).await?;
+        let (case, status) = lock_request(&mut tx, m, request).await?;
+        // Read again under the request's lock: another answer may have come meanwhile.
+        let hold_status: String =
+            sqlx::query_scalar("SELECT status FROM placement_holds WHERE id = $1")
+                .bind(hold)
+                .fetch_one(&mut *tx)
+                .await?;
         if hold_status != "held" || !matches!(status.as_str(), "proposed" | "accepted") {
             return Err(Error::Conflict(Msg::new(
                 format!(
@@ -1368,12 +1434,16 @@ impl Db {
         }
         let t = now();
         if accept {
-            sqlx::query("UPDATE placement_holds SET status = 'accepted', answered_at = $1, answer_reason = $2 WHERE id = $3")
+            let changed = sqlx::query("UPDATE placement_holds SET status = 'accepted', answered_at = $1, answer_reason = $2 WHERE id = $3 AND status = 'held'")
                 .bind(&t)
                 .bind(reason)
                 .bind(hold)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if changed != 1 {
+                return Err(changed_meanwhile(&case));
+            }
             let waiting = active_holds(&mut tx, m, request)
                 .await?
                 .iter()
@@ -1392,14 +1462,18 @@ impl Db {
                 .await?;
             }
         } else {
-            sqlx::query(
-                "UPDATE placement_holds SET answered_at = $1, answer_reason = $2 WHERE id = $3",
+            let changed = sqlx::query(
+                "UPDATE placement_holds SET answered_at = $1, answer_reason = $2 WHERE id = $3 AND status = 'held'",
             )
             .bind(&t)
             .bind(reason)
             .bind(hold)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Err(changed_meanwhile(&case));
+            }
             let all: Vec<i64> = active_holds(&mut tx, m, request)
                 .await?
                 .into_iter()
@@ -1431,12 +1505,12 @@ impl Db {
         Ok(())
     }
 
-    /// Confirms an accepted proposal: its bed-nights become the placement.
-    pub async fn confirm_placement(&self, user: &User, request: i64) -> Result<()> {
+    /// One attempt of [`Db::confirm_placement`] (see [`Db::retrying`]).
+    async fn confirm_placement_once(&self, user: &User, request: i64) -> Result<()> {
         let m = user.municipality_id;
         self.expire_holds(m).await?;
         let mut tx = self.begin_write().await?;
-        let (case, status) = request_status(&mut tx, m, request).await?;
+        let (case, status) = lock_request(&mut tx, m, request).await?;
         if status != "accepted" {
             return Err(wrong_status(
                 &case,
@@ -1450,17 +1524,33 @@ impl Db {
             .into_iter()
             .map(|(h, _)| h)
             .collect();
+        if placed.is_empty() {
+            return Err(changed_meanwhile(&case));
+        }
         notify_facilities(&mut tx, m, request, &placed, NoticeKind::PlacementConfirmed).await?;
         for h in placed {
-            sqlx::query("UPDATE placement_holds SET status = 'placed' WHERE id = $1")
+            // Only an accepted hold with every one of its nights becomes the placement.
+            let row = sqlx::query("SELECT from_night, to_night FROM placement_holds WHERE id = $1")
                 .bind(h)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE bed_nights SET state = 'placed', expires_at = NULL, updated_at = $1 WHERE hold_id = $2")
+            let nights = stored_nights(&row)?.len() as u64;
+            let changed = sqlx::query(
+                "UPDATE placement_holds SET status = 'placed' WHERE id = $1 AND status = 'accepted'",
+            )
+            .bind(h)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let kept = sqlx::query("UPDATE bed_nights SET state = 'placed', expires_at = NULL, updated_at = $1 WHERE hold_id = $2")
                 .bind(now())
                 .bind(h)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if changed != 1 || kept != nights {
+                return Err(changed_meanwhile(&case));
+            }
         }
         event(&mut tx, m, request, Some(user.id), &status, "placed", "").await?;
         super::audit::record(
@@ -1477,8 +1567,8 @@ impl Db {
         Ok(())
     }
 
-    /// Ends a placement on `last_morning` (the check-out date): later nights are freed.
-    pub async fn end_placement(
+    /// One attempt of [`Db::end_placement`] (see [`Db::retrying`]).
+    async fn end_placement_once(
         &self,
         user: &User,
         request: i64,
@@ -1487,7 +1577,7 @@ impl Db {
     ) -> Result<()> {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
-        let (case, status) = request_status(&mut tx, m, request).await?;
+        let (case, status) = lock_request(&mut tx, m, request).await?;
         if status != "placed" {
             return Err(wrong_status(&case, &status, "入所中", "placed"));
         }
@@ -1499,16 +1589,20 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             // The stay now ends at check-out: a segment wholly after it was never used.
-            sqlx::query(
+            let changed = sqlx::query(
                 "UPDATE placement_holds SET
                     status = CASE WHEN from_night >= $1 THEN 'withdrawn' ELSE 'ended' END,
                     to_night = CASE WHEN to_night > $1 AND from_night < $1 THEN $1 ELSE to_night END
-                 WHERE id = $2",
+                 WHERE id = $2 AND status = 'placed'",
             )
             .bind(&check_out)
             .bind(h)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Err(changed_meanwhile(&case));
+            }
         }
         event(&mut tx, m, request, Some(user.id), &status, "ended", reason).await?;
         super::audit::record(
@@ -1525,11 +1619,11 @@ impl Db {
         Ok(())
     }
 
-    /// Withdraws a request that has not ended; its holds are released.
-    pub async fn withdraw_request(&self, user: &User, request: i64, reason: &str) -> Result<()> {
+    /// One attempt of [`Db::withdraw_request`] (see [`Db::retrying`]).
+    async fn withdraw_request_once(&self, user: &User, request: i64, reason: &str) -> Result<()> {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
-        let (case, status) = request_status(&mut tx, m, request).await?;
+        let (case, status) = lock_request(&mut tx, m, request).await?;
         if matches!(status.as_str(), "ended" | "withdrawn" | "placed") {
             return Err(wrong_status(&case, &status, "入所前", "not yet placed"));
         }
@@ -1608,6 +1702,206 @@ impl Db {
                 Ok((date, r.try_get("status")?))
             })
             .collect()
+    }
+}
+
+impl Db {
+    // Every transition of a request or hold runs as one transaction, again from the start when
+    // the database asks for it (deadlock, serialization failure): see [`Db::retrying`].
+
+    /// Proposes a stay: holds every bed-night of `segments` for the request until
+    /// `hold_hours` from now, in one transaction. A bed-night already taken (by anyone, even a
+    /// moment ago) makes the whole proposal fail with `Error::Taken` (without alternatives: the
+    /// caller adds them) and leaves nothing behind.
+    pub async fn propose(
+        &self,
+        user: &User,
+        request: i64,
+        segments: &[pm::Segment],
+        hold_hours: i64,
+    ) -> Result<Vec<i64>> {
+        self.retrying(|| self.propose_once(user, request, segments, hold_hours))
+            .await
+    }
+
+    /// The facility's answer to one hold. A decline releases the whole proposal.
+    pub async fn answer_hold(
+        &self,
+        m: MunicipalityId,
+        actor: Actor<'_>,
+        hold: i64,
+        accept: bool,
+        reason: &str,
+    ) -> Result<()> {
+        self.retrying(|| self.answer_hold_once(m, actor.clone(), hold, accept, reason))
+            .await
+    }
+
+    /// Confirms an accepted proposal: its bed-nights become the placement.
+    pub async fn confirm_placement(&self, user: &User, request: i64) -> Result<()> {
+        self.retrying(|| self.confirm_placement_once(user, request))
+            .await
+    }
+
+    /// Ends a placement on `check_out`: later nights are freed.
+    pub async fn end_placement(
+        &self,
+        user: &User,
+        request: i64,
+        check_out: NaiveDate,
+        reason: &str,
+    ) -> Result<()> {
+        self.retrying(|| self.end_placement_once(user, request, check_out, reason))
+            .await
+    }
+
+    /// Withdraws a request that has not ended; its holds are released.
+    pub async fn withdraw_request(&self, user: &User, request: i64, reason: &str) -> Result<()> {
+        self.retrying(|| self.withdraw_request_once(user, request, reason))
+            .await
+    }
+
+    /// Marks holds past their expiry as expired and frees their nights; requests left with no
+    /// active hold go back to consultation. Returns how many holds expired.
+    pub async fn expire_holds(&self, m: MunicipalityId) -> Result<usize> {
+        self.retrying(|| self.expire_holds_once(m)).await
+    }
+}
+
+/// The engine's needs of a stored request, with the facilities that declined it.
+async fn request_needs(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    request: i64,
+) -> Result<pm::Needs> {
+    let row = sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS}, home_x_km, home_y_km, known_facilities FROM placement_requests
+         WHERE municipality_id = $1 AND id = $2"
+    ))
+    .bind(m.0)
+    .bind(request)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(request_not_found)?;
+    let mut needs = engine_request(&row)?.needs;
+    needs.not_at = sqlx::query_scalar::<_, i64>(
+        "SELECT DISTINCT r.facility_id FROM placement_holds h
+         JOIN beds b ON b.id = h.bed_id JOIN placement_rooms r ON r.id = b.room_id
+         WHERE h.municipality_id = $1 AND h.request_id = $2 AND h.status = 'declined'",
+    )
+    .bind(m.0)
+    .bind(request)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|f| f as u32)
+    .collect();
+    Ok(needs)
+}
+
+impl Db {
+    /// The fit and room rules of the engine (`renkei_solver::placement::rules`), checked in the
+    /// booking transaction whatever the client sent: the facility takes the person, the bed and
+    /// room fit, and a shared room has nobody of the other sex on any of the nights. On
+    /// PostgreSQL a shared room's row is locked first (`FOR UPDATE`), so two bookings into one
+    /// shared room check its occupants one after the other (SQLite's writers already do).
+    async fn check_fit(
+        &self,
+        conn: &mut AnyConnection,
+        m: MunicipalityId,
+        needs: &pm::Needs,
+        segment: &pm::Segment,
+        index: usize,
+        at: &str,
+    ) -> Result<()> {
+        use renkei_solver::placement::rules;
+        let r = sqlx::query(
+            "SELECT f.id AS facility_id, f.name AS facility_name, f.kind, f.x_km, f.y_km, f.disability_types,
+                    f.adults, f.children, f.medical_care, f.behavioural_support, f.night_staff,
+                    r.id AS room_id, r.name AS room_name, r.sex_policy, b.name AS bed_name, b.wheelchair
+             FROM beds b JOIN placement_rooms r ON r.id = b.room_id
+             JOIN placement_facilities f ON f.id = r.facility_id
+             WHERE b.municipality_id = $1 AND b.id = $2",
+        )
+        .bind(m.0)
+        .bind(i64::from(segment.bed))
+        .fetch_one(&mut *conn)
+        .await?;
+        let facility = pm::Facility {
+            id: r.try_get::<i64, _>("facility_id")? as u32,
+            name: r.try_get("facility_name")?,
+            kind: parse_slug(&r.try_get::<String, _>("kind")?)
+                .unwrap_or(pm::FacilityKind::ShortStay),
+            location: pm::Location {
+                x_km: r.try_get("x_km")?,
+                y_km: r.try_get("y_km")?,
+            },
+            disability_types: parse_slugs(&r.try_get::<String, _>("disability_types")?),
+            adults: b(&r, "adults")?,
+            children: b(&r, "children")?,
+            medical_care: parse_slugs(&r.try_get::<String, _>("medical_care")?),
+            behavioural_support: b(&r, "behavioural_support")?,
+            night_staff: b(&r, "night_staff")?,
+        };
+        let room_id: i64 = r.try_get("room_id")?;
+        let room = pm::Room {
+            id: room_id as u32,
+            facility: facility.id,
+            name: r.try_get("room_name")?,
+            sex_policy: parse_slug(&r.try_get::<String, _>("sex_policy")?)
+                .unwrap_or(pm::SexPolicy::Any),
+        };
+        let bed = pm::Bed {
+            id: segment.bed,
+            room: room.id,
+            name: r.try_get("bed_name")?,
+            wheelchair: b(&r, "wheelchair")?,
+        };
+        let field = format!("segments[{index}].bed_id");
+        if let Some(why) = rules::unfit(&facility, &room, &bed, needs) {
+            return Err(Error::Validation(vec![FieldError::new(
+                &field,
+                format!(
+                    "{} {} {}: この方には合いません（{}）。検索結果から選んでください",
+                    facility.name, room.name, bed.name, why.ja
+                ),
+                format!(
+                    "{} {} {} does not fit this person ({}); choose from the search results",
+                    facility.name, room.name, bed.name, why.en
+                ),
+            )]));
+        }
+        if room.sex_policy == pm::SexPolicy::SameAsOccupants {
+            if self.backend == super::Backend::Postgres {
+                sqlx::query("SELECT id FROM placement_rooms WHERE id = $1 FOR UPDATE")
+                    .bind(room_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            }
+            let other = slug(&rules::other(needs.sex));
+            let clash: Option<String> = sqlx::query_scalar(
+                "SELECT MIN(n.night) FROM bed_nights n JOIN beds b ON b.id = n.bed_id
+                 WHERE b.room_id = $1 AND n.bed_id <> $2 AND n.night >= $3 AND n.night < $4
+                   AND n.occupant_sex = $5 AND (n.state <> 'held' OR n.expires_at >= $6)",
+            )
+            .bind(room_id)
+            .bind(i64::from(segment.bed))
+            .bind(segment.nights.from.to_string())
+            .bind(segment.nights.to.to_string())
+            .bind(&other)
+            .bind(at)
+            .fetch_one(&mut *conn)
+            .await?;
+            if let Some(night) = clash {
+                let (ja, en) = rules::sex_name(rules::other(needs.sex));
+                return Err(Error::Validation(vec![FieldError::new(
+                    &field,
+                    format!("{} {}は相部屋で、{night} の夜は{ja}が利用しています（相部屋は同性のみ）。別の部屋を選んでください", facility.name, room.name),
+                    format!("{} {} is a shared room with {en} in it on the night of {night} (a shared room is for one sex); choose another room", facility.name, room.name),
+                )]));
+            }
+        }
+        Ok(())
     }
 }
 

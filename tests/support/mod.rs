@@ -415,6 +415,7 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
 
 /// Requests to the service under one bearer token (or none), with paths relative to its base.
 /// Transport errors panic; the status is left to the caller except in `get_json`.
+#[derive(Clone)]
 pub struct Api {
     client: reqwest::Client,
     base: String,
