@@ -37,6 +37,10 @@ pub enum Error {
     Forbidden(Msg),
     #[error("rate limited, retry after {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
+    /// Every database connection stayed busy for the pool's acquire timeout (a load peak):
+    /// the request did nothing and may be sent again.
+    #[error("busy, retry after {retry_after_secs}s")]
+    Unavailable { retry_after_secs: u64 },
     #[error("internal: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -103,6 +107,7 @@ impl Error {
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +122,7 @@ impl Error {
             Error::Unauthenticated => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::RateLimited { .. } => "rate_limited",
+            Error::Unavailable { .. } => "unavailable",
             Error::Internal(_) => "internal",
         }
     }
@@ -140,6 +146,10 @@ impl Error {
             Error::RateLimited { retry_after_secs } => Msg::new(
                 format!("試行回数が多すぎます。{}分後にもう一度お試しください", retry_after_secs.div_ceil(60)),
                 format!("too many attempts; try again in {} minute(s)", retry_after_secs.div_ceil(60)),
+            ),
+            Error::Unavailable { retry_after_secs } => Msg::new(
+                format!("ただいま混み合っています。処理は行っていません。{retry_after_secs}秒後にもう一度お試しください"),
+                format!("the service is busy and did nothing; try again in {retry_after_secs} s"),
             ),
             Error::Internal(e) => {
                 let reference = crate::auth::random_token(6);
@@ -171,7 +181,9 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut res = (status, axum::Json(self.body())).into_response();
-        if let Error::RateLimited { retry_after_secs } = self {
+        if let Error::RateLimited { retry_after_secs } | Error::Unavailable { retry_after_secs } =
+            self
+        {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -182,6 +194,11 @@ impl IntoResponse for Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Error {
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            return Error::Unavailable {
+                retry_after_secs: 5,
+            };
+        }
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
                 return Error::Conflict(conflict_message(db.constraint(), db.message()));

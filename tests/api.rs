@@ -249,6 +249,8 @@ both_engines!(absences_of_people);
 async fn readyz_answers_fast_when_the_database_does_not(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let anonymous = app.anonymous();
+    let t = tenant(app.db(), "busy").await;
+    let admin = app.api(&t.admin_token);
     assert_eq!(anonymous.get("/readyz").await.status().as_u16(), 200);
     let pool = &app.db().pool;
     let mut held = Vec::new();
@@ -268,7 +270,22 @@ async fn readyz_answers_fast_when_the_database_does_not(engine: Engine) {
         body["status"].as_str().unwrap().contains("unavailable"),
         "{body}"
     );
+    // An API call that cannot get a connection within the pool's acquire timeout did
+    // nothing: 503 with Retry-After and a message saying so, never a 500.
+    let res = admin.get("/api/v1/master/organisations").await;
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.headers().contains_key("retry-after"), "{res:?}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable", "{body}");
+    assert!(body["message"]["ja"]
+        .as_str()
+        .unwrap()
+        .contains("混み合っています"));
     drop(held);
     assert_eq!(anonymous.get("/readyz").await.status().as_u16(), 200);
+    assert_eq!(
+        admin.get("/api/v1/master/organisations").await.status(),
+        200
+    );
 }
 both_engines!(readyz_answers_fast_when_the_database_does_not);
