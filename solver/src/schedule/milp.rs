@@ -74,7 +74,10 @@
 //! between phases only, not within presolve and the first LP (about 30-40 µs per column on the
 //! benchmark machine: 6 s for a prefecture's year), so level 1 does not start when less time
 //! than that is left ([`level1::Outcome::TooLittleTime`]); the baseline is the plan and its
-//! note says how long the optimizer would need.
+//! note says how long the optimizer would need. Level 2 stops at the deadline. On the largest
+//! models HiGHS can still overrun inside one long phase (benchmark `pref`: up to 4.5 s; telling
+//! it to stop earlier did not help, it ran 18 s past); only its interrupt callback would stop
+//! it, which good_lp and the `highs` crate do not expose.
 //!
 //! # What stalled the demo (and the fixes)
 //! Measured on the demo municipality's quarter (57 series, 40 office visits with travel):
