@@ -76,8 +76,9 @@
 //! than that is left ([`level1::Outcome::TooLittleTime`]); the baseline is the plan and its
 //! note says how long the optimizer would need. Level 2 stops at the deadline. On the largest
 //! models HiGHS can still overrun inside one long phase (benchmark `pref`: up to 4.5 s; telling
-//! it to stop earlier did not help, it ran 18 s past); only its interrupt callback would stop
-//! it, which good_lp and the `highs` crate do not expose.
+//! it to stop earlier did not help, it ran 18 s past). Its interrupt callback would not help
+//! either: HiGHS asks it where it reads the clock (`HighsMipSolverData::checkLimits`), never
+//! inside a sub-MIP. What would: a smaller model for such years (a rolling horizon).
 //!
 //! # What stalled the demo (and the fixes)
 //! Measured on the demo municipality's quarter (57 series, 40 office visits with travel):
