@@ -125,7 +125,6 @@ struct State<'p, 'a> {
     /// Series positions that must come before / after others.
     afters: Vec<Vec<(usize, u32, u32)>>,
     befores: Vec<Vec<(usize, u32, u32)>>,
-    position: HashMap<SeriesId, usize>,
     /// Published (start, room) per (series, day) inside the period.
     published: HashMap<(usize, Day), (u32, RoomId)>,
     cap: u32,
@@ -133,19 +132,15 @@ struct State<'p, 'a> {
 
 impl<'p, 'a> State<'p, 'a> {
     fn new(prep: &'p Prepared<'a>) -> Self {
-        let position: HashMap<SeriesId, usize> = prep
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.series.id, i))
-            .collect();
         let n = prep.series.len();
         // befores[a]: (before series, min, max) that each occurrence of a needs;
         // afters[b]: (after series, min, max) that rely on b.
         let mut befores = vec![Vec::new(); n];
         let mut afters = vec![Vec::new(); n];
         for p in &prep.instance.precedences {
-            if let (Some(&b), Some(&a)) = (position.get(&p.before), position.get(&p.after)) {
+            if let (Some(&b), Some(&a)) =
+                (prep.position.get(&p.before), prep.position.get(&p.after))
+            {
                 befores[a].push((b, p.min_days, p.max_days));
                 afters[b].push((a, p.min_days, p.max_days));
             }
@@ -175,7 +170,6 @@ impl<'p, 'a> State<'p, 'a> {
                 .collect(),
             afters,
             befores,
-            position,
             published: prep
                 .published
                 .iter()
@@ -626,15 +620,21 @@ impl<'p, 'a> State<'p, 'a> {
                 }
                 None if fixed == Fixed::Date => {
                     // Keep the date even over the daily cap.
-                    let cap = std::mem::replace(&mut self.cap, u32::MAX);
-                    if let Some(choice) = self.choose(s, c, None) {
+                    if let Some(choice) = self.uncapped(|st| st.choose(s, c, None)) {
                         self.book(s, c, choice, fixed);
                     }
-                    self.cap = cap;
                 }
                 None => {}
             }
         }
+    }
+
+    /// `f` with the daily cap lifted.
+    fn uncapped<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let cap = std::mem::replace(&mut self.cap, u32::MAX);
+        let out = f(self);
+        self.cap = cap;
+        out
     }
 
     /// Series in precedence order (a series after those it needs), least flexible first.
@@ -677,13 +677,10 @@ impl<'p, 'a> State<'p, 'a> {
         for wi in 0..self.prep.series[s].windows.len() {
             let n = self.wanted[s][wi];
             while (self.window_days(s, wi).len() as u32) < n {
-                let found = self.best_in_window(s, wi, n, None).or_else(|| {
-                    // Over the daily cap rather than not at all.
-                    let cap = std::mem::replace(&mut self.cap, u32::MAX);
-                    let found = self.best_in_window(s, wi, n, None);
-                    self.cap = cap;
-                    found
-                });
+                // Over the daily cap rather than not at all.
+                let found = self
+                    .best_in_window(s, wi, n, None)
+                    .or_else(|| self.uncapped(|st| st.best_in_window(s, wi, n, None)));
                 match found {
                     Some((c, choice, _)) => {
                         self.book(s, c, choice, Fixed::No);
@@ -768,7 +765,7 @@ impl<'p, 'a> State<'p, 'a> {
             let members: BTreeSet<usize> = target
                 .series
                 .iter()
-                .filter_map(|id| self.position.get(id).copied())
+                .filter_map(|id| prep.position.get(id).copied())
                 .collect();
             loop {
                 if targets::planned(prep.instance, target, &self.occurrences()) >= target.min {

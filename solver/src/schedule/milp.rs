@@ -477,22 +477,12 @@ fn seconds(s: f64) -> String {
 /// The plan's meetings as level-1 (series, candidate) pairs, if every occurrence falls on
 /// a candidate day of its series.
 fn meetings_of(prep: &Prepared, occurrences: &[Occurrence]) -> Option<Vec<(usize, usize)>> {
-    let position: std::collections::HashMap<SeriesId, usize> = prep
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.series.id, i))
-        .collect();
     occurrences
         .iter()
         .map(|o| {
-            let s = *position.get(&o.series)?;
+            let s = *prep.position.get(&o.series)?;
             let day = prepare::day_of(prep.instance, o.date);
-            let c = prep.series[s]
-                .candidates
-                .binary_search_by_key(&day, |c| c.day)
-                .ok()?;
-            Some((s, c))
+            Some((s, prepare::series_candidate(&prep.series, s, day)?))
         })
         .collect()
 }

@@ -611,13 +611,7 @@ impl<'p, 'a> Builder<'p, 'a> {
     /// `min_days` days earlier (planned, or published outside the period).
     fn precedences(&mut self) {
         let prep = self.prep;
-        let position: BTreeMap<u32, usize> = self
-            .prep
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.series.id, i))
-            .collect();
+        let position = &prep.position;
         for (pi, p) in prep.instance.precedences.iter().enumerate() {
             let (Some(&b), Some(&a)) = (position.get(&p.before), position.get(&p.after)) else {
                 continue;
@@ -984,12 +978,7 @@ impl Builder<'_, '_> {
         if weight <= 0.0 {
             return;
         }
-        let position: BTreeMap<u32, usize> = prep
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.series.id, i))
-            .collect();
+        let position = &prep.position;
         for t in prep.instance.targets.iter().filter(|t| t.min > 0) {
             let members: std::collections::BTreeSet<usize> = t
                 .series

@@ -27,6 +27,8 @@ pub(crate) struct Prepared<'a> {
     pub min_travel: u32,
     /// Venues named in `Instance::travel` (all others are the default apart).
     pub travel_venues: BTreeSet<VenueId>,
+    /// Position in `series` of each series id.
+    pub position: HashMap<SeriesId, usize>,
 }
 
 pub(crate) struct SeriesData<'a> {
@@ -143,6 +145,7 @@ impl<'a> Prepared<'a> {
                 .iter()
                 .flat_map(|t| [t.from, t.to])
                 .collect(),
+            position,
         }
     }
 
@@ -151,7 +154,8 @@ impl<'a> Prepared<'a> {
     }
 }
 
-fn series_candidate(series: &[SeriesData], s: usize, day: Day) -> Option<usize> {
+/// The candidate of series `s` on `day`, if it may meet that day.
+pub(crate) fn series_candidate(series: &[SeriesData], s: usize, day: Day) -> Option<usize> {
     series[s]
         .candidates
         .binary_search_by_key(&day, |c| c.day)
