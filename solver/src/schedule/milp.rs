@@ -138,6 +138,7 @@
 
 pub(crate) mod level1;
 pub(crate) mod level2;
+pub(crate) mod lns;
 pub(crate) mod prepare;
 
 use std::time::Instant;
@@ -163,6 +164,9 @@ pub struct PlanOptions {
     /// HiGHS threads; `None` keeps HiGHS's default. HiGHS keeps one thread pool per
     /// process, so use one value for all solves of a process.
     pub threads: Option<u32>,
+    /// Day-level models with at least this many columns are planned by neighbourhoods
+    /// ([`lns`]) instead of one branch and bound.
+    pub neighbourhood_columns: usize,
 }
 
 impl PlanOptions {
@@ -171,6 +175,7 @@ impl PlanOptions {
             time_limit_seconds: instance.time_limit_seconds,
             mip_gap: 1e-4,
             threads: None,
+            neighbourhood_columns: lns::LNS_COLUMNS,
         }
     }
 }
@@ -247,6 +252,7 @@ pub fn plan_with(
         time_limit,
         mip_gap: options.mip_gap,
         threads: options.threads,
+        neighbourhood_columns: options.neighbourhood_columns,
     };
     // The baseline is the first incumbent (so a feasible instance always has a plan) and
     // the MIP start of every level-1 solve that a cut did not make it miss.
@@ -276,6 +282,8 @@ pub fn plan_with(
     let mut too_short: Option<Option<f64>> = None;
     // The last stop was the clock's (else level 1 was solved and nothing left to learn).
     let mut timed_out = false;
+    // The last level-1 solve searched neighbourhoods ([`lns`]), its bound the LP's.
+    let mut neighbourhoods = false;
     // Level 2 needs about 3 ms a meeting in a hurry (a prefecture's year: 5 s).
     let meetings = f64::from(rules::required_occurrences(instance));
     let reserve = (0.003 * meetings)
@@ -327,6 +335,7 @@ pub fn plan_with(
             bound.max(solution.bound)
         };
         size = (solution.variables, solution.constraints);
+        neighbourhoods = solution.neighbourhoods.is_some();
         build_seconds = solution.build_seconds;
         // Close to the limit, each day's search gets a smaller budget.
         let Some(day) = timetable(&prep, &solution, remaining() < 0.5 * reserve, deadline) else {
@@ -375,7 +384,8 @@ pub fn plan_with(
             .collect();
         let gap = relative_gap(best_objective, bound);
         if gap <= options.mip_gap || !solution.optimal || unseen.is_empty() {
-            timed_out |= !solution.optimal;
+            // A converged neighbourhood search stopped by itself, not by the clock.
+            timed_out |= !solution.optimal && solution.neighbourhoods != Some(true);
             break;
         }
         cuts.extend(unseen);
@@ -401,7 +411,8 @@ pub fn plan_with(
     // The bound holds whatever stopped the solves, unless it rests on an unproven cut.
     let optimal = proven_cuts && gap <= options.mip_gap + 1e-9;
     let seconds = started.elapsed().as_secs_f64();
-    let note = (!optimal).then(|| stop_note(options, method, gap, too_short, timed_out));
+    let note =
+        (!optimal).then(|| stop_note(options, method, gap, too_short, timed_out, neighbourhoods));
     let changes = super::repair::changes(instance, &occurrences);
     // Recounted from the final occurrences, not read off level 1.
     let targets = super::targets::outcomes(instance, &occurrences);
@@ -436,9 +447,23 @@ fn stop_note(
     gap: f64,
     too_short: Option<Option<f64>>,
     timed_out: bool,
+    neighbourhoods: bool,
 ) -> Text {
     let limit = seconds(options.time_limit_seconds);
     let pct = gap * 100.0;
+    if neighbourhoods && method == PlanMethod::Optimizer && too_short.is_none() {
+        return if timed_out {
+            Text::new(
+                format!("日単位のモデルが大きいため、1〜2か月ずつ順に最適化して改善しています。計算時間の上限（{limit}秒）に達したため、その途中の計画です（線形緩和の下限との差 {pct:.2}%）"),
+                format!("the day-level model is too large for one search, so the plan was improved one or two months at a time; this is the plan at the time limit of {limit} s (gap {pct:.2}% to the LP bound)"),
+            )
+        } else {
+            Text::new(
+                format!("日単位のモデルが大きいため、1〜2か月ずつ順に最適化し、どの月もこれ以上改善できなくなるまで続けました。最適であることは証明していません（線形緩和の下限との差 {pct:.2}%）"),
+                format!("the day-level model is too large for one search, so the plan was improved one or two months at a time until no month could be improved; it is not proven optimal (gap {pct:.2}% to the LP bound)"),
+            )
+        };
+    }
     if !timed_out && too_short.is_none() {
         return Text::new(
             format!("日単位のモデルは最適まで解けましたが、開始時刻・部屋・任意参加者の費用が日単位の見積りを上回った分は避けられないと証明できていません（下限との差 {pct:.2}%）"),

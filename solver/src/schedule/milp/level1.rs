@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration};
 use good_lp::{highs, variable, Constraint, Expression, ProblemVariables, SolverModel, Variable};
 
+use super::lns;
 use super::prepare::{travel_between, Day, Prepared};
 use super::PlanError;
 use crate::schedule::model::{Pin, RoomId};
@@ -44,6 +45,7 @@ pub(crate) struct Settings {
     pub time_limit: f64,
     pub mip_gap: f64,
     pub threads: Option<u32>,
+    pub neighbourhood_columns: usize,
 }
 
 /// A rule the elastic model had to break.
@@ -91,11 +93,14 @@ pub(crate) struct Solution {
     pub relaxed: Vec<Relaxed>,
     /// Every column's value, to warm-start the next solve.
     pub columns: Vec<f64>,
-    /// The start-time cost level 1 charged to each meeting beyond its date's own
-    /// (`w_start_time * late`), by (series, candidate).
+    /// The time-dependent cost level 1 charged to each meeting beyond its date's own
+    /// (`w_start_time * late + extra`), by (series, candidate).
     pub late: BTreeMap<(usize, usize), f64>,
     /// Seconds spent building the model before HiGHS started.
     pub build_seconds: f64,
+    /// Planned by neighbourhoods ([`super::lns`]), with whether the search converged; the
+    /// bound is then the LP relaxation's.
+    pub neighbourhoods: Option<bool>,
 }
 
 /// Seconds HiGHS may spend per column before it first looks at the clock (measured on the
@@ -159,6 +164,8 @@ struct Builder<'p, 'a> {
     cums: Vec<Option<Vec<Variable>>>,
     /// Per meeting, its `late` variable and column.
     late: BTreeMap<(usize, usize), (Variable, usize)>,
+    /// Per meeting, its `extra` variable (cost cuts) and column.
+    extra: BTreeMap<(usize, usize), (Variable, usize)>,
     /// Column numbers of the elastic slacks.
     slacks: Vec<(usize, Relaxed)>,
     /// Count choices of windows whose count may vary: (series, window, counts, columns).
@@ -190,6 +197,7 @@ impl<'p, 'a> Builder<'p, 'a> {
             y_col,
             cums: vec![None; prep.series.len()],
             late: BTreeMap::new(),
+            extra: BTreeMap::new(),
             slacks: Vec::new(),
             count_choices: Vec::new(),
         }
@@ -272,13 +280,14 @@ impl<'p, 'a> Builder<'p, 'a> {
                 self.rows.push(e.leq(meetings.len() as f64 - 1.0));
             }
             Cut::Cost { meetings, cost } if self.plan() => {
-                // extra + w * sum(late) >= cost * (sum(y) - |S| + 1): binding only when all
-                // of them meet that day, and counting the late shares already charged.
-                let extra = self.vars.add(variable().min(0));
-                self.objective += extra;
+                // sum over K of (extra + w * late) >= cost * (sum(y) - |K| + 1): binding only
+                // when all of K meet that day. `extra` is per meeting, not per cut, so that
+                // overlapping cuts (K and K ∪ {m} from a later round) share it instead of
+                // each charging its whole cost: a meeting's time-dependent cost is paid once.
                 let w = self.prep.instance.weights.start_time;
-                let mut e = Expression::from(extra);
+                let mut e = Expression::default();
                 for &(s, c) in meetings {
+                    e += self.extra(s, c);
                     if w > 0.0 {
                         e += w * self.late(s, c);
                     }
@@ -865,6 +874,19 @@ impl<'p, 'a> Builder<'p, 'a> {
         v
     }
 
+    /// What meeting (s, c)'s time-dependent costs (start time, optional invitees kept away)
+    /// exceed its late share by, as cost cuts from level 2 prove it.
+    fn extra(&mut self, s: usize, c: usize) -> Variable {
+        if let Some((v, _)) = self.extra.get(&(s, c)) {
+            return *v;
+        }
+        let col = self.vars.len();
+        let v = self.vars.add(variable().min(0));
+        self.objective += v;
+        self.extra.insert((s, c), (v, col));
+        v
+    }
+
     /// Meetings that can only use rooms of a set S fit in S's opening minutes that day.
     fn room_sets(&mut self) {
         let prep = self.prep;
@@ -1012,6 +1034,7 @@ impl Builder<'_, '_> {
             y,
             y_col,
             late,
+            extra,
             slacks,
             count_choices,
             ..
@@ -1046,7 +1069,7 @@ impl Builder<'_, '_> {
                 .try_set_option("threads", threads as i32)
                 .map_err(|_| option_error("threads"))?;
         }
-        if let Some(start) = start {
+        let start = start.map(|start| {
             let mut columns = match start {
                 Start::Columns(columns) => columns.clone(),
                 Start::Meetings(meetings) => {
@@ -1068,9 +1091,52 @@ impl Builder<'_, '_> {
                 }
             };
             columns.resize(variables, 0.0);
+            columns
+        });
+        let finish = Finish {
+            prep,
+            mode,
+            y: &y,
+            y_col: &y_col,
+            late,
+            extra,
+            slacks,
+            variables,
+            constraints,
+        };
+        // Too large for one branch and bound: neighbourhoods around the start.
+        if let (Mode::Plan, true, Some(start)) =
+            (mode, variables >= settings.neighbourhood_columns, &start)
+        {
+            let (cols, days): (Vec<usize>, Vec<_>) = prep
+                .series
+                .iter()
+                .enumerate()
+                .flat_map(|(s, data)| {
+                    let first = y_col[s];
+                    data.candidates
+                        .iter()
+                        .enumerate()
+                        .map(move |(c, cand)| (first + c, cand.date))
+                })
+                .unzip();
+            return Ok(match lns::improve(model, &cols, &days, start, settings)? {
+                None => Outcome::NoSolution,
+                Some(found) => {
+                    let optimal = found.converged
+                        && found.objective - found.bound
+                            <= settings.mip_gap * found.objective.abs().max(1e-9);
+                    Outcome::Solved(Solution {
+                        neighbourhoods: Some(found.converged),
+                        ..finish.solution(found.columns, found.objective, found.bound, optimal)
+                    })
+                }
+            });
+        }
+        if let Some(columns) = &start {
             // HiGHS fixes the integer columns and solves for the others; a start that the
             // new cuts made infeasible is dropped, which only costs the head start.
-            let _ = model.try_set_solution(Some(&columns), None, None, None);
+            let _ = model.try_set_solution(Some(columns), None, None, None);
         }
         let solved = model.try_solve().map_err(|e| {
             // The usual cause: HiGHS keeps one thread pool per process, and refuses a
@@ -1099,6 +1165,7 @@ impl Builder<'_, '_> {
                     columns: Vec::new(),
                     late: BTreeMap::new(),
                     build_seconds: 0.0,
+                    neighbourhoods: None,
                 }))
             }
             "Optimal"
@@ -1122,16 +1189,41 @@ impl Builder<'_, '_> {
         let bound = solved
             .double_info_value(c"mip_dual_bound")
             .unwrap_or(f64::NEG_INFINITY);
-        let solution = solved.get_solution();
-        let value = |col: usize| solution.columns()[col];
-        let chosen = y
+        let columns = solved.get_solution().columns().to_vec();
+        Ok(Outcome::Solved(finish.solution(
+            columns,
+            objective,
+            bound,
+            status == "Optimal",
+        )))
+    }
+}
+
+/// What turns a solve's columns into a [`Solution`].
+struct Finish<'p, 'a> {
+    prep: &'p Prepared<'a>,
+    mode: Mode,
+    y: &'p [Vec<Variable>],
+    y_col: &'p [usize],
+    late: BTreeMap<(usize, usize), (Variable, usize)>,
+    extra: BTreeMap<(usize, usize), (Variable, usize)>,
+    slacks: Vec<(usize, Relaxed)>,
+    variables: usize,
+    constraints: usize,
+}
+
+impl Finish<'_, '_> {
+    fn solution(self, columns: Vec<f64>, objective: f64, bound: f64, optimal: bool) -> Solution {
+        let value = |col: usize| columns[col];
+        let chosen = self
+            .y
             .iter()
-            .zip(&y_col)
+            .zip(self.y_col)
             .map(|(ys, &first)| (0..ys.len()).filter(|c| value(first + c) > 0.5).collect())
             .collect();
         let mut relaxed = Vec::new();
-        if mode == Mode::Elastic {
-            for (v, why) in slacks {
+        if self.mode == Mode::Elastic {
+            for (v, why) in self.slacks {
                 let amount = value(v);
                 if amount > 1e-6 {
                     relaxed.push(match why {
@@ -1146,20 +1238,27 @@ impl Builder<'_, '_> {
             }
             relaxed.dedup();
         }
-        Ok(Outcome::Solved(Solution {
+        let w = self.prep.instance.weights.start_time;
+        let mut late: BTreeMap<(usize, usize), f64> = self
+            .late
+            .into_iter()
+            .map(|(key, (_, col))| (key, w * value(col)))
+            .collect();
+        for (key, (_, col)) in self.extra {
+            *late.entry(key).or_default() += value(col);
+        }
+        Solution {
             chosen,
             objective,
             bound: bound.min(objective),
-            optimal: status == "Optimal",
-            variables,
-            constraints,
+            optimal,
+            variables: self.variables,
+            constraints: self.constraints,
             relaxed,
-            late: late
-                .into_iter()
-                .map(|(key, (_, col))| (key, prep.instance.weights.start_time * value(col)))
-                .collect(),
-            columns: solution.columns().to_vec(),
+            late,
+            columns,
             build_seconds: 0.0,
-        }))
+            neighbourhoods: None,
+        }
     }
 }

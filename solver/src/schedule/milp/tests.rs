@@ -819,6 +819,50 @@ fn a_limit_shorter_than_presolve_does_not_start_highs() {
 }
 
 #[test]
+fn a_model_planned_by_neighbourhoods_improves_the_baseline_deterministically() {
+    // Size m is small enough for one branch and bound; forced through the neighbourhood
+    // search it must still improve the baseline, stay valid, keep a valid bound (at most
+    // the proven optimum) and give the same plan twice.
+    let inst = instance(Size::M, 1);
+    let baseline = soft_cost(&inst, &crate::schedule::greedy::plan(&inst)).total;
+    let exact = solve(&inst);
+    let options = PlanOptions {
+        neighbourhood_columns: 0,
+        ..PlanOptions::for_instance(&inst)
+    };
+    let by_months = || {
+        let plan = plan_with(&inst, &options, &mut |_| {}).expect("a plan");
+        let violations = validate(&inst, &plan.occurrences);
+        assert!(violations.is_empty(), "{violations:#?}");
+        assert!((plan.objective - soft_cost(&inst, &plan.occurrences).total).abs() < 1e-6);
+        plan
+    };
+    let a = by_months();
+    assert_eq!(a.method, PlanMethod::Optimizer);
+    assert!(
+        a.objective < baseline - 1.0,
+        "{} vs baseline {baseline}",
+        a.objective
+    );
+    assert!(
+        a.bound <= exact.objective + 1e-6,
+        "the LP bound is a lower bound"
+    );
+    assert!(a.objective >= exact.objective - 1e-6);
+    assert!(
+        a.objective <= exact.objective * 1.02,
+        "{} vs optimum {}",
+        a.objective,
+        exact.objective
+    );
+    let note = a.note.clone().expect("not proven optimal, so a note");
+    assert!(note.en.contains("month"), "{}", note.en);
+    assert!(note.ja.contains("か月"), "{}", note.ja);
+    let b = by_months();
+    assert_eq!(a.occurrences, b.occurrences, "same input, same plan");
+}
+
+#[test]
 fn a_family_interleaves_instead_of_crowding_the_middle() {
     // Four offices visited once a year by the same person: alone, each would aim at the
     // middle of the year; as a family they take their turns, a quarter apart.
