@@ -1,10 +1,12 @@
 //! Import and export of master data as CSV (UTF-8 or Shift_JIS/CP932, what Japanese Excel
 //! writes) and XLSX.
 //!
-//! An import is all-or-nothing unless the user asks for a partial import: every row is parsed and
-//! applied inside one transaction, every problem is reported with its row, column and value, and
-//! the transaction is committed only when there were none (or when `partial` was asked for, in
-//! which case each row runs in its own savepoint and only the good rows are kept).
+//! An import is all-or-nothing unless the user asks for a partial import: every row is parsed,
+//! then written and its references resolved inside one transaction (each row in a savepoint, so
+//! one round reports every problem with its row, column and value), and that transaction is
+//! committed only when there was no problem at all. A file with any bad row is rolled back
+//! whole: no row and no audit entry remain. With `partial` the bad rows' savepoints are rolled
+//! back and the good rows are kept.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
@@ -167,7 +169,12 @@ fn read_csv(bytes: &[u8], encoding: TextEncoding) -> Result<Table> {
                 format!("cannot read row {} (an unclosed quote?): {e}", i + 2),
             )
         })?;
-        rows.push(record.iter().map(str::to_string).collect());
+        rows.push(
+            record
+                .iter()
+                .map(|c| restore_neutralised(c.to_string()))
+                .collect(),
+        );
     }
     Ok(Table {
         headings,
@@ -317,28 +324,16 @@ pub async fn import(
             })),
         }
     }
-    if !errors.is_empty() && !partial {
-        // Still check references of the good rows, so one round of fixes is enough: run them
-        // in a transaction that is then rolled back.
-        let (_, _, ref_errors) = apply(db, user, kind, &parsed, true, &heading_of).await?;
-        errors.extend(ref_errors);
-        errors.sort_by_key(|e| e.row);
-        return Ok(ImportReport {
-            kind,
-            rows,
-            created: 0,
-            updated: 0,
-            errors,
-            applied: false,
-            encoding: table.encoding,
-            ignored_columns,
-        });
-    }
+    // One transaction for the whole file: every row is written in its own savepoint (so a
+    // reference error in one row does not poison the others and every problem is reported in
+    // one round), and the transaction commits only when the file was clean or a partial import
+    // was asked for. A file with any bad row rolls back whole: no row, no audit entry.
+    let commit_with_errors = partial;
     let (created, updated, apply_errors) =
-        apply(db, user, kind, &parsed, !partial, &heading_of).await?;
-    let applied = apply_errors.is_empty() || partial;
+        apply(db, user, kind, &parsed, &errors, commit_with_errors, &heading_of).await?;
     errors.extend(apply_errors);
     errors.sort_by_key(|e| e.row);
+    let applied = errors.is_empty() || partial;
     Ok(ImportReport {
         kind,
         rows,
@@ -351,14 +346,18 @@ pub async fn import(
     })
 }
 
-/// Writes parsed rows in one transaction, each row in a savepoint. Commits when there were no
-/// errors, or always when `all_or_nothing` is false. Returns (created, updated, errors).
+/// Writes the parsed rows in one transaction, each row in a savepoint, and checks their
+/// references there. `parse_errors` are the problems found before (they count towards the
+/// decision); the transaction commits when there is no problem at all, or regardless when
+/// `commit_with_errors` (partial import). Otherwise it is rolled back and nothing, not even the
+/// audit row, is kept. Returns (created, updated, errors found while writing).
 async fn apply(
     db: &Db,
     user: &User,
     kind: MasterKind,
     rows: &[(usize, ValidRecord)],
-    all_or_nothing: bool,
+    parse_errors: &[RowError],
+    commit_with_errors: bool,
     heading_of: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<(usize, usize, Vec<RowError>)> {
     let m = user.municipality_id;
@@ -403,14 +402,20 @@ async fn apply(
             Err(e) => return Err(e),
         }
     }
-    if all_or_nothing && !errors.is_empty() {
+    let problems = parse_errors.len() + errors.len();
+    if problems > 0 && !commit_with_errors {
         tx.rollback().await?;
         return Ok((0, 0, errors));
     }
+    let skipped: HashSet<usize> = parse_errors
+        .iter()
+        .chain(&errors)
+        .map(|e| e.row)
+        .collect();
     let detail = format!(
         "{}: created {created}, updated {updated}, skipped rows {}",
         kind.slug(),
-        errors.len()
+        skipped.len()
     );
     crate::store::audit::record(
         &mut tx,
@@ -462,10 +467,11 @@ pub fn write_table(
             let mut w = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::CRLF)
                 .from_writer(Vec::new());
-            w.write_record(headings)
+            w.write_record(headings.iter().map(|h| neutralise_formula(h).into_owned()))
                 .map_err(|e| Error::Internal(e.into()))?;
             for r in rows {
-                w.write_record(r).map_err(|e| Error::Internal(e.into()))?;
+                w.write_record(r.iter().map(|c| neutralise_formula(c).into_owned()))
+                    .map_err(|e| Error::Internal(e.into()))?;
             }
             let text = String::from_utf8(
                 w.into_inner()
@@ -506,9 +512,84 @@ pub fn write_table(
     }
 }
 
-/// Encodes to Shift_JIS (CP932); characters it cannot hold are an error naming them, rather
-/// than silently turning into `?`.
+/// Characters that start a formula in Excel, LibreOffice and Google Sheets (OWASP, "CSV
+/// Injection"): `=`, `+`, `-`, `@`, tab and carriage return.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A CSV cell made safe to open in a spreadsheet: a cell that starts with a formula character
+/// gets a leading `'`, which spreadsheets take as "text" and do not show (OWASP's rule).
+///
+/// The one exception is a cell that is a plain decimal number (`-3`, `-12.5`, `+81`): a
+/// spreadsheet reads it as that number, it can carry no formula, and quoting it would turn
+/// negative figures into text that no longer sums. The rule looks at the cell, not the column,
+/// so it needs no column types and a text column holding `-1+2` is still quoted.
+/// XLSX needs none of this: its cells are written as strings, never as formulas.
+pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some(c) if FORMULA_STARTS.contains(&c) && !is_plain_number(cell) => {
+            std::borrow::Cow::Owned(format!("'{cell}"))
+        }
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
+/// An optional sign, digits and at most one decimal point with digits after it.
+fn is_plain_number(cell: &str) -> bool {
+    let unsigned = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    let (int, frac) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Undoes [`neutralise_formula`] on import, so that an exported file imports back unchanged: a
+/// leading `'` before a formula character is dropped. Any other leading `'` is data and stays.
+fn restore_neutralised(cell: String) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest.to_string(),
+        _ => cell,
+    }
+}
+
+/// The characters that Windows' CP932 writes where WHATWG Shift_JIS (what encoding_rs
+/// implements) has no mapping: macOS and Unicode-normalising software produce the JIS-mapped
+/// code points (〜 WAVE DASH and friends), while CP932 maps the same bytes to their fullwidth
+/// or compatibility forms. Each is replaced by the code point whose CP932 bytes Excel shows as
+/// the same character. encoding_rs already turns U+2212 MINUS SIGN into 0x817C itself; it is
+/// listed for completeness. Decoding gives back the CP932 form (～ for 0x8160), as Windows does.
+const CP932_COMPATIBILITY: [(char, char); 7] = [
+    ('\u{301C}', '\u{FF5E}'), // 〜 WAVE DASH → ～ (0x8160)
+    ('\u{2016}', '\u{2225}'), // ‖ DOUBLE VERTICAL LINE → ∥ (0x8161)
+    ('\u{2212}', '\u{FF0D}'), // − MINUS SIGN → － (0x817C)
+    ('\u{2014}', '\u{2015}'), // — EM DASH → ― (0x815C)
+    ('\u{00A2}', '\u{FFE0}'), // ¢ → ￠ (0x8191)
+    ('\u{00A3}', '\u{FFE1}'), // £ → ￡ (0x8192)
+    ('\u{00AC}', '\u{FFE2}'), // ¬ → ￢ (0x81CA)
+];
+
+fn cp932_compatible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| CP932_COMPATIBILITY.iter().any(|(from, _)| *from == c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                CP932_COMPATIBILITY
+                    .iter()
+                    .find(|(from, _)| *from == c)
+                    .map_or(c, |(_, to)| *to)
+            })
+            .collect(),
+    )
+}
+
+/// Encodes to Shift_JIS as Windows writes it (CP932, with the compatibility characters above);
+/// characters it cannot hold are an error naming them, rather than silently turning into `?`.
 fn encode_shift_jis(text: &str) -> Result<Vec<u8>> {
+    let text = &*cp932_compatible(text);
     let (bytes, _, had_errors) = encoding_rs::SHIFT_JIS.encode(text);
     if had_errors {
         let bad: Vec<String> = text
@@ -558,6 +639,73 @@ mod tests {
         assert_eq!(table.rows[0][1], "相談支援事業所ひだまり");
         let err = read_table(&sjis, FileFormat::Csv, TextEncoding::Utf8).unwrap_err();
         assert!(matches!(err, Error::BadRequest(_)));
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_and_numbers_kept() {
+        for (cell, written) in [
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+            ("+SUM(1+1)", "'+SUM(1+1)"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("-", "'-"),
+            ("-.5", "'-.5"),
+            ("+81-3-1234", "'+81-3-1234"),
+            ("-12", "-12"),
+            ("-12.5", "-12.5"),
+            ("+7", "+7"),
+            ("0.25", "0.25"),
+            ("相談支援", "相談支援"),
+            (" =1", " =1"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise_formula(cell), written, "{cell:?}");
+            if written != cell {
+                assert_eq!(restore_neutralised(written.to_string()), cell);
+            }
+        }
+        // A quote that is data stays.
+        assert_eq!(restore_neutralised("'ひだまり".into()), "'ひだまり");
+    }
+
+    #[test]
+    fn csv_export_quotes_formulas_and_imports_back_unchanged() {
+        let rows = vec![vec!["=1+1".to_string(), "-3".to_string(), "@x".to_string()]];
+        for encoding in [TextEncoding::Utf8, TextEncoding::ShiftJis] {
+            let bytes =
+                write_table("t", &["a", "b", "c"], &rows, FileFormat::Csv, encoding).unwrap();
+            let text = encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned();
+            assert!(text.contains("'=1+1,-3,'@x\r\n"), "{text:?}");
+            let table = read_table(&bytes, FileFormat::Csv, TextEncoding::Auto).unwrap();
+            assert_eq!(table.rows, rows);
+        }
+    }
+
+    #[test]
+    fn cp932_compatibility_characters_are_written_as_windows_does() {
+        for (c, bytes) in [
+            ("〜", [0x81, 0x60]),
+            ("～", [0x81, 0x60]),
+            ("−", [0x81, 0x7C]),
+            ("－", [0x81, 0x7C]),
+            ("‖", [0x81, 0x61]),
+            ("∥", [0x81, 0x61]),
+            ("—", [0x81, 0x5C]),
+            ("¢", [0x81, 0x91]),
+            ("￠", [0x81, 0x91]),
+            ("£", [0x81, 0x92]),
+            ("￡", [0x81, 0x92]),
+            ("¬", [0x81, 0xCA]),
+            ("￢", [0x81, 0xCA]),
+        ] {
+            assert_eq!(encode_shift_jis(c).unwrap(), bytes, "{c} (U+{:04X})", c.chars().next().unwrap() as u32);
+        }
+        let text = "9:00〜12:00 定員−2";
+        let bytes = encode_shift_jis(text).unwrap();
+        assert_eq!(encoding_rs::SHIFT_JIS.decode(&bytes).0, "9:00～12:00 定員－2");
     }
 
     #[test]

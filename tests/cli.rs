@@ -527,7 +527,10 @@ fn administrator_round_trip_migrate_municipality_user_import_export() {
     );
 
     // A file with a bad row imports nothing and says which row and column are wrong.
-    let bad = format!("{ORGANISATIONS_CSV}X-T-09,謎の機関,,宇宙港,,,,\r\n");
+    // The file also holds a new, good row: it must not be written either.
+    let bad = format!(
+        "{ORGANISATIONS_CSV}X-T-08,相談支援事業所あさひ,,相談支援事業所,,,,\r\nX-T-09,謎の機関,,宇宙港,,,,\r\n"
+    );
     std::fs::write(sb.path().join("bad.csv"), shift_jis(&bad)).unwrap();
     let r = renkei(
         &sb,
@@ -543,7 +546,7 @@ fn administrator_round_trip_migrate_municipality_user_import_export() {
     );
     let err = r.fails();
     assert!(
-        err.contains("row 4") && err.contains("種別") && err.contains("宇宙港"),
+        err.contains("row 5") && err.contains("種別") && err.contains("宇宙港"),
         "the bad row should be named:\n{err}"
     );
     assert!(r.stdout().contains("nothing imported"), "{}", r.describe());

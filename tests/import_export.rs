@@ -178,3 +178,149 @@ async fn xlsx_round_trip_and_file_level_errors(engine: Engine) {
     app.stop().await;
 }
 both_engines!(xlsx_round_trip_and_file_level_errors);
+
+/// Rows of the audit log and of the four master-data tables of one municipality, read straight
+/// from the database.
+async fn footprint(app: &TestApp, t: &crate::support::Tenant) -> [i64; 5] {
+    let mut out = [0; 5];
+    for (i, table) in ["audit_log", "organisations", "people", "venues", "rooms"]
+        .iter()
+        .enumerate()
+    {
+        out[i] = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE municipality_id = $1"
+        ))
+        .bind(t.id.0)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    }
+    out
+}
+
+fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+/// One good and one bad row: nothing is written, not the good row and not an audit entry,
+/// whether the bad row fails parsing (a kind that does not exist) or only its reference (an
+/// organisation code nobody registered), in CSV and XLSX. The same file with partial=true
+/// keeps the good row.
+async fn a_mixed_file_writes_nothing(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let t = tenant(app.db(), "alpha").await;
+    let admin = app.api(&t.admin_token);
+    let (status, report) = import(&admin, "organisations", "", ORGS_CSV.as_bytes()).await;
+    assert_eq!(status, 200, "{report}");
+    let before = footprint(&app, &t).await;
+    assert_eq!(before[1], 3, "three organisations to start with");
+
+    let mixed_orgs = "code,name,kind\nN-01,相談支援事業所あさひ,consultation_office\nN-02,謎の機関,宇宙港\n";
+    let mixed_people = "code,name,organisation_code\nP1,山田 太郎,O-01\nP2,佐藤 花子,NOPE\n";
+    let cases: [(&str, &str, Vec<u8>, (u64, &str)); 4] = [
+        ("organisations", "csv, bad kind", mixed_orgs.as_bytes().to_vec(), (3, "kind")),
+        ("people", "csv, unknown organisation", mixed_people.as_bytes().to_vec(), (3, "organisation_code")),
+        (
+            "organisations",
+            "xlsx, bad kind",
+            xlsx(&[
+                &["code", "name", "kind"],
+                &["N-01", "相談支援事業所あさひ", "consultation_office"],
+                &["N-02", "謎の機関", "宇宙港"],
+            ]),
+            (3, "kind"),
+        ),
+        (
+            "people",
+            "xlsx, unknown organisation",
+            xlsx(&[
+                &["code", "name", "organisation_code"],
+                &["P1", "山田 太郎", "O-01"],
+                &["P2", "佐藤 花子", "NOPE"],
+            ]),
+            (3, "organisation_code"),
+        ),
+    ];
+    for (kind, what, body, (row, column)) in &cases {
+        let (status, report) = import(&admin, kind, "", body).await;
+        assert_eq!(status, 422, "{what}: {report}");
+        assert_eq!(
+            (report["applied"].as_bool(), report["created"].as_u64()),
+            (Some(false), Some(0)),
+            "{what}: {report}"
+        );
+        let errors = report["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{what}: only the bad row is reported: {report}");
+        assert_eq!(
+            (errors[0]["row"].as_u64(), errors[0]["column"].as_str()),
+            (Some(*row), Some(*column)),
+            "{what}: {report}"
+        );
+        assert_eq!(
+            footprint(&app, &t).await,
+            before,
+            "{what}: the tables and the audit log are unchanged"
+        );
+    }
+
+    // Partial import of the same file keeps the good row, with one audit entry.
+    let (status, report) =
+        import(&admin, "organisations", "?partial=true", mixed_orgs.as_bytes()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 1);
+    let after = footprint(&app, &t).await;
+    assert_eq!((after[0], after[1]), (before[0] + 1, before[1] + 1));
+    app.stop().await;
+}
+both_engines!(a_mixed_file_writes_nothing);
+
+/// Exported CSV cannot run formulas in a spreadsheet (OWASP: a leading `'`), in UTF-8 and in
+/// Shift_JIS; Shift_JIS writes 〜 as CP932 does; the exported file imports back unchanged.
+async fn csv_export_is_safe_in_spreadsheets_and_cp932(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let t = tenant(app.db(), "alpha").await;
+    let admin = app.api(&t.admin_token);
+    let orgs = "code,name,kind,address\n\
+F-1,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",other,@SUM(A1)\n\
+F-2,相談室 9:00〜17:00,other,-2+3\n";
+    let (status, report) = import(&admin, "organisations", "", orgs.as_bytes()).await;
+    assert_eq!(status, 200, "{report}");
+    for encoding in ["utf-8", "shift_jis"] {
+        let res = admin
+            .get(&format!("/api/v1/master/organisations/export?format=csv&encoding={encoding}"))
+            .await;
+        assert_eq!(res.status(), 200, "{encoding}");
+        let bytes = res.bytes().await.unwrap().to_vec();
+        let text = if encoding == "shift_jis" {
+            assert!(
+                bytes.windows(2).any(|w| w == [0x81, 0x60]),
+                "〜 is written as 0x8160"
+            );
+            encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned()
+        } else {
+            String::from_utf8(bytes.clone()).unwrap()
+        };
+        assert!(
+            text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""),
+            "{encoding}: {text}"
+        );
+        assert!(text.contains(",'@SUM(A1),"), "{encoding}: {text}");
+        assert!(text.contains(",'-2+3,"), "{encoding}: {text}");
+        // The file imports back to the same values.
+        let (status, report) = import(&admin, "organisations", "", &bytes).await;
+        assert_eq!((status, report["updated"].as_u64()), (200, Some(2)), "{report}");
+        let listed: Vec<Value> = admin.get_json("/api/v1/master/organisations").await;
+        let f1 = listed.iter().find(|o| o["code"] == "F-1").unwrap();
+        assert_eq!(f1["name"], "=HYPERLINK(\"http://evil.example\",\"x\")");
+        assert_eq!(f1["address"], "@SUM(A1)");
+    }
+    app.stop().await;
+}
+both_engines!(csv_export_is_safe_in_spreadsheets_and_cp932);
