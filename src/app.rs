@@ -159,6 +159,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::routes())
         .merge(crate::web::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(api_content_type))
+        .layer(axum::middleware::from_fn(uniform_rejections))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -172,6 +174,79 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     app
+}
+
+/// Largest JSON request body (axum's default extractor limit, stated here so that the error
+/// message can name it). Imports take files up to `transfer::limits::FILE_BYTES`.
+pub const JSON_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Answers what axum's extractors and tower-http answer in plain text, a body over the limit
+/// (413), in the project's error format: JSON under `/api/`, the error page elsewhere. Errors
+/// the handlers raise themselves already have that format and pass untouched.
+async fn uniform_rejections(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if res.status() != StatusCode::PAYLOAD_TOO_LARGE || !plain {
+        return res;
+    }
+    let e = crate::error::Error::TooLarge(crate::i18n::Msg::new(
+        format!(
+            "送信された内容が大きすぎます(JSONは{} MBまで、取り込むファイルは{} MBまで)。小さく分けて送ってください",
+            JSON_BODY_BYTES / 1_048_576,
+            crate::transfer::limits::FILE_BYTES / 1_048_576
+        ),
+        format!(
+            "the request body is too large (JSON at most {} MB, imported files at most {} MB); send it in smaller parts",
+            JSON_BODY_BYTES / 1_048_576,
+            crate::transfer::limits::FILE_BYTES / 1_048_576
+        ),
+    ));
+    if api {
+        e.into_response()
+    } else {
+        crate::web::PageError::Failed(e).into_response()
+    }
+}
+
+/// JSON endpoints take JSON only: a body sent to `/api/` (other than a file to import) must
+/// say `Content-Type: application/json` (or a `+json` type), else 415 with the JSON error. A
+/// body of another type is never guessed to be JSON.
+async fn api_content_type(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path();
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .map_or(req.headers().contains_key(header::TRANSFER_ENCODING), |n| n.trim() != "0");
+    if !path.starts_with("/api/") || path.ends_with("/import") || !has_body {
+        return next.run(req).await;
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        return next.run(req).await;
+    }
+    let shown = if content_type.is_empty() { "(none)" } else { content_type };
+    crate::error::Error::UnsupportedMediaType(crate::i18n::Msg::new(
+        format!("本文はJSONで送り、Content-Type: application/json を付けてください(送られた種類: {shown})"),
+        format!("send the body as JSON with Content-Type: application/json (got: {shown})"),
+    ))
+    .into_response()
 }
 
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {

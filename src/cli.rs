@@ -362,6 +362,11 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let kind = parse_kind(&kind)?;
             let encoding = TextEncoding::parse(&encoding)
                 .context("encoding must be auto, utf-8 or shift_jis")?;
+            // A file over the limit is refused before it is read into memory.
+            let len = std::fs::metadata(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?
+                .len();
+            crate::transfer::check_file_size(len).map_err(user_error)?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let format = FileFormat::sniff(&file.to_string_lossy(), &bytes);

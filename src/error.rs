@@ -31,6 +31,14 @@ pub enum Error {
         message: Msg,
         alternatives: serde_json::Value,
     },
+    /// The request (or a file in it) is larger than a limit: body size, file size, XLSX
+    /// unpacked size, rows. Nothing was done.
+    #[error("too large: {0}")]
+    TooLarge(Msg),
+    /// A body in a format this endpoint does not take (e.g. JSON endpoints without
+    /// `Content-Type: application/json`).
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(Msg),
     #[error("unauthenticated")]
     Unauthenticated,
     #[error("forbidden: {0}")]
@@ -104,6 +112,8 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) | Error::Taken { .. } => StatusCode::CONFLICT,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -119,6 +129,8 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Taken { .. } => "taken",
+            Error::TooLarge(_) => "too_large",
+            Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::Unauthenticated => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::RateLimited { .. } => "rate_limited",
@@ -138,6 +150,8 @@ impl Error {
             | Error::NotFound(m)
             | Error::Conflict(m)
             | Error::Forbidden(m)
+            | Error::TooLarge(m)
+            | Error::UnsupportedMediaType(m)
             | Error::Taken { message: m, .. } => m.clone(),
             Error::Unauthenticated => Msg::new(
                 "ログインが必要です。ログインするか、Authorization: Bearer <APIトークン> を付けてください",

@@ -109,7 +109,67 @@ fn bad_file(ja: impl Into<String>, en: impl Into<String>) -> Error {
     Error::BadRequest(Msg::new(ja, en))
 }
 
+/// Limits of an imported file. Each is checked before the work it bounds, so that a hostile
+/// file (a zip bomb, a million rows) is refused with a 413 while it is read, never after: the
+/// file size before anything is decoded; for XLSX the number of zip entries and the total
+/// uncompressed size from the zip directory before anything is inflated, then the real inflated
+/// size while streaming (a directory can lie); the number of rows while rows are read.
+pub mod limits {
+    /// Size of the uploaded or read file (CSV, or XLSX compressed).
+    pub const FILE_BYTES: usize = 10 * 1024 * 1024;
+    /// Data rows (below the heading row) of one file. A municipality's people or organisations
+    /// are a few thousand; larger files are split.
+    pub const ROWS: usize = 50_000;
+    /// Entries of an XLSX archive (Excel writes about a dozen).
+    pub const XLSX_ENTRIES: usize = 1_000;
+    /// Total uncompressed size of an XLSX archive's entries.
+    pub const XLSX_UNCOMPRESSED: u64 = 64 * 1024 * 1024;
+    /// Columns of a sheet that may hold data (master data has at most a dozen).
+    pub const COLUMNS: usize = 256;
+}
+
+fn too_large(ja: impl Into<String>, en: impl Into<String>) -> Error {
+    Error::TooLarge(Msg::new(ja, en))
+}
+
+fn file_too_large(len: usize) -> Error {
+    too_large(
+        format!(
+            "ファイルが大きすぎます({:.1} MB、上限 {} MB)。行を分けて複数のファイルにしてください",
+            len as f64 / 1_048_576.0,
+            limits::FILE_BYTES / 1_048_576
+        ),
+        format!(
+            "the file is too large ({:.1} MB, at most {} MB); split it into several files",
+            len as f64 / 1_048_576.0,
+            limits::FILE_BYTES / 1_048_576
+        ),
+    )
+}
+
+/// Refuses a file longer than [`limits::FILE_BYTES`] before reading it (the CLI).
+pub fn check_file_size(len: u64) -> Result<()> {
+    if len > limits::FILE_BYTES as u64 {
+        return Err(file_too_large(len as usize));
+    }
+    Ok(())
+}
+
+fn too_many_rows() -> Error {
+    too_large(
+        format!(
+            "行が多すぎます(上限 {} 行)。ファイルを分けて取り込んでください",
+            limits::ROWS
+        ),
+        format!(
+            "too many rows (at most {}); split the file and import each part",
+            limits::ROWS
+        ),
+    )
+}
+
 pub fn read_table(bytes: &[u8], format: FileFormat, encoding: TextEncoding) -> Result<Table> {
+    check_file_size(bytes.len() as u64)?;
     match format {
         FileFormat::Csv => read_csv(bytes, encoding),
         FileFormat::Xlsx => read_xlsx(bytes),
@@ -163,6 +223,9 @@ fn read_csv(bytes: &[u8], encoding: TextEncoding) -> Result<Table> {
         .collect();
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
+        if i >= limits::ROWS {
+            return Err(too_many_rows());
+        }
         let record = record.map_err(|e| {
             bad_file(
                 format!("{}行目を読めません(引用符の閉じ忘れなど): {e}", i + 2),
@@ -183,31 +246,130 @@ fn read_csv(bytes: &[u8], encoding: TextEncoding) -> Result<Table> {
     })
 }
 
+/// Checks an XLSX archive against the limits before calamine inflates anything: entry count
+/// and declared sizes from the zip directory, then each entry inflated into a counter (constant
+/// memory) in case the directory lies about its sizes.
+fn check_xlsx_archive(bytes: &[u8]) -> Result<()> {
+    let not_xlsx = |e: zip::result::ZipError| {
+        bad_file(
+            format!("XLSXファイルとして開けません: {e}"),
+            format!("cannot open the file as XLSX: {e}"),
+        )
+    };
+    let bomb = || {
+        too_large(
+            format!(
+                "XLSXファイルの展開後の大きさが上限({} MB)を超えます。不要なシートや書式を除くか、CSVで保存してください",
+                limits::XLSX_UNCOMPRESSED / 1_048_576
+            ),
+            format!(
+                "the XLSX file unpacks to more than {} MB; remove other sheets and formatting, or save it as CSV",
+                limits::XLSX_UNCOMPRESSED / 1_048_576
+            ),
+        )
+    };
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(not_xlsx)?;
+    if archive.len() > limits::XLSX_ENTRIES {
+        return Err(too_large(
+            format!(
+                "XLSXファイルの部品が多すぎます({}個、上限 {}個)。CSVで保存してください",
+                archive.len(),
+                limits::XLSX_ENTRIES
+            ),
+            format!(
+                "the XLSX file has too many parts ({}, at most {}); save it as CSV",
+                archive.len(),
+                limits::XLSX_ENTRIES
+            ),
+        ));
+    }
+    // What the directory declares: refused without inflating a byte.
+    let mut declared: u64 = 0;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(not_xlsx)?;
+        declared = declared.saturating_add(entry.size());
+    }
+    if declared > limits::XLSX_UNCOMPRESSED {
+        return Err(bomb());
+    }
+    // What the entries really inflate to, counted and dropped.
+    let mut budget = limits::XLSX_UNCOMPRESSED;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(not_xlsx)?;
+        let inflated = std::io::copy(&mut std::io::Read::take(entry, budget + 1), &mut std::io::sink())
+            .map_err(|e| {
+                bad_file(
+                    format!("XLSXファイルが壊れています: {e}"),
+                    format!("the XLSX file is damaged: {e}"),
+                )
+            })?;
+        if inflated > budget {
+            return Err(bomb());
+        }
+        budget -= inflated;
+    }
+    Ok(())
+}
+
 fn read_xlsx(bytes: &[u8]) -> Result<Table> {
-    use calamine::{Data, Reader};
-    let mut book =
-        calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).map_err(|e| {
-            bad_file(
-                format!("XLSXファイルとして開けません: {e}"),
-                format!("cannot open the file as XLSX: {e}"),
-            )
-        })?;
-    let sheet = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| bad_file("シートがありません", "the workbook has no sheet"))?
-        .map_err(|e| {
-            bad_file(
-                format!("シートを読めません: {e}"),
-                format!("cannot read the sheet: {e}"),
-            )
-        })?;
+    use calamine::{Data, Reader, Xlsx};
+    check_xlsx_archive(bytes)?;
+    let cannot_open = |e: calamine::XlsxError| {
+        bad_file(
+            format!("XLSXファイルとして開けません: {e}"),
+            format!("cannot open the file as XLSX: {e}"),
+        )
+    };
+    let cannot_read = |e: calamine::XlsxError| {
+        bad_file(
+            format!("シートを読めません: {e}"),
+            format!("cannot read the sheet: {e}"),
+        )
+    };
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(cannot_open)?;
+    let first = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| bad_file("シートがありません", "the workbook has no sheet"))?;
     let cell = |d: &Data| match d {
         Data::Empty => String::new(),
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::Bool(b) => if *b { "1" } else { "0" }.to_string(),
         other => other.to_string(),
     };
-    let mut rows = sheet.rows().map(|r| r.iter().map(cell).collect::<Vec<_>>());
+    // Cells are streamed in row order, so the row limit stops the reading itself.
+    let mut cells = book.worksheet_cells_reader(&first).map_err(cannot_read)?;
+    let mut grid: Vec<Vec<String>> = Vec::new();
+    let mut origin: Option<u32> = None;
+    while let Some(c) = cells.next_cell().map_err(cannot_read)? {
+        let value = cell(&Data::from(c.get_value().clone()));
+        if value.is_empty() {
+            continue;
+        }
+        let (row, column) = c.get_position();
+        // Rows are counted from the first row that holds anything (the headings).
+        let row = (row - *origin.get_or_insert(row)) as usize;
+        if row > limits::ROWS {
+            return Err(too_many_rows());
+        }
+        let column = column as usize;
+        if column >= limits::COLUMNS {
+            return Err(too_large(
+                format!("{}行目の{}列目に値があります。列は{}列までです", row + 1, column + 1, limits::COLUMNS),
+                format!("row {} has a value in column {}; at most {} columns are read", row + 1, column + 1, limits::COLUMNS),
+            ));
+        }
+        if grid.len() <= row {
+            grid.resize_with(row + 1, Vec::new);
+        }
+        let line = &mut grid[row];
+        if line.len() <= column {
+            line.resize(column + 1, String::new());
+        }
+        line[column] = value;
+    }
+    let mut rows = grid.into_iter();
     let headings = rows
         .next()
         .ok_or_else(|| {
@@ -706,6 +868,42 @@ mod tests {
         let text = "9:00〜12:00 定員−2";
         let bytes = encode_shift_jis(text).unwrap();
         assert_eq!(encoding_rs::SHIFT_JIS.decode(&bytes).0, "9:00～12:00 定員－2");
+    }
+
+    /// A zip whose directory understates an entry's size (100 MiB declared as 1,000 bytes) is
+    /// still refused: the entry is inflated into a counter, never into memory.
+    #[test]
+    fn an_xlsx_directory_that_lies_about_sizes_is_refused() {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(9));
+        w.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+        let zeros = vec![b'0'; 1 << 20];
+        for _ in 0..100 {
+            w.write_all(&zeros).unwrap();
+        }
+        let mut bytes = w.finish().unwrap().into_inner();
+        assert!(matches!(check_xlsx_archive(&bytes), Err(Error::TooLarge(_))));
+        // Rewrite the uncompressed size in the local header (offset 22) and the central
+        // directory header (offset 24) to 1,000 bytes.
+        let declared = 100u32 << 20;
+        let mut patched = 0;
+        for i in 0..bytes.len() - 4 {
+            let sig = &bytes[i..i + 4];
+            let at = if sig == b"PK\x03\x04" { i + 22 } else if sig == b"PK\x01\x02" { i + 24 } else { continue };
+            if bytes[at..at + 4] == declared.to_le_bytes() {
+                bytes[at..at + 4].copy_from_slice(&1000u32.to_le_bytes());
+                patched += 1;
+            }
+        }
+        assert_eq!(patched, 2, "both headers rewritten");
+        let refused = check_xlsx_archive(&bytes);
+        assert!(
+            matches!(refused, Err(Error::TooLarge(_) | Error::BadRequest(_))),
+            "{refused:?}"
+        );
     }
 
     #[test]

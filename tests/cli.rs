@@ -620,3 +620,56 @@ fn user_add_without_any_password_source_is_refused() {
         "an unknown role should list the roles:\n{err}"
     );
 }
+
+/// Peak resident memory (MiB) and output of `renkei ARGS`, read from the kernel's accounting of
+/// that one child (wait4), so that other tests' children do not count.
+fn run_measured(sandbox: &Sandbox, args: &[&str]) -> (f64, Run) {
+    use std::io::Read;
+    let mut cmd = sandbox.renkei(args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("renkei starts");
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4");
+    use std::os::unix::process::ExitStatusExt;
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: out,
+        stderr: err,
+    };
+    // ru_maxrss is in KiB on Linux.
+    let mib = usage.ru_maxrss as f64 / 1024.0;
+    (mib, Run { args: args.join(" "), output })
+}
+
+/// An XLSX bomb (about 1 MB that inflates to 1 GiB) is refused from its zip directory: the import
+/// fails with the limit named, and the process stays far below 256 MiB.
+#[test]
+fn xlsx_bomb_is_refused_with_bounded_memory() {
+    let sb = Sandbox::new();
+    renkei(&sb, &["migrate"]).ok();
+    renkei(&sb, &["municipality", "add", "--code", "bomb", "--name", "爆弾市"]).ok();
+    let mut cmd = sb.renkei(&[
+        "user", "add", "--municipality", "bomb", "--username", "b-admin", "--name", "管理者",
+        "--role", "admin",
+    ]);
+    cmd.env("RENKEI_NEW_PASSWORD", "a long enough password");
+    run(cmd).ok();
+    let bomb = crate::support::xlsx_bomb(1024 * 1024 * 1024);
+    std::fs::write(sb.path().join("bomb.xlsx"), &bomb).unwrap();
+    let (peak_mib, r) = run_measured(
+        &sb,
+        &["import", "--as", "b-admin", "--kind", "organisations", "--file", "bomb.xlsx"],
+    );
+    let err = r.fails();
+    assert!(err.contains("64 MB") && err.contains("XLSX"), "{}", r.describe());
+    eprintln!(
+        "xlsx bomb: {:.1} MB file inflating to 1024 MiB refused; peak RSS of `renkei import` {peak_mib:.0} MiB",
+        bomb.len() as f64 / 1e6
+    );
+    assert!(peak_mib < 256.0, "peak {peak_mib:.0} MiB");
+}

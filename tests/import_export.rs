@@ -324,3 +324,72 @@ F-2,相談室 9:00〜17:00,other,-2+3\n";
     app.stop().await;
 }
 both_engines!(csv_export_is_safe_in_spreadsheets_and_cp932);
+
+/// Limits before work: a zip bomb is refused from its directory (413, JSON error), as are too
+/// many rows, a body over the limit and a JSON endpoint sent something that is not JSON.
+async fn limits_are_checked_before_the_work(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let t = tenant(app.db(), "alpha").await;
+    let admin = app.api(&t.admin_token);
+    let before = footprint(&app, &t).await;
+
+    let bomb = crate::support::xlsx_bomb(256 * 1024 * 1024);
+    assert!(bomb.len() < 4 * 1024 * 1024, "the bomb is small: {} bytes", bomb.len());
+    let started = std::time::Instant::now();
+    let (status, body) = import(&admin, "organisations", "", &bomb).await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("too_large")), "{body}");
+    assert!(body["message"]["en"].as_str().unwrap().contains("64 MB"), "{body}");
+    assert!(body["message"]["ja"].as_str().unwrap().contains("XLSX"), "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "refused without inflating 256 MB: {:?}",
+        started.elapsed()
+    );
+
+    // One row over the row limit (CSV).
+    let mut csv = String::from("code,name,kind\n");
+    for i in 0..=renkei::transfer::limits::ROWS {
+        csv.push_str(&format!("C{i},機関{i},other\n"));
+    }
+    let (status, body) = import(&admin, "organisations", "", csv.as_bytes()).await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("too_large")), "{body}");
+    assert!(body["message"]["en"].as_str().unwrap().contains("50000"), "{body}");
+
+    // A file over the size limit, and a JSON body over its limit: the JSON error, not text.
+    let big = vec![b'a'; renkei::transfer::limits::FILE_BYTES + 1];
+    let (status, body) = import(&admin, "organisations", "", &big).await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("too_large")), "{body}");
+    let huge = serde_json::json!({"code": "A", "name": "x".repeat(3 * 1024 * 1024), "kind": "hub"});
+    let res = admin.post_json("/api/v1/master/organisations", &huge).await;
+    assert_eq!(res.status(), 413);
+    let body: Value = res.json().await.expect("a JSON error body");
+    assert_eq!(body["error"], "too_large", "{body}");
+    assert!(body["message"]["ja"].as_str().unwrap().contains("MB"), "{body}");
+
+    // A JSON endpoint refuses a body that does not say it is JSON (415), and names the fix.
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let mut req = admin
+            .request(reqwest::Method::POST, "/api/v1/master/organisations")
+            .body(r#"{"code":"A","name":"x","kind":"hub"}"#);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 415, "{content_type:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "unsupported_media_type");
+        assert!(body["message"]["en"].as_str().unwrap().contains("application/json"), "{body}");
+    }
+    let res = admin
+        .request(reqwest::Method::POST, "/api/v1/master/organisations")
+        .header("content-type", "application/json; charset=utf-8")
+        .body(r#"{"code":"A","name":"x","kind":"hub"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let after = footprint(&app, &t).await;
+    assert_eq!(after[1], before[1] + 1, "only the last, well-formed request wrote");
+    app.stop().await;
+}
+both_engines!(limits_are_checked_before_the_work);

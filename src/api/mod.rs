@@ -134,7 +134,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/master/{kind}/import",
-            axum::routing::post(import_records),
+            axum::routing::post(import_records).layer(axum::extract::DefaultBodyLimit::max(
+                crate::transfer::limits::FILE_BYTES,
+            )),
         )
         .route("/api/v1/master/{kind}/export", get(export_records))
         .route(

@@ -465,3 +465,35 @@ impl Api {
 async fn send(req: reqwest::RequestBuilder) -> reqwest::Response {
     req.send().await.expect("request reaches the test server")
 }
+
+/// A small XLSX file whose sheet inflates to about `inflated` bytes (a zip bomb): the parts of
+/// a real workbook, with `xl/worksheets/sheet1.xml` replaced by one padded with blanks. Built
+/// here so that no bomb is stored in the repository.
+pub fn xlsx_bomb(inflated: usize) -> Vec<u8> {
+    use std::io::{Cursor, Write};
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().write_string(0, 0, "code").unwrap();
+    let real = book.save_to_buffer().unwrap();
+    let mut parts = zip::ZipArchive::new(Cursor::new(real)).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..parts.len() {
+        let entry = parts.by_index_raw(i).unwrap();
+        if entry.name().unwrap() != "xl/worksheets/sheet1.xml" {
+            out.raw_copy_file(entry).unwrap();
+        }
+    }
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(inflated as u64 >= u32::MAX as u64);
+    out.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+    out.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#).unwrap();
+    // Blanks between tags are valid XML and deflate fastest (about 1,000 : 1).
+    let chunk = vec![b' '; 1 << 20];
+    let mut written = 0;
+    while written < inflated {
+        out.write_all(&chunk).unwrap();
+        written += chunk.len();
+    }
+    out.write_all(b"</sheetData></worksheet>").unwrap();
+    out.finish().unwrap().into_inner()
+}
