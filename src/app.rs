@@ -228,7 +228,9 @@ async fn api_content_type(
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .map_or(req.headers().contains_key(header::TRANSFER_ENCODING), |n| n.trim() != "0");
+        .map_or(req.headers().contains_key(header::TRANSFER_ENCODING), |n| {
+            n.trim() != "0"
+        });
     if !path.starts_with("/api/") || path.ends_with("/import") || !has_body {
         return next.run(req).await;
     }
@@ -237,11 +239,22 @@ async fn api_content_type(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
         return next.run(req).await;
     }
-    let shown = if content_type.is_empty() { "(none)" } else { content_type };
+    let shown = if content_type.is_empty() {
+        "(none)"
+    } else {
+        content_type
+    };
     crate::error::Error::UnsupportedMediaType(crate::i18n::Msg::new(
         format!("本文はJSONで送り、Content-Type: application/json を付けてください(送られた種類: {shown})"),
         format!("send the body as JSON with Content-Type: application/json (got: {shown})"),

@@ -1054,17 +1054,49 @@ mod tests {
     }
 }
 
-/// A calendar date as users type it: 2026-08-14, 2026/8/14 or 2026年8月14日.
+/// The dates renkei plans, books and reports for: 2000-01-01 to 2100-12-31. Every date that
+/// enters (placement nights, planning periods, absences, closures, report months) is parsed by
+/// [`parse_date`] or checked by [`check_date_bounds`], so no date outside reaches the store or
+/// the engine (a 0000-01-01 or 9999-12-31 would make year-long boards and plans meaningless).
+pub const FIRST_DATE: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => panic!("valid date"),
+};
+pub const LAST_DATE: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2100, 12, 31) {
+    Some(d) => d,
+    None => panic!("valid date"),
+};
+
+/// Refuses a date outside [`FIRST_DATE`]..=[`LAST_DATE`] with a message naming the range.
+pub fn check_date_bounds(
+    field: &str,
+    date: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, FieldError> {
+    if (FIRST_DATE..=LAST_DATE).contains(&date) {
+        return Ok(date);
+    }
+    Err(FieldError::new(
+        field,
+        format!(
+            "日付 {date} は扱えません。2000-01-01 から 2100-12-31 までの日付を入力してください"
+        ),
+        format!("the date {date} is out of range; enter a date from 2000-01-01 to 2100-12-31"),
+    ))
+}
+
+/// A calendar date as users type it: 2026-08-14, 2026/8/14 or 2026年8月14日, within
+/// 2000-01-01..=2100-12-31.
 pub fn parse_date(field: &str, s: &str) -> Result<chrono::NaiveDate, FieldError> {
     let t = s.trim();
     let normalised = t.replace(['/', '年', '月'], "-").replace('日', "");
-    chrono::NaiveDate::parse_from_str(&normalised, "%Y-%m-%d").map_err(|_| {
+    let date = chrono::NaiveDate::parse_from_str(&normalised, "%Y-%m-%d").map_err(|_| {
         FieldError::new(
             field,
             format!("日付「{t}」が読めません。2026-08-14 の形で入力してください"),
             format!("cannot read the date \"{t}\"; write it as 2026-08-14"),
         )
-    })
+    })?;
+    check_date_bounds(field, date)
 }
 
 /// An absence (休暇・出張) or a closure (臨時休業): an inclusive date range with a reason.

@@ -296,13 +296,16 @@ fn check_xlsx_archive(bytes: &[u8]) -> Result<()> {
     let mut budget = limits::XLSX_UNCOMPRESSED;
     for i in 0..archive.len() {
         let entry = archive.by_index(i).map_err(not_xlsx)?;
-        let inflated = std::io::copy(&mut std::io::Read::take(entry, budget + 1), &mut std::io::sink())
-            .map_err(|e| {
-                bad_file(
-                    format!("XLSXファイルが壊れています: {e}"),
-                    format!("the XLSX file is damaged: {e}"),
-                )
-            })?;
+        let inflated = std::io::copy(
+            &mut std::io::Read::take(entry, budget + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| {
+            bad_file(
+                format!("XLSXファイルが壊れています: {e}"),
+                format!("the XLSX file is damaged: {e}"),
+            )
+        })?;
         if inflated > budget {
             return Err(bomb());
         }
@@ -326,7 +329,8 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table> {
             format!("cannot read the sheet: {e}"),
         )
     };
-    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(cannot_open)?;
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(cannot_open)?;
     let first = book
         .sheet_names()
         .first()
@@ -356,8 +360,18 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table> {
         let column = column as usize;
         if column >= limits::COLUMNS {
             return Err(too_large(
-                format!("{}行目の{}列目に値があります。列は{}列までです", row + 1, column + 1, limits::COLUMNS),
-                format!("row {} has a value in column {}; at most {} columns are read", row + 1, column + 1, limits::COLUMNS),
+                format!(
+                    "{}行目の{}列目に値があります。列は{}列までです",
+                    row + 1,
+                    column + 1,
+                    limits::COLUMNS
+                ),
+                format!(
+                    "row {} has a value in column {}; at most {} columns are read",
+                    row + 1,
+                    column + 1,
+                    limits::COLUMNS
+                ),
             ));
         }
         if grid.len() <= row {
@@ -491,8 +505,16 @@ pub async fn import(
     // one round), and the transaction commits only when the file was clean or a partial import
     // was asked for. A file with any bad row rolls back whole: no row, no audit entry.
     let commit_with_errors = partial;
-    let (created, updated, apply_errors) =
-        apply(db, user, kind, &parsed, &errors, commit_with_errors, &heading_of).await?;
+    let (created, updated, apply_errors) = apply(
+        db,
+        user,
+        kind,
+        &parsed,
+        &errors,
+        commit_with_errors,
+        &heading_of,
+    )
+    .await?;
     errors.extend(apply_errors);
     errors.sort_by_key(|e| e.row);
     let applied = errors.is_empty() || partial;
@@ -569,11 +591,7 @@ async fn apply(
         tx.rollback().await?;
         return Ok((0, 0, errors));
     }
-    let skipped: HashSet<usize> = parse_errors
-        .iter()
-        .chain(&errors)
-        .map(|e| e.row)
-        .collect();
+    let skipped: HashSet<usize> = parse_errors.iter().chain(&errors).map(|e| e.row).collect();
     let detail = format!(
         "{}: created {created}, updated {updated}, skipped rows {}",
         kind.slug(),
@@ -733,7 +751,10 @@ const CP932_COMPATIBILITY: [(char, char); 7] = [
 ];
 
 fn cp932_compatible(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| CP932_COMPATIBILITY.iter().any(|(from, _)| *from == c)) {
+    if !text
+        .chars()
+        .any(|c| CP932_COMPATIBILITY.iter().any(|(from, _)| *from == c))
+    {
         return std::borrow::Cow::Borrowed(text);
     }
     std::borrow::Cow::Owned(
@@ -807,7 +828,10 @@ mod tests {
     fn formula_cells_are_neutralised_and_numbers_kept() {
         for (cell, written) in [
             ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
-            ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
             ("+SUM(1+1)", "'+SUM(1+1)"),
             ("@SUM(A1)", "'@SUM(A1)"),
             ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
@@ -863,11 +887,19 @@ mod tests {
             ("¬", [0x81, 0xCA]),
             ("￢", [0x81, 0xCA]),
         ] {
-            assert_eq!(encode_shift_jis(c).unwrap(), bytes, "{c} (U+{:04X})", c.chars().next().unwrap() as u32);
+            assert_eq!(
+                encode_shift_jis(c).unwrap(),
+                bytes,
+                "{c} (U+{:04X})",
+                c.chars().next().unwrap() as u32
+            );
         }
         let text = "9:00〜12:00 定員−2";
         let bytes = encode_shift_jis(text).unwrap();
-        assert_eq!(encoding_rs::SHIFT_JIS.decode(&bytes).0, "9:00～12:00 定員－2");
+        assert_eq!(
+            encoding_rs::SHIFT_JIS.decode(&bytes).0,
+            "9:00～12:00 定員－2"
+        );
     }
 
     /// A zip whose directory understates an entry's size (100 MiB declared as 1,000 bytes) is
@@ -885,14 +917,23 @@ mod tests {
             w.write_all(&zeros).unwrap();
         }
         let mut bytes = w.finish().unwrap().into_inner();
-        assert!(matches!(check_xlsx_archive(&bytes), Err(Error::TooLarge(_))));
+        assert!(matches!(
+            check_xlsx_archive(&bytes),
+            Err(Error::TooLarge(_))
+        ));
         // Rewrite the uncompressed size in the local header (offset 22) and the central
         // directory header (offset 24) to 1,000 bytes.
         let declared = 100u32 << 20;
         let mut patched = 0;
         for i in 0..bytes.len() - 4 {
             let sig = &bytes[i..i + 4];
-            let at = if sig == b"PK\x03\x04" { i + 22 } else if sig == b"PK\x01\x02" { i + 24 } else { continue };
+            let at = if sig == b"PK\x03\x04" {
+                i + 22
+            } else if sig == b"PK\x01\x02" {
+                i + 24
+            } else {
+                continue;
+            };
             if bytes[at..at + 4] == declared.to_le_bytes() {
                 bytes[at..at + 4].copy_from_slice(&1000u32.to_le_bytes());
                 patched += 1;

@@ -289,3 +289,106 @@ async fn readyz_answers_fast_when_the_database_does_not(engine: Engine) {
     );
 }
 both_engines!(readyz_answers_fast_when_the_database_does_not);
+
+/// Dates are bounded to 2000-01-01..2100-12-31 wherever they enter: closures, placement search
+/// and board, planning periods, report months. The message names the range in both languages.
+async fn dates_outside_2000_to_2100_are_refused(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let t = tenant(app.db(), "alpha").await;
+    let admin = app.api(&t.admin_token);
+    let check = |what: &'static str, field: &'static str| {
+        move |(status, body): (u16, Value)| {
+            assert_eq!(status, 422, "{what}: {body}");
+            let fields = body["fields"].as_array().unwrap();
+            let f = fields
+                .iter()
+                .find(|f| f["field"] == field)
+                .unwrap_or_else(|| panic!("{what}: no error on {field}: {body}"));
+            assert!(
+                f["message"]["en"]
+                    .as_str()
+                    .unwrap()
+                    .contains("2000-01-01 to 2100-12-31"),
+                "{what}: {body}"
+            );
+            assert!(
+                f["message"]["ja"].as_str().unwrap().contains("2100-12-31"),
+                "{what}: {body}"
+            );
+        }
+    };
+    async fn sent(res: reqwest::Response) -> (u16, Value) {
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap())
+    }
+    check("closure", "from")(
+        sent(
+            admin
+                .post_json(
+                    "/api/v1/calendar/closures",
+                    &json!({"from": "0000-01-01", "reason": "x"}),
+                )
+                .await,
+        )
+        .await,
+    );
+    check("closure", "from")(
+        sent(
+            admin
+                .post_json(
+                    "/api/v1/calendar/closures",
+                    &json!({"from": "1999-12-31", "reason": "x"}),
+                )
+                .await,
+        )
+        .await,
+    );
+    check("search", "to")(
+        sent(
+            admin
+                .post_json(
+                    "/api/v1/placement/search",
+                    &json!({"from": "2100-12-30", "to": "9999-12-31", "sex": "female"}),
+                )
+                .await,
+        )
+        .await,
+    );
+    check("board", "from")(sent(admin.get("/api/v1/placement/board?from=9999-12-01").await).await);
+    check("board end", "days")(
+        sent(
+            admin
+                .get("/api/v1/placement/board?from=2100-12-20&days=30")
+                .await,
+        )
+        .await,
+    );
+    check("plan", "to")(
+        sent(
+            admin
+                .post_json(
+                    "/api/v1/plans",
+                    &json!({"from": "2100-12-01", "to": "2101-01-31"}),
+                )
+                .await,
+        )
+        .await,
+    );
+    check("report month", "month")(
+        sent(admin.get("/api/v1/reports/monthly?month=9999-01").await).await,
+    );
+    // The edges themselves are fine.
+    let res = admin
+        .post_json(
+            "/api/v1/calendar/closures",
+            &json!({"from": "2100-12-31", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let res = admin
+        .get("/api/v1/placement/board?from=2000-01-01&days=3")
+        .await;
+    assert_eq!(res.status(), 200);
+    app.stop().await;
+}
+both_engines!(dates_outside_2000_to_2100_are_refused);

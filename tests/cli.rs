@@ -643,7 +643,13 @@ fn run_measured(sandbox: &Sandbox, args: &[&str]) -> (f64, Run) {
     };
     // ru_maxrss is in KiB on Linux.
     let mib = usage.ru_maxrss as f64 / 1024.0;
-    (mib, Run { args: args.join(" "), output })
+    (
+        mib,
+        Run {
+            args: args.join(" "),
+            output,
+        },
+    )
 }
 
 /// An XLSX bomb (about 1 MB that inflates to 1 GiB) is refused from its zip directory: the import
@@ -652,10 +658,22 @@ fn run_measured(sandbox: &Sandbox, args: &[&str]) -> (f64, Run) {
 fn xlsx_bomb_is_refused_with_bounded_memory() {
     let sb = Sandbox::new();
     renkei(&sb, &["migrate"]).ok();
-    renkei(&sb, &["municipality", "add", "--code", "bomb", "--name", "爆弾市"]).ok();
+    renkei(
+        &sb,
+        &["municipality", "add", "--code", "bomb", "--name", "爆弾市"],
+    )
+    .ok();
     let mut cmd = sb.renkei(&[
-        "user", "add", "--municipality", "bomb", "--username", "b-admin", "--name", "管理者",
-        "--role", "admin",
+        "user",
+        "add",
+        "--municipality",
+        "bomb",
+        "--username",
+        "b-admin",
+        "--name",
+        "管理者",
+        "--role",
+        "admin",
     ]);
     cmd.env("RENKEI_NEW_PASSWORD", "a long enough password");
     run(cmd).ok();
@@ -663,10 +681,22 @@ fn xlsx_bomb_is_refused_with_bounded_memory() {
     std::fs::write(sb.path().join("bomb.xlsx"), &bomb).unwrap();
     let (peak_mib, r) = run_measured(
         &sb,
-        &["import", "--as", "b-admin", "--kind", "organisations", "--file", "bomb.xlsx"],
+        &[
+            "import",
+            "--as",
+            "b-admin",
+            "--kind",
+            "organisations",
+            "--file",
+            "bomb.xlsx",
+        ],
     );
     let err = r.fails();
-    assert!(err.contains("64 MB") && err.contains("XLSX"), "{}", r.describe());
+    assert!(
+        err.contains("64 MB") && err.contains("XLSX"),
+        "{}",
+        r.describe()
+    );
     eprintln!(
         "xlsx bomb: {:.1} MB file inflating to 1024 MiB refused; peak RSS of `renkei import` {peak_mib:.0} MiB",
         bomb.len() as f64 / 1e6

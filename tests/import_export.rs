@@ -222,11 +222,22 @@ async fn a_mixed_file_writes_nothing(engine: Engine) {
     let before = footprint(&app, &t).await;
     assert_eq!(before[1], 3, "three organisations to start with");
 
-    let mixed_orgs = "code,name,kind\nN-01,相談支援事業所あさひ,consultation_office\nN-02,謎の機関,宇宙港\n";
+    let mixed_orgs =
+        "code,name,kind\nN-01,相談支援事業所あさひ,consultation_office\nN-02,謎の機関,宇宙港\n";
     let mixed_people = "code,name,organisation_code\nP1,山田 太郎,O-01\nP2,佐藤 花子,NOPE\n";
     let cases: [(&str, &str, Vec<u8>, (u64, &str)); 4] = [
-        ("organisations", "csv, bad kind", mixed_orgs.as_bytes().to_vec(), (3, "kind")),
-        ("people", "csv, unknown organisation", mixed_people.as_bytes().to_vec(), (3, "organisation_code")),
+        (
+            "organisations",
+            "csv, bad kind",
+            mixed_orgs.as_bytes().to_vec(),
+            (3, "kind"),
+        ),
+        (
+            "people",
+            "csv, unknown organisation",
+            mixed_people.as_bytes().to_vec(),
+            (3, "organisation_code"),
+        ),
         (
             "organisations",
             "xlsx, bad kind",
@@ -257,7 +268,11 @@ async fn a_mixed_file_writes_nothing(engine: Engine) {
             "{what}: {report}"
         );
         let errors = report["errors"].as_array().unwrap();
-        assert_eq!(errors.len(), 1, "{what}: only the bad row is reported: {report}");
+        assert_eq!(
+            errors.len(),
+            1,
+            "{what}: only the bad row is reported: {report}"
+        );
         assert_eq!(
             (errors[0]["row"].as_u64(), errors[0]["column"].as_str()),
             (Some(*row), Some(*column)),
@@ -271,8 +286,13 @@ async fn a_mixed_file_writes_nothing(engine: Engine) {
     }
 
     // Partial import of the same file keeps the good row, with one audit entry.
-    let (status, report) =
-        import(&admin, "organisations", "?partial=true", mixed_orgs.as_bytes()).await;
+    let (status, report) = import(
+        &admin,
+        "organisations",
+        "?partial=true",
+        mixed_orgs.as_bytes(),
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 1);
     let after = footprint(&app, &t).await;
@@ -294,7 +314,9 @@ F-2,相談室 9:00〜17:00,other,-2+3\n";
     assert_eq!(status, 200, "{report}");
     for encoding in ["utf-8", "shift_jis"] {
         let res = admin
-            .get(&format!("/api/v1/master/organisations/export?format=csv&encoding={encoding}"))
+            .get(&format!(
+                "/api/v1/master/organisations/export?format=csv&encoding={encoding}"
+            ))
             .await;
         assert_eq!(res.status(), 200, "{encoding}");
         let bytes = res.bytes().await.unwrap().to_vec();
@@ -315,7 +337,11 @@ F-2,相談室 9:00〜17:00,other,-2+3\n";
         assert!(text.contains(",'-2+3,"), "{encoding}: {text}");
         // The file imports back to the same values.
         let (status, report) = import(&admin, "organisations", "", &bytes).await;
-        assert_eq!((status, report["updated"].as_u64()), (200, Some(2)), "{report}");
+        assert_eq!(
+            (status, report["updated"].as_u64()),
+            (200, Some(2)),
+            "{report}"
+        );
         let listed: Vec<Value> = admin.get_json("/api/v1/master/organisations").await;
         let f1 = listed.iter().find(|o| o["code"] == "F-1").unwrap();
         assert_eq!(f1["name"], "=HYPERLINK(\"http://evil.example\",\"x\")");
@@ -334,12 +360,26 @@ async fn limits_are_checked_before_the_work(engine: Engine) {
     let before = footprint(&app, &t).await;
 
     let bomb = crate::support::xlsx_bomb(256 * 1024 * 1024);
-    assert!(bomb.len() < 4 * 1024 * 1024, "the bomb is small: {} bytes", bomb.len());
+    assert!(
+        bomb.len() < 4 * 1024 * 1024,
+        "the bomb is small: {} bytes",
+        bomb.len()
+    );
     let started = std::time::Instant::now();
     let (status, body) = import(&admin, "organisations", "", &bomb).await;
-    assert_eq!((status, body["error"].as_str()), (413, Some("too_large")), "{body}");
-    assert!(body["message"]["en"].as_str().unwrap().contains("64 MB"), "{body}");
-    assert!(body["message"]["ja"].as_str().unwrap().contains("XLSX"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
+    assert!(
+        body["message"]["en"].as_str().unwrap().contains("64 MB"),
+        "{body}"
+    );
+    assert!(
+        body["message"]["ja"].as_str().unwrap().contains("XLSX"),
+        "{body}"
+    );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(5),
         "refused without inflating 256 MB: {:?}",
@@ -352,22 +392,40 @@ async fn limits_are_checked_before_the_work(engine: Engine) {
         csv.push_str(&format!("C{i},機関{i},other\n"));
     }
     let (status, body) = import(&admin, "organisations", "", csv.as_bytes()).await;
-    assert_eq!((status, body["error"].as_str()), (413, Some("too_large")), "{body}");
-    assert!(body["message"]["en"].as_str().unwrap().contains("50000"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
+    assert!(
+        body["message"]["en"].as_str().unwrap().contains("50000"),
+        "{body}"
+    );
 
     // A file over the size limit, and a JSON body over its limit: the JSON error, not text.
     let big = vec![b'a'; renkei::transfer::limits::FILE_BYTES + 1];
     let (status, body) = import(&admin, "organisations", "", &big).await;
-    assert_eq!((status, body["error"].as_str()), (413, Some("too_large")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
     let huge = serde_json::json!({"code": "A", "name": "x".repeat(3 * 1024 * 1024), "kind": "hub"});
     let res = admin.post_json("/api/v1/master/organisations", &huge).await;
     assert_eq!(res.status(), 413);
     let body: Value = res.json().await.expect("a JSON error body");
     assert_eq!(body["error"], "too_large", "{body}");
-    assert!(body["message"]["ja"].as_str().unwrap().contains("MB"), "{body}");
+    assert!(
+        body["message"]["ja"].as_str().unwrap().contains("MB"),
+        "{body}"
+    );
 
     // A JSON endpoint refuses a body that does not say it is JSON (415), and names the fix.
-    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
         let mut req = admin
             .request(reqwest::Method::POST, "/api/v1/master/organisations")
             .body(r#"{"code":"A","name":"x","kind":"hub"}"#);
@@ -378,7 +436,13 @@ async fn limits_are_checked_before_the_work(engine: Engine) {
         assert_eq!(res.status(), 415, "{content_type:?}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "unsupported_media_type");
-        assert!(body["message"]["en"].as_str().unwrap().contains("application/json"), "{body}");
+        assert!(
+            body["message"]["en"]
+                .as_str()
+                .unwrap()
+                .contains("application/json"),
+            "{body}"
+        );
     }
     let res = admin
         .request(reqwest::Method::POST, "/api/v1/master/organisations")
@@ -389,7 +453,11 @@ async fn limits_are_checked_before_the_work(engine: Engine) {
         .unwrap();
     assert_eq!(res.status(), 201);
     let after = footprint(&app, &t).await;
-    assert_eq!(after[1], before[1] + 1, "only the last, well-formed request wrote");
+    assert_eq!(
+        after[1],
+        before[1] + 1,
+        "only the last, well-formed request wrote"
+    );
     app.stop().await;
 }
 both_engines!(limits_are_checked_before_the_work);

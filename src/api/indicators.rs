@@ -247,13 +247,14 @@ pub(crate) fn parse_month(s: &str) -> Result<NaiveDate> {
     if s.is_empty() {
         return Ok(today());
     }
-    NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").map_err(|_| {
+    let month = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").map_err(|_| {
         Error::Validation(vec![FieldError::new(
             "month",
             format!("月「{s}」が読めません。2026-10 のように年-月で指定してください"),
             format!("cannot read the month \"{s}\"; write year-month like 2026-10"),
         )])
-    })
+    })?;
+    crate::master::check_date_bounds("month", month).map_err(|e| Error::Validation(vec![e]))
 }
 
 /// A report as JSON or as an XLSX download named after it.

@@ -211,6 +211,8 @@ pub fn parse_board_query(from: &str, days: Option<u32>) -> Result<Nights> {
             "days is 1 to 62",
         )]));
     }
+    let last = first + chrono::Days::new(u64::from(days) - 1);
+    crate::master::check_date_bounds("days", last).map_err(|e| Error::Validation(vec![e]))?;
     Ok(nights_from(first, days))
 }
 
@@ -625,13 +627,17 @@ pub fn parse_fiscal_year(s: &str) -> Result<FiscalYear> {
     if s.trim().is_empty() {
         return Ok(FiscalYear::of(jst_date(Utc::now())));
     }
-    s.parse::<FiscalYear>().map_err(|_| {
+    let fy = s.parse::<FiscalYear>().map_err(|_| {
         Error::Validation(vec![FieldError::new(
             "fiscal_year",
             format!("年度「{s}」が読めません（例: 2026, R8, 令和8年度）"),
             format!("cannot read the fiscal year \"{s}\" (e.g. 2026, FY2026, R8)"),
         )])
-    })
+    })?;
+    crate::master::check_date_bounds("fiscal_year", fy.start())
+        .and_then(|_| crate::master::check_date_bounds("fiscal_year", fy.end()))
+        .map_err(|e| Error::Validation(vec![e]))?;
+    Ok(fy)
 }
 
 /// Figures of a fiscal year: consultations, placements, nights, hub room vs community share,

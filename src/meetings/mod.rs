@@ -126,6 +126,15 @@ impl PlanRequestInput {
                 }
             }
         }
+        // A quarter or fiscal year far in the past or future (FY9999) is refused like a date.
+        if let Some(range) = &period {
+            if let Err(err) = crate::master::check_date_bounds("period", range.from)
+                .and_then(|_| crate::master::check_date_bounds("period", range.to))
+            {
+                e.push(err);
+                period = None;
+            }
+        }
         let planning_date = if self.planning_date.trim().is_empty() {
             today
         } else {

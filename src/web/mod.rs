@@ -62,10 +62,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/transfer",
-            get(transfer_page).post(import_submit).layer(axum::extract::DefaultBodyLimit::max(
-                // The file and the form's few fields.
-                crate::transfer::limits::FILE_BYTES + 64 * 1024,
-            )),
+            get(transfer_page)
+                .post(import_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    // The file and the form's few fields.
+                    crate::transfer::limits::FILE_BYTES + 64 * 1024,
+                )),
         )
         .route("/audit", get(audit_page))
         .route("/account", get(account_page).post(create_token_submit))
