@@ -461,3 +461,107 @@ async fn limits_are_checked_before_the_work(engine: Engine) {
     app.stop().await;
 }
 both_engines!(limits_are_checked_before_the_work);
+
+/// Lists that grow with the municipality are paged: 200 records by default, at most 1,000, the
+/// total and the next page in headers; bad paging values are 422 naming the field.
+async fn master_lists_are_paged(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let t = tenant(app.db(), "alpha").await;
+    let admin = app.api(&t.admin_token);
+    let mut csv = String::from("code,name,kind\n");
+    for i in 0..450 {
+        csv.push_str(&format!("C{i:04},機関{i},other\n"));
+    }
+    let (status, report) = import(&admin, "organisations", "", csv.as_bytes()).await;
+    assert_eq!(status, 200, "{report}");
+
+    let res = admin.get("/api/v1/master/organisations").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-total-count"], "450");
+    let link = res.headers()["link"].to_str().unwrap().to_string();
+    assert_eq!(
+        link,
+        "</api/v1/master/organisations?limit=200&offset=200>; rel=\"next\""
+    );
+    let first: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(first.len(), 200);
+    // Following the links visits every record once.
+    let mut seen: Vec<String> = first
+        .iter()
+        .map(|o| o["code"].as_str().unwrap().to_string())
+        .collect();
+    let mut next = Some(link);
+    while let Some(link) = next {
+        let url = link
+            .trim_start_matches('<')
+            .split('>')
+            .next()
+            .unwrap()
+            .to_string();
+        let res = admin.get(&url).await;
+        next = res
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_string());
+        let page: Vec<Value> = res.json().await.unwrap();
+        seen.extend(page.iter().map(|o| o["code"].as_str().unwrap().to_string()));
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 450);
+
+    let all: Vec<Value> = admin
+        .get_json("/api/v1/master/organisations?limit=1000")
+        .await;
+    assert_eq!(all.len(), 450);
+    let res = admin
+        .get("/api/v1/master/organisations?q=C01&limit=5&offset=5")
+        .await;
+    assert_eq!(res.headers()["x-total-count"], "100", "C0100..C0199");
+    let page: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(page[0]["code"], "C0105");
+    assert!(
+        res_link_absent(
+            &admin,
+            "/api/v1/master/organisations?q=C01&limit=100&offset=0"
+        )
+        .await
+    );
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("offset=-1", "offset"),
+    ] {
+        for path in ["/api/v1/master/organisations", "/api/v1/notices"] {
+            let res = admin.get(&format!("{path}?{query}")).await;
+            assert_eq!(res.status(), 422, "{path}?{query}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["fields"][0]["field"], field, "{body}");
+            assert!(body["fields"][0]["message"]["en"]
+                .as_str()
+                .unwrap()
+                .contains(if field == "limit" {
+                    "1000"
+                } else {
+                    "0 or more"
+                }));
+        }
+    }
+    let res = admin.get("/api/v1/notices?limit=10").await;
+    assert_eq!(
+        (
+            res.status().as_u16(),
+            res.headers()["x-total-count"].to_str().unwrap()
+        ),
+        (200, "0")
+    );
+    app.stop().await;
+}
+both_engines!(master_lists_are_paged);
+
+async fn res_link_absent(api: &Api, path: &str) -> bool {
+    let res = api.get(path).await;
+    assert_eq!(res.status(), 200);
+    res.headers().get("link").is_none()
+}

@@ -221,9 +221,11 @@ struct World {
 }
 
 async fn world(api: &Api) -> World {
-    let rooms: Vec<Value> = api.get_json("/api/v1/master/rooms").await;
-    let orgs: Vec<Value> = api.get_json("/api/v1/master/organisations").await;
-    let people: Vec<Value> = api.get_json("/api/v1/master/people").await;
+    let rooms: Vec<Value> = api.get_json("/api/v1/master/rooms?limit=1000").await;
+    let orgs: Vec<Value> = api
+        .get_json("/api/v1/master/organisations?limit=1000")
+        .await;
+    let people: Vec<Value> = api.get_json("/api/v1/master/people?limit=1000").await;
     let closures: Vec<Value> = api.get_json("/api/v1/calendar/closures").await;
     World {
         venue_of: rooms
@@ -680,7 +682,7 @@ fn check_explanation(result: &Value) -> String {
 async fn impossible_rules_get_an_explanation(engine: Engine) {
     let (app, token) = demo_app(engine).await;
     let api = app.api(&token);
-    let people: Vec<Value> = api.get_json("/api/v1/master/people").await;
+    let people: Vec<Value> = api.get_json("/api/v1/master/people?limit=1000").await;
     let person = &people[0];
     let (pid, code, name) = (
         person["id"].as_i64().unwrap(),

@@ -245,11 +245,81 @@ struct SearchQuery {
     /// Substring of code, name, kana (and more per kind).
     #[serde(default)]
     q: String,
+    /// Records per page: 1 to 1000, default 200.
+    limit: Option<i64>,
+    /// Records to skip (default 0). The answer's `X-Total-Count` header says how many match,
+    /// and `Link: <…>; rel="next"` where the next page is.
+    offset: Option<i64>,
 }
 
-/// Lists master data of one kind (organisations, people, venues, rooms), optionally searched.
+/// One page of a list: `limit` (1 to [`Page::MAX`], default [`Page::DEFAULT`]) rows after
+/// `offset`. Lists that grow with the municipality (master data, sent mail) are paged so that
+/// no answer grows without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    pub const DEFAULT: i64 = 200;
+    pub const MAX: i64 = 1000;
+
+    pub fn parse(limit: Option<i64>, offset: Option<i64>) -> Result<Page> {
+        let limit = limit.unwrap_or(Page::DEFAULT);
+        let offset = offset.unwrap_or(0);
+        let mut fields = Vec::new();
+        if !(1..=Page::MAX).contains(&limit) {
+            fields.push(crate::master::FieldError::new(
+                "limit",
+                format!(
+                    "limit は1から{}の整数で指定してください(続きは offset で取得します)",
+                    Page::MAX
+                ),
+                format!(
+                    "limit is a whole number from 1 to {} (get the rest with offset)",
+                    Page::MAX
+                ),
+            ));
+        }
+        if offset < 0 {
+            fields.push(crate::master::FieldError::new(
+                "offset",
+                "offset は0以上の整数で指定してください",
+                "offset is a whole number, 0 or more",
+            ));
+        }
+        if fields.is_empty() {
+            Ok(Page { limit, offset })
+        } else {
+            Err(Error::Validation(fields))
+        }
+    }
+
+    /// `X-Total-Count` and, when more rows follow, a `Link` to the next page of `path`
+    /// (`query` holds the other parameters, already encoded).
+    pub fn headers(self, total: i64, path: &str, query: &[(&str, &str)]) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-total-count", total.into());
+        if self.offset + self.limit < total {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in query.iter().filter(|(_, v)| !v.is_empty()) {
+                q.append_pair(k, v);
+            }
+            q.append_pair("limit", &self.limit.to_string());
+            q.append_pair("offset", &(self.offset + self.limit).to_string());
+            if let Ok(v) = format!("<{path}?{}>; rel=\"next\"", q.finish()).parse() {
+                h.insert(header::LINK, v);
+            }
+        }
+        h
+    }
+}
+
+/// Lists master data of one kind (organisations, people, venues, rooms), optionally searched,
+/// one page at a time (`limit`, `offset`; `X-Total-Count` and `Link` headers).
 #[utoipa::path(get, path = "/api/v1/master/{kind}", params(("kind" = MasterKind, Path), SearchQuery),
-    responses((status = 200, description = "records of the kind"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "records of the kind"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_records(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -257,12 +327,24 @@ async fn list_records(
     query: std::result::Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response> {
     let kind = parse_kind(&path.map_err(path_error)?.0)?;
-    let q = query.map_err(query_error)?.0.q;
-    let records = state
+    let query = query.map_err(query_error)?.0;
+    let page = Page::parse(query.limit, query.offset)?;
+    let (records, total) = state
         .db
-        .list_records(user.municipality_id, kind, &q)
+        .list_records_page(
+            user.municipality_id,
+            kind,
+            &query.q,
+            page.limit,
+            page.offset,
+        )
         .await?;
-    Ok(Json(records).into_response())
+    let headers = page.headers(
+        total,
+        &format!("/api/v1/master/{}", kind.slug()),
+        &[("q", &query.q)],
+    );
+    Ok((headers, Json(records)).into_response())
 }
 
 /// Creates a record; the body is the input of the kind.

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -135,16 +136,20 @@ pub struct NoticeQuery {
     /// pending, sent, failed or superseded; empty: all.
     #[serde(default)]
     pub status: String,
+    /// Notices per page: 1 to 1000, default 200.
+    pub limit: Option<i64>,
+    /// Notices to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    pub offset: Option<i64>,
 }
 
-/// The municipality's notices, newest first (at most 1,000).
+/// The municipality's notices, newest first, one page at a time.
 #[utoipa::path(get, path = "/api/v1/notices", params(NoticeQuery),
-    responses((status = 200, body = Vec<NoticeRow>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<NoticeRow>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn list_notices(
     State(state): State<AppState>,
     user: ApiUser,
     q: std::result::Result<Query<NoticeQuery>, QueryRejection>,
-) -> Result<Json<Vec<NoticeRow>>> {
+) -> Result<Response> {
     let q = q.map_err(query_error)?.0;
     let status = q.status.trim();
     if !matches!(status, "" | "pending" | "sent" | "failed" | "superseded") {
@@ -153,16 +158,20 @@ pub(crate) async fn list_notices(
             "status is pending, sent, failed or superseded",
         )));
     }
-    Ok(Json(
-        state
-            .db
-            .list_notices(
-                user.0.municipality_id,
-                Some(status).filter(|s| !s.is_empty()),
-                1000,
-            )
-            .await?,
-    ))
+    let page = crate::api::Page::parse(q.limit, q.offset)?;
+    let status = Some(status).filter(|s| !s.is_empty());
+    let m = user.0.municipality_id;
+    let notices = state
+        .db
+        .list_notices(m, status, page.limit, page.offset)
+        .await?;
+    let total = state.db.count_notices(m, status).await?;
+    let headers = page.headers(
+        total,
+        "/api/v1/notices",
+        &[("status", status.unwrap_or(""))],
+    );
+    Ok((headers, Json(notices)).into_response())
 }
 
 /// Asks a facility by mail to confirm or update its vacancies (the mail carries a fresh

@@ -129,6 +129,18 @@ impl Db {
         kind: MasterKind,
         q: &str,
     ) -> Result<Vec<Record>> {
+        Ok(self.list_records_page(m, kind, q, i64::MAX, 0).await?.0)
+    }
+
+    /// One page of [`Db::list_records`] (`limit` rows after `offset`) and how many match.
+    pub async fn list_records_page(
+        &self,
+        m: MunicipalityId,
+        kind: MasterKind,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Record>, i64)> {
         let (sql, map): (String, fn(&AnyRow) -> Result<Record>) = match kind {
             MasterKind::Organisations => (
                 format!("{ORGANISATION_SELECT} AND ($2 = '' OR code LIKE $3 ESCAPE '\\' OR name LIKE $3 ESCAPE '\\' OR kana LIKE $3 ESCAPE '\\' OR ward LIKE $3 ESCAPE '\\') ORDER BY kind, ward, code"),
@@ -147,13 +159,27 @@ impl Db {
                 |r| room_from_row(r).map(Record::Room),
             ),
         };
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(&format!("{sql} LIMIT $4 OFFSET $5"))
             .bind(m.0)
             .bind(q.trim())
             .bind(like_pattern(q))
+            .bind(limit)
+            .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(map).collect()
+        let records = rows.iter().map(map).collect::<Result<Vec<_>>>()?;
+        // Counting is needed only when the page may not hold everything.
+        let total = if offset == 0 && (records.len() as i64) < limit {
+            records.len() as i64
+        } else {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM ({sql}) matching"))
+                .bind(m.0)
+                .bind(q.trim())
+                .bind(like_pattern(q))
+                .fetch_one(&self.pool)
+                .await?
+        };
+        Ok((records, total))
     }
 
     pub async fn get_record(&self, m: MunicipalityId, kind: MasterKind, id: i64) -> Result<Record> {

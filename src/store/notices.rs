@@ -590,14 +590,16 @@ impl Db {
         m: MunicipalityId,
         status: Option<&str>,
         limit: i64,
+        offset: i64,
     ) -> Result<Vec<NoticeRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {NOTICE_COLUMNS} FROM notices WHERE municipality_id = $1 AND ($2 = '' OR status = $2)
-             ORDER BY id DESC LIMIT $3"
+             ORDER BY id DESC LIMIT $3 OFFSET $4"
         ))
         .bind(m.0)
         .bind(status.unwrap_or(""))
         .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(notice_row).collect()
@@ -630,6 +632,17 @@ impl Db {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(notice_row).collect()
+    }
+
+    /// How many notices of the municipality (optionally of one status) there are.
+    pub async fn count_notices(&self, m: MunicipalityId, status: Option<&str>) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notices WHERE municipality_id = $1 AND ($2 = '' OR status = $2)",
+        )
+        .bind(m.0)
+        .bind(status.unwrap_or(""))
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Counts of notices by status (for the outbox page and the benchmark).

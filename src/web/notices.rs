@@ -506,7 +506,7 @@ async fn notices_page(
     let m = session.user.municipality_id;
     let status = Some(q.status.as_str())
         .filter(|s| matches!(*s, "pending" | "sent" | "failed" | "superseded"));
-    let list = state.db.list_notices(m, status, 500).await?;
+    let list = state.db.list_notices(m, status, 500, 0).await?;
     let counts = state.db.notice_counts(Some(m)).await?;
     let folder = state.config.smtp_url.trim().is_empty();
     let rows: Vec<minijinja::Value> = list
