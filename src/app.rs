@@ -26,8 +26,21 @@ use crate::store::Db;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
-    /// Requests per address on the no-login answer pages.
-    pub answer_limiter: Arc<crate::web::AnswerLimiter>,
+    /// Rate limits of the no-login links (answer and facility pages), per link and address.
+    pub link_limiter: Arc<crate::throttle::LinkLimiter>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`Config::trusted_proxies`).
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
+}
+
+impl AppState {
+    /// The client's address (see `throttle::client_address`).
+    pub fn client_address(
+        &self,
+        peer: SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        crate::throttle::client_address(&self.trusted_proxies, peer, headers)
+    }
 }
 
 pub struct App {
@@ -51,10 +64,12 @@ impl App {
                 config.listen
             )
         })?;
+        let trusted_proxies = config.trusted_proxy_list()?.into();
         let state = AppState {
             db,
             config: Arc::new(config),
-            answer_limiter: Default::default(),
+            link_limiter: Default::default(),
+            trusted_proxies,
         };
         Ok(App { listener, state })
     }
@@ -158,7 +173,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(crate::api::routes())
         .merge(crate::web::routes())
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            no_login_links,
+        ))
+        .with_state(state.clone())
         .layer(axum::middleware::from_fn(api_content_type))
         .layer(axum::middleware::from_fn(uniform_rejections))
         .layer(TraceLayer::new_for_http())
@@ -173,7 +192,54 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static(value),
         ));
     }
+    // Browsers that reached the service over https keep to https (a year); over http the
+    // header means nothing and is not sent.
+    if state.config.secure_cookies() {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
     app
+}
+
+/// The no-login links (an invitee's answer page, a facility's page, calendar feeds): each
+/// request counts against its link's and its client address's quota (`throttle::LinkLimiter`;
+/// over it: 429 with `Retry-After`), and answer and facility pages are never stored by
+/// browsers or proxies (`Cache-Control: no-store`): they carry personal data and the link is
+/// the key.
+async fn no_login_links(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path();
+    let Some(rest) = ["/answer/", "/facility/", "/feeds/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p).map(|rest| (*p, rest)))
+    else {
+        return next.run(req).await;
+    };
+    let (prefix, token) = rest;
+    let link = format!("{prefix}{token}");
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let address = state.client_address(peer, req.headers());
+    if let Err(wait) = state.link_limiter.check(&link, address) {
+        let e = crate::error::Error::RateLimited {
+            retry_after_secs: wait,
+        };
+        return crate::web::PageError::Failed(e).into_response();
+    }
+    let mut res = next.run(req).await;
+    if prefix != "/feeds/" {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 /// Largest JSON request body (axum's default extractor limit, stated here so that the error

@@ -106,27 +106,57 @@ pub fn check_new_password(password: &str) -> Result<()> {
     Ok(())
 }
 
-/// Failed logins allowed per username within [`LOGIN_WINDOW_MINUTES`].
-pub const MAX_FAILED_LOGINS: i64 = 5;
-pub const LOGIN_WINDOW_MINUTES: i64 = 15;
+/// Login throttling. A failed login slows down only the address it came from: the owner of an
+/// account, logging in from another address, is never refused because a stranger guessed.
+///
+/// An address may try a username [`FREE_FAILURES`] times; after its n-th failure for that
+/// username it must wait 2^(n − FREE_FAILURES) seconds (1 s, 2 s, 4 s, … at most
+/// [`MAX_DELAY_SECS`]) before the next attempt. Password spraying from one address (many
+/// usernames) is slowed the same way after [`FREE_FAILURES_PER_ADDRESS`] failures over all
+/// usernames. Failures count for [`THROTTLE_HOURS`], and a successful login from the address
+/// clears its failures for that username. An attempt made too early is answered 429 with
+/// `Retry-After` without checking the password, so guesses made while throttled are worthless.
+/// Everything is counted in the database, so the throttle holds across service instances.
+pub const FREE_FAILURES: i64 = 3;
+pub const FREE_FAILURES_PER_ADDRESS: i64 = 10;
+pub const MAX_DELAY_SECS: i64 = 15 * 60;
+pub const THROTTLE_HOURS: i64 = 24;
 
-/// Checks the password, enforcing the rate limit. The limit is counted in the database, so it
-/// holds across service instances.
-pub async fn login(db: &Db, username: &str, password: &str) -> Result<User> {
+/// Seconds to wait after `failures` failures, of which `free` cost nothing.
+pub fn login_delay_secs(failures: i64, free: i64) -> i64 {
+    if failures < free {
+        return 0;
+    }
+    let exponent = (failures - free).min(20) as u32;
+    (1i64 << exponent).min(MAX_DELAY_SECS)
+}
+
+/// Checks the password of `username` tried from the client `address`, enforcing the throttle
+/// above.
+pub async fn login(db: &Db, username: &str, password: &str, address: &str) -> Result<User> {
     let username = username.trim();
-    let window_start = Utc::now() - Duration::minutes(LOGIN_WINDOW_MINUTES);
-    let (failures, last) = db
-        .failed_logins_since(username, &instant_text(window_start))
+    let now = Utc::now();
+    let since = instant_text(now - Duration::hours(THROTTLE_HOURS));
+    let (per_user, last_user) = db
+        .failed_logins_from(Some(username), address, &since)
         .await?;
-    if failures >= MAX_FAILED_LOGINS {
-        let until = last
-            .as_deref()
+    let (per_address, last_address) = db.failed_logins_from(None, address, &since).await?;
+    let wait_until = |failures: i64, free: i64, last: &Option<String>| {
+        last.as_deref()
             .and_then(parse_instant)
-            .unwrap_or_else(Utc::now)
-            + Duration::minutes(LOGIN_WINDOW_MINUTES);
-        let secs = (until - Utc::now()).num_seconds().max(1) as u64;
+            .map(|at| at + Duration::seconds(login_delay_secs(failures, free)))
+    };
+    let until = [
+        wait_until(per_user, FREE_FAILURES, &last_user),
+        wait_until(per_address, FREE_FAILURES_PER_ADDRESS, &last_address),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    if let Some(until) = until.filter(|u| *u > now) {
+        let millis = (until - now).num_milliseconds().max(1);
         return Err(Error::RateLimited {
-            retry_after_secs: secs,
+            retry_after_secs: (millis as u64).div_ceil(1000),
         });
     }
     let found = db.user_for_login(username).await?;
@@ -140,13 +170,27 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<User> {
         .await
         .map_err(|e| Error::Internal(e.into()))?;
     let ok = ok && found.is_some();
-    db.record_login_attempt(username, ok).await?;
+    db.record_login_attempt(username, address, ok).await?;
     match found {
         Some((user, _)) if ok => Ok(user),
         _ => Err(Error::BadRequest(Msg::new(
             "ユーザー名またはパスワードが違います",
             "wrong username or password",
         ))),
+    }
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_are_capped() {
+        let delays: Vec<i64> = (0..8).map(|n| login_delay_secs(n, FREE_FAILURES)).collect();
+        assert_eq!(delays, [0, 0, 0, 1, 2, 4, 8, 16]);
+        assert_eq!(login_delay_secs(40, FREE_FAILURES), MAX_DELAY_SECS);
+        assert_eq!(login_delay_secs(9, FREE_FAILURES_PER_ADDRESS), 0);
+        assert_eq!(login_delay_secs(10, FREE_FAILURES_PER_ADDRESS), 1);
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Config {
     pub answer_deadline_days: i64,
     /// Invitees who have not answered get a chase this many days before the answer deadline.
     pub chase_days: i64,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (comma-separated IP
+    /// addresses, e.g. `127.0.0.1,10.0.0.5`). Empty (default): the header is ignored and the
+    /// peer address is the client, because anyone can write that header.
+    pub trusted_proxies: String,
 }
 
 impl Default for Config {
@@ -57,12 +61,13 @@ impl Default for Config {
             reminder_days: "7,1".into(),
             answer_deadline_days: 2,
             chase_days: 2,
+            trusted_proxies: String::new(),
         }
     }
 }
 
 /// Keys settable as `RENKEI_<KEY>` environment variables.
-const CONFIG_KEYS: [&str; 13] = [
+const CONFIG_KEYS: [&str; 14] = [
     "database_url",
     "listen",
     "public_url",
@@ -76,6 +81,7 @@ const CONFIG_KEYS: [&str; 13] = [
     "reminder_days",
     "answer_deadline_days",
     "chase_days",
+    "trusted_proxies",
 ];
 
 impl Config {
@@ -97,6 +103,23 @@ impl Config {
     }
 
     /// Cookies get the `Secure` flag whenever users reach us over HTTPS.
+    /// The trusted proxies' addresses.
+    pub fn trusted_proxy_list(&self) -> anyhow::Result<Vec<std::net::IpAddr>> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse::<std::net::IpAddr>()
+                    .map(|ip| ip.to_canonical())
+                    .map_err(|_| anyhow::anyhow!(
+                        "RENKEI_TRUSTED_PROXIES: {a:?} is not an IP address (list addresses, e.g. 127.0.0.1,10.0.0.5) / IPアドレスではありません"
+                    ))
+            })
+            .collect()
+    }
+
+    /// Whether users reach the service over https (cookies `Secure`, HSTS sent).
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
@@ -158,6 +181,7 @@ impl Config {
         })?;
         self.mail_sender()?;
         self.reminder_day_list()?;
+        self.trusted_proxy_list()?;
         if !(0..=60).contains(&self.answer_deadline_days) || !(0..=60).contains(&self.chase_days) {
             anyhow::bail!("answer_deadline_days and chase_days must be 0-60 / answer_deadline_days と chase_days は0〜60にしてください");
         }

@@ -157,6 +157,10 @@ impl Error {
                 "ログインが必要です。ログインするか、Authorization: Bearer <APIトークン> を付けてください",
                 "authentication required: log in, or send Authorization: Bearer <API token>",
             ),
+            Error::RateLimited { retry_after_secs } if *retry_after_secs < 60 => Msg::new(
+                format!("試行回数が多すぎます。{retry_after_secs}秒後にもう一度お試しください"),
+                format!("too many attempts; try again in {retry_after_secs} s"),
+            ),
             Error::RateLimited { retry_after_secs } => Msg::new(
                 format!("試行回数が多すぎます。{}分後にもう一度お試しください", retry_after_secs.div_ceil(60)),
                 format!("too many attempts; try again in {} minute(s)", retry_after_secs.div_ceil(60)),

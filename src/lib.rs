@@ -18,5 +18,6 @@ pub mod notices;
 pub mod placement;
 pub mod planning;
 pub mod store;
+pub mod throttle;
 pub mod transfer;
 pub mod web;

@@ -115,24 +115,77 @@ async fn login_sessions_and_csrf(engine: Engine) {
 }
 both_engines!(login_sessions_and_csrf);
 
-async fn login_attempts_are_rate_limited(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
+/// A browser-like client whose requests come, through the trusted proxy 127.0.0.1, from
+/// `address`.
+fn client_from(address: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", address.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Failed logins slow down the address they came from, with growing delays and Retry-After;
+/// the owner logging in from another address is never refused, not even while a stranger
+/// keeps guessing.
+async fn login_attempts_are_throttled_per_address(engine: Engine) {
+    let test_db = crate::support::TestDb::new(engine).await;
+    let app = TestApp::configured(test_db, |c| c.trusted_proxies = "127.0.0.1".into()).await;
     tenant(app.db(), "alpha").await;
-    let c = client();
-    // Each attempt as a browser makes it: load the form (fresh CSRF token), then post.
-    for _ in 0..renkei::auth::MAX_FAILED_LOGINS {
-        let res = login(&c, &app, "alpha-admin", "guess", None).await;
+    let stranger = client_from("203.0.113.66");
+    for _ in 0..renkei::auth::FREE_FAILURES {
+        let res = login(&stranger, &app, "alpha-admin", "guess", None).await;
         assert_eq!(res.status(), 400);
     }
-    // Now even the right password is refused for a while, with a clear message.
-    let res = login(&c, &app, "alpha-admin", PASSWORD, None).await;
+    // The next attempt from that address must wait, right password or not (not even checked).
+    let res = login(&stranger, &app, "alpha-admin", PASSWORD, None).await;
     assert_eq!(res.status(), 429);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(wait, 1, "the first delay is one second");
     assert!(res.text().await.unwrap().contains("試行回数が多すぎます"));
-    // Other accounts are not affected.
-    logged_in_client(&app, "alpha-viewer").await;
+    // The owner, from their own address, logs in at once.
+    let owner = client_from("198.51.100.7");
+    let res = login(&owner, &app, "alpha-admin", PASSWORD, Some("/")).await;
+    assert_eq!(res.status(), 303, "the owner is not locked out");
+    // The stranger's delays grow: after waiting, one more failure doubles the wait.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let res = login(&stranger, &app, "alpha-admin", "guess-again", None).await;
+    assert_eq!(res.status(), 400);
+    let res = login(&stranger, &app, "alpha-admin", "guess-3", None).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "2");
+    // Without a trusted proxy the header is not believed: every client is the peer itself.
+    let other_db = crate::support::TestDb::new(engine).await;
+    let plain = TestApp::on(other_db).await;
+    tenant(plain.db(), "bravo").await;
+    for i in 0..renkei::auth::FREE_FAILURES {
+        let c = client_from(&format!("192.0.2.{}", i + 1));
+        assert_eq!(
+            login(&c, &plain, "bravo-admin", "guess", None)
+                .await
+                .status(),
+            400
+        );
+    }
+    let c = client_from("192.0.2.99");
+    let res = login(&c, &plain, "bravo-admin", "guess", None).await;
+    assert_eq!(
+        res.status(),
+        429,
+        "X-Forwarded-For from an untrusted peer changes nothing"
+    );
+    assert!(res.headers().contains_key("retry-after"));
+    plain.stop().await;
     app.stop().await;
 }
-both_engines!(login_attempts_are_rate_limited);
+both_engines!(login_attempts_are_throttled_per_address);
 
 #[tokio::test]
 async fn viewers_read_but_do_not_write_and_language_switches() {
@@ -170,3 +223,59 @@ async fn viewers_read_but_do_not_write_and_language_switches() {
         .contains("default-src 'self'"));
     app.stop().await;
 }
+
+/// HSTS only where the public URL is https; answer and facility links are never cached and
+/// are limited per link (a burst, then 429 with Retry-After), other links unaffected.
+async fn link_pages_are_limited_per_link_and_not_cached(engine: Engine) {
+    let test_db = crate::support::TestDb::new(engine).await;
+    let app = TestApp::configured(test_db, |c| {
+        c.public_url = "https://renkei.example.jp".into()
+    })
+    .await;
+    let c = client();
+    let res = c.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let burst = renkei::throttle::PER_LINK_BURST;
+    for _ in 0..burst {
+        let res = c.get(app.url("/answer/some-token")).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+        assert_eq!(res.headers()["cache-control"], "no-store");
+    }
+    let res = c.get(app.url("/answer/some-token")).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=renkei::throttle::PER_LINK_PERIOD.as_secs()).contains(&wait),
+        "{wait}"
+    );
+    let res = c
+        .get(app.url("/answer/another-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "another link is not affected");
+    let res = c
+        .get(app.url("/facility/a-facility-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    app.stop().await;
+
+    let plain = TestApp::spawn(engine).await;
+    let res = c.get(plain.url("/healthz")).send().await.unwrap();
+    assert!(
+        !res.headers().contains_key("strict-transport-security"),
+        "no HSTS over http"
+    );
+    plain.stop().await;
+}
+both_engines!(link_pages_are_limited_per_link_and_not_cached);

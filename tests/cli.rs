@@ -448,7 +448,7 @@ fn administrator_round_trip_migrate_municipality_user_import_export() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let db = renkei::store::Db::connect(&url).await.unwrap();
-        let user = renkei::auth::login(&db, USER, PASSWORD)
+        let user = renkei::auth::login(&db, USER, PASSWORD, "cli-test")
             .await
             .expect("the new account can log in");
         assert_eq!(user.role, renkei::auth::Role::Admin);

@@ -174,15 +174,15 @@ async fn loads_the_documented_shape_once(engine: Engine) {
             .len(),
         5
     );
-    let logged_in = renkei::auth::login(db, DEMO_USERNAME, DEMO_PASSWORD)
+    let logged_in = renkei::auth::login(db, DEMO_USERNAME, DEMO_PASSWORD, "test")
         .await
         .expect("demo admin can log in");
     assert_eq!(logged_in.id, admin.id);
-    let logged_in = renkei::auth::login(db, VIEWER_USERNAME, DEMO_PASSWORD)
+    let logged_in = renkei::auth::login(db, VIEWER_USERNAME, DEMO_PASSWORD, "test")
         .await
         .expect("demo viewer can log in");
     assert_eq!(logged_in.id, viewer.id);
-    match renkei::auth::login(db, DEMO_USERNAME, "not-the-demo-password").await {
+    match renkei::auth::login(db, DEMO_USERNAME, "not-the-demo-password", "test").await {
         Err(Error::BadRequest(_)) => {}
         other => panic!(
             "a wrong password must be refused, got {:?}",
@@ -215,7 +215,7 @@ async fn loads_the_documented_shape_once(engine: Engine) {
     assert_eq!(users_of(db, m).await, 3, "no duplicated accounts");
     let admin_again = db.user_by_username(DEMO_USERNAME).await.unwrap().unwrap();
     assert_eq!(admin_again.id, admin.id, "the demo admin was not recreated");
-    renkei::auth::login(db, DEMO_USERNAME, DEMO_PASSWORD)
+    renkei::auth::login(db, DEMO_USERNAME, DEMO_PASSWORD, "test")
         .await
         .expect("the demo password still works after a second load");
 }

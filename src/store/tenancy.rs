@@ -237,26 +237,50 @@ impl Db {
 
     // ----- login attempts -----
 
-    pub async fn record_login_attempt(&self, username: &str, success: bool) -> Result<()> {
-        sqlx::query("INSERT INTO login_attempts (username, at, success) VALUES ($1, $2, $3)")
+    pub async fn record_login_attempt(
+        &self,
+        username: &str,
+        address: &str,
+        success: bool,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        if success {
+            // A success clears this address's failures for the username.
+            sqlx::query(
+                "DELETE FROM login_attempts WHERE username = $1 AND address = $2 AND success = 0",
+            )
             .bind(username)
-            .bind(now())
-            .bind(i64::from(success))
-            .execute(&self.pool)
+            .bind(address)
+            .execute(&mut *tx)
             .await?;
+        }
+        sqlx::query(
+            "INSERT INTO login_attempts (username, address, at, success) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(username)
+        .bind(address)
+        .bind(now())
+        .bind(i64::from(success))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Failed attempts for `username` since `since` (UTC text) and the latest of them.
-    pub async fn failed_logins_since(
+    /// Failed attempts from the client `address` since `since` (UTC text), for one username or
+    /// (None) for all, and the latest of them.
+    pub async fn failed_logins_from(
         &self,
-        username: &str,
+        username: Option<&str>,
+        address: &str,
         since: &str,
     ) -> Result<(i64, Option<String>)> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MAX(at) AS last FROM login_attempts WHERE username = $1 AND success = 0 AND at > $2",
+            "SELECT COUNT(*) AS n, MAX(at) AS last FROM login_attempts
+             WHERE address = $1 AND ($2 = '' OR username = $2) AND success = 0 AND at > $3",
         )
-        .bind(username)
+        .bind(address)
+        .bind(username.unwrap_or(""))
         .bind(since)
         .fetch_one(&self.pool)
         .await?;

@@ -8,7 +8,6 @@
 mod indicators;
 mod meetings;
 mod notices;
-pub use notices::AnswerLimiter;
 mod placement;
 pub mod templates;
 
@@ -113,7 +112,13 @@ impl IntoResponse for PageError {
             context! { lang => "ja", status => status.as_u16(), message => body.message, fields => body.fields },
         )
         .unwrap_or_else(|_| "error".into());
-        (status, Html(html)).into_response()
+        let mut res = (status, Html(html)).into_response();
+        if let Error::RateLimited { retry_after_secs } | Error::Unavailable { retry_after_secs } = e
+        {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+        }
+        res
     }
 }
 
@@ -291,6 +296,7 @@ fn login_page(
 async fn login_submit(
     State(state): State<AppState>,
     PageLang(lang): PageLang,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
@@ -310,7 +316,8 @@ async fn login_submit(
             StatusCode::FORBIDDEN,
         );
     }
-    match crate::auth::login(&state.db, get("username"), get("password")).await {
+    let address = state.client_address(peer, &headers).to_string();
+    match crate::auth::login(&state.db, get("username"), get("password"), &address).await {
         Ok(user) => {
             let (secret, _) =
                 crate::auth::start_session(&state.db, &user, state.config.session_hours).await?;
@@ -332,14 +339,19 @@ async fn login_submit(
         Err(e @ (Error::BadRequest(_) | Error::RateLimited { .. })) => {
             let status = e.status();
             let msg = e.body().message;
-            login_page(
+            let mut res = login_page(
                 &state,
                 lang,
                 Some(get("next")),
                 Some(msg),
                 get("username"),
                 status,
-            )
+            )?;
+            if let Error::RateLimited { retry_after_secs } = e {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after_secs.into());
+            }
+            Ok(res)
         }
         Err(e) => Err(e.into()),
     }

@@ -4,18 +4,16 @@
 //!
 //! The answer page: GET shows and never changes anything (mail scanners fetch links; HEAD is
 //! answered like GET without a body), POST records the answer. Every response of these routes
-//! sends no referrer (the app-wide `Referrer-Policy: no-referrer`), and requests per client
-//! address are rate-limited.
+//! sends no referrer (the app-wide `Referrer-Policy: no-referrer`) and is never cached
+//! (`Cache-Control: no-store`), and requests are rate-limited per link and per client address
+//! (`app::no_login_links`, `throttle::LinkLimiter`).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{NaiveDate, Utc};
@@ -45,43 +43,6 @@ pub fn routes() -> Router<AppState> {
         .route("/meetings/occurrences/{id}/cancel", post(cancel_submit))
         .route("/notices", get(notices_page))
         .route("/notices/{id}/message", get(notice_message))
-}
-
-/// Requests per client address and window on the answer pages.
-const ANSWER_LIMIT: u32 = 120;
-const ANSWER_WINDOW: Duration = Duration::from_secs(60);
-
-/// Requests per client address on the answer pages, per service instance.
-#[derive(Default)]
-pub struct AnswerLimiter {
-    hits: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl AnswerLimiter {
-    fn limited(&self, ip: IpAddr) -> bool {
-        let Ok(mut hits) = self.hits.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        if hits.len() > 10_000 {
-            hits.retain(|_, (start, _)| now.duration_since(*start) < ANSWER_WINDOW);
-        }
-        let e = hits.entry(ip).or_insert((now, 0));
-        if now.duration_since(e.0) >= ANSWER_WINDOW {
-            *e = (now, 0);
-        }
-        e.1 += 1;
-        e.1 > ANSWER_LIMIT
-    }
-}
-
-fn too_many() -> Response {
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [(header::RETRY_AFTER, "60")],
-        "アクセスが多すぎます。1分ほど待ってからもう一度開いてください / too many requests; wait a minute and open the link again",
-    )
-        .into_response()
 }
 
 fn words(lang: Lang) -> minijinja::Value {
@@ -186,13 +147,9 @@ fn meeting_date(s: &str) -> Option<NaiveDate> {
 async fn answer_page(
     State(state): State<AppState>,
     PageLang(lang): PageLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    if state.answer_limiter.limited(peer.ip()) {
-        return Ok(too_many());
-    }
     let link = link_of(&state, &token).await?;
     render_answer(&state, lang, &token, &link, q.contains_key("saved"), None).await
 }
@@ -274,13 +231,9 @@ async fn render_answer(
 async fn answer_submit(
     State(state): State<AppState>,
     PageLang(lang): PageLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    if state.answer_limiter.limited(peer.ip()) {
-        return Ok(too_many());
-    }
     let link = link_of(&state, &token).await?;
     let form = form_map(&form_pairs(&body));
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
