@@ -73,6 +73,18 @@ enum Command {
         #[arg(long)]
         partial: bool,
     },
+    /// Write a consistent copy of the SQLite database to FILE, safe while the service runs
+    /// (PostgreSQL: use pg_dump, see README).
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with a backup (stop the service first; the previous
+    /// database is kept as *.before-restore). PostgreSQL: use pg_restore, see README.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Export master data as CSV or XLSX.
     Export {
         /// Municipality code.
@@ -274,6 +286,37 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             }
             println!("stop with Ctrl-C / 終了は Ctrl-C");
             app.run(shutdown_signal()).await
+        }
+        Command::Backup { out } => {
+            // PostgreSQL is refused (pg_dump) before anything is connected.
+            crate::store::backup::sqlite_file(&config.database_url)?;
+            // No migration: a backup copies the database as it is.
+            let db = Db::connect(&config.database_url).await?;
+            let copied = crate::store::backup::backup(&db, &out).await?;
+            db.pool.close().await;
+            println!(
+                "backup written to {} ({} bytes) / バックアップを書き出しました",
+                copied.file.display(),
+                copied.bytes
+            );
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let (restored, kept) =
+                crate::store::backup::restore(&from, &config.database_url).await?;
+            println!(
+                "{} restored from {} / バックアップから復元しました",
+                restored.file.display(),
+                from.display()
+            );
+            if let Some(kept) = kept {
+                println!(
+                    "the previous database is kept as {} / 以前のデータベースは {} に残してあります",
+                    kept.display(),
+                    kept.display()
+                );
+            }
+            Ok(())
         }
         Command::Migrate => {
             connect(&config).await?;

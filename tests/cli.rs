@@ -703,3 +703,151 @@ fn xlsx_bomb_is_refused_with_bounded_memory() {
     );
     assert!(peak_mib < 256.0, "peak {peak_mib:.0} MiB");
 }
+
+/// `renkei backup` while four writers commit rows as fast as they can, then `renkei restore`
+/// into another database: every row committed before the backup started is there, and nothing
+/// that was never committed. Restoring over an existing database keeps the old file aside.
+#[test]
+fn backup_under_write_load_restores_every_committed_row() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let sb = Sandbox::new();
+    renkei(&sb, &["migrate"]).ok();
+    renkei(
+        &sb,
+        &["municipality", "add", "--code", "bk", "--name", "控市"],
+    )
+    .ok();
+    let url = sb.db_url();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (before, committed, backup_secs) = rt.block_on(async {
+        let db = renkei::store::Db::connect(&url).await.unwrap();
+        let m = db.municipality_by_code("bk").await.unwrap().unwrap().id;
+        let stop = Arc::new(AtomicBool::new(false));
+        // (code, when its commit returned)
+        let log: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+        let mut writers = Vec::new();
+        for w in 0..4 {
+            let (db, stop, log) = (db.clone(), stop.clone(), log.clone());
+            writers.push(tokio::spawn(async move {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let code = format!("W{w}-{i:06}");
+                    let mut tx = db.begin_write().await.unwrap();
+                    sqlx::query(
+                        "INSERT INTO organisations (municipality_id, code, name, kana, kind, ward, address, phone, email, created_at, updated_at)
+                         VALUES ($1, $2, $3, '', 'other', '', '', '', '', '2026-12-03T00:00:00Z', '2026-12-03T00:00:00Z')",
+                    )
+                    .bind(m.0)
+                    .bind(&code)
+                    .bind(format!("機関 {code} {}", "x".repeat(200)))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                    tx.commit().await.unwrap();
+                    log.lock().unwrap().push((code, Instant::now()));
+                    i += 1;
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = Instant::now();
+        let backup_dir = sb.path().to_path_buf();
+        let db_url = url.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_renkei"));
+            cmd.args(["backup", "--out", "backup.db"])
+                .current_dir(&backup_dir)
+                .env_remove("DATABASE_URL")
+                .env("RENKEI_DATABASE_URL", db_url)
+                .stdin(Stdio::null());
+            run(cmd)
+        })
+        .await
+        .unwrap();
+        let backup_secs = started.elapsed().as_secs_f64();
+        out.ok();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            w.await.unwrap();
+        }
+        let log = log.lock().unwrap();
+        let before: Vec<String> = log
+            .iter()
+            .filter(|(_, at)| *at < started)
+            .map(|(c, _)| c.clone())
+            .collect();
+        let committed: std::collections::HashSet<String> =
+            log.iter().map(|(c, _)| c.clone()).collect();
+        assert!(
+            committed.len() > before.len(),
+            "the writers kept writing during the backup"
+        );
+        db.pool.close().await;
+        (before, committed, backup_secs)
+    });
+    assert!(
+        before.len() > 20,
+        "rows were committed before the backup: {}",
+        before.len()
+    );
+
+    // Restore into a second sandbox (no database there yet).
+    let target = Sandbox::new();
+    std::fs::copy(sb.path().join("backup.db"), target.path().join("backup.db")).unwrap();
+    let out = renkei(&target, &["restore", "--from", "backup.db"]).ok();
+    assert!(out.contains("restored"), "{out}");
+    let restored: std::collections::HashSet<String> = rt.block_on(async {
+        let db = renkei::store::Db::connect(&target.db_url()).await.unwrap();
+        let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM organisations")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        db.pool.close().await;
+        codes.into_iter().collect()
+    });
+    let missing: Vec<&String> = before.iter().filter(|c| !restored.contains(*c)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} committed rows missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(restored.is_subset(&committed), "only committed rows");
+    eprintln!(
+        "backup under load: {} rows committed before it started, {} restored, {} committed in all; backup took {backup_secs:.2} s",
+        before.len(),
+        restored.len(),
+        committed.len()
+    );
+
+    // Restoring over an existing database keeps the old one aside; the data is the backup's.
+    let out = renkei(&sb, &["restore", "--from", "backup.db"]).ok();
+    assert!(out.contains("before-restore"), "{out}");
+    assert!(sb.path().join("cli-test.db.before-restore").exists());
+    // A file that is not a renkei database is refused, and nothing is replaced.
+    std::fs::write(sb.path().join("junk.db"), b"not a database").unwrap();
+    let err = renkei(&sb, &["restore", "--from", "junk.db"]).fails();
+    assert!(err.contains("junk.db"), "{err}");
+    // A backup never overwrites a file.
+    let err = renkei(&sb, &["backup", "--out", "backup.db"]).fails();
+    assert!(err.contains("exists already"), "{err}");
+}
+
+/// PostgreSQL databases are backed up with pg_dump: the commands say so instead of failing
+/// obscurely.
+#[test]
+fn backup_of_postgres_points_to_pg_dump() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.renkei(&["backup", "--out", "x.db"]);
+    cmd.env("RENKEI_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none");
+    let err = run(cmd).fails();
+    assert!(err.contains("pg_dump"), "{err}");
+    let mut cmd = sb.renkei(&["restore", "--from", "x.db"]);
+    cmd.env("RENKEI_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none");
+    let err = run(cmd).fails();
+    assert!(err.contains("pg_restore"), "{err}");
+}

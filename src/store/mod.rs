@@ -9,6 +9,7 @@
 //! * a write and its audit-log row are committed in one transaction.
 
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod indicators;
 pub mod jobs;
