@@ -230,6 +230,7 @@ pub(crate) async fn publish_plan(
 
 /// Which published occurrences to list or export.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct OccurrenceQuery {
     /// First date, YYYY-MM-DD.

@@ -80,7 +80,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         crate::indicators::Action, crate::indicators::OccState, crate::indicators::service::Dashboard,
         crate::indicators::service::Drill, crate::indicators::service::DrillRow, crate::indicators::service::Acted,
         indicators::PresetInput, indicators::ActInput, indicators::Recorded)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -97,6 +97,131 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The OpenAPI document as served at `/api/openapi.json`: utoipa's, with the two shapes
+/// utoipa writes that no body can match made into what the server accepts:
+/// * a struct that flattens another (`#[serde(flatten)]`) becomes `allOf: [inner, own]`; when
+///   the inner part forbids other fields (`deny_unknown_fields` → `additionalProperties:
+///   false`) no object can satisfy both parts. Such an `allOf` is merged into one object
+///   schema with all properties and required fields, closed if any part was closed.
+/// * `MasterInput` (the body of the kind named in the path) is any one of the four inputs;
+///   `oneOf` would demand that exactly one matches, and a small body can match two.
+pub fn openapi_document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let schemas = doc["components"]["schemas"].clone();
+    let closed = |schema: &serde_json::Value| -> Option<serde_json::Value> {
+        let name = schema["$ref"].as_str()?.rsplit('/').next()?;
+        let target = schemas.get(name)?;
+        (target["additionalProperties"] == serde_json::Value::Bool(false)).then(|| target.clone())
+    };
+    fn resolve(schemas: &serde_json::Value, part: &serde_json::Value) -> serde_json::Value {
+        match part["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+            Some(name) => schemas.get(name).cloned().unwrap_or_default(),
+            None => part.clone(),
+        }
+    }
+    fn walk(v: &mut serde_json::Value, f: &mut dyn FnMut(&mut serde_json::Value)) {
+        f(v);
+        match v {
+            serde_json::Value::Object(map) => map.values_mut().for_each(|c| walk(c, f)),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|c| walk(c, f)),
+            _ => {}
+        }
+    }
+    walk(&mut doc, &mut |v| {
+        let Some(parts) = v.get("allOf").and_then(|p| p.as_array()) else {
+            return;
+        };
+        if !parts.iter().any(|p| closed(p).is_some()) {
+            return;
+        }
+        let mut properties = serde_json::Map::new();
+        let mut required: Vec<serde_json::Value> = Vec::new();
+        for part in parts {
+            let part = resolve(&schemas, part);
+            if let Some(p) = part["properties"].as_object() {
+                properties.extend(p.clone());
+            }
+            for r in part["required"].as_array().into_iter().flatten() {
+                if !required.contains(r) {
+                    required.push(r.clone());
+                }
+            }
+        }
+        let mut merged = serde_json::json!({
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        });
+        if let Some(d) = v.get("description") {
+            merged["description"] = d.clone();
+        }
+        *v = merged;
+    });
+    let master = &mut doc["components"]["schemas"]["MasterInput"];
+    if let Some(one_of) = master.get("oneOf").cloned() {
+        *master = serde_json::json!({
+            "anyOf": one_of,
+            "description": master.get("description").cloned().unwrap_or_default(),
+        });
+    }
+    doc
+}
+
+/// Responses every operation can give, documented on each one that does not document them
+/// itself: 400 (a malformed query, path or body), 401 (no or a bad token; all of `/api/v1` needs
+/// one), and for operations with a body 413 (too large) and 415 (not JSON).
+struct CommonResponses;
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let mut common = vec![
+                    ("400", "bad request: the message says what to fix"),
+                    (
+                        "401",
+                        "authentication required: send Authorization: Bearer <token>",
+                    ),
+                ];
+                if op.request_body.is_some() {
+                    common.push(("413", "the body is too large"));
+                    common.push((
+                        "415",
+                        "the body is not JSON (Content-Type: application/json)",
+                    ));
+                }
+                for (status, description) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(meetings::routes())
@@ -105,7 +230,7 @@ pub fn routes() -> Router<AppState> {
         .merge(indicators::routes())
         .route(
             "/api/openapi.json",
-            get(|| async { Json(ApiDoc::openapi()) }),
+            get(|| async { Json(openapi_document()) }),
         )
         .route("/api/v1/me", get(me))
         .route("/api/v1/calendar/holidays", get(holidays))
@@ -159,8 +284,10 @@ pub async fn api_not_found(uri: axum::http::Uri) -> Error {
     ))
 }
 
-/// Request body of create and update: the input of the kind named in the path.
+/// Request body of create and update: the input of the kind named in the path, as a flat
+/// object (`{"code": …, "name": …}`), not wrapped in the kind's name.
 #[derive(ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 enum MasterInput {
     Organisation(OrganisationInput),
@@ -241,6 +368,7 @@ async fn me(ApiUser(user): ApiUser) -> Json<User> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
     /// Substring of code, name, kana (and more per kind).
     #[serde(default)]
@@ -412,6 +540,7 @@ async fn delete_record(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportQuery {
     /// csv (default) or xlsx; guessed from the bytes when omitted.
     format: Option<String>,
@@ -464,6 +593,7 @@ async fn import_records(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
     /// csv (default) or xlsx.
     #[serde(default)]
@@ -562,6 +692,7 @@ struct HolidayOut {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HolidayQuery {
     from_year: i32,
     to_year: i32,
@@ -603,6 +734,7 @@ struct ClosedDayOut {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ClosedQuery {
     /// e.g. 2026, FY2026, R8, 令和8年度.
     fiscal_year: String,
@@ -756,4 +888,116 @@ async fn audit_log(
     Ok(Json(
         state.db.audit_entries(user.municipality_id, 200).await?,
     ))
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    use super::*;
+
+    fn document() -> serde_json::Value {
+        openapi_document()
+    }
+
+    /// No request or response schema combines a closed part with others (`allOf` where one
+    /// part has `additionalProperties: false` matches no object), and master-data bodies are
+    /// documented flat.
+    #[test]
+    fn no_schema_is_unsatisfiable_and_master_bodies_are_flat() {
+        let doc = document();
+        let text = doc.to_string();
+        let schemas = &doc["components"]["schemas"];
+        fn walk<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+            if v.get("allOf").is_some() {
+                out.push(v);
+            }
+            match v {
+                serde_json::Value::Object(m) => m.values().for_each(|c| walk(c, out)),
+                serde_json::Value::Array(a) => a.iter().for_each(|c| walk(c, out)),
+                _ => {}
+            }
+        }
+        let mut all_of = Vec::new();
+        walk(&doc, &mut all_of);
+        for v in all_of {
+            for part in v["allOf"].as_array().unwrap() {
+                if let Some(name) = part["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+                    assert_ne!(
+                        schemas[name]["additionalProperties"],
+                        serde_json::Value::Bool(false),
+                        "allOf with the closed {name}: {v}"
+                    );
+                }
+            }
+        }
+        // The stored indicator carries id and fiscal_year besides the input's fields.
+        let indicator = &schemas["Indicator"];
+        for field in ["id", "fiscal_year", "code"] {
+            assert!(indicator["properties"][field].is_object(), "{indicator}");
+        }
+        assert!(
+            !text.contains("\"Organisation\":{\"$ref\""),
+            "wrapped master body"
+        );
+        let any_of = schemas["MasterInput"]["anyOf"].as_array().unwrap();
+        assert_eq!(any_of.len(), 4);
+    }
+
+    /// Every parameter declared `in: path` is a `{name}` of its path, and every `{name}` is
+    /// declared: query parameters are never documented as path parameters.
+    #[test]
+    fn path_parameters_are_the_paths_placeholders() {
+        let doc = document();
+        let mut problems = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let placeholders: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            for (method, op) in item.as_object().unwrap() {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                let declared: Vec<&str> = params
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                for name in &declared {
+                    if !placeholders.contains(name) {
+                        problems.push(format!("{method} {path}: {name} declared in: path"));
+                    }
+                }
+                for name in &placeholders {
+                    if !declared.contains(name) {
+                        problems.push(format!("{method} {path}: {{{name}}} not declared"));
+                    }
+                }
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "{} problems:\n{}",
+            problems.len(),
+            problems.join("\n")
+        );
+    }
+
+    /// Every operation documents 400 and 401 with the error body; operations with a body also
+    /// 413 and 415.
+    #[test]
+    fn every_operation_documents_its_errors() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let mut expected = vec!["400", "401"];
+                if op.get("requestBody").is_some() {
+                    expected.extend(["413", "415"]);
+                }
+                for status in expected {
+                    assert!(
+                        op["responses"][status].is_object(),
+                        "{method} {path} does not document {status}"
+                    );
+                }
+            }
+        }
+    }
 }

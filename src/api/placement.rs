@@ -187,6 +187,7 @@ pub(crate) async fn renew_link(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BoardQuery {
     /// First night (default today, JST).
@@ -261,6 +262,7 @@ pub(crate) async fn search(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RequestQuery {
     /// Only requests with this status.
@@ -609,6 +611,7 @@ pub(crate) async fn batch(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FiguresQuery {
     /// Fiscal year: 2026, FY2026, R8 or 令和8年度 (default: the current one).
