@@ -565,3 +565,48 @@ async fn res_link_absent(api: &Api, path: &str) -> bool {
     assert_eq!(res.status(), 200);
     res.headers().get("link").is_none()
 }
+
+/// The import page (a browser's upload) is all-or-nothing too: a mixed file is refused with
+/// the bad row named, and nothing, not the good row and not an audit entry, is written.
+async fn the_import_page_writes_nothing_of_a_mixed_file(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let t = tenant(app.db(), "alpha").await;
+    let c = crate::support::logged_in_client(&app, "alpha-admin").await;
+    let before = footprint(&app, &t).await;
+    let mixed =
+        "code,name,kind\nN-01,相談支援事業所あさひ,consultation_office\nN-02,謎の機関,宇宙港\n";
+    let upload = |partial: bool| {
+        let c = c.clone();
+        let url = app.url("/transfer");
+        async move {
+            let csrf = crate::support::csrf_token(&c, &url).await;
+            let mut form = reqwest::multipart::Form::new()
+                .text("csrf", csrf)
+                .text("kind", "organisations")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(mixed.as_bytes().to_vec())
+                        .file_name("orgs.csv"),
+                );
+            if partial {
+                form = form.text("partial", "on");
+            }
+            let res = c.post(&url).multipart(form).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, page) = upload(false).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("宇宙港"), "the bad value is shown");
+    assert_eq!(footprint(&app, &t).await, before, "nothing written");
+    let (status, page) = upload(true).await;
+    assert_eq!(status, 200, "{page}");
+    let after = footprint(&app, &t).await;
+    assert_eq!(
+        (after[0], after[1]),
+        (before[0] + 1, before[1] + 1),
+        "the good row and one audit entry"
+    );
+    app.stop().await;
+}
+both_engines!(the_import_page_writes_nothing_of_a_mixed_file);
