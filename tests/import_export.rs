@@ -548,6 +548,42 @@ async fn master_lists_are_paged(engine: Engine) {
                 }));
         }
     }
+    // The list page shows 200 a page, the total, and links to the other pages.
+    let c = crate::support::logged_in_client(&app, "alpha-admin").await;
+    let page1 = crate::support::get_text(&c, &app.url("/master/organisations")).await;
+    assert!(page1.contains("450 件"), "the total is shown");
+    assert_eq!(page1.matches("<th scope=\"row\">").count(), 200);
+    assert!(
+        page1.contains("rel=\"next\" href=\"/master/organisations?page=2\""),
+        "{page1}"
+    );
+    let page3 = crate::support::get_text(&c, &app.url("/master/organisations?page=3")).await;
+    assert_eq!(page3.matches("<th scope=\"row\">").count(), 50);
+    assert!(page3.contains("rel=\"prev\" href=\"/master/organisations?page=2\""));
+    assert!(!page3.contains("rel=\"next\""));
+
+    // The audit log and the placement requests are paged the same way.
+    let audit_rows = footprint(&app, &t).await[0];
+    let res = admin.get("/api/v1/audit?limit=1").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["x-total-count"],
+        audit_rows.to_string().as_str()
+    );
+    assert_eq!(
+        res.headers()["link"],
+        "</api/v1/audit?limit=1&offset=1>; rel=\"next\""
+    );
+    assert_eq!(res.json::<Vec<Value>>().await.unwrap().len(), 1);
+    for path in [
+        "/api/v1/audit?limit=5000",
+        "/api/v1/placement/requests?offset=-3",
+    ] {
+        assert_eq!(admin.get(path).await.status(), 422, "{path}");
+    }
+    let res = admin.get("/api/v1/placement/requests?limit=5").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-total-count"], "0");
     let res = admin.get("/api/v1/notices?limit=10").await;
     assert_eq!(
         (

@@ -873,21 +873,35 @@ async fn job_status(
     Ok(Json(state.db.job(user.municipality_id, id).await?))
 }
 
-/// The latest 200 entries of the audit log (administrators only).
-#[utoipa::path(get, path = "/api/v1/audit", responses((status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody)))]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    /// Entries per page: 1 to 1000, default 200.
+    limit: Option<i64>,
+    /// Entries to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    offset: Option<i64>,
+}
+
+/// The audit log, newest first, a page at a time (administrators only).
+#[utoipa::path(get, path = "/api/v1/audit", params(PageQuery), responses((status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn audit_log(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-) -> Result<Json<Vec<AuditEntry>>> {
+    query: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response> {
     if !user.role.is_admin() {
         return Err(Error::Forbidden(Msg::new(
             "監査ログは管理者のみ閲覧できます",
             "only administrators may read the audit log",
         )));
     }
-    Ok(Json(
-        state.db.audit_entries(user.municipality_id, 200).await?,
-    ))
+    let q = query.map_err(query_error)?.0;
+    let page = Page::parse(q.limit, q.offset)?;
+    let m = user.municipality_id;
+    let entries = state.db.audit_page(m, page.limit, page.offset).await?;
+    let total = state.db.count_audit_entries(m).await?;
+    Ok((page.headers(total, "/api/v1/audit", &[]), Json(entries)).into_response())
 }
 
 #[cfg(test)]

@@ -268,21 +268,33 @@ pub(crate) struct RequestQuery {
     /// Only requests with this status.
     #[serde(default)]
     status: String,
+    /// Requests per page: 1 to 1000, default 200.
+    limit: Option<i64>,
+    /// Requests to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    offset: Option<i64>,
 }
 
-/// Requests (without personal data), open ones first.
-#[utoipa::path(get, path = "/api/v1/placement/requests", params(RequestQuery), responses((status = 200, body = Vec<RequestSummary>), (status = 403, body = ErrorBody)))]
+/// Requests (without personal data), open ones first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/placement/requests", params(RequestQuery), responses((status = 200, body = Vec<RequestSummary>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn list_requests(
     State(state): State<AppState>,
     user: ApiUser,
     query: std::result::Result<Query<RequestQuery>, QueryRejection>,
-) -> Result<Json<Vec<RequestSummary>>> {
+) -> Result<Response> {
     let user = user.require_hub()?;
     let q = query.map_err(query_error)?.0;
+    let page = crate::api::Page::parse(q.limit, q.offset)?;
     let status = Some(q.status.trim()).filter(|s| !s.is_empty());
-    Ok(Json(
-        state.db.list_requests(user.municipality_id, status).await?,
-    ))
+    let (requests, total) = state
+        .db
+        .requests_page(user.municipality_id, status, page.limit, page.offset)
+        .await?;
+    let headers = page.headers(
+        total,
+        "/api/v1/placement/requests",
+        &[("status", status.unwrap_or(""))],
+    );
+    Ok((headers, Json(requests)).into_response())
 }
 
 /// Records a new request (consultation).

@@ -49,13 +49,34 @@ impl Db {
         municipality: MunicipalityId,
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
+        self.audit_page(municipality, limit, 0).await
+    }
+
+    /// How many audit entries the municipality has.
+    pub async fn count_audit_entries(&self, municipality: MunicipalityId) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE municipality_id = $1")
+                .bind(municipality.0)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Entries newest first: `limit` after `offset`.
+    pub async fn audit_page(
+        &self,
+        municipality: MunicipalityId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT a.at, u.username, a.action, a.entity, a.entity_id, a.detail
              FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
-             WHERE a.municipality_id = $1 ORDER BY a.id DESC LIMIT $2",
+             WHERE a.municipality_id = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3",
         )
         .bind(municipality.0)
         .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

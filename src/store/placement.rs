@@ -1162,15 +1162,39 @@ impl Db {
         m: MunicipalityId,
         status: Option<&str>,
     ) -> Result<Vec<RequestSummary>> {
+        Ok(self.requests_page(m, status, i64::MAX, 0).await?.0)
+    }
+
+    /// One page of [`Db::list_requests`] and how many requests match.
+    pub async fn requests_page(
+        &self,
+        m: MunicipalityId,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<RequestSummary>, i64)> {
         let rows = sqlx::query(&format!(
             "SELECT {REQUEST_COLUMNS} FROM placement_requests WHERE municipality_id = $1 AND ($2 = '' OR status = $2)
-             ORDER BY CASE WHEN status IN ('ended', 'withdrawn') THEN 1 ELSE 0 END, urgency DESC, id DESC"
+             ORDER BY CASE WHEN status IN ('ended', 'withdrawn') THEN 1 ELSE 0 END, urgency DESC, id DESC
+             LIMIT $3 OFFSET $4"
         ))
         .bind(m.0)
         .bind(status.unwrap_or(""))
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(request_summary).collect()
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM placement_requests WHERE municipality_id = $1 AND ($2 = '' OR status = $2)",
+        )
+        .bind(m.0)
+        .bind(status.unwrap_or(""))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            rows.iter().map(request_summary).collect::<Result<_>>()?,
+            total,
+        ))
     }
 
     /// A request with the requester's personal data; the read is audited.

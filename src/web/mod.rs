@@ -470,7 +470,13 @@ struct ListQuery {
     q: String,
     #[serde(default)]
     done: String,
+    /// Page number, from 1.
+    #[serde(default)]
+    page: Option<u32>,
 }
+
+/// Records per page of a master-data list page.
+const LIST_PAGE_SIZE: i64 = 200;
 
 fn column_views(kind: MasterKind, lang: Lang) -> Vec<Value> {
     kind.columns()
@@ -546,10 +552,25 @@ async fn list_page(
 ) -> PageResult {
     let kind = parse_kind(&kind)?;
     let b = base(&state, lang, &session, kind.slug()).await?;
-    let records = state
+    let page_number = i64::from(q.page.unwrap_or(1).max(1));
+    let (records, total) = state
         .db
-        .list_records(session.user.municipality_id, kind, &q.q)
+        .list_records_page(
+            session.user.municipality_id,
+            kind,
+            &q.q,
+            LIST_PAGE_SIZE,
+            (page_number - 1) * LIST_PAGE_SIZE,
+        )
         .await?;
+    let pages = (total + LIST_PAGE_SIZE - 1) / LIST_PAGE_SIZE;
+    let paging = (pages > 1).then(|| {
+        context! {
+            page => page_number, pages => pages,
+            prev => (page_number > 1).then(|| page_number - 1),
+            next => (page_number < pages).then(|| page_number + 1),
+        }
+    });
     let rows: Vec<Value> = records
         .iter()
         .map(|r| context! { id => r.id(), cells => display_cells(r, lang) })
@@ -564,7 +585,7 @@ async fn list_page(
         b,
         context! {
             kind => kind.slug(), title => kind.label().get(lang).to_string(), columns => display_headings(kind, lang),
-            rows => rows, q => q.q, notice => notice,
+            rows => rows, q => q.q, notice => notice, total => total, paging => paging,
         },
     )
 }
