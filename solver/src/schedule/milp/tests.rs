@@ -863,6 +863,76 @@ fn a_model_planned_by_neighbourhoods_improves_the_baseline_deterministically() {
 }
 
 #[test]
+fn a_year_planned_quarter_by_quarter_has_the_counts_of_the_whole_year() {
+    // "n a year" duties planned and published one quarter at a time: what earlier quarters
+    // hold counts, the last quarter takes what is left, so the year gets n, as planned whole.
+    let yearly = [
+        (1, "権利擁護研修", 1),
+        (2, "事例検討", 3),
+        (3, "弁護士相談会", 2),
+        (4, "事例検証", 24),
+    ];
+    let whole = {
+        let mut inst = fy2026();
+        inst.series = yearly
+            .iter()
+            .map(|&(id, title, n)| series(id, title, CadencePeriod::FiscalYear, n, &[1, 2]))
+            .collect();
+        solve(&inst)
+    };
+    let mut published: Vec<PublishedOccurrence> = Vec::new();
+    for (from, to) in [
+        (d(2026, 4, 1), d(2026, 6, 30)),
+        (d(2026, 7, 1), d(2026, 9, 30)),
+        (d(2026, 10, 1), d(2026, 12, 31)),
+        (d(2027, 1, 1), d(2027, 3, 31)),
+    ] {
+        let mut inst = center(from, to);
+        inst.series = yearly
+            .iter()
+            .map(|&(id, title, n)| series(id, title, CadencePeriod::FiscalYear, n, &[1, 2]))
+            .collect();
+        inst.published = published.clone();
+        let plan = solve(&inst);
+        published.extend(
+            plan.occurrences
+                .into_iter()
+                .map(|occurrence| PublishedOccurrence {
+                    occurrence,
+                    pin: Pin::None,
+                }),
+        );
+    }
+    for &(id, title, n) in &yearly {
+        let by_quarters = published
+            .iter()
+            .filter(|p| p.occurrence.series == id)
+            .count();
+        assert_eq!(by_quarters, n as usize, "{title}: quarter by quarter");
+        assert_eq!(of(&whole, id).len(), n as usize, "{title}: the whole year");
+    }
+    // Re-planning the second quarter with the whole year published keeps the year's count.
+    let mut inst = center(d(2026, 7, 1), d(2026, 9, 30));
+    inst.series = yearly
+        .iter()
+        .map(|&(id, title, n)| series(id, title, CadencePeriod::FiscalYear, n, &[1, 2]))
+        .collect();
+    inst.published = published.clone();
+    let again = solve(&inst);
+    for &(id, title, n) in &yearly {
+        let elsewhere = published
+            .iter()
+            .filter(|p| p.occurrence.series == id && !inst.period.contains(p.occurrence.date))
+            .count();
+        assert_eq!(
+            elsewhere + of(&again, id).len(),
+            n as usize,
+            "{title}: Q2 re-planned"
+        );
+    }
+}
+
+#[test]
 fn a_family_interleaves_instead_of_crowding_the_middle() {
     // Four offices visited once a year by the same person: alone, each would aim at the
     // middle of the year; as a family they take their turns, a quarter apart.
