@@ -39,6 +39,9 @@ pub struct Config {
     pub answer_deadline_days: i64,
     /// Invitees who have not answered get a chase this many days before the answer deadline.
     pub chase_days: i64,
+    /// A plan puts no meeting earlier than today plus this many days, so that invitees can
+    /// answer before the answer deadline and get a chase first.
+    pub min_notice_days: i64,
 }
 
 impl Default for Config {
@@ -57,12 +60,13 @@ impl Default for Config {
             reminder_days: "7,1".into(),
             answer_deadline_days: 2,
             chase_days: 2,
+            min_notice_days: 14,
         }
     }
 }
 
 /// Keys settable as `RENKEI_<KEY>` environment variables.
-const CONFIG_KEYS: [&str; 13] = [
+const CONFIG_KEYS: [&str; 14] = [
     "database_url",
     "listen",
     "public_url",
@@ -76,6 +80,7 @@ const CONFIG_KEYS: [&str; 13] = [
     "reminder_days",
     "answer_deadline_days",
     "chase_days",
+    "min_notice_days",
 ];
 
 impl Config {
@@ -160,6 +165,12 @@ impl Config {
         self.reminder_day_list()?;
         if !(0..=60).contains(&self.answer_deadline_days) || !(0..=60).contains(&self.chase_days) {
             anyhow::bail!("answer_deadline_days and chase_days must be 0-60 / answer_deadline_days と chase_days は0〜60にしてください");
+        }
+        let least = self.answer_deadline_days + self.chase_days + 1;
+        if !(least..=180).contains(&self.min_notice_days) {
+            anyhow::bail!(
+                "min_notice_days must be {least}-180 (answer_deadline_days + chase_days + 1 at least, so that a chase fits before the deadline) / min_notice_days は{least}〜180にしてください（回答期限と督促が間に合う日数）"
+            );
         }
         if !self.smtp_url.is_empty() {
             let u = url::Url::parse(&self.smtp_url).map_err(|e| {

@@ -73,9 +73,12 @@ pub struct ValidPlanRequest {
 }
 
 impl PlanRequestInput {
+    /// `today` is the JST date now; no meeting is planned before `today + min_notice_days`
+    /// (nor before the request's planning date).
     pub fn parse(
         &self,
         today: NaiveDate,
+        min_notice_days: i64,
     ) -> std::result::Result<ValidPlanRequest, Vec<FieldError>> {
         let mut e = Vec::new();
         let p = self.period.trim();
@@ -176,18 +179,27 @@ impl PlanRequestInput {
         let Some(mut period) = period else {
             return Err(e);
         };
+        // Nothing in the past, and nothing so soon that invitees could not answer in time.
+        let earliest = planning_date.max(today) + chrono::Duration::days(min_notice_days);
         if period.to < planning_date {
             e.push(FieldError::new(
                 "period",
                 format!("{label}は基準日（{planning_date}）より前に終わっています。これからの期間を選んでください"),
                 format!("{label} ends before the planning date ({planning_date}); choose a period ahead"),
             ));
+        } else if period.to < earliest {
+            e.push(FieldError::new(
+                "period",
+                format!("{label}は、案内して回答をいただける最も早い日（{earliest}、今日から{min_notice_days}日後）より前に終わっています。その後の期間を選んでください"),
+                format!("{label} ends before the earliest date invitees can still be notified and answer ({earliest}, {min_notice_days} days from today); choose a later period"),
+            ));
         }
         if !e.is_empty() {
             return Err(e);
         }
-        // Days already past are not planned (their published meetings stay as they are).
-        period.from = period.from.max(planning_date);
+        // Days already past or within the notice are not planned (their published meetings
+        // stay as they are).
+        period.from = period.from.max(earliest);
         Ok(ValidPlanRequest {
             label,
             period,
