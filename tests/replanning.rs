@@ -122,3 +122,86 @@ async fn nothing_before_the_notice(engine: Engine) {
 }
 
 both_engines!(nothing_before_the_notice);
+
+/// The change budget after an absence hits a published meeting: `affected` (the default)
+/// moves that meeting only, `none` moves nothing and says why no plan exists, `free` may
+/// move more; an unknown budget is refused.
+async fn the_change_budget_decides_what_moves(engine: Engine) {
+    let (app, token) = demo_app(engine).await;
+    let api = app.api(&token);
+    plan_and_publish(&api, "2027Q1", 20).await;
+    let rows: Value = api
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
+        .await;
+    let rows = rows.as_array().unwrap();
+    // A mid-quarter meeting of a monthly series and one of its required invitees.
+    let target = rows
+        .iter()
+        .filter(|o| o["date"].as_str().unwrap() >= "2027-05-10")
+        .find(|o| {
+            o["attendees"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["required"] == true)
+        })
+        .expect("a published meeting with a required invitee");
+    let person = target["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["required"] == true)
+        .unwrap()["person_id"]
+        .as_i64()
+        .unwrap();
+    let date = target["date"].as_str().unwrap();
+    let res = api
+        .post_json(
+            &format!("/api/v1/people/{person}/absences"),
+            &json!({"from": date, "reason": "研修"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+
+    let request = |changes: &str| json!({"period": "2027Q1", "planning_date": PLANNING_DATE, "time_limit_seconds": 20, "changes": changes});
+    // affected: only the hit meeting changes its date; every other keeps its date.
+    let (_, run) = plan(&api, &request("affected")).await;
+    let result = &run["result"];
+    assert_eq!(result["valid"], true, "{}", result["violations"]);
+    let changes = result["changes"].as_array().unwrap();
+    let moved: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["before"]["date"] != c["after"]["date"])
+        .collect();
+    assert_eq!(moved.len(), 1, "only the hit meeting moves: {changes:#?}");
+    assert_eq!(moved[0]["before"]["date"], date, "{changes:#?}");
+    let notes = run["notes"].to_string();
+    assert!(notes.contains("開催できなくなった1件だけ"), "{notes}");
+
+    // none: nothing may move, so no plan, and the reason names the meeting that cannot be held.
+    let (_, run) = plan(&api, &request("none")).await;
+    assert!(
+        !run["result"]["infeasibility"].is_null(),
+        "keeping every meeting is impossible after the absence: {}",
+        run["result"]
+    );
+
+    // free: a valid plan.
+    let (_, run) = plan(&api, &request("free")).await;
+    assert_eq!(
+        run["result"]["valid"], true,
+        "{}",
+        run["result"]["violations"]
+    );
+
+    let (status, body) =
+        crate::meetings::status_json(api.post_json("/api/v1/plans", &request("sometimes")).await)
+            .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        crate::meetings::field_names(&body).contains(&"changes".to_string()),
+        "{body}"
+    );
+}
+
+both_engines!(the_change_budget_decides_what_moves);

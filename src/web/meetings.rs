@@ -724,6 +724,7 @@ async fn plan_submit(
         period: form.get("period").cloned().unwrap_or_default(),
         time_limit_seconds,
         method: form.get("method").cloned(),
+        changes: form.get("changes").cloned(),
         ..Default::default()
     };
     if errors.is_empty() {
