@@ -42,6 +42,10 @@ pub struct Config {
     /// A plan puts no meeting earlier than today plus this many days, so that invitees can
     /// answer before the answer deadline and get a chase first.
     pub min_notice_days: i64,
+    /// A person is required at no more than this many meetings a day (0: no limit).
+    pub max_meetings_per_day: u32,
+    /// ... nor more than this many hours of meetings a day (0: no limit).
+    pub max_meeting_hours_per_day: f64,
 }
 
 impl Default for Config {
@@ -61,12 +65,14 @@ impl Default for Config {
             answer_deadline_days: 2,
             chase_days: 2,
             min_notice_days: 14,
+            max_meetings_per_day: 4,
+            max_meeting_hours_per_day: 6.0,
         }
     }
 }
 
 /// Keys settable as `RENKEI_<KEY>` environment variables.
-const CONFIG_KEYS: [&str; 14] = [
+const CONFIG_KEYS: [&str; 16] = [
     "database_url",
     "listen",
     "public_url",
@@ -81,6 +87,8 @@ const CONFIG_KEYS: [&str; 14] = [
     "answer_deadline_days",
     "chase_days",
     "min_notice_days",
+    "max_meetings_per_day",
+    "max_meeting_hours_per_day",
 ];
 
 impl Config {
@@ -99,6 +107,17 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("configuration error / 設定エラー: {e}"))?;
         config.check()?;
         Ok(config)
+    }
+
+    /// What a plan request does not say itself.
+    pub fn plan_defaults(&self) -> crate::meetings::PlanDefaults {
+        crate::meetings::PlanDefaults {
+            min_notice_days: self.min_notice_days,
+            max_meetings_per_day: (self.max_meetings_per_day > 0)
+                .then_some(self.max_meetings_per_day),
+            max_minutes_per_day: (self.max_meeting_hours_per_day > 0.0)
+                .then(|| (self.max_meeting_hours_per_day * 60.0).round() as u32),
+        }
     }
 
     /// Cookies get the `Secure` flag whenever users reach us over HTTPS.
@@ -165,6 +184,10 @@ impl Config {
         self.reminder_day_list()?;
         if !(0..=60).contains(&self.answer_deadline_days) || !(0..=60).contains(&self.chase_days) {
             anyhow::bail!("answer_deadline_days and chase_days must be 0-60 / answer_deadline_days と chase_days は0〜60にしてください");
+        }
+        if self.max_meetings_per_day > 20 || !(0.0..=16.0).contains(&self.max_meeting_hours_per_day)
+        {
+            anyhow::bail!("max_meetings_per_day must be 0-20 and max_meeting_hours_per_day 0-16 (0: no limit) / max_meetings_per_day は0〜20、max_meeting_hours_per_day は0〜16（0は上限なし）にしてください");
         }
         let least = self.answer_deadline_days + self.chase_days + 1;
         if !(least..=180).contains(&self.min_notice_days) {

@@ -200,7 +200,7 @@ pub(crate) async fn act(
         today(),
         &code,
         limit,
-        state.config.min_notice_days,
+        state.config.plan_defaults(),
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(acted)))

@@ -154,8 +154,9 @@ pub async fn act(
     today: NaiveDate,
     code: &str,
     time_limit_seconds: f64,
-    min_notice_days: i64,
+    defaults: crate::meetings::PlanDefaults,
 ) -> Result<Acted> {
+    let min_notice_days = defaults.min_notice_days;
     let (defs, data) = load(db, user.municipality_id, fy, today).await?;
     if !defs.iter().any(|d| d.code == code) {
         return Err(Error::not_found("指標", "indicator"));
@@ -219,6 +220,7 @@ pub async fn act(
                     // Adding meetings for an indicator moves no published one that can
                     // still be held.
                     changes: crate::meetings::ChangeBudget::Affected,
+                    defaults,
                 },
             )
             .await?;

@@ -134,6 +134,9 @@ pub struct Request {
     pub only: Vec<String>,
     /// The indicators' counts for this period ([`crate::indicators::plan_targets`]).
     pub targets: Vec<crate::indicators::PlanTarget>,
+    /// Every person's daily limits (meetings, minutes) where they are required.
+    pub max_meetings_per_day: Option<u32>,
+    pub max_minutes_per_day: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +261,8 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             // The centers' working day (Meguro's contract: Mon-Fri 8:30-17:30): no meeting in
             // the evening even where a venue stays open.
             hours: Some(OpeningHours::default()),
+            max_meetings_per_day: req.max_meetings_per_day,
+            max_minutes_per_day: req.max_minutes_per_day,
         })
         .collect();
     let organisations = snap

@@ -69,6 +69,22 @@ pub struct PlanRequestInput {
     pub weights: Option<Weights>,
 }
 
+/// The municipality's planning rules a request does not carry (from the configuration).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanDefaults {
+    /// No meeting before today plus this many days.
+    pub min_notice_days: i64,
+    /// Every person's daily limits where they are required (None: no limit).
+    pub max_meetings_per_day: Option<u32>,
+    pub max_minutes_per_day: Option<u32>,
+}
+
+impl Default for PlanDefaults {
+    fn default() -> Self {
+        crate::config::Config::default().plan_defaults()
+    }
+}
+
 /// What a plan may do to the published meetings of its period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ChangeBudget {
@@ -100,6 +116,7 @@ pub struct ValidPlanRequest {
     pub series: Vec<String>,
     pub weights: Weights,
     pub changes: ChangeBudget,
+    pub defaults: PlanDefaults,
 }
 
 impl PlanRequestInput {
@@ -108,8 +125,9 @@ impl PlanRequestInput {
     pub fn parse(
         &self,
         today: NaiveDate,
-        min_notice_days: i64,
+        defaults: PlanDefaults,
     ) -> std::result::Result<ValidPlanRequest, Vec<FieldError>> {
+        let min_notice_days = defaults.min_notice_days;
         let mut e = Vec::new();
         let p = self.period.trim();
         let mut label = String::new();
@@ -257,6 +275,7 @@ impl PlanRequestInput {
                 .collect(),
             weights,
             changes,
+            defaults,
         })
     }
 }
@@ -324,6 +343,8 @@ pub async fn build_instance(
             weights: req.weights,
             only: req.series.clone(),
             targets,
+            max_meetings_per_day: req.defaults.max_meetings_per_day,
+            max_minutes_per_day: req.defaults.max_minutes_per_day,
         },
     );
     built.notes.extend(target_note);

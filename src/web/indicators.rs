@@ -330,7 +330,7 @@ async fn act_submit(
         today(),
         &code,
         60.0,
-        state.config.min_notice_days,
+        state.config.plan_defaults(),
     )
     .await?;
     Ok(match acted.plan_run_id {

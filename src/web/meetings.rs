@@ -728,7 +728,7 @@ async fn plan_submit(
         ..Default::default()
     };
     if errors.is_empty() {
-        match input.parse(jst_date(Utc::now()), state.config.min_notice_days) {
+        match input.parse(jst_date(Utc::now()), state.config.plan_defaults()) {
             Ok(req) => match start_plan(&state.db, &session.user, &req).await {
                 Ok(run) => {
                     return Ok(Redirect::to(&format!("/meetings/plans/{}", run.id)).into_response())

@@ -24,6 +24,8 @@ fn person(id: PersonId, name: &str) -> Person {
         working_days: vec![],
         absences: vec![],
         hours: None,
+        max_meetings_per_day: None,
+        max_minutes_per_day: None,
     }
 }
 
@@ -930,6 +932,50 @@ fn a_year_planned_quarter_by_quarter_has_the_counts_of_the_whole_year() {
             "{title}: Q2 re-planned"
         );
     }
+}
+
+#[test]
+fn a_persons_daily_limits_hold_in_the_plan_and_the_baseline() {
+    // Four short meetings in one week, all needing 山田 (limited to two meetings and 120
+    // minutes a day) and preferring Monday.
+    let mut inst = center(d(2026, 4, 6), d(2026, 4, 10));
+    inst.people[0].max_meetings_per_day = Some(2);
+    inst.people[0].max_minutes_per_day = Some(120);
+    inst.series = (1..=4)
+        .map(|id| {
+            let mut s = series(id, &format!("会議{id}"), CadencePeriod::Period, 1, &[1]);
+            s.duration_minutes = 60;
+            s.preferred_weekdays = vec![chrono::Weekday::Mon];
+            s
+        })
+        .collect();
+    let plan = solve(&inst);
+    let baseline = crate::schedule::greedy::plan(&inst);
+    for occurrences in [&plan.occurrences, &baseline] {
+        assert!(validate(&inst, occurrences).is_empty());
+        let mut per_day: std::collections::BTreeMap<NaiveDate, u32> = Default::default();
+        for o in occurrences.iter() {
+            *per_day.entry(o.date).or_default() += 1;
+        }
+        assert!(per_day.values().all(|n| *n <= 2), "{per_day:?}");
+        assert_eq!(occurrences.len(), 4);
+    }
+    // Three on one day break the limit, and the validator says so.
+    let mut crowded = plan.occurrences.clone();
+    let day = crowded[0].date;
+    for (i, o) in crowded.iter_mut().enumerate().take(3) {
+        o.date = day;
+        o.start = t(9 + 2 * i as u32, 0);
+        o.end = t(10 + 2 * i as u32, 0);
+    }
+    let violations = validate(&inst, &crowded);
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.rule == crate::schedule::validate::Rule::DailyLoad
+                && v.message.en.contains("more than the 2 a day")),
+        "{violations:#?}"
+    );
 }
 
 #[test]
