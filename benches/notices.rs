@@ -471,7 +471,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let today = renkei_solver::calendar::jst_date(chrono::Utc::now());
     let request = input
-        .parse(today)
+        .parse(today, Default::default())
         .map_err(|e| anyhow::anyhow!("plan request: {e:?}"))?;
     let t = Instant::now();
     let run = renkei::meetings::start_plan(&db, &user, &request).await?;

@@ -585,7 +585,7 @@ async fn bench_instance(
         ..Default::default()
     };
     let req = input
-        .parse(today)
+        .parse(today, Default::default())
         .map_err(|e| anyhow::anyhow!("bench request: {e:?}"))?;
     let built = crate::meetings::build_instance(&db, m.id, &req)
         .await

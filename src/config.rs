@@ -43,6 +43,13 @@ pub struct Config {
     /// addresses, e.g. `127.0.0.1,10.0.0.5`). Empty (default): the header is ignored and the
     /// peer address is the client, because anyone can write that header.
     pub trusted_proxies: String,
+    /// A plan puts no meeting earlier than today plus this many days, so that invitees can
+    /// answer before the answer deadline and get a chase first.
+    pub min_notice_days: i64,
+    /// A person is required at no more than this many meetings a day (0: no limit).
+    pub max_meetings_per_day: u32,
+    /// ... nor more than this many hours of meetings a day (0: no limit).
+    pub max_meeting_hours_per_day: f64,
 }
 
 impl Default for Config {
@@ -62,12 +69,15 @@ impl Default for Config {
             answer_deadline_days: 2,
             chase_days: 2,
             trusted_proxies: String::new(),
+            min_notice_days: 14,
+            max_meetings_per_day: 4,
+            max_meeting_hours_per_day: 6.0,
         }
     }
 }
 
 /// Keys settable as `RENKEI_<KEY>` environment variables.
-const CONFIG_KEYS: [&str; 14] = [
+const CONFIG_KEYS: [&str; 17] = [
     "database_url",
     "listen",
     "public_url",
@@ -82,6 +92,9 @@ const CONFIG_KEYS: [&str; 14] = [
     "answer_deadline_days",
     "chase_days",
     "trusted_proxies",
+    "min_notice_days",
+    "max_meetings_per_day",
+    "max_meeting_hours_per_day",
 ];
 
 impl Config {
@@ -102,7 +115,17 @@ impl Config {
         Ok(config)
     }
 
-    /// Cookies get the `Secure` flag whenever users reach us over HTTPS.
+    /// What a plan request does not say itself.
+    pub fn plan_defaults(&self) -> crate::meetings::PlanDefaults {
+        crate::meetings::PlanDefaults {
+            min_notice_days: self.min_notice_days,
+            max_meetings_per_day: (self.max_meetings_per_day > 0)
+                .then_some(self.max_meetings_per_day),
+            max_minutes_per_day: (self.max_meeting_hours_per_day > 0.0)
+                .then(|| (self.max_meeting_hours_per_day * 60.0).round() as u32),
+        }
+    }
+
     /// The trusted proxies' addresses.
     pub fn trusted_proxy_list(&self) -> anyhow::Result<Vec<std::net::IpAddr>> {
         self.trusted_proxies
@@ -119,7 +142,7 @@ impl Config {
             .collect()
     }
 
-    /// Whether users reach the service over https (cookies `Secure`, HSTS sent).
+    /// Cookies get the `Secure` flag, and responses HSTS, whenever users reach us over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
@@ -184,6 +207,16 @@ impl Config {
         self.trusted_proxy_list()?;
         if !(0..=60).contains(&self.answer_deadline_days) || !(0..=60).contains(&self.chase_days) {
             anyhow::bail!("answer_deadline_days and chase_days must be 0-60 / answer_deadline_days と chase_days は0〜60にしてください");
+        }
+        if self.max_meetings_per_day > 20 || !(0.0..=16.0).contains(&self.max_meeting_hours_per_day)
+        {
+            anyhow::bail!("max_meetings_per_day must be 0-20 and max_meeting_hours_per_day 0-16 (0: no limit) / max_meetings_per_day は0〜20、max_meeting_hours_per_day は0〜16（0は上限なし）にしてください");
+        }
+        let least = self.answer_deadline_days + self.chase_days + 1;
+        if !(least..=180).contains(&self.min_notice_days) {
+            anyhow::bail!(
+                "min_notice_days must be {least}-180 (answer_deadline_days + chase_days + 1 at least, so that a chase fits before the deadline) / min_notice_days は{least}〜180にしてください（回答期限と督促が間に合う日数）"
+            );
         }
         if !self.smtp_url.is_empty() {
             let u = url::Url::parse(&self.smtp_url).map_err(|e| {

@@ -1006,25 +1006,9 @@ async fn record_and_read_indicators(client: &Client, app: &TestApp) {
         .unwrap();
     let api = app.api(&token);
     // Last summer's verifications, planned then and published.
-    let res = api
-        .post_json(
-            "/api/v1/plans",
-            &json!({"period": "2026Q2", "planning_date": "2026-07-01", "series": ["VERIFICATION"], "method": "greedy"}),
-        )
-        .await;
-    assert_eq!(res.status(), 202);
-    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let start = Instant::now();
-    while api
-        .get_json::<serde_json::Value>(&format!("/api/v1/plans/{id}"))
-        .await["status"]
-        != "done"
-    {
-        assert!(start.elapsed() < Duration::from_secs(60), "plan {id}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (id, _) =
+        crate::meetings::plan_history(app, &api, "2026-07-01", "2026-09-30", &["VERIFICATION"])
+            .await;
     let res = api
         .post_json(&format!("/api/v1/plans/{id}/publish"), &json!({}))
         .await;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::both_engines;
 use crate::meetings::{
-    demo_app, field_names, plan, publish, status_json, wait_plan, PLANNING_DATE,
+    demo_app, field_names, plan, plan_history, publish, status_json, wait_plan, PLANNING_DATE,
 };
 use crate::support::{Api, Engine, TestApp};
 
@@ -379,13 +379,8 @@ async fn recording_held_meetings(engine: Engine) {
     let (app, token) = demo_app(engine).await;
     let api = app.api(&token);
     let m = demo_municipality(&app).await;
-    // Last summer's verifications, planned then (a past planning date) and published.
-    let (id, run) = plan(
-        &api,
-        &json!({"period": "2026Q2", "planning_date": "2026-07-01", "series": ["VERIFICATION"],
-                "method": "greedy"}),
-    )
-    .await;
+    // Last summer's verifications, planned then and published.
+    let (id, run) = plan_history(&app, &api, "2026-07-01", "2026-09-30", &["VERIFICATION"]).await;
     assert_eq!(run["result"]["valid"], true, "{}", run["result"]);
     let (s, summary) = publish(&api, id).await;
     assert_eq!(s, 200, "{summary}");

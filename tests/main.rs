@@ -17,6 +17,7 @@ mod notices;
 mod placement;
 mod placement_races;
 mod placement_rules;
+mod replanning;
 mod smtp_selftest;
 mod store;
 mod tenancy;

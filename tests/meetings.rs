@@ -113,6 +113,42 @@ pub(crate) async fn wait_plan(api: &Api, id: i64) -> Value {
     }
 }
 
+/// History for recording tests: a plan run over a past period (the API refuses one: nothing is
+/// planned before today plus the notice), made through the library as an import of last
+/// year's calendar would, then done by the worker. Returns the run id and the run.
+pub(crate) async fn plan_history(
+    app: &TestApp,
+    api: &Api,
+    from: &str,
+    to: &str,
+    series: &[&str],
+) -> (i64, Value) {
+    let user = app
+        .db()
+        .user_by_username(DEMO_USERNAME)
+        .await
+        .unwrap()
+        .expect("demo user");
+    let request = renkei::meetings::ValidPlanRequest {
+        label: format!("{from} 〜 {to}"),
+        period: renkei_solver::schedule::model::DateRange {
+            from: d(from),
+            to: d(to),
+        },
+        planning_date: d(from),
+        time_limit_seconds: 10.0,
+        method: renkei::planning::Method::Greedy,
+        series: series.iter().map(|s| s.to_string()).collect(),
+        weights: Default::default(),
+        changes: Default::default(),
+        defaults: Default::default(),
+    };
+    let run = renkei::meetings::start_plan(app.db(), &user, &request)
+        .await
+        .expect("history run starts");
+    (run.id, wait_plan(api, run.id).await)
+}
+
 pub(crate) async fn plan(api: &Api, body: &Value) -> (i64, Value) {
     let id = start_plan(api, body).await;
     (id, wait_plan(api, id).await)

@@ -193,7 +193,16 @@ pub(crate) async fn act(
             "the time limit is 1-600 seconds",
         )]));
     }
-    let acted = service::act(&state.db, user, fy, today(), &code, limit).await?;
+    let acted = service::act(
+        &state.db,
+        user,
+        fy,
+        today(),
+        &code,
+        limit,
+        state.config.plan_defaults(),
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(acted)))
 }
 

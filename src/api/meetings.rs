@@ -196,7 +196,7 @@ pub(crate) async fn create_plan(
     let user = user.require_write()?;
     let input: PlanRequestInput = json(&body)?;
     let req = input
-        .parse(jst_date(Utc::now()))
+        .parse(jst_date(Utc::now()), state.config.plan_defaults())
         .map_err(Error::Validation)?;
     let run = start_plan(&state.db, user, &req).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())

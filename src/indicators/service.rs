@@ -154,7 +154,9 @@ pub async fn act(
     today: NaiveDate,
     code: &str,
     time_limit_seconds: f64,
+    defaults: crate::meetings::PlanDefaults,
 ) -> Result<Acted> {
+    let min_notice_days = defaults.min_notice_days;
     let (defs, data) = load(db, user.municipality_id, fy, today).await?;
     if !defs.iter().any(|d| d.code == code) {
         return Err(Error::not_found("指標", "indicator"));
@@ -193,13 +195,21 @@ pub async fn act(
             })
         }
         Action::Replan { from, to } => {
+            let earliest = today + chrono::Duration::days(min_notice_days);
+            if *to < earliest {
+                return Err(Error::BadRequest(Msg::new(
+                    format!("年度末（{to}）までに、案内が間に合う日（{earliest}以降）がありません"),
+                    format!("no day before the end of the fiscal year ({to}) leaves enough notice (from {earliest} on)"),
+                )));
+            }
             let run = start_plan(
                 db,
                 user,
                 &ValidPlanRequest {
                     label: format!("指標の再計画 {from} 〜 {to}"),
+                    // No meeting sooner than the notice allows.
                     period: renkei_solver::schedule::model::DateRange {
-                        from: *from,
+                        from: (*from).max(earliest),
                         to: *to,
                     },
                     planning_date: today,
@@ -207,6 +217,10 @@ pub async fn act(
                     method: Method::Milp,
                     series: Vec::new(),
                     weights: Default::default(),
+                    // Adding meetings for an indicator moves no published one that can
+                    // still be held.
+                    changes: crate::meetings::ChangeBudget::Affected,
+                    defaults,
                 },
             )
             .await?;

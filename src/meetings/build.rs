@@ -134,6 +134,9 @@ pub struct Request {
     pub only: Vec<String>,
     /// The indicators' counts for this period ([`crate::indicators::plan_targets`]).
     pub targets: Vec<crate::indicators::PlanTarget>,
+    /// Every person's daily limits (meetings, minutes) where they are required.
+    pub max_meetings_per_day: Option<u32>,
+    pub max_minutes_per_day: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +152,7 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
     let mut b = Builder {
         snap,
         notes: &mut notes,
+        load: BTreeMap::new(),
     };
     let mut series = Vec::new();
     let mut refs: Vec<SeriesRef> = Vec::new();
@@ -257,6 +261,8 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             // The centers' working day (Meguro's contract: Mon-Fri 8:30-17:30): no meeting in
             // the evening even where a venue stays open.
             hours: Some(OpeningHours::default()),
+            max_meetings_per_day: req.max_meetings_per_day,
+            max_minutes_per_day: req.max_minutes_per_day,
         })
         .collect();
     let organisations = snap
@@ -412,6 +418,9 @@ struct Expansion {
 struct Builder<'a> {
     snap: &'a Snapshot,
     notes: &'a mut Vec<Msg>,
+    /// Meetings a year each person is invited to so far, for choosing representatives in
+    /// turn: the colleague with the fewest takes the next series.
+    load: BTreeMap<i64, f64>,
 }
 
 impl Builder<'_> {
@@ -488,6 +497,7 @@ impl Builder<'_> {
         place: Option<i64>,
     ) -> Expansion {
         let spec = &s.valid.spec;
+        let yearly = yearly_meetings(&spec.cadence);
         let mut required: Vec<i64> = Vec::new();
         let mut optional: Vec<i64> = Vec::new();
         let push = |list: &mut Vec<i64>, p: i64| {
@@ -505,8 +515,11 @@ impl Builder<'_> {
                 push(&mut optional, p.id);
             }
         }
+        for p in required.iter().chain(&optional) {
+            *self.load.entry(*p).or_default() += yearly;
+        }
         for a in &spec.organisations {
-            for p in self.representatives(a, ward, &title) {
+            for p in self.representatives(a, ward, &title, yearly) {
                 if a.optional {
                     push(&mut optional, p);
                 } else {
@@ -548,8 +561,16 @@ impl Builder<'_> {
         staff.first().map(|p| p.id)
     }
 
-    /// One person per matching organisation: the first by code with the role, else the first.
-    fn representatives(&mut self, a: &OrgAttendance, ward: &str, title: &str) -> Vec<i64> {
+    /// One person per matching organisation: among its staff with the role (else all its
+    /// staff), the one with the fewest meetings so far, ties to the first by code. So the
+    /// series of a year are shared out among colleagues instead of all going to one.
+    fn representatives(
+        &mut self,
+        a: &OrgAttendance,
+        ward: &str,
+        title: &str,
+        yearly: f64,
+    ) -> Vec<i64> {
         let kinds: Vec<OrgKind> = a.kinds.iter().filter_map(|k| OrgKind::parse(k)).collect();
         let mut orgs: Vec<&SnapOrganisation> = self
             .snap
@@ -571,11 +592,29 @@ impl Builder<'_> {
                 .filter(|p| p.organisation_id == Some(o.id))
                 .collect();
             staff.sort_by(|a, b| a.code.cmp(&b.code));
-            let with_role = staff
-                .iter()
-                .find(|p| !a.role.is_empty() && p.roles.iter().any(|r| r == &a.role));
-            match (with_role, staff.first()) {
-                (Some(p), _) => out.push(p.id),
+            let load = &self.load;
+            let least = |people: &mut dyn Iterator<Item = &&SnapPerson>| -> Option<i64> {
+                let mut best: Option<(f64, i64)> = None;
+                for p in people {
+                    let l = load.get(&p.id).copied().unwrap_or(0.0);
+                    if best.is_none_or(|(b, _)| l < b - 1e-9) {
+                        best = Some((l, p.id));
+                    }
+                }
+                best.map(|(_, id)| id)
+            };
+            let with_role = least(
+                &mut staff
+                    .iter()
+                    .filter(|p| !a.role.is_empty() && p.roles.iter().any(|r| r == &a.role)),
+            );
+            let anyone = least(&mut staff.iter());
+            let chosen = with_role.or(anyone);
+            if let Some(p) = chosen {
+                *self.load.entry(p).or_default() += yearly;
+            }
+            match (with_role, staff.iter().find(|p| Some(p.id) == anyone)) {
+                (Some(p), _) => out.push(p),
                 (None, Some(p)) => {
                     if !a.role.is_empty() {
                         self.notes.push(Msg::new(
@@ -685,4 +724,16 @@ fn targets(req: &Request, refs: &[SeriesRef], notes: &mut Vec<Msg>) -> Vec<m::Ta
         });
     }
     out
+}
+
+/// About how many meetings a year a series' cadence asks for (the mean of min and max).
+fn yearly_meetings(c: &crate::meetings::spec::CadenceSpec) -> f64 {
+    use renkei_solver::schedule::model::CadencePeriod;
+    let each = f64::from(c.min + c.max) / 2.0;
+    match c.per {
+        CadencePeriod::Month if c.months.is_empty() => 12.0 * each,
+        CadencePeriod::Month => c.months.len() as f64 * each,
+        CadencePeriod::Quarter => 4.0 * each,
+        CadencePeriod::FiscalYear | CadencePeriod::Period => each,
+    }
 }

@@ -13,13 +13,14 @@ pub mod ical;
 pub mod presets;
 pub mod spec;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::NaiveDate;
 use renkei_solver::calendar::{FiscalYear, Quarter};
 use renkei_solver::schedule::milp::Progress;
-use renkei_solver::schedule::model::{DateRange, Instance, Weights};
+use renkei_solver::schedule::model::{DateRange, Instance, Pin, PublishedOccurrence, Weights};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -56,10 +57,54 @@ pub struct PlanRequestInput {
     /// Only these series codes (default: every active series).
     #[serde(default)]
     pub series: Vec<String>,
+    /// What the plan may do to meetings already published in the period: `none` (keep every
+    /// one as it is), `affected` (default: move only those that can no longer be held on
+    /// their date — a required invitee's decline or absence, a closure), `free` (move any,
+    /// each move costing the change weight).
+    #[serde(default)]
+    pub changes: Option<String>,
     /// Soft-goal weights (default: the standard weights).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub weights: Option<Weights>,
+}
+
+/// The municipality's planning rules a request does not carry (from the configuration).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanDefaults {
+    /// No meeting before today plus this many days.
+    pub min_notice_days: i64,
+    /// Every person's daily limits where they are required (None: no limit).
+    pub max_meetings_per_day: Option<u32>,
+    pub max_minutes_per_day: Option<u32>,
+}
+
+impl Default for PlanDefaults {
+    fn default() -> Self {
+        crate::config::Config::default().plan_defaults()
+    }
+}
+
+/// What a plan may do to the published meetings of its period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChangeBudget {
+    /// Keep every one: date, time and room.
+    None,
+    /// Move only those that can no longer be held on their date; keep the others' dates.
+    #[default]
+    Affected,
+    /// Move any, at the change cost.
+    Free,
+}
+
+impl ChangeBudget {
+    pub fn slug(self) -> &'static str {
+        match self {
+            ChangeBudget::None => "none",
+            ChangeBudget::Affected => "affected",
+            ChangeBudget::Free => "free",
+        }
+    }
 }
 
 pub struct ValidPlanRequest {
@@ -70,13 +115,19 @@ pub struct ValidPlanRequest {
     pub method: Method,
     pub series: Vec<String>,
     pub weights: Weights,
+    pub changes: ChangeBudget,
+    pub defaults: PlanDefaults,
 }
 
 impl PlanRequestInput {
+    /// `today` is the JST date now; no meeting is planned before `today + min_notice_days`
+    /// (nor before the request's planning date).
     pub fn parse(
         &self,
         today: NaiveDate,
+        defaults: PlanDefaults,
     ) -> std::result::Result<ValidPlanRequest, Vec<FieldError>> {
+        let min_notice_days = defaults.min_notice_days;
         let mut e = Vec::new();
         let p = self.period.trim();
         let mut label = String::new();
@@ -166,6 +217,19 @@ impl PlanRequestInput {
                 Method::Milp
             }
         };
+        let changes = match self.changes.as_deref().map(str::trim) {
+            None | Some("") | Some("affected") => ChangeBudget::Affected,
+            Some("none") => ChangeBudget::None,
+            Some("free") => ChangeBudget::Free,
+            Some(other) => {
+                e.push(FieldError::new(
+                    "changes",
+                    format!("公開済みの会議の扱い「{other}」はありません（none: 動かさない、affected: 開催できなくなった会議だけ動かす、free: 自由に動かす）"),
+                    format!("unknown change budget \"{other}\" (none: keep every published meeting, affected: move only those that can no longer be held, free: move any)"),
+                ));
+                ChangeBudget::Affected
+            }
+        };
         let weights = self.weights.unwrap_or_default();
         let w = [
             weights.weekday,
@@ -185,18 +249,27 @@ impl PlanRequestInput {
         let Some(mut period) = period else {
             return Err(e);
         };
+        // Nothing in the past, and nothing so soon that invitees could not answer in time.
+        let earliest = planning_date.max(today) + chrono::Duration::days(min_notice_days);
         if period.to < planning_date {
             e.push(FieldError::new(
                 "period",
                 format!("{label}は基準日（{planning_date}）より前に終わっています。これからの期間を選んでください"),
                 format!("{label} ends before the planning date ({planning_date}); choose a period ahead"),
             ));
+        } else if period.to < earliest {
+            e.push(FieldError::new(
+                "period",
+                format!("{label}は、案内して回答をいただける最も早い日（{earliest}、今日から{min_notice_days}日後）より前に終わっています。その後の期間を選んでください"),
+                format!("{label} ends before the earliest date invitees can still be notified and answer ({earliest}, {min_notice_days} days from today); choose a later period"),
+            ));
         }
         if !e.is_empty() {
             return Err(e);
         }
-        // Days already past are not planned (their published meetings stay as they are).
-        period.from = period.from.max(planning_date);
+        // Days already past or within the notice are not planned (their published meetings
+        // stay as they are).
+        period.from = period.from.max(earliest);
         Ok(ValidPlanRequest {
             label,
             period,
@@ -210,6 +283,8 @@ impl PlanRequestInput {
                 .filter(|s| !s.is_empty())
                 .collect(),
             weights,
+            changes,
+            defaults,
         })
     }
 }
@@ -277,10 +352,60 @@ pub async fn build_instance(
             weights: req.weights,
             only: req.series.clone(),
             targets,
+            max_meetings_per_day: req.defaults.max_meetings_per_day,
+            max_minutes_per_day: req.defaults.max_minutes_per_day,
         },
     );
     built.notes.extend(target_note);
+    built
+        .notes
+        .extend(apply_change_budget(&mut built.instance, req.changes));
     Ok(built)
+}
+
+/// Pins the published meetings of the period as `budget` allows (a coordinator's own pin is
+/// never weakened), and says what that means for the coordinator.
+fn apply_change_budget(instance: &mut Instance, budget: ChangeBudget) -> Option<Msg> {
+    let period = instance.period;
+    let in_period = |p: &PublishedOccurrence| period.contains(p.occurrence.date);
+    let published = instance.published.iter().filter(|p| in_period(p)).count();
+    if published == 0 {
+        return None;
+    }
+    let affected: BTreeSet<usize> = renkei_solver::schedule::repair::affected(instance)
+        .into_iter()
+        .collect();
+    for (i, p) in instance.published.iter_mut().enumerate() {
+        if !period.contains(p.occurrence.date) {
+            continue;
+        }
+        let wanted = match budget {
+            ChangeBudget::None => Pin::Full,
+            ChangeBudget::Affected if affected.contains(&i) => Pin::None,
+            ChangeBudget::Affected => Pin::Date,
+            ChangeBudget::Free => Pin::None,
+        };
+        p.pin = match (p.pin, wanted) {
+            (Pin::Full, _) | (_, Pin::Full) => Pin::Full,
+            (Pin::Date, _) | (_, Pin::Date) => Pin::Date,
+            _ => Pin::None,
+        };
+    }
+    let n = affected.len();
+    Some(match budget {
+        ChangeBudget::None => Msg::new(
+            format!("公開済みの会議{published}件は日時・会場とも動かしません（開催できなくなった会議が{n}件あれば、計画できない理由として示します）"),
+            format!("the {published} published meetings keep their date, time and room (if any of the {n} that can no longer be held blocks the plan, it is named as the reason)"),
+        ),
+        ChangeBudget::Affected => Msg::new(
+            format!("公開済みの会議{published}件のうち、開催できなくなった{n}件だけを動かし、ほかは日付を変えません"),
+            format!("of the {published} published meetings, only the {n} that can no longer be held may move; the others keep their dates"),
+        ),
+        ChangeBudget::Free => Msg::new(
+            format!("公開済みの会議{published}件も、全体が良くなるなら動かします（1件ごとに変更のコストがかかります）"),
+            format!("the {published} published meetings may all move where that makes the whole plan better (each move costs the change weight)"),
+        ),
+    })
 }
 
 /// The fiscal year's indicators as counts the plan should reach, after what lies outside the

@@ -323,7 +323,16 @@ async fn act_submit(
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
     let fy = parse_fiscal_year(form.get("fiscal_year").map(String::as_str).unwrap_or(""))?;
-    let acted = service::act(&state.db, &session.user, fy, today(), &code, 60.0).await?;
+    let acted = service::act(
+        &state.db,
+        &session.user,
+        fy,
+        today(),
+        &code,
+        60.0,
+        state.config.plan_defaults(),
+    )
+    .await?;
     Ok(match acted.plan_run_id {
         Some(id) => Redirect::to(&format!("/meetings/plans/{id}")),
         None => Redirect::to(&format!(

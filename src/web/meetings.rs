@@ -724,10 +724,11 @@ async fn plan_submit(
         period: form.get("period").cloned().unwrap_or_default(),
         time_limit_seconds,
         method: form.get("method").cloned(),
+        changes: form.get("changes").cloned(),
         ..Default::default()
     };
     if errors.is_empty() {
-        match input.parse(jst_date(Utc::now())) {
+        match input.parse(jst_date(Utc::now()), state.config.plan_defaults()) {
             Ok(req) => match start_plan(&state.db, &session.user, &req).await {
                 Ok(run) => {
                     return Ok(Redirect::to(&format!("/meetings/plans/{}", run.id)).into_response())

@@ -156,6 +156,8 @@ impl Builder {
             working_days,
             absences,
             hours: None,
+            max_meetings_per_day: None,
+            max_minutes_per_day: None,
         });
         id
     }

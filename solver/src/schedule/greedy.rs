@@ -116,6 +116,10 @@ struct State<'p, 'a> {
     /// Meetings per (person, week) and (person, day).
     week: HashMap<(PersonId, i64), u32>,
     daily: HashMap<(PersonId, Day), u32>,
+    /// Meetings and minutes per (person, day) where the person is required, against
+    /// `limits` (the people's own daily limits, hard).
+    required_daily: HashMap<(PersonId, Day), (u32, u32)>,
+    limits: HashMap<PersonId, (Option<u32>, Option<u32>)>,
     /// Wanted count per (series, window).
     wanted: Vec<Vec<u32>>,
     /// Start times per series, (room index, weekday), filled when first asked.
@@ -153,6 +157,14 @@ impl<'p, 'a> State<'p, 'a> {
             of_series: vec![Vec::new(); n],
             week: HashMap::new(),
             daily: HashMap::new(),
+            required_daily: HashMap::new(),
+            limits: prep
+                .instance
+                .people
+                .iter()
+                .filter(|p| p.max_meetings_per_day.is_some() || p.max_minutes_per_day.is_some())
+                .map(|p| (p.id, (p.max_meetings_per_day, p.max_minutes_per_day)))
+                .collect(),
             wanted: prep
                 .series
                 .iter()
@@ -196,6 +208,12 @@ impl<'p, 'a> State<'p, 'a> {
             *self.week.entry((*p, week)).or_default() += 1;
             *self.daily.entry((*p, b.day)).or_default() += 1;
         }
+        let minutes = b.end - b.start;
+        for p in &self.prep.series[b.series].required {
+            let e = self.required_daily.entry((*p, b.day)).or_default();
+            e.0 += 1;
+            e.1 += minutes;
+        }
         self.by_day[b.day as usize].push(id);
         let list = &mut self.of_series[b.series];
         let at = list.partition_point(|(d, _)| *d <= b.day);
@@ -213,6 +231,12 @@ impl<'p, 'a> State<'p, 'a> {
             }
             if let Some(n) = self.daily.get_mut(&(*p, b.day)) {
                 *n -= 1;
+            }
+        }
+        for p in &self.prep.series[b.series].required {
+            if let Some(e) = self.required_daily.get_mut(&(*p, b.day)) {
+                e.0 -= 1;
+                e.1 -= b.end - b.start;
             }
         }
         self.by_day[b.day as usize].retain(|x| *x != id);
@@ -296,6 +320,21 @@ impl<'p, 'a> State<'p, 'a> {
         let capped =
             |st: &Self, p: PersonId| st.daily.get(&(p, day)).copied().unwrap_or(0) >= st.cap;
         if data.required.iter().any(|p| capped(self, *p)) {
+            return None;
+        }
+        // The people's own daily limits hold even where the cap is lifted.
+        let over_limit = |p: &PersonId| {
+            let Some((max_n, max_minutes)) = self.limits.get(p) else {
+                return false;
+            };
+            let (n, minutes) = self
+                .required_daily
+                .get(&(*p, day))
+                .copied()
+                .unwrap_or((0, 0));
+            max_n.is_some_and(|m| n + 1 > m) || max_minutes.is_some_and(|m| minutes + dur > m)
+        };
+        if data.required.iter().any(over_limit) {
             return None;
         }
         let required_load: f64 = data.required.iter().map(|p| self.load_cost(*p, day)).sum();

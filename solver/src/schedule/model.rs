@@ -121,6 +121,12 @@ pub struct Person {
     /// within them. None: whenever the venue is open (on `working_days`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours: Option<OpeningHours>,
+    /// At most this many meetings a day where the person is required. None: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_meetings_per_day: Option<u32>,
+    /// At most this many minutes of meetings a day where the person is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_minutes_per_day: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

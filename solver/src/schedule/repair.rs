@@ -12,6 +12,18 @@ use super::milp::prepare::Prepared;
 use super::milp::{plan_with, PlanError, PlanOptions, Progress};
 use super::model::*;
 
+/// Indexes into `instance.published` of the occurrences dated in the period that can no
+/// longer be held on their date (a required invitee absent or declined, a closure, a room or
+/// venue closed, ...): what a re-plan limited to "affected meetings" may move.
+pub fn affected(instance: &Instance) -> Vec<usize> {
+    Prepared::new(instance)
+        .published
+        .iter()
+        .filter(|p| p.series.is_some() && p.candidate.is_none())
+        .map(|p| p.index)
+        .collect()
+}
+
 /// Repairs the published calendar after a change in the instance (an absence, a closed room,
 /// a new pin, ...). The series with a published occurrence that can no longer be held on its
 /// date, and the series tied to them by precedence, are planned afresh; every other published

@@ -299,10 +299,47 @@ pub fn windows(ix: &Index, s: &Series) -> Vec<Window> {
             let (min, max) = if inside == w {
                 (c.min, c.max)
             } else {
-                let all = weekdays(w).max(1) as f64;
-                let share = weekdays(inside) as f64 / all;
-                let min = (f64::from(c.min) * share).round() as u32;
-                let max = ((f64::from(c.max) * share).ceil() as u32).max(min);
+                // The window is one budget: what is published in it outside the period
+                // counts, and the rest is shared over the part of the window still open. A
+                // part before or after the period is closed when the calendar there is made
+                // (anything published there); an empty part is open, as when the year began
+                // before renkei was used (its share is assumed done elsewhere). Planning a
+                // year quarter by quarter thus gives the year's counts: each quarter takes its
+                // share of what is left, the last quarter all of it.
+                let published = &ix.instance.published;
+                let made = |from: NaiveDate, to: NaiveDate| {
+                    published
+                        .iter()
+                        .any(|p| p.occurrence.date >= from && p.occurrence.date <= to)
+                };
+                let held = published
+                    .iter()
+                    .map(|p| &p.occurrence)
+                    .filter(|o| o.series == s.id && w.contains(o.date))
+                    .filter(|o| o.date < period.from || o.date > period.to)
+                    .count() as u32;
+                let mut open = weekdays(inside);
+                if w.from < period.from {
+                    let before = (w.from, period.from - Duration::days(1));
+                    if !made(before.0, before.1) {
+                        open += weekdays(DateRange {
+                            from: before.0,
+                            to: before.1,
+                        });
+                    }
+                }
+                if w.to > period.to {
+                    let after = (period.to + Duration::days(1), w.to);
+                    if !made(after.0, after.1) {
+                        open += weekdays(DateRange {
+                            from: after.0,
+                            to: after.1,
+                        });
+                    }
+                }
+                let share = weekdays(inside) as f64 / open.max(1) as f64;
+                let min = (f64::from(c.min.saturating_sub(held)) * share).round() as u32;
+                let max = ((f64::from(c.max.saturating_sub(held)) * share).ceil() as u32).max(min);
                 (min, max)
             };
             (max > 0).then_some(Window {

@@ -30,6 +30,8 @@ pub enum Rule {
     Availability,
     /// A person is in two places at once, or cannot travel between them in time.
     PersonOverlap,
+    /// A person is required at more meetings, or more minutes of them, in a day than allowed.
+    DailyLoad,
     /// A room holds two meetings at once.
     RoomOverlap,
     /// Too few or too many occurrences in a cadence window, or outside the allowed months.
@@ -295,6 +297,49 @@ pub fn validate(instance: &Instance, occurrences: &[Occurrence]) -> Vec<Violatio
                         ));
                     }
                 }
+            }
+        }
+    }
+
+    // Daily limits of the people required at the day's meetings.
+    for (date, day) in &by_day {
+        let mut load: BTreeMap<PersonId, (u32, u32, Vec<&Occurrence>)> = BTreeMap::new();
+        for o in day {
+            let Some(s) = ix.series.get(&o.series) else {
+                continue;
+            };
+            for p in &s.required {
+                let e = load.entry(*p).or_default();
+                e.0 += 1;
+                e.1 += minutes(o.end).saturating_sub(minutes(o.start));
+                e.2.push(o);
+            }
+        }
+        for (p, (n, total, occ)) in load {
+            let Some(person) = ix.people.get(&p) else {
+                continue;
+            };
+            if let Some(max) = person.max_meetings_per_day.filter(|m| n > *m) {
+                out.push(v(
+                    Rule::DailyLoad,
+                    &occ,
+                    format!(
+                        "{date}: {} の会議が{n}件あり、1日の上限{max}件を超えています",
+                        pname(p)
+                    ),
+                    format!(
+                        "{date}: {} has {n} meetings, more than the {max} a day allowed",
+                        pname(p)
+                    ),
+                ));
+            }
+            if let Some(max) = person.max_minutes_per_day.filter(|m| total > *m) {
+                out.push(v(
+                    Rule::DailyLoad,
+                    &occ,
+                    format!("{date}: {} の会議が計{total}分あり、1日の上限{max}分を超えています", pname(p)),
+                    format!("{date}: {} has {total} minutes of meetings, more than the {max} a day allowed", pname(p)),
+                ));
             }
         }
     }

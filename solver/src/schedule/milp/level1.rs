@@ -681,6 +681,49 @@ impl<'p, 'a> Builder<'p, 'a> {
                 self.preferred_starts(meetings);
             }
         }
+        self.daily_limits();
+    }
+
+    /// A person's daily limits: meetings and minutes where they are required, per day.
+    fn daily_limits(&mut self) {
+        let prep = self.prep;
+        for person in &prep.instance.people {
+            if person.max_meetings_per_day.is_none() && person.max_minutes_per_day.is_none() {
+                continue;
+            }
+            let mut by_day: BTreeMap<Day, Vec<(usize, usize)>> = BTreeMap::new();
+            for (s, data) in prep.series.iter().enumerate() {
+                if data.required.contains(&person.id) {
+                    for (c, cand) in data.candidates.iter().enumerate() {
+                        by_day.entry(cand.day).or_default().push((s, c));
+                    }
+                }
+            }
+            for meetings in by_day.values() {
+                if let Some(max) = person.max_meetings_per_day {
+                    if meetings.len() > max as usize {
+                        let mut e = Expression::default();
+                        for &(s, c) in meetings {
+                            e += self.y[s][c];
+                        }
+                        self.rows.push(e.leq(f64::from(max)));
+                    }
+                }
+                if let Some(max) = person.max_minutes_per_day {
+                    let total: u32 = meetings
+                        .iter()
+                        .map(|(s, _)| prep.series[*s].duration())
+                        .sum();
+                    if total > max {
+                        let mut e = Expression::default();
+                        for &(s, c) in meetings {
+                            e += f64::from(prep.series[s].duration()) * self.y[s][c];
+                        }
+                        self.rows.push(e.leq(f64::from(max)));
+                    }
+                }
+            }
+        }
     }
 
     fn one_at_a_time(&mut self, meetings: &[(usize, usize)]) {

@@ -24,6 +24,8 @@ fn person(id: PersonId, name: &str) -> Person {
         working_days: vec![],
         absences: vec![],
         hours: None,
+        max_meetings_per_day: None,
+        max_minutes_per_day: None,
     }
 }
 
@@ -860,6 +862,120 @@ fn a_model_planned_by_neighbourhoods_improves_the_baseline_deterministically() {
     assert!(note.ja.contains("か月"), "{}", note.ja);
     let b = by_months();
     assert_eq!(a.occurrences, b.occurrences, "same input, same plan");
+}
+
+#[test]
+fn a_year_planned_quarter_by_quarter_has_the_counts_of_the_whole_year() {
+    // "n a year" duties planned and published one quarter at a time: what earlier quarters
+    // hold counts, the last quarter takes what is left, so the year gets n, as planned whole.
+    let yearly = [
+        (1, "権利擁護研修", 1),
+        (2, "事例検討", 3),
+        (3, "弁護士相談会", 2),
+        (4, "事例検証", 24),
+    ];
+    let whole = {
+        let mut inst = fy2026();
+        inst.series = yearly
+            .iter()
+            .map(|&(id, title, n)| series(id, title, CadencePeriod::FiscalYear, n, &[1, 2]))
+            .collect();
+        solve(&inst)
+    };
+    let mut published: Vec<PublishedOccurrence> = Vec::new();
+    for (from, to) in [
+        (d(2026, 4, 1), d(2026, 6, 30)),
+        (d(2026, 7, 1), d(2026, 9, 30)),
+        (d(2026, 10, 1), d(2026, 12, 31)),
+        (d(2027, 1, 1), d(2027, 3, 31)),
+    ] {
+        let mut inst = center(from, to);
+        inst.series = yearly
+            .iter()
+            .map(|&(id, title, n)| series(id, title, CadencePeriod::FiscalYear, n, &[1, 2]))
+            .collect();
+        inst.published = published.clone();
+        let plan = solve(&inst);
+        published.extend(
+            plan.occurrences
+                .into_iter()
+                .map(|occurrence| PublishedOccurrence {
+                    occurrence,
+                    pin: Pin::None,
+                }),
+        );
+    }
+    for &(id, title, n) in &yearly {
+        let by_quarters = published
+            .iter()
+            .filter(|p| p.occurrence.series == id)
+            .count();
+        assert_eq!(by_quarters, n as usize, "{title}: quarter by quarter");
+        assert_eq!(of(&whole, id).len(), n as usize, "{title}: the whole year");
+    }
+    // Re-planning the second quarter with the whole year published keeps the year's count.
+    let mut inst = center(d(2026, 7, 1), d(2026, 9, 30));
+    inst.series = yearly
+        .iter()
+        .map(|&(id, title, n)| series(id, title, CadencePeriod::FiscalYear, n, &[1, 2]))
+        .collect();
+    inst.published = published.clone();
+    let again = solve(&inst);
+    for &(id, title, n) in &yearly {
+        let elsewhere = published
+            .iter()
+            .filter(|p| p.occurrence.series == id && !inst.period.contains(p.occurrence.date))
+            .count();
+        assert_eq!(
+            elsewhere + of(&again, id).len(),
+            n as usize,
+            "{title}: Q2 re-planned"
+        );
+    }
+}
+
+#[test]
+fn a_persons_daily_limits_hold_in_the_plan_and_the_baseline() {
+    // Four short meetings in one week, all needing 山田 (limited to two meetings and 120
+    // minutes a day) and preferring Monday.
+    let mut inst = center(d(2026, 4, 6), d(2026, 4, 10));
+    inst.people[0].max_meetings_per_day = Some(2);
+    inst.people[0].max_minutes_per_day = Some(120);
+    inst.series = (1..=4)
+        .map(|id| {
+            let mut s = series(id, &format!("会議{id}"), CadencePeriod::Period, 1, &[1]);
+            s.duration_minutes = 60;
+            s.preferred_weekdays = vec![chrono::Weekday::Mon];
+            s
+        })
+        .collect();
+    let plan = solve(&inst);
+    let baseline = crate::schedule::greedy::plan(&inst);
+    for occurrences in [&plan.occurrences, &baseline] {
+        assert!(validate(&inst, occurrences).is_empty());
+        let mut per_day: std::collections::BTreeMap<NaiveDate, u32> = Default::default();
+        for o in occurrences.iter() {
+            *per_day.entry(o.date).or_default() += 1;
+        }
+        assert!(per_day.values().all(|n| *n <= 2), "{per_day:?}");
+        assert_eq!(occurrences.len(), 4);
+    }
+    // Three on one day break the limit, and the validator says so.
+    let mut crowded = plan.occurrences.clone();
+    let day = crowded[0].date;
+    for (i, o) in crowded.iter_mut().enumerate().take(3) {
+        o.date = day;
+        o.start = t(9 + 2 * i as u32, 0);
+        o.end = t(10 + 2 * i as u32, 0);
+    }
+    let violations = validate(&inst, &crowded);
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.rule == crate::schedule::validate::Rule::DailyLoad
+                && v.message.en.contains("more than the 2 a day")),
+        "{violations:#?}"
+    );
 }
 
 #[test]

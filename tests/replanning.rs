@@ -1,0 +1,207 @@
+//! Re-planning against the published calendar, on both engines: the demo's fiscal year planned
+//! and published quarter by quarter has the counts of the year planned whole.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::both_engines;
+use crate::meetings::{demo_app, plan, publish, PLANNING_DATE};
+use crate::support::{Api, Engine};
+
+/// Scheduled occurrences of FY2027 per series key.
+async fn counts(api: &Api) -> BTreeMap<String, usize> {
+    let v: Value = api
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2028-03-31")
+        .await;
+    let mut out = BTreeMap::new();
+    for o in v.as_array().unwrap_or_else(|| panic!("{v}")) {
+        if o["status"] == "scheduled" {
+            *out.entry(o["series_key"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    out
+}
+
+async fn plan_and_publish(api: &Api, period: &str, seconds: u32) -> Value {
+    let (id, run) = plan(
+        api,
+        &json!({"period": period, "planning_date": PLANNING_DATE, "time_limit_seconds": seconds}),
+    )
+    .await;
+    let result = &run["result"];
+    assert_eq!(result["valid"], true, "{period}: {}", result["violations"]);
+    let (status, summary) = publish(api, id).await;
+    assert_eq!(status, 200, "{period}: {summary}");
+    run
+}
+
+async fn quarter_by_quarter_is_the_whole_year(engine: Engine) {
+    let (whole_app, token) = demo_app(engine).await;
+    let whole_api = whole_app.api(&token);
+    plan_and_publish(&whole_api, "FY2027", 60).await;
+    let whole = counts(&whole_api).await;
+
+    let (app, token) = demo_app(engine).await;
+    let api = app.api(&token);
+    for q in ["2027Q1", "2027Q2", "2027Q3", "2027Q4"] {
+        plan_and_publish(&api, q, 30).await;
+    }
+    let by_quarters = counts(&api).await;
+    let differ: Vec<String> = whole
+        .keys()
+        .chain(by_quarters.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| whole.get(*k) != by_quarters.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: year {:?}, quarters {:?}",
+                whole.get(k),
+                by_quarters.get(k)
+            )
+        })
+        .collect();
+    eprintln!(
+        "{engine:?}: {} occurrences planned whole, {} quarter by quarter, {} series differ",
+        whole.values().sum::<usize>(),
+        by_quarters.values().sum::<usize>(),
+        differ.len()
+    );
+    assert!(differ.is_empty(), "{differ:#?}");
+}
+
+both_engines!(quarter_by_quarter_is_the_whole_year);
+
+/// No meeting before today plus the minimum notice (14 days by default), whatever planning
+/// date the request names; a period that ends sooner is refused with the earliest date.
+async fn nothing_before_the_notice(engine: Engine) {
+    let (app, token) = demo_app(engine).await;
+    let api = app.api(&token);
+    let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let earliest = today + chrono::Duration::days(14);
+    let (_, run) = plan(
+        &api,
+        &json!({
+            "from": today.to_string(),
+            "to": (today + chrono::Duration::days(45)).to_string(),
+            "planning_date": (today - chrono::Duration::days(30)).to_string(),
+            "time_limit_seconds": 10,
+        }),
+    )
+    .await;
+    let occurrences = run["result"]["occurrences"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{run}"));
+    assert!(
+        !occurrences.is_empty(),
+        "the weeks after the notice get meetings: {run}"
+    );
+    for o in occurrences {
+        let date: chrono::NaiveDate = o["date"].as_str().unwrap().parse().unwrap();
+        assert!(
+            date >= earliest,
+            "{date} is before today + 14 days ({earliest}): {o}"
+        );
+    }
+    let (status, body) = crate::meetings::status_json(
+        api.post_json(
+            "/api/v1/plans",
+            &json!({"from": today.to_string(), "to": (today + chrono::Duration::days(10)).to_string()}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains(&earliest.to_string()),
+        "names the earliest date: {text}"
+    );
+}
+
+both_engines!(nothing_before_the_notice);
+
+/// The change budget after an absence hits a published meeting: `affected` (the default)
+/// moves that meeting only, `none` moves nothing and says why no plan exists, `free` may
+/// move more; an unknown budget is refused.
+async fn the_change_budget_decides_what_moves(engine: Engine) {
+    let (app, token) = demo_app(engine).await;
+    let api = app.api(&token);
+    plan_and_publish(&api, "2027Q1", 20).await;
+    let rows: Value = api
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
+        .await;
+    let rows = rows.as_array().unwrap();
+    // A mid-quarter meeting of a monthly series and one of its required invitees.
+    let target = rows
+        .iter()
+        .filter(|o| o["date"].as_str().unwrap() >= "2027-05-10")
+        .find(|o| {
+            o["attendees"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["required"] == true)
+        })
+        .expect("a published meeting with a required invitee");
+    let person = target["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["required"] == true)
+        .unwrap()["person_id"]
+        .as_i64()
+        .unwrap();
+    let date = target["date"].as_str().unwrap();
+    let res = api
+        .post_json(
+            &format!("/api/v1/people/{person}/absences"),
+            &json!({"from": date, "reason": "研修"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+
+    let request = |changes: &str| json!({"period": "2027Q1", "planning_date": PLANNING_DATE, "time_limit_seconds": 20, "changes": changes});
+    // affected: only the hit meeting changes its date; every other keeps its date.
+    let (_, run) = plan(&api, &request("affected")).await;
+    let result = &run["result"];
+    assert_eq!(result["valid"], true, "{}", result["violations"]);
+    let changes = result["changes"].as_array().unwrap();
+    let moved: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["before"]["date"] != c["after"]["date"])
+        .collect();
+    assert_eq!(moved.len(), 1, "only the hit meeting moves: {changes:#?}");
+    assert_eq!(moved[0]["before"]["date"], date, "{changes:#?}");
+    let notes = run["notes"].to_string();
+    assert!(notes.contains("開催できなくなった1件だけ"), "{notes}");
+
+    // none: nothing may move, so no plan, and the reason names the meeting that cannot be held.
+    let (_, run) = plan(&api, &request("none")).await;
+    assert!(
+        !run["result"]["infeasibility"].is_null(),
+        "keeping every meeting is impossible after the absence: {}",
+        run["result"]
+    );
+
+    // free: a valid plan.
+    let (_, run) = plan(&api, &request("free")).await;
+    assert_eq!(
+        run["result"]["valid"], true,
+        "{}",
+        run["result"]["violations"]
+    );
+
+    let (status, body) =
+        crate::meetings::status_json(api.post_json("/api/v1/plans", &request("sometimes")).await)
+            .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        crate::meetings::field_names(&body).contains(&"changes".to_string()),
+        "{body}"
+    );
+}
+
+both_engines!(the_change_budget_decides_what_moves);
