@@ -374,9 +374,11 @@ struct SearchQuery {
     #[serde(default)]
     q: String,
     /// Records per page: 1 to 1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// Records to skip (default 0). The answer's `X-Total-Count` header says how many match,
     /// and `Link: <…>; rel="next"` where the next page is.
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -694,7 +696,11 @@ struct HolidayOut {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct HolidayQuery {
+    /// First year, 2000 to 2050.
+    #[param(minimum = 2000, maximum = 2050)]
     from_year: i32,
+    /// Last year, 2000 to 2050, at most 50 years after from_year.
+    #[param(minimum = 2000, maximum = 2050)]
     to_year: i32,
 }
 
@@ -706,7 +712,8 @@ async fn holidays(
     query: std::result::Result<Query<HolidayQuery>, QueryRejection>,
 ) -> Result<Json<Vec<HolidayOut>>> {
     let q = query.map_err(query_error)?.0;
-    if q.from_year > q.to_year || q.to_year - q.from_year > 50 {
+    // i64: extreme years must not overflow the difference.
+    if q.from_year > q.to_year || i64::from(q.to_year) - i64::from(q.from_year) > 50 {
         return Err(Error::BadRequest(Msg::new(
             "from_year は to_year 以下、範囲は50年以内にしてください",
             "from_year must not exceed to_year, and the range must be at most 50 years",
@@ -878,8 +885,10 @@ async fn job_status(
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     /// Entries per page: 1 to 1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// Entries to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 

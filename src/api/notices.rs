@@ -137,8 +137,10 @@ pub struct NoticeQuery {
     #[serde(default)]
     pub status: String,
     /// Notices per page: 1 to 1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Notices to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

@@ -269,8 +269,10 @@ pub(crate) struct RequestQuery {
     #[serde(default)]
     status: String,
     /// Requests per page: 1 to 1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// Requests to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 

@@ -73,11 +73,11 @@ pub struct PlanRun {
     /// What the builder decided or left out.
     #[schema(value_type = Vec<Object>)]
     pub notes: Vec<Msg>,
-    /// The planning report (see `planning::SolveReport`) once done.
-    #[schema(value_type = Object)]
+    /// The planning report (see `planning::SolveReport`) once done; null before.
+    #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
-    /// The greedy plan shown while the optimizer runs.
-    #[schema(value_type = Object)]
+    /// The greedy plan shown while the optimizer runs; null before and when there is none.
+    #[schema(value_type = Option<Object>)]
     pub best_so_far: Option<serde_json::Value>,
     pub base_publication: i64,
     pub created_at: String,
