@@ -431,13 +431,15 @@ impl Page {
     pub fn headers(self, total: i64, path: &str, query: &[(&str, &str)]) -> axum::http::HeaderMap {
         let mut h = axum::http::HeaderMap::new();
         h.insert("x-total-count", total.into());
-        if self.offset + self.limit < total {
+        // Saturating: an offset near i64::MAX is valid input (an empty page), not an overflow.
+        let next = self.offset.saturating_add(self.limit);
+        if next < total {
             let mut q = form_urlencoded::Serializer::new(String::new());
             for (k, v) in query.iter().filter(|(_, v)| !v.is_empty()) {
                 q.append_pair(k, v);
             }
             q.append_pair("limit", &self.limit.to_string());
-            q.append_pair("offset", &(self.offset + self.limit).to_string());
+            q.append_pair("offset", &next.to_string());
             if let Ok(v) = format!("<{path}?{}>; rel=\"next\"", q.finish()).parse() {
                 h.insert(header::LINK, v);
             }
