@@ -170,7 +170,8 @@ pub fn openapi_document() -> serde_json::Value {
 
 /// Responses every operation can give, documented on each one that does not document them
 /// itself: 400 (a malformed query, path or body), 401 (no or a bad token; all of `/api/v1` needs
-/// one), and for operations with a body 413 (too large) and 415 (not JSON).
+/// one), 404 where the path names a record, 422 where there are query parameters or a body,
+/// and for operations with a body 413 (too large) and 415 (not JSON).
 struct CommonResponses;
 impl utoipa::Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -186,7 +187,8 @@ impl utoipa::Modify for CommonResponses {
                 )
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_path_params = path.contains('{');
             for op in [
                 &mut item.get,
                 &mut item.post,
@@ -204,6 +206,19 @@ impl utoipa::Modify for CommonResponses {
                         "authentication required: send Authorization: Bearer <token>",
                     ),
                 ];
+                if has_path_params {
+                    common.push(("404", "no such record in your municipality"));
+                }
+                let has_query = op.parameters.as_ref().is_some_and(|p| {
+                    p.iter()
+                        .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+                });
+                if op.request_body.is_some() || has_query {
+                    common.push((
+                        "422",
+                        "invalid values: the fields at fault, each with what to fix",
+                    ));
+                }
                 if op.request_body.is_some() {
                     common.push(("413", "the body is too large"));
                     common.push((
@@ -1013,6 +1028,15 @@ mod openapi_tests {
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 let mut expected = vec!["400", "401"];
+                if path.contains('{') {
+                    expected.push("404");
+                }
+                let has_query = op["parameters"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
+                if op.get("requestBody").is_some() || has_query {
+                    expected.push("422");
+                }
                 if op.get("requestBody").is_some() {
                     expected.extend(["413", "415"]);
                 }
