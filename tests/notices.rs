@@ -165,8 +165,19 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         );
         assert!(text.contains("■ 場所"), "and the place: {text}");
         assert!(text.contains("http://localhost:8080/answer/"), "{text}");
+        assert_eq!(
+            p.auto_submitted.as_deref(),
+            Some("auto-generated"),
+            "auto-responders must not answer notices"
+        );
         let events = parse_calendar(p.calendar.as_deref().unwrap());
         let e = &events[0];
+        assert_eq!(
+            e.prodids,
+            1,
+            "one PRODID: {}",
+            p.calendar.as_deref().unwrap()
+        );
         assert_eq!(e.method.as_deref(), Some("REQUEST"));
         assert_eq!(e.sequence, Some(0));
         assert_eq!(e.status.as_deref(), Some("CONFIRMED"));
@@ -398,6 +409,14 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         let e = &parse_calendar(p.calendar.as_deref().unwrap())[0];
         assert_eq!(e.method.as_deref(), Some("CANCEL"));
         assert_eq!(e.status.as_deref(), Some("CANCELLED"));
+        assert_eq!(e.prodids, 1);
+        assert!(
+            e.attendees
+                .iter()
+                .all(|(_, params)| !params.contains(&("RSVP".into(), "TRUE".into()))),
+            "a cancellation asks for no answer: {:?}",
+            e.attendees
+        );
         assert_eq!(e.uid, victim["uid"].as_str().unwrap());
         assert_eq!(
             e.sequence,

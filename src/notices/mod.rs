@@ -12,7 +12,7 @@
 pub mod outbox;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use icalendar::{Calendar, Component, EventLike, EventStatus, Property};
+use icalendar::{Component, EventLike, EventStatus, Property};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
@@ -117,8 +117,7 @@ pub fn meeting_ics(
         return Err(Error::Internal(anyhow::anyhow!("stored times of {}", o.id)));
     };
     let cancel = kind == NoticeKind::Cancellation || o.status == "cancelled";
-    let mut cal = Calendar::new();
-    cal.append_property(("PRODID", "-//renkei//notices//JA"));
+    let mut cal = crate::meetings::ical::calendar("-//renkei//notices//JA");
     cal.append_property(("METHOD", if cancel { "CANCEL" } else { "REQUEST" }));
     let mut e = icalendar::Event::new();
     let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", settings.from.email));
@@ -131,8 +130,11 @@ pub fn meeting_ics(
     }
     attendee
         .add_parameter("ROLE", "REQ-PARTICIPANT")
-        .add_parameter("PARTSTAT", "NEEDS-ACTION")
-        .add_parameter("RSVP", "TRUE");
+        .add_parameter("PARTSTAT", "NEEDS-ACTION");
+    // A cancellation asks for no answer.
+    if !cancel {
+        attendee.add_parameter("RSVP", "TRUE");
+    }
     let location = if o.venue_address.is_empty() {
         place(o)
     } else {
@@ -184,6 +186,7 @@ fn build(
         alternative = alternative.singlepart(SinglePart::builder().header(ct).body(ics));
     }
     let message = Message::builder()
+        .header(AutoSubmitted)
         .from(settings.from.clone())
         .to(to)
         .subject(subject)
@@ -192,6 +195,29 @@ fn build(
         .map_err(|e| Error::Internal(anyhow::anyhow!("building the message: {e}")))?;
     String::from_utf8(message.formatted())
         .map_err(|e| Error::Internal(anyhow::anyhow!("message is not UTF-8: {e}")))
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): auto-responders do not answer notices.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        let value = "auto-generated".to_string();
+        lettre::message::header::HeaderValue::dangerous_new_pre_encoded(
+            Self::name(),
+            value.clone(),
+            value,
+        )
+    }
 }
 
 fn recipient(n: &Claimed) -> std::result::Result<Mailbox, String> {
