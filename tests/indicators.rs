@@ -382,6 +382,11 @@ async fn recording_held_meetings(engine: Engine) {
     // Last summer's verifications, planned then and published.
     let (id, run) = plan_history(&app, &api, "2026-07-01", "2026-09-30", &["VERIFICATION"]).await;
     assert_eq!(run["result"]["valid"], true, "{}", run["result"]);
+    assert_eq!(run["method"], "greedy");
+    assert_eq!(
+        run["result_method"], "baseline",
+        "a greedy run's plan is the baseline"
+    );
     let (s, summary) = publish(&api, id).await;
     assert_eq!(s, 200, "{summary}");
     let v: Value = api

@@ -165,8 +165,19 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         );
         assert!(text.contains("■ 場所"), "and the place: {text}");
         assert!(text.contains("http://localhost:8080/answer/"), "{text}");
+        assert_eq!(
+            p.auto_submitted.as_deref(),
+            Some("auto-generated"),
+            "auto-responders must not answer notices"
+        );
         let events = parse_calendar(p.calendar.as_deref().unwrap());
         let e = &events[0];
+        assert_eq!(
+            e.prodids,
+            1,
+            "one PRODID: {}",
+            p.calendar.as_deref().unwrap()
+        );
         assert_eq!(e.method.as_deref(), Some("REQUEST"));
         assert_eq!(e.sequence, Some(0));
         assert_eq!(e.status.as_deref(), Some("CONFIRMED"));
@@ -398,6 +409,14 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         let e = &parse_calendar(p.calendar.as_deref().unwrap())[0];
         assert_eq!(e.method.as_deref(), Some("CANCEL"));
         assert_eq!(e.status.as_deref(), Some("CANCELLED"));
+        assert_eq!(e.prodids, 1);
+        assert!(
+            e.attendees
+                .iter()
+                .all(|(_, params)| !params.contains(&("RSVP".into(), "TRUE".into()))),
+            "a cancellation asks for no answer: {:?}",
+            e.attendees
+        );
         assert_eq!(e.uid, victim["uid"].as_str().unwrap());
         assert_eq!(
             e.sequence,
@@ -459,8 +478,7 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .sum();
     let before = smtp.messages().len();
     // The reminder goes to everyone who has not declined (the answer above is "attend"); the
-    // chase (answer deadline `days - 2` days ahead, chased 2 days before it) only to those who have not
-    // answered.
+    // chase only to those who have not answered.
     let reminders = app.db().queue_due_reminders(&[days], 2, 2).await.unwrap();
     assert_eq!(reminders, invitees, "one reminder per invitee that day");
     assert_eq!(
@@ -468,12 +486,42 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         0,
         "queued once"
     );
-    let chases = app
-        .db()
-        .queue_due_reminders(&[], days - 2, 2)
-        .await
-        .unwrap();
-    assert_eq!(chases, invitees - 1, "no chase to the one who answered");
+    // The chase goes on the open day `c` days before the answer deadline (itself `d` days
+    // before the meeting, moved back to an open day). Pick `d` and `c` so that today is the
+    // chase day of this meeting's date and of no other meeting's.
+    let dates: BTreeSet<chrono::NaiveDate> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "scheduled")
+        .map(|o| o["date"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let chase_today = |d: i64, c: i64| {
+        dates
+            .iter()
+            .filter(|m| renkei::notices::chase_date(**m, d, c) == today)
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    let params = (0..days)
+        .flat_map(|d| (1..=3).map(move |c| (d, c)))
+        .find(|&(d, c)| chase_today(d, c) == [date]);
+    let chases = match params {
+        Some((d, c)) => {
+            let chases = app.db().queue_due_reminders(&[], d, c).await.unwrap();
+            assert_eq!(chases, invitees - 1, "no chase to the one who answered");
+            chases
+        }
+        None => {
+            // Only on a closed day can no meeting be chased today.
+            assert!(
+                !renkei_solver::calendar::BusinessCalendar::default().is_open(today),
+                "{today} is open, so some deadline puts this meeting's chase on it"
+            );
+            assert_eq!(app.db().queue_due_reminders(&[], 2, 2).await.unwrap(), 0);
+            0
+        }
+    };
     let got = smtp
         .wait_for(before + reminders + chases, Duration::from_secs(60))
         .await;

@@ -32,6 +32,17 @@ async fn plan_and_publish(api: &Api, period: &str, seconds: u32) -> Value {
     .await;
     let result = &run["result"];
     assert_eq!(result["valid"], true, "{period}: {}", result["violations"]);
+    // The run says whose plan it holds: the demo's quarters and year are proven optimal.
+    assert_eq!(
+        run["result_method"], "optimizer",
+        "{period}: {}",
+        result["plan"]
+    );
+    assert!(
+        run["result_note"].is_null(),
+        "{period}: {}",
+        run["result_note"]
+    );
     let (status, summary) = publish(api, id).await;
     assert_eq!(status, 200, "{period}: {summary}");
     run

@@ -993,12 +993,17 @@ impl Db {
                 )
             })
             .collect();
-        wanted.push((
-            today + Duration::days(answer_deadline_days + chase_days),
-            NoticeKind::Chase,
-            Audience::Unanswered,
-            None,
-        ));
+        // Chases: meetings whose chase day (an open day before the answer deadline, itself
+        // moved back to an open day) is today. Several meeting days can share one chase day
+        // (a Monday's and the weekend before Golden Week's).
+        let horizon = today + Duration::days(answer_deadline_days + chase_days + 14);
+        let mut day = today;
+        while day <= horizon {
+            if crate::notices::chase_date(day, answer_deadline_days, chase_days) == today {
+                wanted.push((day, NoticeKind::Chase, Audience::Unanswered, None));
+            }
+            day += Duration::days(1);
+        }
         let mut queued = 0;
         for (date, kind, audience, version) in wanted {
             let rows = sqlx::query(

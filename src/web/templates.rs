@@ -289,7 +289,7 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "plan_runs" => ("これまでの計画", "Plans so far"),
         "no_runs" => ("まだ計画はありません", "No plans yet"),
         "published_notice" => ("公開しました（追加・変更・中止）", "Published (added-moved-cancelled)"),
-        "auto_refresh_30" => ("このページは30秒ごとに更新されます", "This page refreshes every 30 seconds"),
+        "auto_refresh_30" => ("このページは30秒ごとに更新されます（入力中は更新しません）", "This page refreshes every 30 seconds (not while you are typing)"),
         "cancelled" => ("中止", "cancelled"),
         "auto_refresh" => ("このページは2秒ごとに更新されます", "This page refreshes every 2 seconds"),
         "plan_failed" => ("計算に失敗しました", "The planning failed"),
