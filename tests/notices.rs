@@ -921,3 +921,58 @@ async fn a_facility_is_asked_to_update_its_vacancies(engine: Engine) {
     assert!(page.text().await.unwrap().contains("はなみずき"));
 }
 both_engines!(a_facility_is_asked_to_update_its_vacancies);
+
+/// A resend queues one notice; pressing again within the minute sends nothing more and says
+/// why (409); the occurrence's notices show the one resend.
+async fn two_quick_resends_send_one_mail(engine: Engine) {
+    let (app, token) = crate::meetings::demo_app(engine).await;
+    let api = app.api(&token);
+    plan_and_publish(
+        &api,
+        json!({"period": "2027Q1", "planning_date": "2026-11-23", "time_limit_seconds": 5, "method": "greedy"}),
+    )
+    .await;
+    let occurrences: Value = api
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
+        .await;
+    let (occurrence, person) = occurrences
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|o| {
+            let a = o["attendees"]
+                .as_array()?
+                .iter()
+                .find(|a| !a["email"].as_str().unwrap_or("").is_empty())?;
+            Some((o["id"].as_i64()?, a["person_id"].as_i64()?))
+        })
+        .expect("an invitee with an address");
+    let resend = || async {
+        status_json(
+            api.post_json(
+                &format!("/api/v1/occurrences/{occurrence}/resend"),
+                &json!({"person_id": person}),
+            )
+            .await,
+        )
+        .await
+    };
+    let (s, body) = resend().await;
+    assert_eq!(s, 202, "{body}");
+    assert_eq!(body["queued"], 1, "{body}");
+    let (s, body) = resend().await;
+    assert_eq!(s, 409, "a second resend within the minute: {body}");
+    assert!(body.to_string().contains("1分以内"), "{body}");
+    let notices: Value = api
+        .get_json(&format!("/api/v1/occurrences/{occurrence}/notices"))
+        .await;
+    let to_person = notices
+        .as_array()
+        .unwrap_or_else(|| panic!("{notices}"))
+        .iter()
+        .filter(|n| n["person_id"] == person)
+        .count();
+    assert_eq!(to_person, 2, "the invitation and one resend: {notices}");
+}
+
+both_engines!(two_quick_resends_send_one_mail);
