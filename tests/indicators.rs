@@ -283,14 +283,7 @@ async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
         .iter()
         .take((planned_verifications - 23) as usize)
     {
-        let required = v["attendees"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["required"] == true)
-            .unwrap()["person_id"]
-            .as_i64()
-            .unwrap();
+        let required = crate::support::first_required(v).unwrap();
         decline(&app, m, v["id"].as_i64().unwrap(), required).await;
         declined.push((required, v["date"].as_str().unwrap().to_string()));
     }

@@ -290,14 +290,7 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .find(|o| o["kind"] == "ward_network")
         .expect("a ward network meeting")
         .clone();
-    let away = target["attendees"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["required"] == true)
-        .unwrap()["person_id"]
-        .as_i64()
-        .unwrap();
+    let away = crate::support::first_required(&target).unwrap();
     let res = api
         .post_json(
             &format!("/api/v1/people/{away}/absences"),

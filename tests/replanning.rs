@@ -149,22 +149,9 @@ async fn the_change_budget_decides_what_moves(engine: Engine) {
     let target = rows
         .iter()
         .filter(|o| o["date"].as_str().unwrap() >= "2027-05-10")
-        .find(|o| {
-            o["attendees"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|a| a["required"] == true)
-        })
+        .find(|o| crate::support::first_required(o).is_some())
         .expect("a published meeting with a required invitee");
-    let person = target["attendees"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["required"] == true)
-        .unwrap()["person_id"]
-        .as_i64()
-        .unwrap();
+    let person = crate::support::first_required(target).unwrap();
     let date = target["date"].as_str().unwrap();
     let res = api
         .post_json(

@@ -497,3 +497,13 @@ pub fn xlsx_bomb(inflated: usize) -> Vec<u8> {
     out.write_all(b"</sheetData></worksheet>").unwrap();
     out.finish().unwrap().into_inner()
 }
+
+/// The person id of an occurrence's first required invitee, as `GET /api/v1/occurrences`
+/// lists its attendees.
+pub fn first_required(occurrence: &serde_json::Value) -> Option<i64> {
+    occurrence["attendees"]
+        .as_array()?
+        .iter()
+        .find(|a| a["required"] == true)?["person_id"]
+        .as_i64()
+}
