@@ -975,6 +975,44 @@ async fn answer_through_the_link(client: &Client, app: &TestApp) {
         "one deputy counted: {counts}"
     );
     save_screenshot(client, "answer-coordinator.png").await;
+
+    // The page reloads itself for new answers, but never over a half-written cancel reason.
+    // The page's own timer is 30 s; a second copy of the script at 1 s shows both sides fast.
+    let speed_up = r#"
+        document.querySelector('[data-refresh]').setAttribute('data-refresh', '1');
+        window.__before_reload = true;
+        var s = document.createElement('script');
+        s.src = '/static/live-refresh.js';
+        document.body.appendChild(s);
+    "#;
+    client.execute(speed_up, vec![]).await.expect("speed up");
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let reloaded = client
+        .execute("return window.__before_reload === undefined;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        reloaded,
+        serde_json::Value::Bool(true),
+        "an idle page reloads"
+    );
+    wait_for_heading(client, &title).await;
+    client.execute(speed_up, vec![]).await.expect("speed up");
+    let reason = client.find(Locator::Css("#cancel-reason")).await.unwrap();
+    reason.send_keys("台風のため").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let kept = client
+        .execute(
+            "return [window.__before_reload === true, document.getElementById('cancel-reason').value];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        serde_json::json!([true, "台風のため"]),
+        "no reload while a form has input"
+    );
 }
 
 /// The coordinator records last summer's case verification as held on the meeting's page, and

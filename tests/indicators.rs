@@ -283,14 +283,7 @@ async fn demo_fiscal_year_meets_hiratsuka_and_declines_are_restored() {
         .iter()
         .take((planned_verifications - 23) as usize)
     {
-        let required = v["attendees"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["required"] == true)
-            .unwrap()["person_id"]
-            .as_i64()
-            .unwrap();
+        let required = crate::support::first_required(v).unwrap();
         decline(&app, m, v["id"].as_i64().unwrap(), required).await;
         declined.push((required, v["date"].as_str().unwrap().to_string()));
     }
@@ -382,6 +375,11 @@ async fn recording_held_meetings(engine: Engine) {
     // Last summer's verifications, planned then and published.
     let (id, run) = plan_history(&app, &api, "2026-07-01", "2026-09-30", &["VERIFICATION"]).await;
     assert_eq!(run["result"]["valid"], true, "{}", run["result"]);
+    assert_eq!(run["method"], "greedy");
+    assert_eq!(
+        run["result_method"], "baseline",
+        "a greedy run's plan is the baseline"
+    );
     let (s, summary) = publish(&api, id).await;
     assert_eq!(s, 200, "{summary}");
     let v: Value = api

@@ -1258,6 +1258,7 @@ async fn calendar_exports_and_feeds(engine: Engine) {
     assert!(ct.starts_with("text/calendar"), "{ct}");
     let text = res.text().await.unwrap();
     assert_eq!(text.matches("BEGIN:VEVENT").count(), count, "{text}");
+    assert_eq!(text.matches("\nPRODID:").count(), 1, "one PRODID: {text}");
     let cal: icalendar::Calendar = text.parse().expect("the feed parses as iCalendar");
     let events: Vec<&icalendar::Event> =
         cal.components.iter().filter_map(|c| c.as_event()).collect();

@@ -165,8 +165,19 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         );
         assert!(text.contains("■ 場所"), "and the place: {text}");
         assert!(text.contains("http://localhost:8080/answer/"), "{text}");
+        assert_eq!(
+            p.auto_submitted.as_deref(),
+            Some("auto-generated"),
+            "auto-responders must not answer notices"
+        );
         let events = parse_calendar(p.calendar.as_deref().unwrap());
         let e = &events[0];
+        assert_eq!(
+            e.prodids,
+            1,
+            "one PRODID: {}",
+            p.calendar.as_deref().unwrap()
+        );
         assert_eq!(e.method.as_deref(), Some("REQUEST"));
         assert_eq!(e.sequence, Some(0));
         assert_eq!(e.status.as_deref(), Some("CONFIRMED"));
@@ -279,14 +290,7 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .find(|o| o["kind"] == "ward_network")
         .expect("a ward network meeting")
         .clone();
-    let away = target["attendees"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["required"] == true)
-        .unwrap()["person_id"]
-        .as_i64()
-        .unwrap();
+    let away = crate::support::first_required(&target).unwrap();
     let res = api
         .post_json(
             &format!("/api/v1/people/{away}/absences"),
@@ -398,6 +402,14 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         let e = &parse_calendar(p.calendar.as_deref().unwrap())[0];
         assert_eq!(e.method.as_deref(), Some("CANCEL"));
         assert_eq!(e.status.as_deref(), Some("CANCELLED"));
+        assert_eq!(e.prodids, 1);
+        assert!(
+            e.attendees
+                .iter()
+                .all(|(_, params)| !params.contains(&("RSVP".into(), "TRUE".into()))),
+            "a cancellation asks for no answer: {:?}",
+            e.attendees
+        );
         assert_eq!(e.uid, victim["uid"].as_str().unwrap());
         assert_eq!(
             e.sequence,
@@ -459,8 +471,7 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .sum();
     let before = smtp.messages().len();
     // The reminder goes to everyone who has not declined (the answer above is "attend"); the
-    // chase (answer deadline `days - 2` days ahead, chased 2 days before it) only to those who have not
-    // answered.
+    // chase only to those who have not answered.
     let reminders = app.db().queue_due_reminders(&[days], 2, 2).await.unwrap();
     assert_eq!(reminders, invitees, "one reminder per invitee that day");
     assert_eq!(
@@ -468,12 +479,42 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         0,
         "queued once"
     );
-    let chases = app
-        .db()
-        .queue_due_reminders(&[], days - 2, 2)
-        .await
-        .unwrap();
-    assert_eq!(chases, invitees - 1, "no chase to the one who answered");
+    // The chase goes on the open day `c` days before the answer deadline (itself `d` days
+    // before the meeting, moved back to an open day). Pick `d` and `c` so that today is the
+    // chase day of this meeting's date and of no other meeting's.
+    let dates: BTreeSet<chrono::NaiveDate> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "scheduled")
+        .map(|o| o["date"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let chase_today = |d: i64, c: i64| {
+        dates
+            .iter()
+            .filter(|m| renkei::notices::chase_date(**m, d, c) == today)
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    let params = (0..days)
+        .flat_map(|d| (1..=3).map(move |c| (d, c)))
+        .find(|&(d, c)| chase_today(d, c) == [date]);
+    let chases = match params {
+        Some((d, c)) => {
+            let chases = app.db().queue_due_reminders(&[], d, c).await.unwrap();
+            assert_eq!(chases, invitees - 1, "no chase to the one who answered");
+            chases
+        }
+        None => {
+            // Only on a closed day can no meeting be chased today.
+            assert!(
+                !renkei_solver::calendar::BusinessCalendar::default().is_open(today),
+                "{today} is open, so some deadline puts this meeting's chase on it"
+            );
+            assert_eq!(app.db().queue_due_reminders(&[], 2, 2).await.unwrap(), 0);
+            0
+        }
+    };
     let got = smtp
         .wait_for(before + reminders + chases, Duration::from_secs(60))
         .await;
@@ -843,3 +884,58 @@ async fn a_facility_is_asked_to_update_its_vacancies(engine: Engine) {
     assert!(page.text().await.unwrap().contains("はなみずき"));
 }
 both_engines!(a_facility_is_asked_to_update_its_vacancies);
+
+/// A resend queues one notice; pressing again within the minute sends nothing more and says
+/// why (409); the occurrence's notices show the one resend.
+async fn two_quick_resends_send_one_mail(engine: Engine) {
+    let (app, token) = crate::meetings::demo_app(engine).await;
+    let api = app.api(&token);
+    plan_and_publish(
+        &api,
+        json!({"period": "2027Q1", "planning_date": "2026-11-23", "time_limit_seconds": 5, "method": "greedy"}),
+    )
+    .await;
+    let occurrences: Value = api
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
+        .await;
+    let (occurrence, person) = occurrences
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|o| {
+            let a = o["attendees"]
+                .as_array()?
+                .iter()
+                .find(|a| !a["email"].as_str().unwrap_or("").is_empty())?;
+            Some((o["id"].as_i64()?, a["person_id"].as_i64()?))
+        })
+        .expect("an invitee with an address");
+    let resend = || async {
+        status_json(
+            api.post_json(
+                &format!("/api/v1/occurrences/{occurrence}/resend"),
+                &json!({"person_id": person}),
+            )
+            .await,
+        )
+        .await
+    };
+    let (s, body) = resend().await;
+    assert_eq!(s, 202, "{body}");
+    assert_eq!(body["queued"], 1, "{body}");
+    let (s, body) = resend().await;
+    assert_eq!(s, 409, "a second resend within the minute: {body}");
+    assert!(body.to_string().contains("1分以内"), "{body}");
+    let notices: Value = api
+        .get_json(&format!("/api/v1/occurrences/{occurrence}/notices"))
+        .await;
+    let to_person = notices
+        .as_array()
+        .unwrap_or_else(|| panic!("{notices}"))
+        .iter()
+        .filter(|n| n["person_id"] == person)
+        .count();
+    assert_eq!(to_person, 2, "the invitation and one resend: {notices}");
+}
+
+both_engines!(two_quick_resends_send_one_mail);

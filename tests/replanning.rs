@@ -32,6 +32,17 @@ async fn plan_and_publish(api: &Api, period: &str, seconds: u32) -> Value {
     .await;
     let result = &run["result"];
     assert_eq!(result["valid"], true, "{period}: {}", result["violations"]);
+    // The run says whose plan it holds: the demo's quarters and year are proven optimal.
+    assert_eq!(
+        run["result_method"], "optimizer",
+        "{period}: {}",
+        result["plan"]
+    );
+    assert!(
+        run["result_note"].is_null(),
+        "{period}: {}",
+        run["result_note"]
+    );
     let (status, summary) = publish(api, id).await;
     assert_eq!(status, 200, "{period}: {summary}");
     run
@@ -138,22 +149,9 @@ async fn the_change_budget_decides_what_moves(engine: Engine) {
     let target = rows
         .iter()
         .filter(|o| o["date"].as_str().unwrap() >= "2027-05-10")
-        .find(|o| {
-            o["attendees"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|a| a["required"] == true)
-        })
+        .find(|o| crate::support::first_required(o).is_some())
         .expect("a published meeting with a required invitee");
-    let person = target["attendees"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["required"] == true)
-        .unwrap()["person_id"]
-        .as_i64()
-        .unwrap();
+    let person = crate::support::first_required(target).unwrap();
     let date = target["date"].as_str().unwrap();
     let res = api
         .post_json(

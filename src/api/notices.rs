@@ -74,7 +74,7 @@ pub struct Queued {
 
 /// Sends the latest notice of a meeting to one invitee again; their earlier links stop working.
 #[utoipa::path(post, path = "/api/v1/occurrences/{id}/resend", params(("id" = i64, Path)), request_body = ResendInput,
-    responses((status = 202, body = Queued), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 202, body = Queued), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn resend(
     State(state): State<AppState>,
     user: ApiUser,

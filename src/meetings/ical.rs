@@ -54,11 +54,20 @@ pub fn token_matches(expected: &str, presented: &str) -> bool {
             == 0
 }
 
+/// An empty calendar with renkei's PRODID as its only one (RFC 5545 allows one;
+/// `Calendar::new` would add the library's own as well).
+pub fn calendar(prodid: &str) -> Calendar {
+    let mut cal = Calendar::empty();
+    cal.append_property(("VERSION", "2.0"));
+    cal.append_property(("PRODID", prodid));
+    cal.append_property(("CALSCALE", "GREGORIAN"));
+    cal
+}
+
 /// The feed for `name`: every occurrence given, cancelled ones marked so.
 pub fn feed(name: &str, occurrences: &[OccurrenceRow]) -> String {
-    let mut cal = Calendar::new();
+    let mut cal = calendar("-//renkei//meeting calendar//JA");
     cal.name(name).timezone("Asia/Tokyo");
-    cal.append_property(("PRODID", "-//renkei//meeting calendar//JA"));
     for o in occurrences {
         let (Some(start), Some(end)) = (instant(&o.date, &o.start), instant(&o.date, &o.end))
         else {

@@ -97,16 +97,6 @@ pub enum ChangeBudget {
     Free,
 }
 
-impl ChangeBudget {
-    pub fn slug(self) -> &'static str {
-        match self {
-            ChangeBudget::None => "none",
-            ChangeBudget::Affected => "affected",
-            ChangeBudget::Free => "free",
-        }
-    }
-}
-
 pub struct ValidPlanRequest {
     pub label: String,
     pub period: DateRange,

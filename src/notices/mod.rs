@@ -12,7 +12,7 @@
 pub mod outbox;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use icalendar::{Calendar, Component, EventLike, EventStatus, Property};
+use icalendar::{Component, EventLike, EventStatus, Property};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
@@ -51,9 +51,39 @@ impl Settings {
     }
 }
 
-/// The last day answers are accepted for a meeting on `date`.
+/// The last day answers are accepted for a meeting on `date`: `days` before it, moved back to
+/// the previous open day (weekends, national holidays and 年末年始 are not deadlines).
 pub fn answer_deadline(date: NaiveDate, days: i64) -> NaiveDate {
-    date - Duration::days(days)
+    open_on_or_before(date - Duration::days(days))
+}
+
+/// The day a chase goes to those who have not answered: `chase_days` before the answer
+/// deadline, on an open day.
+pub fn chase_date(date: NaiveDate, answer_deadline_days: i64, chase_days: i64) -> NaiveDate {
+    open_on_or_before(answer_deadline(date, answer_deadline_days) - Duration::days(chase_days))
+}
+
+/// `day`, or the open day (Monday to Friday, not a holiday or 年末年始) before it.
+fn open_on_or_before(mut day: NaiveDate) -> NaiveDate {
+    let calendar = renkei_solver::calendar::BusinessCalendar::default();
+    // Bounded: the longest closed run (年末年始 with a weekend) is well under two weeks.
+    for _ in 0..14 {
+        if calendar.is_open(day) {
+            break;
+        }
+        day -= Duration::days(1);
+    }
+    day
+}
+
+/// The signature of a notice: the municipality and the sender's name, the municipality only
+/// once when the name already carries it (「みらい市 基幹相談支援センター」).
+pub fn signature(municipality: &str, from: Option<&str>) -> String {
+    match from.map(str::trim).filter(|f| !f.is_empty()) {
+        None => municipality.to_string(),
+        Some(f) if f.contains(municipality) => f.to_string(),
+        Some(f) => format!("{municipality} {f}"),
+    }
 }
 
 /// 2027年5月12日（水）
@@ -117,8 +147,7 @@ pub fn meeting_ics(
         return Err(Error::Internal(anyhow::anyhow!("stored times of {}", o.id)));
     };
     let cancel = kind == NoticeKind::Cancellation || o.status == "cancelled";
-    let mut cal = Calendar::new();
-    cal.append_property(("PRODID", "-//renkei//notices//JA"));
+    let mut cal = crate::meetings::ical::calendar("-//renkei//notices//JA");
     cal.append_property(("METHOD", if cancel { "CANCEL" } else { "REQUEST" }));
     let mut e = icalendar::Event::new();
     let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", settings.from.email));
@@ -131,8 +160,11 @@ pub fn meeting_ics(
     }
     attendee
         .add_parameter("ROLE", "REQ-PARTICIPANT")
-        .add_parameter("PARTSTAT", "NEEDS-ACTION")
-        .add_parameter("RSVP", "TRUE");
+        .add_parameter("PARTSTAT", "NEEDS-ACTION");
+    // A cancellation asks for no answer.
+    if !cancel {
+        attendee.add_parameter("RSVP", "TRUE");
+    }
     let location = if o.venue_address.is_empty() {
         place(o)
     } else {
@@ -184,6 +216,7 @@ fn build(
         alternative = alternative.singlepart(SinglePart::builder().header(ct).body(ics));
     }
     let message = Message::builder()
+        .header(AutoSubmitted)
         .from(settings.from.clone())
         .to(to)
         .subject(subject)
@@ -192,6 +225,29 @@ fn build(
         .map_err(|e| Error::Internal(anyhow::anyhow!("building the message: {e}")))?;
     String::from_utf8(message.formatted())
         .map_err(|e| Error::Internal(anyhow::anyhow!("message is not UTF-8: {e}")))
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): auto-responders do not answer notices.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        let value = "auto-generated".to_string();
+        lettre::message::header::HeaderValue::dangerous_new_pre_encoded(
+            Self::name(),
+            value.clone(),
+            value,
+        )
+    }
 }
 
 fn recipient(n: &Claimed) -> std::result::Result<Mailbox, String> {
@@ -252,7 +308,9 @@ async fn render_meeting(
     let date = NaiveDate::parse_from_str(&o.date, "%Y-%m-%d")
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored date: {e}")))?;
     let deadline = answer_deadline(date, settings.answer_deadline_days);
-    let (link, url) = if cancelled {
+    let deadline_passed = jst_date(Utc::now()) > deadline;
+    // After the deadline a notice informs; it offers no answer link.
+    let (link, url) = if cancelled || deadline_passed {
         (None, String::new())
     } else {
         let token = crate::auth::random_token(16);
@@ -279,12 +337,12 @@ async fn render_meeting(
         address => o.venue_address,
         answer_url => url,
         deadline => date_ja(deadline),
-        deadline_passed => jst_date(Utc::now()) > deadline,
+        deadline_passed => deadline_passed,
         answer => answer_label(current).0,
         answer_en => answer_label(current).1,
         answered => answer.is_some(),
         sequence => o.sequence,
-        from => settings.from.name.clone().unwrap_or_default(),
+        signature => signature(municipality, settings.from.name.as_deref()),
     };
     let (subject, text, html) = templates(n.kind, ctx)?;
     let description = if url.is_empty() {
@@ -385,7 +443,7 @@ async fn render_placement(
         case_number => case_number,
         stays => stays,
         answer_url => url,
-        from => settings.from.name.clone().unwrap_or_default(),
+        signature => signature(municipality, settings.from.name.as_deref()),
     };
     let (subject, text, html) = templates(n.kind, ctx)?;
     let raw = build(settings, n, to, &subject, text, html, None)?;
@@ -448,4 +506,41 @@ pub fn parse_answer(
         },
         comment: comment.trim().to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn deadlines_and_chases_fall_on_open_days() {
+        // Two days before Monday is a Saturday: the Friday before.
+        assert_eq!(answer_deadline(d("2027-05-10"), 2), d("2027-05-07"));
+        // Its chase two days earlier would be こどもの日 (5/5): the open day before Golden Week.
+        assert_eq!(chase_date(d("2027-05-10"), 2, 2), d("2027-04-30"));
+        // Golden Week: 5/4 みどりの日, 5/3 憲法記念日, then the weekend: Friday 4/30.
+        assert_eq!(answer_deadline(d("2027-05-06"), 2), d("2027-04-30"));
+        // 年末年始: a meeting on 1/5 is answered by Monday 12/28.
+        assert_eq!(answer_deadline(d("2027-01-05"), 2), d("2026-12-28"));
+        // An open day stays.
+        assert_eq!(answer_deadline(d("2027-05-13"), 2), d("2027-05-11"));
+    }
+
+    #[test]
+    fn the_signature_names_the_municipality_once() {
+        assert_eq!(
+            signature("みらい市", Some("みらい市 基幹相談支援センター")),
+            "みらい市 基幹相談支援センター"
+        );
+        assert_eq!(
+            signature("みらい市", Some("基幹相談支援センター")),
+            "みらい市 基幹相談支援センター"
+        );
+        assert_eq!(signature("みらい市", None), "みらい市");
+        assert_eq!(signature("みらい市", Some(" ")), "みらい市");
+    }
 }

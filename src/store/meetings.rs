@@ -79,6 +79,12 @@ pub struct PlanRun {
     /// The greedy plan shown while the optimizer runs.
     #[schema(value_type = Object)]
     pub best_so_far: Option<serde_json::Value>,
+    /// Once done: which method produced the result's plan — `optimizer`, `baseline` (the
+    /// optimizer found nothing better, or `greedy` was asked for) — whatever `method` asked.
+    pub result_method: Option<String>,
+    /// Once done, when the optimizer stopped before proving its plan optimal: why (ja/en).
+    #[schema(value_type = Object)]
+    pub result_note: Option<serde_json::Value>,
     pub base_publication: i64,
     pub created_at: String,
     pub published_at: Option<String>,
@@ -1246,6 +1252,18 @@ fn plan_run_from_row(r: &AnyRow) -> Result<PlanRun> {
         s.and_then(|s| serde_json::from_str(&s).ok())
     };
     let notes: String = r.try_get("notes")?;
+    let result = json(r.try_get("result")?);
+    let plan = result.as_ref().map(|r| &r["plan"]);
+    let result_method = result.as_ref().map(|r| {
+        plan.and_then(|p| p["method"].as_str())
+            .unwrap_or(if r["method"] == "greedy" {
+                "baseline"
+            } else {
+                "none"
+            })
+            .to_string()
+    });
+    let result_note = plan.map(|p| p["note"].clone()).filter(|n| !n.is_null());
     Ok(PlanRun {
         id: r.try_get("id")?,
         job_id: r.try_get("job_id")?,
@@ -1258,8 +1276,10 @@ fn plan_run_from_row(r: &AnyRow) -> Result<PlanRun> {
         progress_note: r.try_get("progress_note")?,
         last_error: r.try_get("last_error")?,
         notes: serde_json::from_str(&notes).unwrap_or_default(),
-        result: json(r.try_get("result")?),
+        result,
         best_so_far: json(r.try_get("best_so_far")?),
+        result_method,
+        result_note,
         base_publication: r.try_get("base_publication")?,
         created_at: r.try_get("created_at")?,
         published_at: r.try_get("published_at")?,

@@ -825,6 +825,24 @@ impl Db {
             Some("cancelled") => NoticeKind::Cancellation,
             Some(_) => NoticeKind::Invitation,
         };
+        // A second press within a minute (or a second coordinator) sends nothing more. The
+        // check and the insert share this write transaction, so two at once cannot both pass.
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notices WHERE municipality_id = $1 AND occurrence_id = $2 AND person_id = $3
+             AND idempotency_key LIKE '%:resend:%' AND created_at > $4",
+        )
+        .bind(m.0)
+        .bind(occurrence)
+        .bind(person)
+        .bind(super::instant_text(Utc::now() - Duration::seconds(60)))
+        .fetch_one(&mut *tx)
+        .await?;
+        if recent > 0 {
+            return Err(Error::Conflict(Msg::new(
+                "この方には1分以内に再送したばかりです。届くまで少しお待ちください（同じメールを二重に送らないようにしています）",
+                "this person was sent the notice again less than a minute ago; give it a moment to arrive (renkei does not send the same mail twice)",
+            )));
+        }
         self.revoke_answer_links(&mut tx, m, occurrence, person)
             .await?;
         let n =
@@ -980,12 +998,17 @@ impl Db {
                 )
             })
             .collect();
-        wanted.push((
-            today + Duration::days(answer_deadline_days + chase_days),
-            NoticeKind::Chase,
-            Audience::Unanswered,
-            None,
-        ));
+        // Chases: meetings whose chase day (an open day before the answer deadline, itself
+        // moved back to an open day) is today. Several meeting days can share one chase day
+        // (a Monday's and the weekend before Golden Week's).
+        let horizon = today + Duration::days(answer_deadline_days + chase_days + 14);
+        let mut day = today;
+        while day <= horizon {
+            if crate::notices::chase_date(day, answer_deadline_days, chase_days) == today {
+                wanted.push((day, NoticeKind::Chase, Audience::Unanswered, None));
+            }
+            day += Duration::days(1);
+        }
         let mut queued = 0;
         for (date, kind, audience, version) in wanted {
             let rows = sqlx::query(

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/lang/{code}", get(switch_lang))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/live-refresh.js", get(live_refresh))
         .route("/master/{kind}", get(list_page))
         .route("/master/{kind}/new", get(new_form).post(create_submit))
         .route("/master/{kind}/export", get(export_download))
@@ -372,6 +373,16 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/app.css"),
+    )
+}
+
+async fn live_refresh() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/live-refresh.js"),
     )
 }
 

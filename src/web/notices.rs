@@ -413,7 +413,7 @@ async fn occurrence_page(
         .collect();
     let can_record = date.is_some_and(|d| d <= jst_date(Utc::now())) && o.status != "cancelled";
     let base = base(&state, lang, &session, "published_calendar").await?;
-    let mut response = page(
+    let response = page(
         "occurrence.html",
         base,
         context! {
@@ -432,13 +432,8 @@ async fn occurrence_page(
             can_record,
         },
     )?;
-    // Answers arrive while the coordinator watches (no script: the CSP forbids inline code).
-    // Not once the meeting can be recorded: a refresh would lose a half-filled record form.
-    if !can_record {
-        response
-            .headers_mut()
-            .insert(header::REFRESH, axum::http::HeaderValue::from_static("30"));
-    }
+    // Answers arrive while the coordinator watches: the page reloads itself every 30 seconds
+    // (static/live-refresh.js), never while a form has input.
     Ok(response)
 }
 

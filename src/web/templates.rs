@@ -87,6 +87,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "mail/vacancy_request.txt"
     );
     env.add_function("t", translate);
+    env.add_function("people_count", people_count);
     env
 });
 
@@ -103,6 +104,19 @@ fn translate(state: &State, key: &str) -> String {
         .and_then(|v| v.as_str().and_then(Lang::parse))
         .unwrap_or_default();
     word(lang, key).to_string()
+}
+
+/// "3人" / "1 person", "3 people".
+fn people_count(state: &State, n: usize) -> String {
+    let lang = state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Lang::parse))
+        .unwrap_or_default();
+    match (lang, n) {
+        (Lang::Ja, n) => format!("{n}人"),
+        (Lang::En, 1) => "1 person".to_string(),
+        (Lang::En, n) => format!("{n} people"),
+    }
 }
 
 /// The UI's words. Unknown keys show as themselves, so a missing entry is visible, not blank.
@@ -286,7 +300,7 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "plan_runs" => ("これまでの計画", "Plans so far"),
         "no_runs" => ("まだ計画はありません", "No plans yet"),
         "published_notice" => ("公開しました（追加・変更・中止）", "Published (added-moved-cancelled)"),
-        "auto_refresh_30" => ("このページは30秒ごとに更新されます", "This page refreshes every 30 seconds"),
+        "auto_refresh_30" => ("このページは30秒ごとに更新されます（入力中は更新しません）", "This page refreshes every 30 seconds (not while you are typing)"),
         "cancelled" => ("中止", "cancelled"),
         "auto_refresh" => ("このページは2秒ごとに更新されます", "This page refreshes every 2 seconds"),
         "plan_failed" => ("計算に失敗しました", "The planning failed"),

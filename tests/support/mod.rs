@@ -465,3 +465,13 @@ impl Api {
 async fn send(req: reqwest::RequestBuilder) -> reqwest::Response {
     req.send().await.expect("request reaches the test server")
 }
+
+/// The person id of an occurrence's first required invitee, as `GET /api/v1/occurrences`
+/// lists its attendees.
+pub fn first_required(occurrence: &serde_json::Value) -> Option<i64> {
+    occurrence["attendees"]
+        .as_array()?
+        .iter()
+        .find(|a| a["required"] == true)?["person_id"]
+        .as_i64()
+}

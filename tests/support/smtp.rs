@@ -411,6 +411,8 @@ pub struct Parsed {
     pub content_types: Vec<String>,
     /// Parts with `Content-Disposition: attachment`.
     pub attachments: Vec<Attachment>,
+    /// The `Auto-Submitted` header, trimmed.
+    pub auto_submitted: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -450,6 +452,9 @@ pub fn parse(raw: &[u8]) -> Parsed {
         calendar_method_param: None,
         content_types: Vec::new(),
         attachments: Vec::new(),
+        auto_submitted: message
+            .header_raw("Auto-Submitted")
+            .map(|v| v.trim().to_string()),
     };
     for part in &message.parts {
         let (content_type, method) = match part.content_type() {
@@ -496,6 +501,8 @@ pub fn parse(raw: &[u8]) -> Parsed {
 pub struct Event {
     /// The METHOD of the enclosing VCALENDAR.
     pub method: Option<String>,
+    /// How many PRODID properties the enclosing VCALENDAR has (RFC 5545: exactly one).
+    pub prodids: usize,
     pub uid: String,
     pub sequence: Option<u32>,
     pub status: Option<String>,
@@ -532,9 +539,15 @@ pub fn parse_calendar(text: &str) -> Vec<Event> {
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case("METHOD"))
             .and_then(|p| p.value.clone());
+        let prodids = calendar
+            .properties
+            .iter()
+            .filter(|p| p.name.eq_ignore_ascii_case("PRODID"))
+            .count();
         for vevent in calendar.events {
             let mut event = Event {
                 method: method.clone(),
+                prodids,
                 ..Event::default()
             };
             for property in vevent.properties {

@@ -151,23 +151,7 @@ impl Search<'_> {
                 self.fixed[i] = want;
             }
         }
-        let mut model = self.model.take().expect("model between solves");
-        let ptr = model.as_mut_ptr();
-        // SAFETY: `ptr` is the live HiGHS instance owned by `model`; the three arrays have
-        // `set.len()` entries each and every index is a column of the model.
-        let status = unsafe {
-            highs_sys::Highs_changeColsBoundsBySet(
-                ptr,
-                set.len() as HighsInt,
-                set.as_ptr(),
-                lower.as_ptr(),
-                upper.as_ptr(),
-            )
-        };
-        if status < 0 {
-            self.model = Some(model);
-            return Err(PlanError::Solver("HiGHS refused new column bounds".into()));
-        }
+        let mut model = self.bounds(&set, &lower, &upper)?;
         set_time(&mut model, time)?;
         // The incumbent is feasible whatever is freed; HiGHS completes its other columns.
         let _ = model.try_set_solution(Some(incumbent), None, None, None);
@@ -185,21 +169,17 @@ impl Search<'_> {
         Ok(step)
     }
 
-    /// The LP relaxation of the whole model (every day column free): a lower bound.
-    fn relaxation(&mut self, time: f64) -> Result<Option<f64>, PlanError> {
-        if time <= 0.0 {
-            return Ok(None);
-        }
-        let mut set = Vec::new();
-        for (i, &col) in self.cols.iter().enumerate() {
-            if self.fixed[i].is_some() {
-                set.push(col as HighsInt);
-                self.fixed[i] = None;
-            }
-        }
-        let (lower, upper) = (vec![0.0; set.len()], vec![1.0; set.len()]);
+    /// Takes the model out (HiGHS's solve takes it by value) with new bounds on the columns
+    /// `set`; on failure it stays in place.
+    fn bounds(
+        &mut self,
+        set: &[HighsInt],
+        lower: &[f64],
+        upper: &[f64],
+    ) -> Result<highs::Model, PlanError> {
         let mut model = self.model.take().expect("model between solves");
-        // SAFETY: as in `solve`.
+        // SAFETY: the pointer is the live HiGHS instance owned by `model`; the three arrays
+        // have `set.len()` entries each and every index is a column of the model.
         let status = unsafe {
             highs_sys::Highs_changeColsBoundsBySet(
                 model.as_mut_ptr(),
@@ -213,6 +193,23 @@ impl Search<'_> {
             self.model = Some(model);
             return Err(PlanError::Solver("HiGHS refused new column bounds".into()));
         }
+        Ok(model)
+    }
+
+    /// The LP relaxation of the whole model (every day column free): a lower bound.
+    fn relaxation(&mut self, time: f64) -> Result<Option<f64>, PlanError> {
+        if time <= 0.0 {
+            return Ok(None);
+        }
+        let mut set = Vec::new();
+        for (i, &col) in self.cols.iter().enumerate() {
+            if self.fixed[i].is_some() {
+                set.push(col as HighsInt);
+                self.fixed[i] = None;
+            }
+        }
+        let (lower, upper) = (vec![0.0; set.len()], vec![1.0; set.len()]);
+        let mut model = self.bounds(&set, &lower, &upper)?;
         set_time(&mut model, time)?;
         option(&mut model, "solve_relaxation", true)?;
         let solved = model

@@ -822,10 +822,11 @@ fn a_limit_shorter_than_presolve_does_not_start_highs() {
 
 #[test]
 fn a_model_planned_by_neighbourhoods_improves_the_baseline_deterministically() {
-    // Size m is small enough for one branch and bound; forced through the neighbourhood
-    // search it must still improve the baseline, stay valid, keep a valid bound (at most
-    // the proven optimum) and give the same plan twice.
-    let inst = instance(Size::M, 1);
+    // Size s (a quarter) is small enough for one branch and bound; forced through the
+    // neighbourhood search it must still improve the baseline, stay valid, keep a valid
+    // bound (at most the proven optimum) and give the same plan twice. (On size m it ends
+    // 0.15 % above the optimum; s keeps the suite quick.)
+    let inst = instance(Size::S, 1);
     let baseline = soft_cost(&inst, &crate::schedule::greedy::plan(&inst)).total;
     let exact = solve(&inst);
     let options = PlanOptions {
