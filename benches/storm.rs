@@ -141,7 +141,10 @@ impl Client {
             Ok(res) => {
                 let status = res.status().as_u16();
                 let bytes = res.bytes().await.unwrap_or_default();
-                (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+                (
+                    status,
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                )
             }
             Err(e) => {
                 eprintln!("{op}: no answer: {e}");
@@ -245,8 +248,15 @@ async fn flow(c: &mut Client, w: &World, id: usize, k: usize) {
     let start = w.first
         + chrono::Days::new(k as u64 * WINDOW_NIGHTS + c.rng.gen_range(0..WINDOW_NIGHTS - 1));
     let len = c.rng.gen_range(1..=3u64);
-    let (from, to) = (start.to_string(), (start + chrono::Days::new(len)).to_string());
-    let sex = if c.rng.gen_bool(0.5) { "female" } else { "male" };
+    let (from, to) = (
+        start.to_string(),
+        (start + chrono::Days::new(len)).to_string(),
+    );
+    let sex = if c.rng.gen_bool(0.5) {
+        "female"
+    } else {
+        "male"
+    };
     let types = if c.rng.gen_bool(0.5) {
         ["intellectual"]
     } else {
@@ -367,7 +377,9 @@ fn ms(d: Duration) -> String {
 /// Four facilities' worth of rooms per 24 beds: a room for anyone, a shared room (one sex a
 /// night), a women's room, each of two beds; all take every disability type.
 async fn load_facilities(db: &Db, beds: usize) -> anyhow::Result<(String, Vec<i64>)> {
-    let m = db.create_municipality("storm", "ストーム市", "Storm").await?;
+    let m = db
+        .create_municipality("storm", "ストーム市", "Storm")
+        .await?;
     db.create_user(
         m,
         "storm-hub",
@@ -540,11 +552,26 @@ async fn check(db: &Db) -> anyhow::Result<(Vec<(&'static str, usize)>, String)> 
         .join(", ");
     Ok((
         vec![
-            ("no bed-night given twice (two active holds on one bed-night)", twice),
-            ("every active hold has exactly its bed-night rows", missing_rows),
-            ("no bed-night rows of an inactive or unknown hold", stale_rows),
-            ("no request with both a placed and a withdrawn event (or two of either)", placed_and_withdrawn),
-            ("at most one active proposal per request (no request in two beds on one night)", one_person_twice),
+            (
+                "no bed-night given twice (two active holds on one bed-night)",
+                twice,
+            ),
+            (
+                "every active hold has exactly its bed-night rows",
+                missing_rows,
+            ),
+            (
+                "no bed-night rows of an inactive or unknown hold",
+                stale_rows,
+            ),
+            (
+                "no request with both a placed and a withdrawn event (or two of either)",
+                placed_and_withdrawn,
+            ),
+            (
+                "at most one active proposal per request (no request in two beds on one night)",
+                one_person_twice,
+            ),
             ("every request's status agrees with its holds", disagree),
         ],
         summary,
@@ -574,10 +601,7 @@ async fn fresh_database(
     dir: &std::path::Path,
 ) -> anyhow::Result<(String, Option<(String, String)>)> {
     match engine {
-        Engine::Sqlite => Ok((
-            format!("sqlite://{}", dir.join("storm.db").display()),
-            None,
-        )),
+        Engine::Sqlite => Ok((format!("sqlite://{}", dir.join("storm.db").display()), None)),
         Engine::Postgres => {
             let admin = std::env::var("RENKEI_BENCH_POSTGRES_URL").map_err(|_| {
                 anyhow::anyhow!(
@@ -615,7 +639,11 @@ async fn run(engine: Engine, settings: Settings) -> anyhow::Result<Outcome> {
     let mut stops = Vec::new();
     let mut servers = Vec::new();
     for i in 0..2 {
-        let db = if i == 0 { db.clone() } else { Db::connect(&url).await? };
+        let db = if i == 0 {
+            db.clone()
+        } else {
+            Db::connect(&url).await?
+        };
         let config = Config {
             database_url: url.clone(),
             listen: "127.0.0.1:0".into(),
@@ -735,8 +763,7 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
     // Fail before the first storm, not after it, when PostgreSQL cannot run.
-    if engines.contains(&Engine::Postgres) && std::env::var("RENKEI_BENCH_POSTGRES_URL").is_err()
-    {
+    if engines.contains(&Engine::Postgres) && std::env::var("RENKEI_BENCH_POSTGRES_URL").is_err() {
         anyhow::bail!(
             "RENKEI_BENCH_POSTGRES_URL is not set, but PostgreSQL was asked for (RENKEI_BENCH_ENGINES \
              defaults to sqlite,postgres). Run `bash scripts/bench-storm.sh`, which starts a throwaway \
@@ -791,7 +818,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!();
-    println!("| engine | endpoint | requests | p50 ms | p99 ms | max ms | 2xx | 409 | other 4xx | 5xx |");
+    println!(
+        "| engine | endpoint | requests | p50 ms | p99 ms | max ms | 2xx | 409 | other 4xx | 5xx |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for o in &outcomes {
         for (op, list) in &o.per_op {
