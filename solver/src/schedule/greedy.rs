@@ -210,9 +210,12 @@ impl<'p, 'a> State<'p, 'a> {
         }
         let minutes = b.end - b.start;
         for p in &self.prep.series[b.series].required {
-            let e = self.required_daily.entry((*p, b.day)).or_default();
-            e.0 += 1;
-            e.1 += minutes;
+            // Only the people with limits are counted (most instances have none).
+            if self.limits.contains_key(p) {
+                let e = self.required_daily.entry((*p, b.day)).or_default();
+                e.0 += 1;
+                e.1 += minutes;
+            }
         }
         self.by_day[b.day as usize].push(id);
         let list = &mut self.of_series[b.series];
