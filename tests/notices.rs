@@ -458,17 +458,16 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .iter()
         .map(|o| o["uid"].as_str().unwrap())
         .collect();
-    let invitees: usize = same_day
-        .iter()
-        .map(|o| {
-            o["attendees"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|a| !a["email"].as_str().unwrap().is_empty())
-                .count()
-        })
-        .sum();
+    // Invitees of a meeting who have a mail address.
+    let addressed = |o: &Value| {
+        o["attendees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| !a["email"].as_str().unwrap().is_empty())
+            .count()
+    };
+    let invitees: usize = same_day.iter().map(|o| addressed(o)).sum();
     let before = smtp.messages().len();
     // The reminder goes to everyone who has not declined (the answer above is "attend"); the
     // chase only to those who have not answered.
@@ -500,17 +499,7 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
                 .filter(|o| renkei::notices::chase_date(date_of(o), d, c) == today)
                 .collect();
             chase_uids = chased.iter().map(|o| o["uid"].as_str().unwrap()).collect();
-            let expected: usize = chased
-                .iter()
-                .map(|o| {
-                    o["attendees"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .filter(|a| !a["email"].as_str().unwrap().is_empty())
-                        .count()
-                })
-                .sum();
+            let expected: usize = chased.iter().map(|o| addressed(o)).sum();
             let chases = app.db().queue_due_reminders(&[], d, c).await.unwrap();
             assert_eq!(chases, expected - 1, "no chase to the one who answered");
             chases
