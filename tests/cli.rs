@@ -879,3 +879,52 @@ fn backup_of_postgres_points_to_pg_dump() {
     let err = run(cmd).fails();
     assert!(err.contains("pg_restore"), "{err}");
 }
+
+/// The target for the baseline, on what users plan first: the demo municipality's
+/// next fiscal year as a planning run builds it. The baseline (the fallback and the
+/// optimizer's start) is valid and within 10 % of the optimizer's plan; the optimizer's plan
+/// is never dearer than the baseline it starts from.
+#[test]
+fn the_baseline_is_within_ten_percent_of_the_optimizer_on_the_demo_year() {
+    let sandbox = Sandbox::new();
+    let instance = sandbox.path().join("demo-fy.json");
+    let instance = instance.to_str().expect("UTF-8 path");
+    renkei(
+        &sandbox,
+        &["bench-instance", "--size", "demo-fy", "--out", instance],
+    )
+    .ok();
+    let cost = |greedy: bool| {
+        let out = sandbox
+            .path()
+            .join(format!("plan-{greedy}.json"))
+            .display()
+            .to_string();
+        let mut args = vec!["solve", "--instance", instance, "--out", &out];
+        if greedy {
+            args.push("--greedy");
+        }
+        renkei(&sandbox, &args).ok();
+        let result: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).expect("plan written"))
+                .expect("plan is JSON");
+        assert_eq!(result["valid"], true, "greedy {greedy}: {}", result["violations"]);
+        let planned = result["occurrences"].as_array().map_or(0, Vec::len) as u64;
+        let required = result["required_occurrences"].as_u64().expect("count");
+        assert!(
+            required > 100 && planned >= required,
+            "greedy {greedy}: {planned} planned of {required} required"
+        );
+        result["soft_cost"]["total"].as_f64().expect("soft cost")
+    };
+    let baseline = cost(true);
+    let optimizer = cost(false);
+    assert!(
+        optimizer <= baseline + 1e-6,
+        "optimizer {optimizer} vs its start {baseline}"
+    );
+    assert!(
+        baseline <= optimizer * 1.10,
+        "baseline {baseline} is more than 10 % above the optimizer's {optimizer}"
+    );
+}
