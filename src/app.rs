@@ -41,6 +41,18 @@ impl AppState {
     ) -> std::net::IpAddr {
         crate::throttle::client_address(&self.trusted_proxies, peer, headers)
     }
+
+    /// The planning rules of municipality `m`: its settings over the configuration.
+    pub async fn plan_defaults(
+        &self,
+        m: crate::store::tenancy::MunicipalityId,
+    ) -> crate::error::Result<crate::meetings::PlanDefaults> {
+        Ok(self
+            .db
+            .settings(m)
+            .await?
+            .plan_defaults(self.config.plan_defaults()))
+    }
 }
 
 pub struct App {

@@ -115,6 +115,11 @@ impl Config {
         Ok(config)
     }
 
+    /// The least minimum notice: the answer deadline and a chase before it must fit.
+    pub fn least_notice_days(&self) -> i64 {
+        self.answer_deadline_days + self.chase_days + 1
+    }
+
     /// What a plan request does not say itself.
     pub fn plan_defaults(&self) -> crate::meetings::PlanDefaults {
         crate::meetings::PlanDefaults {
@@ -123,6 +128,7 @@ impl Config {
                 .then_some(self.max_meetings_per_day),
             max_minutes_per_day: (self.max_meeting_hours_per_day > 0.0)
                 .then(|| (self.max_meeting_hours_per_day * 60.0).round() as u32),
+            staff_hours: renkei_solver::calendar::OpeningHours::default(),
         }
     }
 
@@ -212,7 +218,7 @@ impl Config {
         {
             anyhow::bail!("max_meetings_per_day must be 0-20 and max_meeting_hours_per_day 0-16 (0: no limit) / max_meetings_per_day は0〜20、max_meeting_hours_per_day は0〜16（0は上限なし）にしてください");
         }
-        let least = self.answer_deadline_days + self.chase_days + 1;
+        let least = self.least_notice_days();
         if !(least..=180).contains(&self.min_notice_days) {
             anyhow::bail!(
                 "min_notice_days must be {least}-180 (answer_deadline_days + chase_days + 1 at least, so that a chase fits before the deadline) / min_notice_days は{least}〜180にしてください（回答期限と督促が間に合う日数）"

@@ -17,6 +17,7 @@ pub mod meetings;
 pub mod notices;
 pub mod placement;
 pub mod planning;
+pub mod settings;
 pub mod store;
 pub mod throttle;
 pub mod transfer;

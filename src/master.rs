@@ -173,6 +173,36 @@ static PERSON_COLUMNS: &[Column] = &[
         "常勤は空欄。例: mon;wed;fri または 月;水;金",
         "empty for full-time; e.g. mon;wed;fri or 月;水;金",
     ),
+    hint(
+        col(
+            "working_hours",
+            "勤務時間",
+            "Working hours",
+            InputKind::Text,
+        ),
+        "空欄は自治体の職員の勤務時間。例: mon-fri 09:00-16:00",
+        "empty means the municipality's staff hours; e.g. mon-fri 09:00-16:00",
+    ),
+    hint(
+        col(
+            "max_meetings_per_day",
+            "1日の会議上限(件)",
+            "Meetings per day at most",
+            InputKind::Number,
+        ),
+        "空欄は自治体の既定。1〜20",
+        "empty means the municipality's default; 1-20",
+    ),
+    hint(
+        col(
+            "max_hours_per_day",
+            "1日の会議上限(時間)",
+            "Meeting hours per day at most",
+            InputKind::Number,
+        ),
+        "空欄は自治体の既定。0.5〜16（30分単位）",
+        "empty means the municipality's default; 0.5-16 (half hours)",
+    ),
 ];
 
 static VENUE_COLUMNS: &[Column] = &[
@@ -611,6 +641,15 @@ pub struct PersonInput {
     /// Working days of part-time staff (mon..sun); empty for full-time.
     #[serde(default)]
     pub part_time_days: Vec<String>,
+    /// Working hours as "mon-fri 09:00-16:00"; empty for the municipality's staff hours.
+    #[serde(default)]
+    pub working_hours: String,
+    /// Meetings a day at most where the person is required (1-20); none: the municipality's.
+    #[serde(default)]
+    pub max_meetings_per_day: Option<u32>,
+    /// Meeting hours a day at most (0.5-16, half hours); none: the municipality's.
+    #[serde(default)]
+    pub max_hours_per_day: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -623,6 +662,92 @@ pub struct ValidPerson {
     pub roles: Vec<String>,
     pub qualifications: Vec<String>,
     pub part_time_days: Vec<Weekday>,
+    /// None: the municipality's staff hours.
+    pub working_hours: Option<OpeningHours>,
+    pub max_meetings_per_day: Option<u32>,
+    pub max_minutes_per_day: Option<u32>,
+}
+
+/// A person's or a municipality's working hours: empty for `None`.
+pub(crate) fn parse_working_hours(c: &mut Check, field: &str, text: &str) -> Option<OpeningHours> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match text.parse::<OpeningHours>() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            c.0.push(FieldError::new(
+                field,
+                format!("勤務時間「{text}」が読めません: {e}"),
+                format!("cannot read working hours \"{text}\": {e}"),
+            ));
+            None
+        }
+    }
+}
+
+/// Daily limits: meetings 1-20, hours 0.5-16 in half hours (as minutes).
+pub(crate) fn check_daily_limits(
+    c: &mut Check,
+    meetings: Option<u32>,
+    hours: Option<f64>,
+) -> (Option<u32>, Option<u32>) {
+    if let Some(n) = meetings {
+        if !(1..=20).contains(&n) {
+            c.0.push(FieldError::new(
+                "max_meetings_per_day",
+                format!("1日の会議上限は1〜20件で入力してください(入力値: {n})"),
+                format!("meetings per day must be 1 to 20 (got {n})"),
+            ));
+        }
+    }
+    let minutes = hours.and_then(|h| {
+        let half_hours = h * 2.0;
+        if h.is_finite() && (0.5..=16.0).contains(&h) && (half_hours - half_hours.round()).abs() < 1e-9 {
+            Some((half_hours.round() as u32) * 30)
+        } else {
+            c.0.push(FieldError::new(
+                "max_hours_per_day",
+                format!("1日の会議時間の上限は0.5〜16時間（30分単位）で入力してください(入力値: {h})"),
+                format!("meeting hours per day must be 0.5 to 16 in half hours (got {h})"),
+            ));
+            None
+        }
+    });
+    (meetings, minutes)
+}
+
+/// An optional number typed in a cell: empty for `None`.
+fn optional_number<T: std::str::FromStr>(
+    errors: &mut Vec<FieldError>,
+    f: &Fields,
+    key: &str,
+) -> Option<T> {
+    let text = f.get(key);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let normalised: String = text
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '．' => '.',
+            c => c,
+        })
+        .collect();
+    match normalised.parse::<T>() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            errors.push(FieldError::new(
+                key,
+                format!("「{text}」は数値ではありません"),
+                format!("\"{text}\" is not a number"),
+            ));
+            None
+        }
+    }
 }
 
 impl PersonInput {
@@ -647,6 +772,7 @@ impl PersonInput {
             }
         }
         days.sort_by_key(|d| d.num_days_from_monday());
+        let limits = check_daily_limits(&mut c, self.max_meetings_per_day, self.max_hours_per_day);
         let org = self.organisation_code.trim();
         let organisation_code = if org.is_empty() {
             None
@@ -662,11 +788,24 @@ impl PersonInput {
             roles: c.list("roles", &self.roles),
             qualifications: c.list("qualifications", &self.qualifications),
             part_time_days: days,
+            working_hours: parse_working_hours(&mut c, "working_hours", &self.working_hours),
+            max_meetings_per_day: limits.0,
+            max_minutes_per_day: limits.1,
         };
         c.finish(v)
     }
-    pub fn from_fields(f: &Fields) -> PersonInput {
-        PersonInput {
+    /// From text cells: the limits are parsed here, so their errors name the field.
+    pub fn from_fields(f: &Fields) -> Result<PersonInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let max_meetings_per_day = optional_number(&mut errors, f, "max_meetings_per_day");
+        let max_hours_per_day = optional_number(&mut errors, f, "max_hours_per_day");
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(PersonInput {
+            working_hours: f.get("working_hours"),
+            max_meetings_per_day,
+            max_hours_per_day,
             code: f.get("code"),
             name: f.get("name"),
             kana: f.get("kana"),
@@ -675,7 +814,7 @@ impl PersonInput {
             roles: split_list(&f.get("roles")),
             qualifications: split_list(&f.get("qualifications")),
             part_time_days: split_list(&f.get("part_time_days")),
-        }
+        })
     }
 }
 
@@ -692,6 +831,10 @@ pub struct Person {
     pub roles: Vec<String>,
     pub qualifications: Vec<String>,
     pub part_time_days: Vec<String>,
+    /// Empty: the municipality's staff hours.
+    pub working_hours: String,
+    pub max_meetings_per_day: Option<u32>,
+    pub max_hours_per_day: Option<f64>,
 }
 
 impl Person {
@@ -705,6 +848,9 @@ impl Person {
             self.roles.join(";"),
             self.qualifications.join(";"),
             self.part_time_days.join(";"),
+            self.working_hours.clone(),
+            self.max_meetings_per_day.map(|n| n.to_string()).unwrap_or_default(),
+            self.max_hours_per_day.map(|h| h.to_string()).unwrap_or_default(),
         ]
     }
 }
@@ -971,7 +1117,7 @@ impl ValidRecord {
             MasterKind::Organisations => OrganisationInput::from_fields(f)
                 .parse()
                 .map(ValidRecord::Organisation),
-            MasterKind::People => PersonInput::from_fields(f).parse().map(ValidRecord::Person),
+            MasterKind::People => PersonInput::from_fields(f)?.parse().map(ValidRecord::Person),
             MasterKind::Venues => VenueInput::from_fields(f).parse().map(ValidRecord::Venue),
             MasterKind::Rooms => RoomInput::from_fields(f)?.parse().map(ValidRecord::Room),
         }

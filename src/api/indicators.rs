@@ -200,7 +200,7 @@ pub(crate) async fn act(
         today(),
         &code,
         limit,
-        state.config.plan_defaults(),
+        state.plan_defaults(user.municipality_id).await?,
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(acted)))

@@ -196,7 +196,10 @@ pub(crate) async fn create_plan(
     let user = user.require_write()?;
     let input: PlanRequestInput = json(&body)?;
     let req = input
-        .parse(jst_date(Utc::now()), state.config.plan_defaults())
+        .parse(
+            jst_date(Utc::now()),
+            state.plan_defaults(user.municipality_id).await?,
+        )
         .map_err(Error::Validation)?;
     let run = start_plan(&state.db, user, &req).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())

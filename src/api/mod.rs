@@ -39,7 +39,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
     info(title = "renkei API", description = "Scheduling and coordination for disability consultation-support networks. \
         Authenticate with `Authorization: Bearer <token>` (create one with `renkei token create`). \
         Errors carry `message.ja` and `message.en` and, for validation errors, the fields at fault."),
-    paths(me, list_records, create_record, get_record, update_record, delete_record, import_records, export_records,
+    paths(me, get_settings, put_settings, list_records, create_record, get_record, update_record, delete_record, import_records, export_records,
           holidays, closed_days, list_closures, add_closure, delete_closure, list_absences, add_absence, delete_absence,
           job_status, audit_log,
           meetings::list_series, meetings::create_series, meetings::get_series, meetings::update_series, meetings::set_active,
@@ -55,7 +55,8 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           notices::vacancy_request,
           indicators::list_indicators, indicators::replace_indicators, indicators::apply_preset, indicators::figures,
           indicators::drill, indicators::act, indicators::record, indicators::annual, indicators::monthly),
-    components(schemas(ErrorBody, User, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
+    components(schemas(ErrorBody, User, crate::settings::Settings, crate::settings::Effective,
+        crate::settings::SettingsInput, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
         VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created,
         crate::meetings::spec::SeriesSpec, crate::meetings::spec::CadenceSpec, crate::meetings::spec::OrgAttendance,
         crate::meetings::spec::PrecedenceSpec, crate::meetings::spec::Repeat, crate::store::meetings::SeriesRow,
@@ -248,6 +249,7 @@ pub fn routes() -> Router<AppState> {
             get(|| async { Json(openapi_document()) }),
         )
         .route("/api/v1/me", get(me))
+        .route("/api/v1/settings", get(get_settings).put(put_settings))
         .route("/api/v1/calendar/holidays", get(holidays))
         .route("/api/v1/calendar/closed", get(closed_days))
         .route(
@@ -374,6 +376,41 @@ fn parse_body(kind: MasterKind, body: &[u8]) -> Result<ValidRecord> {
         MasterKind::Rooms => json::<RoomInput>(body)?.parse().map(ValidRecord::Room),
     };
     parsed.map_err(Error::Validation)
+}
+
+/// The municipality's planning rules: staff hours, minimum notice, daily limits (empty: the
+/// service's configuration), with what planning uses now (`effective`).
+#[utoipa::path(get, path = "/api/v1/settings", responses((status = 200, body = crate::settings::Settings), (status = 401, body = ErrorBody)))]
+async fn get_settings(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<crate::settings::Settings>> {
+    let settings = state.db.settings(user.municipality_id).await?;
+    Ok(Json(settings.to_settings(state.config.plan_defaults())))
+}
+
+/// Replaces the municipality's planning rules (administrators only). Every field may be left
+/// out or null: the service's configuration applies (staff hours: Mon-Fri 8:30-17:30). The
+/// next plan uses them; published meetings stay as they are.
+#[utoipa::path(put, path = "/api/v1/settings", request_body = crate::settings::SettingsInput,
+    responses((status = 200, body = crate::settings::Settings), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_settings(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    body: Bytes,
+) -> Result<Json<crate::settings::Settings>> {
+    if !user.role.is_admin() {
+        return Err(Error::Forbidden(Msg::new(
+            "自治体の設定は管理者のみ変更できます",
+            "only administrators may change the municipality's settings",
+        )));
+    }
+    let valid = json::<crate::settings::SettingsInput>(&body)?
+        .parse(state.config.least_notice_days())
+        .map_err(Error::Validation)?;
+    state.db.set_settings(&user, &valid).await?;
+    Ok(Json(valid.to_settings(state.config.plan_defaults())))
 }
 
 /// The authenticated user.

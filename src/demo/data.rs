@@ -499,6 +499,7 @@ pub fn demo_dataset() -> DemoDataset {
                 roles: split_list(roles),
                 qualifications: split_list(quals),
                 part_time_days: split_list(days),
+                ..Default::default()
             },
         )
         .collect();

@@ -23,15 +23,6 @@ use crate::master::OrgKind;
 /// Ids from here up are visited organisations (pseudo venue and room).
 pub const VISIT_BASE: u32 = 2_000_000_000;
 
-/// Working days of staff who have no part-time days.
-const FULL_TIME_DAYS: [Weekday; 5] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-];
-
 #[derive(Debug, Clone)]
 pub struct SnapOrganisation {
     pub id: i64,
@@ -50,6 +41,11 @@ pub struct SnapPerson {
     pub roles: Vec<String>,
     pub part_time_days: Vec<Weekday>,
     pub absences: Vec<DateRange>,
+    /// None: the municipality's staff hours.
+    pub working_hours: Option<OpeningHours>,
+    /// None: the municipality's limits.
+    pub max_meetings_per_day: Option<u32>,
+    pub max_minutes_per_day: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,9 +130,12 @@ pub struct Request {
     pub only: Vec<String>,
     /// The indicators' counts for this period ([`crate::indicators::plan_targets`]).
     pub targets: Vec<crate::indicators::PlanTarget>,
-    /// Every person's daily limits (meetings, minutes) where they are required.
+    /// Every person's daily limits (meetings, minutes) where they are required, unless
+    /// they have their own.
     pub max_meetings_per_day: Option<u32>,
     pub max_minutes_per_day: Option<u32>,
+    /// The working hours of everyone without their own.
+    pub staff_hours: OpeningHours,
 }
 
 #[derive(Debug, Clone)]
@@ -250,19 +249,15 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             id: p.id as u32,
             name: p.name.clone(),
             organisation: p.organisation_id.map(|o| o as u32),
-            // Staff work Monday to Friday (the centers' hours; weekends and nights are the
-            // hub's), even where a venue also opens on Saturday; part-time staff on their days.
-            working_days: if p.part_time_days.is_empty() {
-                FULL_TIME_DAYS.to_vec()
-            } else {
-                p.part_time_days.clone()
-            },
+            // Part-time staff on their days; everyone within their working hours (their own,
+            // else the municipality's staff hours, by default the centers' contract day
+            // Mon-Fri 8:30-17:30: no meeting on Saturday or in the evening even where a
+            // venue is open then).
+            working_days: p.part_time_days.clone(),
             absences: p.absences.clone(),
-            // The centers' working day (Meguro's contract: Mon-Fri 8:30-17:30): no meeting in
-            // the evening even where a venue stays open.
-            hours: Some(OpeningHours::default()),
-            max_meetings_per_day: req.max_meetings_per_day,
-            max_minutes_per_day: req.max_minutes_per_day,
+            hours: Some(p.working_hours.unwrap_or(req.staff_hours)),
+            max_meetings_per_day: p.max_meetings_per_day.or(req.max_meetings_per_day),
+            max_minutes_per_day: p.max_minutes_per_day.or(req.max_minutes_per_day),
         })
         .collect();
     let organisations = snap

@@ -69,7 +69,8 @@ pub struct PlanRequestInput {
     pub weights: Option<Weights>,
 }
 
-/// The municipality's planning rules a request does not carry (from the configuration).
+/// The municipality's planning rules a request does not carry (its settings over the
+/// configuration: [`crate::settings`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlanDefaults {
     /// No meeting before today plus this many days.
@@ -77,6 +78,9 @@ pub struct PlanDefaults {
     /// Every person's daily limits where they are required (None: no limit).
     pub max_meetings_per_day: Option<u32>,
     pub max_minutes_per_day: Option<u32>,
+    /// Working hours of everyone without their own (Mon-Fri 8:30-17:30 unless the
+    /// municipality set others).
+    pub staff_hours: renkei_solver::calendar::OpeningHours,
 }
 
 impl Default for PlanDefaults {
@@ -344,6 +348,7 @@ pub async fn build_instance(
             targets,
             max_meetings_per_day: req.defaults.max_meetings_per_day,
             max_minutes_per_day: req.defaults.max_minutes_per_day,
+            staff_hours: req.defaults.staff_hours,
         },
     );
     built.notes.extend(target_note);

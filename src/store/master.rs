@@ -52,6 +52,13 @@ fn person_from_row(r: &AnyRow) -> Result<Person> {
         roles: text_list(&r.try_get::<String, _>("roles")?),
         qualifications: text_list(&r.try_get::<String, _>("qualifications")?),
         part_time_days: text_list(&r.try_get::<String, _>("part_time_days")?),
+        working_hours: r.try_get("working_hours")?,
+        max_meetings_per_day: r
+            .try_get::<Option<i64>, _>("max_meetings_per_day")?
+            .map(|n| n as u32),
+        max_hours_per_day: r
+            .try_get::<Option<i64>, _>("max_minutes_per_day")?
+            .map(|m| m as f64 / 60.0),
     })
 }
 
@@ -83,7 +90,8 @@ fn room_from_row(r: &AnyRow) -> Result<Room> {
 const ORGANISATION_SELECT: &str =
     "SELECT id, code, name, kana, kind, ward, address, phone, email FROM organisations WHERE municipality_id = $1";
 const PERSON_SELECT: &str = "SELECT p.id, p.code, p.name, p.kana, p.email, p.organisation_id, o.code AS organisation_code,
-        o.name AS organisation_name, p.roles, p.qualifications, p.part_time_days
+        o.name AS organisation_name, p.roles, p.qualifications, p.part_time_days,
+        p.working_hours, p.max_meetings_per_day, p.max_minutes_per_day
      FROM people p LEFT JOIN organisations o ON o.id = p.organisation_id WHERE p.municipality_id = $1";
 const VENUE_SELECT: &str =
     "SELECT id, code, name, ward, address, opening_hours FROM venues WHERE municipality_id = $1";
@@ -354,6 +362,11 @@ async fn person_org(
     }
 }
 
+/// A person's hours as stored: '' for the municipality's.
+fn hours_text(v: &ValidPerson) -> String {
+    v.working_hours.map(|h| h.to_string()).unwrap_or_default()
+}
+
 fn days_text(v: &ValidPerson) -> String {
     v.part_time_days
         .iter()
@@ -373,11 +386,14 @@ pub(crate) async fn insert_record(
         ValidRecord::Person(v) => {
             let org = person_org(conn, m, v).await?;
             sqlx::query_scalar(
-                "INSERT INTO people (municipality_id, code, name, kana, email, organisation_id, roles, qualifications, part_time_days, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+                "INSERT INTO people (municipality_id, code, name, kana, email, organisation_id, roles, qualifications, part_time_days,
+                     working_hours, max_meetings_per_day, max_minutes_per_day, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
             )
             .bind(m.0).bind(&v.code).bind(&v.name).bind(&v.kana).bind(&v.email).bind(org)
-            .bind(list_text(&v.roles)).bind(list_text(&v.qualifications)).bind(days_text(v)).bind(&t)
+            .bind(list_text(&v.roles)).bind(list_text(&v.qualifications)).bind(days_text(v))
+            .bind(hours_text(v)).bind(v.max_meetings_per_day.map(i64::from)).bind(v.max_minutes_per_day.map(i64::from))
+            .bind(&t)
             .fetch_one(&mut *conn)
             .await?
         }
@@ -458,11 +474,14 @@ pub(crate) async fn update_record(
             let org = person_org(conn, m, v).await?;
             sqlx::query(
                 "UPDATE people SET code = $3, name = $4, kana = $5, email = $6, organisation_id = $7, roles = $8, qualifications = $9,
-                     part_time_days = $10, updated_at = $11
+                     part_time_days = $10, working_hours = $11, max_meetings_per_day = $12, max_minutes_per_day = $13,
+                     updated_at = $14
                  WHERE municipality_id = $1 AND id = $2",
             )
             .bind(m.0).bind(id).bind(&v.code).bind(&v.name).bind(&v.kana).bind(&v.email).bind(org)
-            .bind(list_text(&v.roles)).bind(list_text(&v.qualifications)).bind(days_text(v)).bind(&t)
+            .bind(list_text(&v.roles)).bind(list_text(&v.qualifications)).bind(days_text(v))
+            .bind(hours_text(v)).bind(v.max_meetings_per_day.map(i64::from)).bind(v.max_minutes_per_day.map(i64::from))
+            .bind(&t)
             .execute(&mut *conn)
             .await?
         }

@@ -507,6 +507,15 @@ impl Db {
                         .filter_map(|d| parse_weekday(d))
                         .collect(),
                     absences: absences.remove(&p.id).unwrap_or_default(),
+                    // '' is the municipality's hours (stored text was checked on the way in).
+                    working_hours: match p.working_hours.trim() {
+                        "" => None,
+                        text => text.parse().ok(),
+                    },
+                    max_meetings_per_day: p.max_meetings_per_day,
+                    max_minutes_per_day: p
+                        .max_hours_per_day
+                        .map(|h| (h * 60.0).round() as u32),
                 });
             }
         }

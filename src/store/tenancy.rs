@@ -88,6 +88,74 @@ impl Db {
         row.as_ref().map(municipality_from_row).transpose()
     }
 
+    /// The municipality's own planning rules ([`crate::settings`]).
+    pub async fn settings(&self, m: MunicipalityId) -> Result<crate::settings::ValidSettings> {
+        let r = sqlx::query(
+            "SELECT staff_hours, min_notice_days, max_meetings_per_day, max_minutes_per_day
+             FROM municipalities WHERE id = $1",
+        )
+        .bind(m.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::not_found("自治体", "municipality"))?;
+        let hours: String = r.try_get("staff_hours")?;
+        Ok(crate::settings::ValidSettings {
+            // Written only after parsing; a hand-edited bad value falls back to the default.
+            staff_hours: hours.parse().unwrap_or_default(),
+            min_notice_days: r.try_get("min_notice_days")?,
+            max_meetings_per_day: r
+                .try_get::<Option<i64>, _>("max_meetings_per_day")?
+                .map(|n| n as u32),
+            max_minutes_per_day: r
+                .try_get::<Option<i64>, _>("max_minutes_per_day")?
+                .map(|n| n as u32),
+        })
+    }
+
+    /// Replaces the municipality's planning rules (audited with what they were).
+    pub async fn set_settings(
+        &self,
+        user: &User,
+        v: &crate::settings::ValidSettings,
+    ) -> Result<()> {
+        let m = user.municipality_id;
+        let before = self.settings(m).await?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE municipalities SET staff_hours = $2, min_notice_days = $3, max_meetings_per_day = $4,
+                 max_minutes_per_day = $5 WHERE id = $1",
+        )
+        .bind(m.0)
+        .bind(v.staff_hours.to_string())
+        .bind(v.min_notice_days)
+        .bind(v.max_meetings_per_day.map(i64::from))
+        .bind(v.max_minutes_per_day.map(i64::from))
+        .execute(&mut *tx)
+        .await?;
+        let show = |s: &crate::settings::ValidSettings| {
+            let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+            format!(
+                "hours {}, notice {}, meetings/day {}, minutes/day {}",
+                s.staff_hours,
+                opt(s.min_notice_days.map(|n| n.to_string())),
+                opt(s.max_meetings_per_day.map(|n| n.to_string())),
+                opt(s.max_minutes_per_day.map(|n| n.to_string())),
+            )
+        };
+        super::audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "update",
+            "settings",
+            &m.0.to_string(),
+            &format!("{} -> {}", show(&before), show(v)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn municipality_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM municipalities")
             .fetch_one(&self.pool)

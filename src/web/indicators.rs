@@ -330,7 +330,7 @@ async fn act_submit(
         today(),
         &code,
         60.0,
-        state.config.plan_defaults(),
+        state.plan_defaults(session.user.municipality_id).await?,
     )
     .await?;
     Ok(match acted.plan_run_id {

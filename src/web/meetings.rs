@@ -728,7 +728,8 @@ async fn plan_submit(
         ..Default::default()
     };
     if errors.is_empty() {
-        match input.parse(jst_date(Utc::now()), state.config.plan_defaults()) {
+        let defaults = state.plan_defaults(session.user.municipality_id).await?;
+        match input.parse(jst_date(Utc::now()), defaults) {
             Ok(req) => match start_plan(&state.db, &session.user, &req).await {
                 Ok(run) => {
                     return Ok(Redirect::to(&format!("/meetings/plans/{}", run.id)).into_response())

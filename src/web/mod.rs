@@ -9,6 +9,7 @@ mod indicators;
 mod meetings;
 mod notices;
 mod placement;
+mod settings;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .merge(placement::routes())
         .merge(notices::routes())
         .merge(indicators::routes())
+        .merge(settings::routes())
         .fallback(not_found)
 }
 

@@ -1,6 +1,7 @@
 //! The baseline (基準の計画): a plan built the way a careful coordinator would, then polished
-//! by moving one meeting, then two meetings, at a time. It is the fallback when the optimizer has no better plan
-//! and the optimizer's starting point, so it has to be a plan people would publish.
+//! by moving one meeting, then two meetings, at a time. It is the fallback when the optimizer
+//! has no better plan and the optimizer's starting point, so it has to be a plan people would
+//! publish.
 //!
 //! 1. **Keep what is published.** Pinned occurrences stay as they are; unpinned published
 //!    occurrences are kept on their date, time and room wherever the rules still allow.
