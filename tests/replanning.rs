@@ -203,3 +203,108 @@ async fn the_change_budget_decides_what_moves(engine: Engine) {
 }
 
 both_engines!(the_change_budget_decides_what_moves);
+
+/// A municipality's settings and a person's own hours and limits reach the plan: the staff
+/// day (here 9:30-16:00), two meetings a day for everyone, and one person who works Monday to
+/// Thursday afternoons with one meeting a day. Bad settings name each field at fault.
+async fn hours_and_limits_per_person_and_municipality(engine: Engine) {
+    let (app, token) = demo_app(engine).await;
+    let api = app.api(&token);
+    let s: Value = api.get_json("/api/v1/settings").await;
+    assert_eq!(s["effective"]["staff_hours"], "mon-fri 08:30-17:30", "{s}");
+    assert_eq!(s["effective"]["min_notice_days"], 14, "{s}");
+    assert_eq!(s["effective"]["max_meetings_per_day"], 4, "{s}");
+    assert!(s["min_notice_days"].is_null(), "nothing set yet: {s}");
+
+    let put = |body: Value| {
+        let api = &api;
+        async move {
+            crate::meetings::status_json(api.put_json("/api/v1/settings", &body).await).await
+        }
+    };
+    let (status, body) = put(json!({"staff_hours": "月-金 9時から", "min_notice_days": 1,
+        "max_meetings_per_day": 0, "max_hours_per_day": 2.25}))
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        crate::meetings::field_names(&body),
+        ["staff_hours", "min_notice_days", "max_meetings_per_day", "max_hours_per_day"],
+        "{body}"
+    );
+    let unchanged: Value = api.get_json("/api/v1/settings").await;
+    assert_eq!(unchanged, s, "a refused body changes nothing");
+    let (status, body) = put(json!({"staff_hours": "mon-fri 09:30-16:00", "max_meetings_per_day": 2})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["effective"]["staff_hours"], "mon-fri 09:30-16:00", "{body}");
+    assert_eq!(body["effective"]["max_meetings_per_day"], 2, "{body}");
+    assert_eq!(body["effective"]["max_hours_per_day"], 6.0, "the service's: {body}");
+
+    // The person required most often in the quarter gets their own hours and limit.
+    let (_, first) = plan(
+        &api,
+        &json!({"period": "2027Q1", "planning_date": PLANNING_DATE, "time_limit_seconds": 20}),
+    )
+    .await;
+    let mut often: BTreeMap<i64, usize> = BTreeMap::new();
+    for o in first["result"]["occurrences"].as_array().unwrap_or_else(|| panic!("{first}")) {
+        for a in o["attendees"].as_array().unwrap() {
+            *often.entry(a.as_i64().unwrap()).or_default() += 1;
+        }
+    }
+    let (&person, _) = often.iter().max_by_key(|(id, n)| (**n, -**id)).expect("attendees");
+    let mut record: Value = api.get_json(&format!("/api/v1/master/people/{person}")).await;
+    let record = record.as_object_mut().unwrap();
+    for k in ["id", "organisation_id", "organisation_name"] {
+        record.remove(k);
+    }
+    record.insert("working_hours".into(), json!("mon-thu 13:00-17:00"));
+    record.insert("max_meetings_per_day".into(), json!(1));
+    record.insert("max_hours_per_day".into(), json!(null));
+    if record["organisation_code"].is_null() {
+        record.insert("organisation_code".into(), json!(""));
+    }
+    let res = api
+        .put_json(&format!("/api/v1/master/people/{person}"), &Value::Object(record.clone()))
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let back: Value = api.get_json(&format!("/api/v1/master/people/{person}")).await;
+    assert_eq!(back["working_hours"], "mon-thu 13:00-17:00", "{back}");
+    assert_eq!(back["max_meetings_per_day"], 1, "{back}");
+
+    plan_and_publish(&api, "2027Q1", 30).await;
+    let rows: Value = api
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
+        .await;
+    let mut per_day: BTreeMap<(i64, String), usize> = BTreeMap::new();
+    let mut theirs = 0;
+    for o in rows.as_array().unwrap() {
+        let date: chrono::NaiveDate = o["date"].as_str().unwrap().parse().unwrap();
+        let (start, end) = (o["start"].as_str().unwrap(), o["end"].as_str().unwrap());
+        for a in o["attendees"].as_array().unwrap() {
+            if a["required"] != true {
+                continue;
+            }
+            let id = a["person_id"].as_i64().unwrap();
+            *per_day.entry((id, o["date"].as_str().unwrap().into())).or_default() += 1;
+            use chrono::Datelike;
+            let weekday = date.weekday().num_days_from_monday();
+            let (days, from, to) = if id == person {
+                theirs += 1;
+                (3, "13:00", "17:00")
+            } else {
+                (4, "09:30", "16:00")
+            };
+            assert!(
+                weekday <= days && start >= from && end <= to,
+                "person {id} at {date} {start}-{end} outside their hours: {o}"
+            );
+        }
+    }
+    assert!(theirs > 0, "the person still has meetings");
+    for ((id, date), n) in per_day {
+        let limit = if id == person { 1 } else { 2 };
+        assert!(n <= limit, "person {id} is required at {n} meetings on {date}");
+    }
+}
+
+both_engines!(hours_and_limits_per_person_and_municipality);

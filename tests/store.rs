@@ -43,6 +43,9 @@ async fn master_data_round_trip(engine: Engine) {
         roles: vec!["機能強化員".into()],
         qualifications: vec!["主任相談支援専門員".into(), "社会福祉士".into()],
         part_time_days: vec!["月".into(), "thu".into()],
+        working_hours: "mon,thu 09:00-15:00".into(),
+        max_meetings_per_day: Some(2),
+        max_hours_per_day: Some(4.5),
     };
     let person_id = db
         .save_record(user, None, &ValidRecord::Person(person.parse().unwrap()))
@@ -62,6 +65,9 @@ async fn master_data_round_trip(engine: Engine) {
     );
     assert_eq!(p.qualifications, ["主任相談支援専門員", "社会福祉士"]);
     assert_eq!(p.part_time_days, ["mon", "thu"]);
+    assert_eq!(p.working_hours, "mon,thu 09:00-15:00");
+    assert_eq!(p.max_meetings_per_day, Some(2));
+    assert_eq!(p.max_hours_per_day, Some(4.5));
 
     let venue = VenueInput {
         code: "V-1".into(),
