@@ -311,3 +311,56 @@ async fn hours_and_limits_per_person_and_municipality(engine: Engine) {
 }
 
 both_engines!(hours_and_limits_per_person_and_municipality);
+
+/// The settings page: shows what planning uses, keeps what was typed and says what is wrong,
+/// saves and says so.
+async fn the_settings_page_saves_and_explains(engine: Engine) {
+    use renkei::demo::{DEMO_PASSWORD, DEMO_USERNAME};
+    let (app, token) = demo_app(engine).await;
+    let c = crate::support::client();
+    let res = crate::support::login(&c, &app, DEMO_USERNAME, DEMO_PASSWORD, Some("/")).await;
+    assert_eq!(res.status(), 303);
+    let url = app.url("/settings");
+    let page = crate::support::get_text(&c, &url).await;
+    assert!(page.contains("自治体の設定"), "{page}");
+    assert!(page.contains("mon-fri 08:30-17:30"), "the effective hours: {page}");
+    let csrf = crate::support::csrf_token(&c, &url).await;
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("staff_hours", "mon-fri 09:00-16:00"),
+        ("min_notice_days", "二週間"),
+        ("max_meetings_per_day", "3"),
+        ("max_hours_per_day", ""),
+    ];
+    let res = crate::support::post_form(&c, &url, &bad).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("「二週間」は整数ではありません"), "{page}");
+    assert!(page.contains("value=\"mon-fri 09:00-16:00\""), "what was typed stays: {page}");
+    let api = app.api(&token);
+    let s: Value = api.get_json("/api/v1/settings").await;
+    assert_eq!(s["staff_hours"], "mon-fri 08:30-17:30", "nothing saved: {s}");
+
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("staff_hours", "mon-fri 09:00-16:00"),
+        ("min_notice_days", "21"),
+        ("max_meetings_per_day", "3"),
+        ("max_hours_per_day", "4.5"),
+    ];
+    let res = crate::support::post_form(&c, &url, &good).await;
+    assert_eq!(res.status(), 303);
+    let page = crate::support::get_text(&c, &app.url("/settings?saved=1")).await;
+    assert!(page.contains("設定を保存しました"), "{page}");
+    let s: Value = api.get_json("/api/v1/settings").await;
+    assert_eq!(s["staff_hours"], "mon-fri 09:00-16:00", "{s}");
+    assert_eq!(s["min_notice_days"], 21, "{s}");
+    assert_eq!(s["max_hours_per_day"], 4.5, "{s}");
+    let audit: Value = api.get_json("/api/v1/audit?limit=5").await;
+    assert!(
+        audit.to_string().contains("notice 21"),
+        "the change is audited: {audit}"
+    );
+}
+
+both_engines!(the_settings_page_saves_and_explains);
