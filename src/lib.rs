@@ -18,6 +18,7 @@ pub mod notices;
 pub mod placement;
 pub mod planning;
 pub mod settings;
+pub mod staffing;
 pub mod store;
 pub mod throttle;
 pub mod transfer;

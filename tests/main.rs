@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod cli;
 mod demo;
+mod documents;
 mod import_export;
 mod indicators;
 mod jobs;

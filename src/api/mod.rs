@@ -39,7 +39,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
     info(title = "renkei API", description = "Scheduling and coordination for disability consultation-support networks. \
         Authenticate with `Authorization: Bearer <token>` (create one with `renkei token create`). \
         Errors carry `message.ja` and `message.en` and, for validation errors, the fields at fault."),
-    paths(me, get_settings, put_settings, list_records, create_record, get_record, update_record, delete_record, import_records, export_records,
+    paths(me, get_settings, put_settings, staffing, list_records, create_record, get_record, update_record, delete_record, import_records, export_records,
           holidays, closed_days, list_closures, add_closure, delete_closure, list_absences, add_absence, delete_absence,
           job_status, audit_log,
           meetings::list_series, meetings::create_series, meetings::get_series, meetings::update_series, meetings::set_active,
@@ -56,7 +56,8 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           indicators::list_indicators, indicators::replace_indicators, indicators::apply_preset, indicators::figures,
           indicators::drill, indicators::act, indicators::record, indicators::annual, indicators::monthly),
     components(schemas(ErrorBody, User, crate::settings::Settings, crate::settings::Effective,
-        crate::settings::SettingsInput, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
+        crate::settings::SettingsInput, crate::staffing::CenterStaffing, crate::staffing::RoleCount,
+        crate::staffing::Finding, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
         VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created,
         crate::meetings::spec::SeriesSpec, crate::meetings::spec::CadenceSpec, crate::meetings::spec::OrgAttendance,
         crate::meetings::spec::PrecedenceSpec, crate::meetings::spec::Repeat, crate::store::meetings::SeriesRow,
@@ -250,6 +251,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/me", get(me))
         .route("/api/v1/settings", get(get_settings).put(put_settings))
+        .route("/api/v1/staffing", get(staffing))
         .route("/api/v1/calendar/holidays", get(holidays))
         .route("/api/v1/calendar/closed", get(closed_days))
         .route(
@@ -411,6 +413,16 @@ async fn put_settings(
         .map_err(Error::Validation)?;
     state.db.set_settings(&user, &valid).await?;
     Ok(Json(valid.to_settings(state.config.plan_defaults())))
+}
+
+/// The staffing of each consultation-support center: people per role (機能強化員, 地域支援員,
+/// 相談員) and what is missing (mandatory roles first).
+#[utoipa::path(get, path = "/api/v1/staffing", responses((status = 200, body = [crate::staffing::CenterStaffing]), (status = 401, body = ErrorBody)))]
+async fn staffing(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<Vec<crate::staffing::CenterStaffing>>> {
+    Ok(Json(crate::staffing::of(&state.db, user.municipality_id).await?))
 }
 
 /// The authenticated user.

@@ -148,7 +148,7 @@ const FACILITIES: [(&str, &str, &str, &str, &str, &str, usize, &str, &str, &str)
 /// 80 people, assigned in order to the roster the function builds: (family, kana, romaji,
 /// given, kana, romaji).
 #[rustfmt::skip]
-const NAMES: [(&str, &str, &str, &str, &str, &str); 80] = [
+const NAMES: [(&str, &str, &str, &str, &str, &str); 89] = [
     ("佐藤", "サトウ", "sato", "美穂", "ミホ", "miho"),
     ("鈴木", "スズキ", "suzuki", "健一", "ケンイチ", "kenichi"),
     ("高橋", "タカハシ", "takahashi", "美和", "ミワ", "miwa"),
@@ -229,6 +229,15 @@ const NAMES: [(&str, &str, &str, &str, &str, &str); 80] = [
     ("杉山", "スギヤマ", "sugiyama", "陽介", "ヨウスケ", "yosuke"),
     ("村田", "ムラタ", "murata", "真紀", "マキ", "maki"),
     ("大塚", "オオツカ", "otsuka", "淳", "ジュン", "jun"),
+    ("千葉", "チバ", "chiba", "香織", "カオリ", "kaori"),
+    ("岩崎", "イワサキ", "iwasaki", "拓也", "タクヤ", "takuya"),
+    ("野口", "ノグチ", "noguchi", "由美", "ユミ", "yumi"),
+    ("菅原", "スガワラ", "sugawara", "健", "ケン", "ken"),
+    ("久保", "クボ", "kubo", "千尋", "チヒロ", "chihiro"),
+    ("松井", "マツイ", "matsui", "大地", "ダイチ", "daichi"),
+    ("野村", "ノムラ", "nomura", "彩", "アヤ", "aya"),
+    ("桜井", "サクライ", "sakurai", "浩二", "コウジ", "koji"),
+    ("菊地", "キクチ", "kikuchi", "明日香", "アスカ", "asuka"),
 ];
 
 /// Venues other than the ward offices (added after these, one per ward, named 〇〇区役所):
@@ -472,6 +481,16 @@ pub fn demo_dataset() -> DemoDataset {
             format!("info@{domain}.example.jp"),
         );
         roster.push((code.into(), roles, quals, days));
+    }
+
+    // The centers' consultation workers (相談員, 委託相談): one each, one more in 西区
+    // (Kumamoto: 「西区のみ相談員1名増」). Last on the roster, so that everyone else keeps
+    // their demo name.
+    for (code, ..) in CENTERS {
+        let extra = usize::from(code == "C-NIS-1");
+        for _ in 0..=extra {
+            roster.push((code.into(), "相談員", "相談支援専門員", ""));
+        }
     }
 
     assert_eq!(

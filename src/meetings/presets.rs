@@ -195,8 +195,14 @@ fn kumamoto() -> Vec<SeriesSpec> {
             cadence(Month, 1, 1, &[]),
         );
         // Each center sends one person; the consultation subcommittee gets the
-        // function-strengthening staff (Kumamoto).
+        // function-strengthening staff and a consultation worker of each center (Kumamoto:
+        // 「相談支援部会には、相談支援専門員のスキルアップの観点から、センターから機能強化員、
+        // 相談員が参加する」).
         s.organisations = vec![org(&centers, role)];
+        if code == "SUB-SOUDAN" {
+            s.organisations
+                .push(org(&["consultation_center"], "相談員"));
+        }
         s.cadence.min_gap_days = Some(14);
         s.preferred_start = Some("10:00-12:00".into());
         // Each subcommittee reports to the plenary: it meets 1-6 weeks before.
@@ -222,6 +228,9 @@ fn kumamoto() -> Vec<SeriesSpec> {
         ward_org(&["consultation_office"], ""),
         optional(org(&["core_center"], "機能強化員")),
     ];
+    // Seats for the service providers and other bodies invited as needed (Kumamoto:
+    // 「※必要に応じて、障害福祉サービス事業所、その他の関係機関」).
+    ward.external_attendees = 4;
     ward.venue_in_ward = true;
     ward.preferred_start = Some("13:30-15:00".into());
     ward.cadence.min_gap_days = Some(45);

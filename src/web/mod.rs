@@ -440,10 +440,17 @@ async fn home(
         .map(|(d, r)| closed_row(lang, d, &r))
         .collect();
     let q = Quarter::of(today);
+    let staffing: Vec<Value> = crate::staffing::of(&state.db, m)
+        .await?
+        .into_iter()
+        .flat_map(|c| c.findings)
+        .map(|f| context! { severity => f.severity, message => f.message.get(lang).to_string() })
+        .collect();
     page(
         "home.html",
         b,
         context! {
+            staffing => staffing,
             counts => counts,
             today => match lang { Lang::Ja => format!("{}({})", wareki(today), weekday_short(lang, today.weekday())), Lang::En => today.format("%a %-d %B %Y").to_string() },
             quarter => match lang { Lang::Ja => q.label_ja(), Lang::En => q.label_en() },

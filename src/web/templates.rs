@@ -202,6 +202,7 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "what" => ("対象", "What"),
         "api_tokens" => ("APIトークン", "API tokens"),
         "token_name" => ("用途(メモ)", "Purpose (note)"),
+        "staffing" => ("センターの人員体制", "Staffing of the centers"),
         "settings" => ("自治体の設定（勤務時間・案内日数・1日の上限）", "Municipality settings (hours, notice, daily limits)"),
         "create_token" => ("トークンを発行", "Create token"),
         "token_once" => ("このトークンは今回しか表示されません。安全な場所に保管してください", "This token is shown only now; store it safely"),
