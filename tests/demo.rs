@@ -16,7 +16,7 @@ use crate::support::{Engine, TestDb};
 /// 2 hospitals, 1 hub and 10 short-stay / group-home facilities; 80 people; 5 venues plus
 /// 5 ward offices; 20 rooms; 3 extra closures in FY2026.
 const ORGANISATIONS: i64 = 1 + 8 + 10 + 40 + 2 + 1 + 10;
-const PEOPLE: i64 = 80;
+const PEOPLE: i64 = 89;
 const VENUES: i64 = 10;
 const ROOMS: i64 = 20;
 const CLOSURES: usize = 3;

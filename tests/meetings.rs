@@ -501,9 +501,13 @@ async fn demo_quarter_is_planned_and_published(engine: Engine) {
 
     let (id, run) = plan(&api, &quarter_request()).await;
     let occs = check_demo_quarter_run(&app, &api, id, &run, &w).await;
-    // The optimizer's own plan, proven optimal (the demo's quarter takes well under a second).
+    // Proven optimal (the demo's quarter takes well under a second): the optimizer's own plan,
+    // or the baseline when the optimizer proved that nothing beats it.
     let figures = &run["result"]["plan"];
-    assert_eq!(figures["method"], "optimizer", "{figures}");
+    assert!(
+        ["optimizer", "baseline"].contains(&figures["method"].as_str().unwrap_or("")),
+        "{figures}"
+    );
     assert_eq!(figures["status"], "optimal", "{figures}");
     assert!(run["published_at"].is_null());
     assert!(
@@ -1392,6 +1396,37 @@ async fn presets_are_listed_and_applied_once(engine: Engine) {
         api.get_json::<Vec<Value>>("/api/v1/series").await.len() as i64,
         meguro
     );
+    assert!(
+        !api.get_json::<Vec<Value>>("/api/v1/series")
+            .await
+            .iter()
+            .any(|s| s["code"] == "LAWYER"),
+        "Meguro (002): 弁護士による相談会「2年目～ 年2回」: none in the first year"
+    );
+
+    // The second contract year: the lawyer's day is added, the operating meeting becomes
+    // three a year (「2年度～ 年3回」); the rest of each series stays as it was.
+    let (status, body) = status_json(
+        api.post_json("/api/v1/series/presets/meguro", &json!({"contract_year": 2}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["added"].as_i64(), body["updated"].as_i64()), (Some(1), Some(1)), "{body}");
+    let series: Vec<Value> = api.get_json("/api/v1/series").await;
+    let operating = series.iter().find(|s| s["code"] == "OPERATING").unwrap();
+    let cadence = &operating["spec"]["cadence"];
+    assert_eq!((cadence["per"].as_str(), cadence["min"].as_i64(), cadence["max"].as_i64()),
+        (Some("fiscal_year"), Some(3), Some(3)), "{operating}");
+    let lawyer = series.iter().find(|s| s["code"] == "LAWYER").expect("added");
+    assert_eq!(lawyer["spec"]["cadence"]["min"], 2, "{lawyer}");
+    let (status, body) = status_json(
+        api.post_json("/api/v1/series/presets/meguro", &json!({"contract_year": 0}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(field_names(&body), ["contract_year"], "{body}");
 
     let res = api
         .post_json("/api/v1/series/presets/osaka", &json!({}))

@@ -140,38 +140,85 @@ pub(crate) async fn list_presets(_user: ApiUser) -> Json<Vec<PresetOut>> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub(crate) struct PresetApplied {
-    added: usize,
+pub struct PresetApplied {
+    /// Series added (their codes were not taken).
+    pub added: usize,
+    /// Existing series given the contract year's cadence.
+    pub updated: usize,
 }
 
-/// Adds a preset's series whose codes are not taken yet.
+/// The optional body of applying a preset.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PresetInput {
+    /// Contract year (1 = the year the center opened; default 1). Meguro's cadences change
+    /// from the second year.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 30)]
+    pub contract_year: Option<u32>,
+}
+
+/// Adds a preset's series whose codes are not taken yet; with a contract year, existing series
+/// of the preset get that year's cadence.
 #[utoipa::path(post, path = "/api/v1/series/presets/{slug}", params(("slug" = String, Path, description = "kumamoto, meguro or hiratsuka")),
-    responses((status = 200, body = PresetApplied), (status = 404, body = ErrorBody)))]
+    request_body(content = PresetInput, description = "optional"),
+    responses((status = 200, body = PresetApplied), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn apply_preset(
     State(state): State<AppState>,
     user: ApiUser,
     path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
 ) -> Result<Json<PresetApplied>> {
     let user = user.require_write()?;
-    let added = add_preset(&state, user, &path.map_err(path_error)?.0).await?;
-    Ok(Json(PresetApplied { added }))
+    let input: PresetInput = if body.iter().all(u8::is_ascii_whitespace) {
+        PresetInput::default()
+    } else {
+        json(&body)?
+    };
+    let applied = add_preset(&state, user, &path.map_err(path_error)?.0, input.contract_year)
+        .await?;
+    Ok(Json(applied))
 }
 
-/// Shared by the API and the pages.
-pub async fn add_preset(state: &AppState, user: &User, slug: &str) -> Result<usize> {
+/// Shared by the API and the pages. `contract_year`: None is the first year, and leaves the
+/// existing series as they are.
+pub async fn add_preset(
+    state: &AppState,
+    user: &User,
+    slug: &str,
+    contract_year: Option<u32>,
+) -> Result<PresetApplied> {
     let preset = Preset::parse(slug).ok_or_else(|| {
         Error::NotFound(Msg::new(
             format!("プリセット「{slug}」はありません（kumamoto, meguro, hiratsuka）"),
             format!("no preset \"{slug}\" (kumamoto, meguro, hiratsuka)"),
         ))
     })?;
+    if let Some(year) = contract_year {
+        if !(1..=30).contains(&year) {
+            return Err(Error::Validation(vec![crate::master::FieldError::new(
+                "contract_year",
+                format!("契約年度は1〜30で入力してください（開所の年度が1。入力値: {year}）"),
+                format!("the contract year must be 1 to 30 (1 is the year the center opened; got {year})"),
+            )]));
+        }
+    }
     let specs = preset
-        .series()
+        .series_in_year(contract_year.unwrap_or(1))
         .iter()
         .map(|s| s.parse())
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(Error::Validation)?;
-    state.db.add_series(user, &specs, preset.slug()).await
+    let what = match contract_year {
+        Some(y) => format!("{} (contract year {y})", preset.slug()),
+        None => preset.slug().to_string(),
+    };
+    let added = state.db.add_series(user, &specs, &what).await?;
+    let updated = match contract_year {
+        Some(_) if preset.by_contract_year() => state.db.set_cadences(user, &specs, &what).await?,
+        _ => 0,
+    };
+    Ok(PresetApplied { added, updated })
 }
 
 /// Planning runs, newest first.

@@ -63,7 +63,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         crate::meetings::spec::PrecedenceSpec, crate::meetings::spec::Repeat, crate::store::meetings::SeriesRow,
         crate::store::meetings::PlanRun, crate::store::meetings::OccurrenceRow, crate::store::meetings::Attendee,
         crate::store::meetings::PublishSummary, crate::meetings::PlanRequestInput, crate::meetings::PresetOut,
-        meetings::ActiveInput, meetings::PinInput, meetings::PresetApplied, meetings::FeedLink,
+        meetings::ActiveInput, meetings::PinInput, meetings::PresetApplied, meetings::PresetInput, meetings::FeedLink,
         crate::placement::FacilityInput, crate::placement::RoomInput, crate::placement::BedInput, crate::placement::NeedsInput,
         crate::placement::SearchInput, crate::placement::RequestInput, crate::placement::OccupancyInput, crate::placement::SegmentInput,
         crate::store::placement::FacilityRow, crate::store::placement::RoomRow, crate::store::placement::BedRow,

@@ -51,12 +51,25 @@ impl Preset {
         Preset::ALL.into_iter().find(|p| p.slug() == s.trim())
     }
 
+    /// The series of the first contract year.
     pub fn series(self) -> Vec<SeriesSpec> {
+        self.series_in_year(1)
+    }
+
+    /// The series of contract year `year` (1 = the year the center opened): Meguro's duty
+    /// table changes from the second year (運営会議「初年度 2月に1回／2年度～ 年3回」,
+    /// 弁護士相談会「2年目～ 年2回」); the other presets are the same every year.
+    pub fn series_in_year(self, year: u32) -> Vec<SeriesSpec> {
         match self {
             Preset::Kumamoto => kumamoto(),
-            Preset::Meguro => meguro(),
+            Preset::Meguro => meguro(year.max(1)),
             Preset::Hiratsuka => hiratsuka(),
         }
+    }
+
+    /// Whether the preset's cadences depend on the contract year.
+    pub fn by_contract_year(self) -> bool {
+        self == Preset::Meguro
     }
 }
 
@@ -260,18 +273,27 @@ fn kumamoto() -> Vec<SeriesSpec> {
     out
 }
 
-fn meguro() -> Vec<SeriesSpec> {
+fn meguro(year: u32) -> Vec<SeriesSpec> {
     use CadencePeriod::*;
     let core = || org(&["core_center"], "");
     let mut out = Vec::new();
+    // 「初年度～ 2年度～ | 2月に1回 年3回 3月に1回」: every other month in the first year,
+    // then three a year about three months apart.
     let mut op = series(
         "OPERATING",
         "基幹運営会議",
         "Core center operating meeting",
         MeetingKind::OperatingCommittee,
         90,
-        cadence(Month, 1, 1, &[4, 6, 8, 10, 12, 2]),
+        if year == 1 {
+            cadence(Month, 1, 1, &[4, 6, 8, 10, 12, 2])
+        } else {
+            cadence(FiscalYear, 3, 3, &[])
+        },
     );
+    if year > 1 {
+        op.cadence.min_gap_days = Some(84);
+    }
     op.organisations = vec![core(), org(&["ward_section"], "係長")];
     out.push(op);
     let mut training = series(
@@ -331,6 +353,10 @@ fn meguro() -> Vec<SeriesSpec> {
             1,
         ),
     ] {
+        // 弁護士による権利擁護に係る相談会「2年目～ 年2回」: none in the first year.
+        if code == "LAWYER" && year == 1 {
+            continue;
+        }
         let mut s = series(
             code,
             title,
@@ -468,6 +494,33 @@ mod tests {
                         b.series
                     );
                 }
+            }
+        }
+    }
+
+    /// Meguro (002): 基幹運営会議「初年度～ 2年度～ | 2月に1回 年3回」 and 弁護士による相談会
+    /// 「2年目～ 年2回」.
+    #[test]
+    fn meguro_changes_from_the_second_contract_year() {
+        let find = |year: u32, code: &str| {
+            Preset::Meguro
+                .series_in_year(year)
+                .into_iter()
+                .find(|s| s.code == code)
+        };
+        let first = find(1, "OPERATING").unwrap();
+        assert_eq!(first.cadence.months, vec![4, 6, 8, 10, 12, 2]);
+        let second = find(2, "OPERATING").unwrap();
+        assert_eq!(
+            (second.cadence.per, second.cadence.min, second.cadence.max),
+            (CadencePeriod::FiscalYear, 3, 3)
+        );
+        assert!(find(1, "LAWYER").is_none(), "no lawyer's day in the first year");
+        let lawyer = find(3, "LAWYER").unwrap();
+        assert_eq!((lawyer.cadence.min, lawyer.cadence.max), (2, 2));
+        for year in 1..=3 {
+            for s in Preset::Meguro.series_in_year(year) {
+                s.parse().unwrap_or_else(|e| panic!("year {year} {}: {e:?}", s.code));
             }
         }
     }

@@ -428,6 +428,64 @@ impl Db {
         Ok(added)
     }
 
+    /// Gives the existing series with these codes the cadence of `specs` (a preset applied
+    /// for another contract year), keeping everything else a coordinator edited. Returns how
+    /// many changed.
+    pub async fn set_cadences(
+        &self,
+        user: &User,
+        specs: &[ValidSeries],
+        what: &str,
+    ) -> Result<usize> {
+        let m = user.municipality_id;
+        let mut tx = self.begin_write().await?;
+        let mut changed = Vec::new();
+        for v in specs {
+            let row = sqlx::query(
+                "SELECT id, spec FROM meeting_series WHERE municipality_id = $1 AND code = $2",
+            )
+            .bind(m.0)
+            .bind(&v.spec.code)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else { continue };
+            let id: i64 = row.try_get("id")?;
+            let mut stored: serde_json::Value =
+                serde_json::from_str(&row.try_get::<String, _>("spec")?)
+                    .map_err(|e| Error::Internal(e.into()))?;
+            let cadence =
+                serde_json::to_value(&v.spec.cadence).map_err(|e| Error::Internal(e.into()))?;
+            if stored["cadence"] == cadence {
+                continue;
+            }
+            stored["cadence"] = cadence;
+            sqlx::query(
+                "UPDATE meeting_series SET spec = $3, updated_at = $4 WHERE municipality_id = $1 AND id = $2",
+            )
+            .bind(m.0)
+            .bind(id)
+            .bind(stored.to_string())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+            changed.push(v.spec.code.clone());
+        }
+        if !changed.is_empty() {
+            super::audit::record(
+                &mut tx,
+                Some(m),
+                Some(user.id),
+                "update",
+                "meeting_series",
+                "",
+                &format!("{what}: cadence of {}", changed.join(", ")),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed.len())
+    }
+
     /// Everything the instance builder reads, for the active series.
     /// The municipality's organisations as planning and the indicators read them.
     pub async fn organisation_snapshot(&self, m: MunicipalityId) -> Result<Vec<SnapOrganisation>> {

@@ -202,6 +202,8 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "what" => ("対象", "What"),
         "api_tokens" => ("APIトークン", "API tokens"),
         "token_name" => ("用途(メモ)", "Purpose (note)"),
+        "contract_year" => ("契約年度（目黒型）", "Contract year (Meguro)"),
+        "contract_year_hint" => ("開所の年度が1。2年目からは運営会議が年3回、弁護士相談会が年2回になります。入力すると登録済みの回数も変わります。", "1 is the year the center opened; from the second year the operating meeting is held 3 times and the lawyer's day twice a year. Given, it also changes the series already added."),
         "staffing" => ("センターの人員体制", "Staffing of the centers"),
         "settings" => ("自治体の設定（勤務時間・案内日数・1日の上限）", "Municipality settings (hours, notice, daily limits)"),
         "create_token" => ("トークンを発行", "Create token"),
