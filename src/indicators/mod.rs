@@ -596,6 +596,9 @@ pub struct Figure {
     pub confirmed: Option<u32>,
     pub unit: Msg,
     pub standing: Standing,
+    /// In a monthly report: what is due by the end of its month, the year's target times the
+    /// share of the fiscal year that has passed (rounded down); the standing is against it.
+    pub due: Option<u32>,
     /// Past occurrences that count but are not recorded yet.
     pub unrecorded: u32,
     /// One line for people, e.g. "参加事業者・機関数：確定 15、見込み 17、目標 18".
@@ -605,6 +608,19 @@ pub struct Figure {
     pub missing: Vec<Missing>,
     /// The occurrences the indicator counts (drill-down).
     pub occurrences: Vec<i64>,
+}
+
+/// Where the figures stand against `target`.
+pub(crate) fn standing_of(target: u32, planned: u32, expected: u32, actual: u32) -> Standing {
+    if actual >= target {
+        Standing::Met
+    } else if expected >= target {
+        Standing::OnTrack
+    } else if planned >= target {
+        Standing::AtRisk
+    } else {
+        Standing::Short
+    }
 }
 
 /// Computes every indicator's figures from one snapshot.
@@ -782,15 +798,7 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
             (def.target, n, n, n)
         }
     };
-    let standing = if actual >= target {
-        Standing::Met
-    } else if expected >= target {
-        Standing::OnTrack
-    } else if planned >= target {
-        Standing::AtRisk
-    } else {
-        Standing::Short
-    };
+    let standing = standing_of(target, planned, expected, actual);
     let unit = rule.unit();
     let name_en = if def.name_en.is_empty() {
         def.name.clone()
@@ -827,6 +835,7 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
         confirmed,
         unit,
         standing,
+        due: None,
         unrecorded,
         summary,
         missing,

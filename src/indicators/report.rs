@@ -159,6 +159,16 @@ pub fn monthly(defs: &[IndicatorInput], data: &Data, month: NaiveDate) -> Report
     let mut upto = data.clone();
     upto.occurrences.retain(|o| o.date <= to);
     r.figures = evaluate(defs, &upto);
+    // Against what is due by the month's end, not the whole year's target: two operating
+    // meetings of six by June is on schedule (Meguro: every other month).
+    let fy = data.fiscal_year;
+    let year_days = (fy.end() - fy.start()).num_days() + 1;
+    let passed = ((to.min(fy.end()) - fy.start()).num_days() + 1).clamp(0, year_days);
+    for f in &mut r.figures {
+        let due = (u64::from(f.target) * passed as u64 / year_days as u64) as u32;
+        f.due = Some(due);
+        f.standing = super::standing_of(due, f.planned, f.expected, f.actual);
+    }
     r
 }
 

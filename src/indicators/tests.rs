@@ -349,3 +349,35 @@ fn a_quarter_owes_a_fixed_month_series_only_what_its_months_hold() {
     let q2 = plan_targets(&defs, &data, d("2026-07-01"), d("2026-09-30"));
     assert_eq!(q2[0].min, 1);
 }
+
+/// Meguro (002): 基幹運営会議「初年度 2月に1回」. Two of six by the end of June is on
+/// schedule: the monthly report compares with the share of the year that has passed, and a
+/// month with less than due is short.
+#[test]
+fn the_monthly_report_compares_with_the_share_of_the_year() {
+    let mut x = data();
+    x.today = d("2026-07-01");
+    x.occurrences = ["2026-04-20", "2026-06-15", "2026-08-17", "2026-10-19", "2026-12-14", "2027-02-15"]
+        .iter()
+        .enumerate()
+        .map(|(i, date)| occ(100 + i as i64, "OPERATING", MeetingKind::OperatingCommittee, date, &[(1, 1, true)]))
+        .collect();
+    let rule = Rule::Occurrences {
+        series: vec!["OPERATING".into()],
+        kinds: vec![],
+    };
+    let defs = [def("OP", 6, rule)];
+    let june = report::monthly(&defs, &x, d("2026-06-01"));
+    let f = &june.figures[0];
+    assert_eq!((f.target, f.due, f.planned), (6, Some(1), 2), "{f:?}");
+    assert_ne!(f.standing, Standing::Short, "{f:?}");
+    // Without the June meeting, two are due by the end of July and one was held.
+    x.occurrences.retain(|o| o.date != d("2026-06-15"));
+    x.today = d("2026-08-01");
+    let july = report::monthly(&defs, &x, d("2026-07-01"));
+    let f = &july.figures[0];
+    assert_eq!((f.due, f.planned), (Some(2), 1), "{f:?}");
+    assert_eq!(f.standing, Standing::Short, "{f:?}");
+    // The annual report keeps the year's target.
+    assert_eq!(report::annual(&defs, &x).figures[0].due, None);
+}

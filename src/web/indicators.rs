@@ -53,6 +53,7 @@ fn words(lang: Lang) -> Value {
         ("actual", "実績", "Actual"),
         ("confirmed", "確定", "Confirmed"),
         ("standing", "状況", "Standing"),
+        ("due", "今月末までの目安", "Due by month end"),
         ("details", "内訳", "Details"),
         ("chart", "目標・計画・見込み・実績", "Target, planned, expected and actual"),
         ("chart_hint", "棒の長さは目標に対する割合です。目標は枠、計画は斜線、見込みは点、実績は塗りつぶしで示し、数値も添えています。", "Bars are shares of the target: target outlined, planned hatched, expected dotted, actual filled; each carries its number."),
