@@ -93,6 +93,11 @@ pub struct PresetInput {
     /// Default: the current fiscal year.
     #[serde(default)]
     pub fiscal_year: String,
+    /// Contract year (1 = the year the center opened; default 1): Meguro's targets change
+    /// from the second year.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 30)]
+    pub contract_year: Option<u32>,
 }
 
 /// Replaces the fiscal year's indicators with a preset's (Hiratsuka's table, Kumamoto's or
@@ -120,9 +125,17 @@ pub(crate) async fn apply_preset(
             ),
         )])
     })?;
+    let year = input.contract_year.unwrap_or(1);
+    if !(1..=30).contains(&year) {
+        return Err(Error::Validation(vec![FieldError::new(
+            "contract_year",
+            format!("契約年度は1〜30で入力してください（開所の年度が1。入力値: {year}）"),
+            format!("the contract year must be 1 to 30 (1 is the year the center opened; got {year})"),
+        )]));
+    }
     state
         .db
-        .replace_indicators(user, fy, &presets::indicators(preset))
+        .replace_indicators(user, fy, &presets::indicators_in_year(preset, year))
         .await?;
     Ok(Json(state.db.indicators(user.municipality_id, fy).await?))
 }

@@ -38,11 +38,18 @@ const PARTICIPANTS: [&str; 8] = [
     "other",
 ];
 
+/// The preset's indicators in the first contract year.
 pub fn indicators(p: Preset) -> Vec<IndicatorInput> {
+    indicators_in_year(p, 1)
+}
+
+/// The preset's indicators in contract year `year` (Meguro's change from the second year,
+/// as its meeting series do: [`Preset::series_in_year`]).
+pub fn indicators_in_year(p: Preset, year: u32) -> Vec<IndicatorInput> {
     match p {
         Preset::Hiratsuka => hiratsuka(),
         Preset::Kumamoto => kumamoto(),
-        Preset::Meguro => meguro(),
+        Preset::Meguro => meguro(year.max(1)),
     }
 }
 
@@ -174,16 +181,26 @@ fn kumamoto() -> Vec<IndicatorInput> {
     ]
 }
 
-/// Meguro's duty table (the first year's cadences).
-fn meguro() -> Vec<IndicatorInput> {
-    vec![
-        ind(
-            "OPERATING",
-            "基幹運営会議の開催回数（隔月）",
-            "Operating meetings (every 2 months)",
-            6,
-            held(&[], &["OPERATING"]),
-        ),
+/// Meguro's duty table in contract year `year`.
+fn meguro(year: u32) -> Vec<IndicatorInput> {
+    let mut out = vec![
+        if year == 1 {
+            ind(
+                "OPERATING",
+                "基幹運営会議の開催回数（隔月）",
+                "Operating meetings (every 2 months)",
+                6,
+                held(&[], &["OPERATING"]),
+            )
+        } else {
+            ind(
+                "OPERATING",
+                "基幹運営会議の開催回数（年3回）",
+                "Operating meetings (3 a year)",
+                3,
+                held(&[], &["OPERATING"]),
+            )
+        },
         ind(
             "TRAINING",
             "研修会の開催回数",
@@ -240,7 +257,12 @@ fn meguro() -> Vec<IndicatorInput> {
             4,
             held(&[], &["KIKAN-LIAISON"]),
         ),
-    ]
+    ];
+    // 弁護士による相談会「2年目～ 年2回」.
+    if year == 1 {
+        out.retain(|i| i.code != "LAWYER");
+    }
+    out
 }
 
 /// The demo's indicators: Hiratsuka's table (the demo plans Hiratsuka's series too) and
@@ -275,9 +297,9 @@ mod tests {
 
     #[test]
     fn preset_series_codes_exist_in_the_meeting_presets() {
-        for p in Preset::ALL {
-            let codes: Vec<String> = p.series().into_iter().map(|s| s.code).collect();
-            for i in indicators(p) {
+        for (p, year) in Preset::ALL.into_iter().flat_map(|p| (1..=3).map(move |y| (p, y))) {
+            let codes: Vec<String> = p.series_in_year(year).into_iter().map(|s| s.code).collect();
+            for i in indicators_in_year(p, year) {
                 for c in i.rule.scope().1 {
                     assert!(
                         codes.contains(c),
