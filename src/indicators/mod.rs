@@ -672,13 +672,32 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
             )
         }
         Rule::Organisations { .. } => {
+            // Invited (for who is missing and whom to invite) ...
             let mut sets: [BTreeSet<i64>; 4] = Default::default();
+            // ... and taking part: an optional invitee counts once they said they come (or
+            // came); an invitation alone is not participation (Hiratsuka: 参加事業者・機関数).
+            let mut taking_part: [BTreeSet<i64>; 2] = Default::default();
             for o in &occs {
+                let came = o
+                    .record
+                    .as_ref()
+                    .filter(|_| o.held())
+                    .map(|r| r.participants.as_slice());
+                let comes = |p: i64| match came {
+                    Some(came) => came.contains(&p),
+                    None => o.invitees.iter().any(|i| {
+                        i.person_id == p
+                            && (i.required || matches!(i.answer.as_deref(), Some("attend" | "deputy")))
+                    }),
+                };
                 for (stage, people) in o.people(today).iter().enumerate() {
                     for p in people {
                         if let Some(org) = org_of.get(p).copied().flatten() {
                             if orgs.get(&org).is_some_and(|x| rule.org_matches(&x.kind)) {
                                 sets[stage].insert(org);
+                                if stage < 2 && comes(*p) {
+                                    taking_part[stage].insert(org);
+                                }
                             }
                         }
                     }
@@ -696,8 +715,8 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
                 .collect();
             (
                 def.target,
-                sets[0].len() as u32,
-                sets[1].len() as u32,
+                taking_part[0].len() as u32,
+                taking_part[1].len() as u32,
                 sets[3].len() as u32,
             )
         }

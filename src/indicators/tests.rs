@@ -158,9 +158,19 @@ fn organisations_taking_part_and_invitations_to_restore_them() {
     let mut data = data();
     let defs = [def("P", 5, participants())];
     let f = evaluate(&defs, &data);
-    // Invited: 10..=14 (5); held: 10, 11 came.
-    assert_eq!((f[0].planned, f[0].expected, f[0].actual), (5, 5, 2));
+    // Invited: 10..=14 (5); held: 10, 11 came. An invitation is not participation
+    // (Hiratsuka (000): 参加事業者・機関数「18以上」): the plan counts those who came.
+    assert_eq!((f[0].planned, f[0].expected, f[0].actual), (2, 2, 2));
     assert_eq!(f[0].confirmed, Some(2));
+    // 12 says it comes to November's review: planned, expected and confirmed.
+    let mut answered = data.clone();
+    for i in &mut answered.occurrences[1].invitees {
+        if i.person_id == 12 {
+            i.answer = Some("attend".into());
+        }
+    }
+    let g = evaluate(&defs, &answered);
+    assert_eq!((g[0].planned, g[0].expected, g[0].confirmed), (3, 3, Some(3)));
     // 12, 13 and 14 decline both remaining reviews: expected 2 (those who came in June).
     for o in &mut data.occurrences[1..3] {
         for i in &mut o.invitees {
@@ -171,7 +181,7 @@ fn organisations_taking_part_and_invitations_to_restore_them() {
     }
     let f = evaluate(&defs, &data);
     assert_eq!(f[0].expected, 2);
-    assert_eq!(f[0].standing, Standing::AtRisk);
+    assert_eq!(f[0].standing, Standing::Short);
     let missing: Vec<i64> = f[0].missing.iter().map(|m| m.id).collect();
     assert_eq!(missing, [12, 13, 14]);
     let p = proposals(&defs, &f, &data);
