@@ -52,6 +52,13 @@ const PASSES: usize = 8;
 const PAIR_WORK: usize = 1_200_000;
 
 pub fn plan(instance: &Instance) -> Vec<Occurrence> {
+    plan_within(instance, None)
+}
+
+/// [`plan`], with the pair moves (step 5) stopped at `deadline`: a planning run whose whole
+/// time limit is shorter than the baseline's own work keeps its limit. Without a deadline, or
+/// with one that does not bind, the same plan as [`plan`].
+pub fn plan_within(instance: &Instance, deadline: Option<std::time::Instant>) -> Vec<Occurrence> {
     if !check_instance(instance).is_empty() {
         return Vec::new();
     }
@@ -63,7 +70,7 @@ pub fn plan(instance: &Instance) -> Vec<Occurrence> {
     }
     state.fill_targets();
     state.polish(PASSES);
-    if state.pair_moves(PASSES) {
+    if state.pair_moves(PASSES, deadline) {
         state.polish(PASSES);
     }
     let mut out = state.occurrences();
@@ -989,7 +996,8 @@ impl<'p, 'a> State<'p, 'a> {
     /// meeting alone cannot move without costing more than it saves): both are taken out
     /// and put back at their best places, one order then the other; kept where the exact
     /// cost falls. Deterministic, bounded passes. Returns whether anything moved.
-    fn pair_moves(&mut self, passes: usize) -> bool {
+    fn pair_moves(&mut self, passes: usize, deadline: Option<std::time::Instant>) -> bool {
+        let late = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
         let live = self.bookings.iter().flatten().count();
         let budget = PAIR_WORK / live.max(1);
         let mut tries = 0usize;
@@ -998,6 +1006,9 @@ impl<'p, 'a> State<'p, 'a> {
             let mut improved = false;
             // The dearest occurrences (furthest above what their date alone would cost)
             // first, each with its partners in its best weeks first.
+            if late() {
+                return any;
+            }
             let mut work: Vec<(f64, usize, Vec<usize>)> = Vec::new();
             for a in 0..self.bookings.len() {
                 if self.movable(a) {
@@ -1010,7 +1021,7 @@ impl<'p, 'a> State<'p, 'a> {
             work.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
             for (_, a, partners) in work {
                 for b in partners {
-                    if tries >= budget {
+                    if tries >= budget || late() {
                         return any;
                     }
                     if !self.movable(a) || !self.movable(b) {

@@ -267,7 +267,12 @@ pub fn plan_with(
     let mut best: Option<Best> = None;
     let mut baseline_start: Option<Start> = None;
     {
-        let baseline = super::greedy::plan(instance);
+        // Half the limit at most for the baseline's pair moves (they never bind but on a
+        // limit shorter than the baseline's own work).
+        let baseline = super::greedy::plan_within(
+            instance,
+            Some(started + std::time::Duration::from_secs_f64(0.5 * options.time_limit_seconds)),
+        );
         if validate(instance, &baseline).is_empty() {
             baseline_start = meetings_of(&prep, &baseline).map(Start::Meetings);
             best = Some(Best {
