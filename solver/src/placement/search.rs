@@ -236,21 +236,58 @@ fn facility_misses(index: &Index, request: &Request, beds: &[FitBed]) -> Vec<Fac
             continue;
         }
         let reason = if !fitting.is_empty() {
+            let night = |i: u32| request.nights.from + chrono::Days::new(u64::from(i));
+            // A bed that is not taken but may not be given: a shared room with someone of
+            // the other sex that night (the rule, not a lack of beds).
+            let by_sex = |b: &FitBed, i: u32| {
+                !index.is_taken(b.at.bed.id, night(i)) && !index.free(&b.at, night(i), needs.sex)
+            };
+            let (sex_ja, sex_en) = rules::sex_name(rules::other(needs.sex));
+            let shared = |nights: &Text| {
+                Text::new(
+                    format!("{}は空いているベッドが相部屋で、{sex_ja}の利用者がいる（同性のみの部屋）", nights.ja),
+                    format!("on {} the free beds are in a shared room with {sex_en} (same sex only)", nights.en),
+                )
+            };
             let missing: Vec<u32> = (0..n)
                 .filter(|&i| fitting.iter().all(|b| b.run_end[i] as usize == i))
                 .map(|i| i as u32)
                 .collect();
             if missing.is_empty() {
-                Text::new(
-                    "全泊を通して空いているベッドがない（途中でベッドの移動が必要）",
-                    "no bed is free for all nights (a change of bed would be needed)",
-                )
+                // Some bed each night. A bed not taken on any night, refused on some by the
+                // shared-room rule, is the reason; else only a change of bed would do.
+                let untaken = fitting
+                    .iter()
+                    .find(|b| (0..n as u32).all(|i| !index.is_taken(b.at.bed.id, night(i))));
+                match untaken {
+                    Some(b) => {
+                        let blocked: Vec<u32> = (0..n as u32).filter(|&i| by_sex(b, i)).collect();
+                        shared(&describe_nights(request.nights, &blocked))
+                    }
+                    None => Text::new(
+                        "全泊を通して空いているベッドがない（途中でベッドの移動が必要）",
+                        "no bed is free for all nights (a change of bed would be needed)",
+                    ),
+                }
             } else {
-                let nights = describe_nights(request.nights, &missing);
-                Text::new(
-                    format!("{}に空きがない", nights.ja),
-                    format!("no free bed on {}", nights.en),
-                )
+                let (sex_rule, full): (Vec<u32>, Vec<u32>) = missing
+                    .iter()
+                    .partition(|&&i| fitting.iter().any(|b| by_sex(b, i)));
+                let full_text = |nights: &Text| {
+                    Text::new(
+                        format!("{}に空きがない", nights.ja),
+                        format!("no free bed on {}", nights.en),
+                    )
+                };
+                match (full.is_empty(), sex_rule.is_empty()) {
+                    (false, true) => full_text(&describe_nights(request.nights, &full)),
+                    (true, _) => shared(&describe_nights(request.nights, &sex_rule)),
+                    (false, false) => {
+                        let a = full_text(&describe_nights(request.nights, &full));
+                        let b = shared(&describe_nights(request.nights, &sex_rule));
+                        Text::new(format!("{}。{}", a.ja, b.ja), format!("{}; {}", a.en, b.en))
+                    }
+                }
             }
         } else if let Some(why) = rules::facility_unfit(f, needs) {
             why
@@ -461,6 +498,35 @@ pub(crate) mod tests {
         let man = request(2, Sex::Male, d(5, 1), d(5, 4));
         let beds: Vec<BedId> = search(&inst, &man).whole.iter().map(|o| o.bed).collect();
         assert!(beds.contains(&201) && !beds.contains(&200));
+    }
+
+    /// Sendai (003): a shared room is used by one sex at a time; when that rule refuses a bed
+    /// that is free, the reason says so ("no vacancy" would be wrong).
+    #[test]
+    fn a_bed_refused_by_the_shared_room_rule_is_explained_by_the_rule() {
+        let mut inst = town();
+        // Facility 2: a man in bed 200 on 5/2 only; bed 201 is free every night, and the
+        // women's room's bed 210 is taken all along.
+        let mut t = taken(200, d(5, 2), d(5, 3), Some(Sex::Male));
+        t.extend(taken(210, d(5, 1), d(5, 5), None));
+        inst.taken = t;
+        let r = request(1, Sex::Female, d(5, 1), d(5, 4));
+        let res = search(&inst, &r);
+        let miss = res.misses.iter().find(|m| m.facility == 2).expect("facility 2 is a miss");
+        assert_eq!(
+            miss.reason.ja,
+            "2泊目（5/2）は空いているベッドが相部屋で、男性の利用者がいる（同性のみの部屋）"
+        );
+        assert!(miss.reason.en.contains("shared room with men"), "{}", miss.reason.en);
+        // Bed 201 taken on 5/3 as well: night 2 is the rule's, night 3 has no bed at all.
+        inst.taken.extend(taken(201, d(5, 3), d(5, 4), None));
+        inst.taken.extend(taken(200, d(5, 3), d(5, 4), None));
+        let res = search(&inst, &r);
+        let miss = res.misses.iter().find(|m| m.facility == 2).unwrap();
+        assert_eq!(
+            miss.reason.ja,
+            "3泊目（5/3）に空きがない。2泊目（5/2）は空いているベッドが相部屋で、男性の利用者がいる（同性のみの部屋）"
+        );
     }
 
     #[test]
