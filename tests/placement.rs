@@ -621,6 +621,14 @@ async fn a_decline_frees_the_nights_and_a_batch_prefers_community_beds(engine: E
     assert_eq!(out["hub_nights"], 0, "the hub's room is kept free: {out}");
     assert_eq!(out["community_nights"], 6);
     let first_items = out["items"].clone();
+    // Sendai (003): each segment says how far it is from home and what it costs (the batch
+    // once printed 0.0 km and 0.0 on every segment).
+    for item in out["items"].as_array().unwrap() {
+        for seg in item["segments"].as_array().unwrap() {
+            assert!(seg["distance_km"].as_f64().unwrap() > 0.0, "{seg}");
+            assert!(seg["cost"].as_f64().unwrap() > 0.0, "{seg}");
+        }
+    }
     let hub_bed = beds["HUB-ER/A"];
     assert_eq!(bed_night_rows(&app, hub_bed, "2027-03-01").await, 0);
 

@@ -301,13 +301,38 @@ pub async fn place_batch(db: &Db, user: &User, ids: &[i64], hold_hours: i64) -> 
         seconds: solution.seconds,
         items: Vec::new(),
     };
+    // Each bed's facility, for the distance and cost of each segment.
+    let room_facility: HashMap<u32, &pm::Facility> = instance
+        .rooms
+        .iter()
+        .filter_map(|room| {
+            let f = instance.facilities.iter().find(|f| f.id == room.facility)?;
+            Some((room.id, f))
+        })
+        .collect();
+    let bed_facility: HashMap<u32, &pm::Facility> = instance
+        .beds
+        .iter()
+        .filter_map(|b| Some((b.id, *room_facility.get(&b.room)?)))
+        .collect();
     for (p, r) in solution.placements.iter().zip(&instance.requests) {
         let segments: Vec<SegmentChoice> = p
             .segments
             .iter()
             .filter_map(|s| {
+                let (distance, cost) = bed_facility.get(&s.bed).map_or((0.0, 0.0), |f| {
+                    (
+                        f.location.distance_km(&r.home),
+                        renkei_solver::placement::score::segment_cost(
+                            &instance.weights,
+                            r,
+                            f,
+                            s.nights.len(),
+                        ),
+                    )
+                });
                 Some(SegmentChoice {
-                    bed: names.bed(s.bed, 0.0, 0.0)?,
+                    bed: names.bed(s.bed, distance, cost)?,
                     from: s.nights.from.to_string(),
                     to: s.nights.to.to_string(),
                 })
