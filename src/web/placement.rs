@@ -108,6 +108,8 @@ fn words(lang: Lang) -> Value {
         ("filter", "条件で絞り込む", "Filter by needs"),
         ("whole", "全泊とれるベッド（おすすめ順）", "Beds free for every night (best first)"),
         ("split", "途中で移る案（移動が最少）", "Split stay (fewest transfers)"),
+        ("cost", "費用（小さいほど良い）", "Cost (lower is better)"),
+        ("split_first", "地域の事業所で泊をつなぐ案です。拠点の緊急用居室は最後の手段として下に挙げています。", "This split keeps the stay in community facilities; the hub's own room, the last resort, is listed below."),
         ("misses", "合わない施設と理由", "Facilities that do not fit, and why"),
         ("none_whole", "全泊とれるベッドはありません", "No bed is free for every night"),
         ("distance", "自宅からの距離", "Distance from home"),
@@ -374,14 +376,14 @@ fn result_view(lang: Lang, out: &SearchOut) -> Value {
         context! {
             bed_id => b.bed_id, facility => b.facility_name.clone(), room => b.room_name.clone(), bed => b.bed_name.clone(),
             kind => tr(lang, &b.kind_label), hub_room => b.hub_room, wheelchair => b.wheelchair,
-            distance => format!("{:.1} km", b.distance_km), stale => b.stale,
+            distance => format!("{:.1} km", b.distance_km), stale => b.stale, cost => format!("{:.1}", b.cost),
         }
     };
     context! {
         from => out.from.clone(), to => out.to.clone(), nights => out.nights,
         whole => out.whole.iter().map(bed).collect::<Vec<_>>(),
         split => out.split.as_ref().map(|s| context! {
-            transfers => s.transfers,
+            transfers => s.transfers, cost => format!("{:.1}", s.cost),
             segments => s.segments.iter().map(|g| context! { from => g.from.clone(), to => g.to.clone(), ..bed(&g.bed) }).collect::<Vec<_>>(),
         }),
         misses => out.misses.iter().map(|m| context! { facility => m.facility_name.clone(), reason => tr(lang, &m.reason) }).collect::<Vec<_>>(),

@@ -52,6 +52,7 @@ pub struct SearchResult {
 
 /// A statically fitting bed and, for every night position `i` of the stay, where the run of
 /// free nights starting there ends (`run_end[i] == i` when night `i` is not free).
+#[derive(Clone)]
 pub(crate) struct FitBed<'a> {
     pub at: BedAt<'a>,
     pub run_end: Vec<u32>,
@@ -201,13 +202,25 @@ pub fn search_in(index: &Index, request: &Request) -> SearchResult {
             .then(a.distance_km.total_cmp(&b.distance_km))
             .then(a.bed.cmp(&b.bed))
     });
+    // A split stay where no community bed covers the stay: over every bed when nothing does,
+    // over community beds only when the hub's own room would (the aim is to spread stays to
+    // community short-stay and group homes, Sendai; the hub's room is the reserve).
+    let community_whole = whole.iter().any(|(community, _)| *community);
     let whole: Vec<BedOption> = whole.into_iter().map(|(_, o)| o).collect();
-    let split = if whole.is_empty() && n > 1 {
-        fewest_segments(&beds, n, w.transfer, instance.max_transfers + 1)
+    let pool: Vec<FitBed> = if whole.is_empty() {
+        beds.clone()
+    } else {
+        beds.iter()
+            .filter(|b| b.at.facility.kind.is_community())
+            .cloned()
+            .collect()
+    };
+    let split = if !community_whole && n > 1 {
+        fewest_segments(&pool, n, w.transfer, instance.max_transfers + 1)
             .filter(|(path, _)| path.len() > 1)
             .map(|(path, cost)| SplitStay {
                 transfers: path.len() as u32 - 1,
-                segments: to_segments(&beds, request, &path),
+                segments: to_segments(&pool, request, &path),
                 cost,
             })
     } else {
@@ -527,6 +540,27 @@ pub(crate) mod tests {
             miss.reason.ja,
             "3泊目（5/3）に空きがない。2泊目（5/2）は空いているベッドが相部屋で、男性の利用者がいる（同性のみの部屋）"
         );
+    }
+
+    /// Sendai (003) aims to spread stays to community short-stay and group homes: where only
+    /// the hub's own room covers the stay, a community split stay is offered as well.
+    #[test]
+    fn a_community_split_is_offered_when_only_the_hub_room_covers_the_stay() {
+        let mut inst = town();
+        let mut t = Vec::new();
+        t.extend(taken(200, d(5, 3), d(5, 8), None));
+        t.extend(taken(201, d(5, 1), d(5, 8), None));
+        t.extend(taken(210, d(5, 1), d(5, 3), None));
+        t.extend(taken(300, d(5, 2), d(5, 8), None));
+        inst.taken = t;
+        let r = request(1, Sex::Female, d(5, 1), d(5, 6));
+        let res = search(&inst, &r);
+        let whole: Vec<BedId> = res.whole.iter().map(|o| o.bed).collect();
+        assert_eq!(whole, vec![100], "only the hub's room covers 5/1-5/5");
+        let split = res.split.expect("a community split stay as well");
+        let beds: Vec<BedId> = split.segments.iter().map(|s| s.bed).collect();
+        assert_eq!(beds, vec![200, 210]);
+        assert!(split.cost > 0.0);
     }
 
     #[test]
