@@ -24,12 +24,19 @@ pub struct Row {
     pub consultations: u32,
     /// Preventive-support actions (予防的支援) for people at risk.
     pub preventive: u32,
+    /// Placements (people received), each counted once: in the month of its first night and
+    /// at the facility of its first night, so that facilities sum to the total.
     pub placements: u32,
+    /// Placements received in the hub's own room / in community facilities (first night).
+    pub hub_placements: u32,
+    pub community_placements: u32,
     pub nights: u32,
     pub hub_nights: u32,
     pub community_nights: u32,
     /// Share of nights in community facilities, 0..1 (None without nights).
     pub community_share: Option<f64>,
+    /// Share of placements received in community facilities, 0..1 (None without any).
+    pub community_placement_share: Option<f64>,
 }
 
 impl Row {
@@ -41,9 +48,19 @@ impl Row {
             self.community_nights += n;
         }
     }
+    fn add_placement(&mut self, hub: bool) {
+        self.placements += 1;
+        if hub {
+            self.hub_placements += 1;
+        } else {
+            self.community_placements += 1;
+        }
+    }
     fn finish(mut self) -> Row {
         self.community_share =
             (self.nights > 0).then(|| f64::from(self.community_nights) / f64::from(self.nights));
+        self.community_placement_share = (self.placements > 0)
+            .then(|| f64::from(self.community_placements) / f64::from(self.placements));
         self
     }
 }
@@ -113,7 +130,8 @@ fn compute(
         }
     }
     let mut facilities: BTreeMap<String, Row> = BTreeMap::new();
-    let mut first_night: BTreeMap<i64, NaiveDate> = BTreeMap::new();
+    // Per request: its first night, and the facility and kind of that night.
+    let mut first_night: BTreeMap<i64, (NaiveDate, String, bool)> = BTreeMap::new();
     for s in stays {
         let (Ok(from), Ok(to)) = (
             NaiveDate::parse_from_str(&s.from, "%Y-%m-%d"),
@@ -135,21 +153,22 @@ fn compute(
                 row.add_nights(1, hub);
             }
         }
-        let first = first_night.entry(s.request_id).or_insert(from);
-        if from < *first {
-            *first = from;
-        }
-        // A placement counts once per facility it used.
-        if !stays.iter().any(|o| {
-            o.request_id == s.request_id && o.facility_name == s.facility_name && o.id < s.id
-        }) {
-            frow.placements += 1;
+        let first = first_night
+            .entry(s.request_id)
+            .or_insert_with(|| (from, s.facility_name.clone(), hub));
+        if from < first.0 {
+            *first = (from, s.facility_name.clone(), hub);
         }
     }
-    for first in first_night.values().filter(|d| fy.contains(**d)) {
+    // A placement counts once (a split stay is one placement): in the month and at the
+    // facility of its first night.
+    for (first, facility, hub) in first_night.values().filter(|(d, ..)| fy.contains(*d)) {
         if let Some(row) = months.get_mut(&month_key(*first)) {
-            row.placements += 1;
-            total.placements += 1;
+            row.add_placement(*hub);
+            total.add_placement(*hub);
+        }
+        if let Some(row) = facilities.get_mut(facility) {
+            row.add_placement(*hub);
         }
     }
     Figures {
@@ -167,13 +186,16 @@ pub fn export(
     format: FileFormat,
     encoding: TextEncoding,
 ) -> Result<Vec<u8>> {
-    let headings: [&str; 9] = match lang {
+    let headings: [&str; 12] = match lang {
         Lang::Ja => [
             "区分",
             "項目",
             "相談件数",
             "予防的支援",
             "受入れ件数",
+            "拠点居室での受入れ",
+            "地域の施設での受入れ",
+            "地域の施設での受入れの割合(%)",
             "延べ泊数",
             "拠点居室の泊数",
             "地域の施設の泊数",
@@ -185,6 +207,9 @@ pub fn export(
             "consultations",
             "preventive support",
             "placements",
+            "hub room placements",
+            "community placements",
+            "community placement share (%)",
             "nights",
             "hub room nights",
             "community nights",
@@ -202,6 +227,11 @@ pub fn export(
             r.consultations.to_string(),
             r.preventive.to_string(),
             r.placements.to_string(),
+            r.hub_placements.to_string(),
+            r.community_placements.to_string(),
+            r.community_placement_share
+                .map(|s| format!("{:.1}", s * 100.0))
+                .unwrap_or_default(),
             r.nights.to_string(),
             r.hub_nights.to_string(),
             r.community_nights.to_string(),
@@ -287,7 +317,17 @@ mod tests {
             (2, 6, 2)
         );
         assert!((f.total.community_share.unwrap() - 2.0 / 6.0).abs() < 1e-9);
+        // Sendai (003) counts placements (people received): a split stay is one placement,
+        // at the facility of its first night, so the facilities sum to the total.
         let hub = f.facilities.iter().find(|r| r.label == "拠点").unwrap();
-        assert_eq!((hub.placements, hub.nights), (2, 4));
+        assert_eq!((hub.placements, hub.nights), (1, 4));
+        let short = f.facilities.iter().find(|r| r.label == "やすらぎ").unwrap();
+        assert_eq!(short.placements, 1);
+        assert_eq!(
+            f.facilities.iter().map(|r| r.placements).sum::<u32>(),
+            f.total.placements
+        );
+        assert_eq!((f.total.hub_placements, f.total.community_placements), (1, 1));
+        assert_eq!(f.total.community_placement_share, Some(0.5));
     }
 }

@@ -147,7 +147,9 @@ fn words(lang: Lang) -> Value {
         ("total_nights", "延べ泊数", "Nights"),
         ("hub_nights", "拠点居室", "Hub room"),
         ("community_nights", "地域の施設", "Community"),
-        ("community_share", "地域の割合", "Community share"),
+        ("community_share", "地域の割合（泊）", "Community share (nights)"),
+        ("community_placements", "うち地域の施設での受入れ", "of which in community facilities"),
+        ("placement_share", "地域の割合（受入れ）", "Community share (placements)"),
         ("download", "ダウンロード", "Download"),
         ("fiscal_year", "年度", "Fiscal year"),
         ("facility_lead", "この画面はログインなしで使えます。空きを確認・更新し、拠点からの打診に回答してください。", "No login needed. Check and update your vacancies, and answer the hub's proposals."),
@@ -771,7 +773,11 @@ async fn figures_page(
             .community_share
             .map(|s| (s * 100.0).round() as u32)
             .unwrap_or(0);
-        context! { label => r.label.clone(), consultations => r.consultations, preventive => r.preventive, placements => r.placements, nights => r.nights, hub_nights => r.hub_nights, community_nights => r.community_nights, share, width }
+        let placement_share = r
+            .community_placement_share
+            .map(|s| format!("{:.0}%", s * 100.0))
+            .unwrap_or_else(|| "―".into());
+        context! { label => r.label.clone(), consultations => r.consultations, preventive => r.preventive, placements => r.placements, hub_placements => r.hub_placements, community_placements => r.community_placements, placement_share, nights => r.nights, hub_nights => r.hub_nights, community_nights => r.community_nights, share, width }
     };
     page(
         "placement_figures.html",
