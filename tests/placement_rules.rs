@@ -185,3 +185,69 @@ async fn a_batch_needs_an_explicit_body(engine: Engine) {
     assert_eq!(b["proposed"], 1, "{b}");
 }
 both_engines!(a_batch_needs_an_explicit_body);
+
+/// Sendai (003): a request's distance limit keeps facilities farther from home out of the
+/// search (each named with the reason) and out of the batch; a bad limit names its field.
+async fn a_distance_limit_keeps_far_facilities_out(engine: Engine) {
+    let (app, hub, _, _) = setup(engine).await;
+    let api = app.api(&hub);
+    facilities(&api).await;
+    let search = json!({"from": "2027-08-01", "to": "2027-08-03", "sex": "female",
+        "disability_types": ["intellectual"], "home_x_km": 1.0, "home_y_km": 1.0});
+    let (s, all) = status_json(api.post_json("/api/v1/placement/search", &search).await).await;
+    assert_eq!(s, 200, "{all}");
+    let mut distances: Vec<f64> = all["whole"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["distance_km"].as_f64().unwrap())
+        .collect();
+    distances.sort_by(f64::total_cmp);
+    distances.dedup();
+    assert!(distances.len() >= 2, "facilities at different distances: {all}");
+    // A limit between the nearest and the farthest.
+    let limit = (distances[0] + distances[distances.len() - 1]) / 2.0;
+    let mut limited = search.clone();
+    limited["max_distance_km"] = json!(limit);
+    let (s, near) = status_json(api.post_json("/api/v1/placement/search", &limited).await).await;
+    assert_eq!(s, 200, "{near}");
+    let whole = near["whole"].as_array().unwrap();
+    assert!(!whole.is_empty(), "{near}");
+    assert!(
+        whole.iter().all(|b| b["distance_km"].as_f64().unwrap() <= limit),
+        "{near}"
+    );
+    assert!(
+        near["misses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["reason"]["ja"].as_str().unwrap().contains(&format!("上限{limit}km"))),
+        "the far facilities are named with the limit: {}",
+        near["misses"]
+    );
+    // The batch keeps the limit too.
+    let id = request_with(
+        &api,
+        "D-1",
+        "female",
+        &["intellectual"],
+        json!({"home_x_km": 1.0, "home_y_km": 1.0, "max_distance_km": limit}),
+    )
+    .await;
+    let (s, out) = status_json(
+        api.post_json("/api/v1/placement/batch", &json!({"request_ids": [id]}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{out}");
+    for seg in out["items"][0]["segments"].as_array().unwrap() {
+        assert!(seg["distance_km"].as_f64().unwrap() <= limit, "{out}");
+    }
+    let mut bad = search.clone();
+    bad["max_distance_km"] = json!(0);
+    let (s, body) = status_json(api.post_json("/api/v1/placement/search", &bad).await).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "max_distance_km", "{body}");
+}
+both_engines!(a_distance_limit_keeps_far_facilities_out);

@@ -201,6 +201,7 @@ pub async fn search_vacancies(
         home: q.home,
         known_facilities: known.to_vec(),
         urgency: 3,
+        max_distance_km: q.max_distance_km,
     };
     search_request(db, m, &request).await
 }

@@ -230,6 +230,9 @@ pub struct SearchInput {
     pub home_x_km: f64,
     #[serde(default)]
     pub home_y_km: f64,
+    /// No facility farther from home than this (km, 0.5-500); none: any distance.
+    #[serde(default)]
+    pub max_distance_km: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +240,20 @@ pub struct ValidSearch {
     pub nights: Nights,
     pub needs: Needs,
     pub home: Location,
+    pub max_distance_km: Option<f64>,
+}
+
+fn parse_distance_limit(errors: &mut Vec<FieldError>, km: Option<f64>) -> Option<f64> {
+    let km = km?;
+    if !km.is_finite() || !(0.5..=500.0).contains(&km) {
+        errors.push(FieldError::new(
+            "max_distance_km",
+            format!("距離の上限は0.5〜500kmで入力してください（入力値: {km}）"),
+            format!("the distance limit must be 0.5 to 500 km (got {km})"),
+        ));
+        return None;
+    }
+    Some(km)
 }
 
 impl SearchInput {
@@ -247,11 +264,13 @@ impl SearchInput {
             .ok();
         let needs = self.needs.parse(&mut errors);
         let home = parse_location(&mut errors, "home", self.home_x_km, self.home_y_km);
+        let max_distance_km = parse_distance_limit(&mut errors, self.max_distance_km);
         match (nights, needs) {
             (Some(nights), Some(needs)) if errors.is_empty() => Ok(ValidSearch {
                 nights,
                 needs,
                 home,
+                max_distance_km,
             }),
             _ => Err(errors),
         }
@@ -302,6 +321,9 @@ pub struct RequestInput {
     /// Code of the referring organisation.
     #[serde(default)]
     pub referrer: String,
+    /// No facility farther from home than this (km, 0.5-500); none: any distance.
+    #[serde(default)]
+    pub max_distance_km: Option<f64>,
 }
 
 fn default_urgency() -> i64 {
@@ -322,6 +344,7 @@ pub struct ValidRequest {
     pub home: Location,
     pub known_facilities: Vec<String>,
     pub referrer: String,
+    pub max_distance_km: Option<f64>,
 }
 
 impl RequestInput {
@@ -354,8 +377,10 @@ impl RequestInput {
             ));
         }
         let home = parse_location(&mut errors, "home", self.home_x_km, self.home_y_km);
+        let max_distance_km = parse_distance_limit(&mut errors, self.max_distance_km);
         match (nights, needs) {
             (Some(nights), Some(needs)) if errors.is_empty() => Ok(ValidRequest {
+                max_distance_km,
                 case_number,
                 person_name,
                 person_kana,

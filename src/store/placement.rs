@@ -260,6 +260,7 @@ fn engine_request(r: &AnyRow) -> Result<pm::Request> {
             .filter_map(|v| v.parse().ok())
             .collect(),
         urgency: s.urgency.clamp(1, 5) as u8,
+        max_distance_km: r.try_get("max_distance_km")?,
     })
 }
 
@@ -1104,9 +1105,9 @@ impl Db {
             "INSERT INTO placement_requests (municipality_id, case_number, person_name, person_kana, contact, notes,
                 preregistered, sex, child, disability_types, wheelchair, medical_care, behavioural_support, night_staff,
                 from_night, to_night, urgency, home_x_km, home_y_km, known_facilities, referrer_id, status, created_by,
-                created_at, updated_at)
+                created_at, updated_at, max_distance_km)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                'consultation', $22, $23, $23) RETURNING id",
+                'consultation', $22, $23, $23, $24) RETURNING id",
         )
         .bind(m.0)
         .bind(&r.case_number)
@@ -1131,6 +1132,7 @@ impl Db {
         .bind(referrer)
         .bind(user.id)
         .bind(&t)
+        .bind(r.max_distance_km)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match Error::from(e) {
@@ -1277,7 +1279,7 @@ impl Db {
         ids: &[i64],
     ) -> Result<Vec<pm::Request>> {
         let rows = sqlx::query(&format!(
-            "SELECT {REQUEST_COLUMNS}, home_x_km, home_y_km, known_facilities FROM placement_requests
+            "SELECT {REQUEST_COLUMNS}, home_x_km, home_y_km, known_facilities, max_distance_km FROM placement_requests
              WHERE municipality_id = $1 ORDER BY id"
         ))
         .bind(m.0)
@@ -1799,7 +1801,7 @@ async fn request_needs(
     request: i64,
 ) -> Result<pm::Needs> {
     let row = sqlx::query(&format!(
-        "SELECT {REQUEST_COLUMNS}, home_x_km, home_y_km, known_facilities FROM placement_requests
+        "SELECT {REQUEST_COLUMNS}, home_x_km, home_y_km, known_facilities, max_distance_km FROM placement_requests
          WHERE municipality_id = $1 AND id = $2"
     ))
     .bind(m.0)

@@ -370,6 +370,7 @@ fn search_input(pairs: &[(String, String)]) -> SearchInput {
         },
         home_x_km: one("home_x_km").parse().unwrap_or(0.0),
         home_y_km: one("home_y_km").parse().unwrap_or(0.0),
+        max_distance_km: one("max_distance_km").trim().parse().ok(),
     }
 }
 
@@ -532,6 +533,7 @@ async fn create_request_submit(
         home_y_km: search.home_y_km,
         known_facilities: Vec::new(),
         referrer: String::new(),
+        max_distance_km: search.max_distance_km,
     };
     let saved = match input.parse() {
         Ok(v) => state.db.create_request(user, &v).await,

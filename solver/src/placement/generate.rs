@@ -412,6 +412,7 @@ pub fn instance(beds: usize, nights: u32, requests: usize, seed: u64) -> Instanc
                 },
                 known_facilities,
                 urgency: 1 + rng.below(5) as u8,
+                max_distance_km: None,
             }
         })
         .collect();

@@ -233,6 +233,9 @@ pub struct Request {
     /// not all can be.
     #[serde(default = "default_urgency")]
     pub urgency: u8,
+    /// No facility farther from `home` than this (km); none: any distance.
+    #[serde(default)]
+    pub max_distance_km: Option<f64>,
 }
 
 fn default_urgency() -> u8 {

@@ -421,6 +421,18 @@ impl<'a> Index<'a> {
     }
 }
 
+/// Why `facility` is too far from the person's home for `request` (its distance limit).
+pub fn too_far(request: &Request, facility: &Facility) -> Option<Text> {
+    let limit = request.max_distance_km?;
+    let d = facility.location.distance_km(&request.home);
+    (d > limit + 1e-9).then(|| {
+        Text::new(
+            format!("自宅から{d:.1}km（上限{limit}km）"),
+            format!("{d:.1} km from home (at most {limit} km)"),
+        )
+    })
+}
+
 /// "5/3" (month/day, as written on a Japanese board).
 pub fn md(night: NaiveDate) -> String {
     format!("{}/{}", night.month(), night.day())

@@ -59,6 +59,9 @@ pub fn fair_share_facilities(index: &Index) -> usize {
     let mut fits: IdMap<FacilityId, ()> = IdMap::default();
     for r in &index.instance.requests {
         for b in index.fitting(&r.needs) {
+            if crate::placement::rules::too_far(r, b.facility).is_some() {
+                continue;
+            }
             fits.insert(b.facility.id, ());
         }
     }

@@ -73,6 +73,7 @@ pub(crate) fn fit_beds<'a>(index: &Index<'a>, request: &Request, w: &Weights) ->
     index
         .fitting(&request.needs)
         .into_iter()
+        .filter(|at| rules::too_far(request, at.facility).is_none())
         .map(|at| {
             let mut run_end = vec![0u32; n];
             let mut end = n as u32;
@@ -302,6 +303,8 @@ fn facility_misses(index: &Index, request: &Request, beds: &[FitBed]) -> Vec<Fac
                     }
                 }
             }
+        } else if let Some(why) = rules::too_far(request, f) {
+            why
         } else if let Some(why) = rules::facility_unfit(f, needs) {
             why
         } else {
@@ -344,6 +347,12 @@ pub(crate) fn why_unplaceable(request: &Request, beds: &[FitBed], max_transfers:
         return Text::new("泊数が0", "the stay has no nights");
     }
     if beds.is_empty() {
+        if let Some(limit) = request.max_distance_km {
+            return Text::new(
+                format!("自宅から{limit}km以内に条件に合うベッドがない"),
+                format!("no bed that fits the needs within {limit} km of home"),
+            );
+        }
         return Text::new(
             "条件に合うベッドがどの事業所にもない",
             "no facility has a bed that fits the needs",
@@ -430,6 +439,7 @@ pub(crate) mod tests {
             home: Location::default(),
             known_facilities: vec![],
             urgency: 3,
+            max_distance_km: None,
         }
     }
 
@@ -561,6 +571,35 @@ pub(crate) mod tests {
         let beds: Vec<BedId> = split.segments.iter().map(|s| s.bed).collect();
         assert_eq!(beds, vec![200, 210]);
         assert!(split.cost > 0.0);
+    }
+
+    /// Sendai (003): a trial bed 80 km away must not rank ahead of the hub's room next door;
+    /// a request's distance limit keeps far facilities out, and says why.
+    #[test]
+    fn a_distance_limit_keeps_far_facilities_out() {
+        let inst = town();
+        let mut r = request(1, Sex::Female, d(5, 1), d(5, 4));
+        r.max_distance_km = Some(10.0);
+        let res = search(&inst, &r);
+        let facilities: Vec<FacilityId> = res.whole.iter().map(|o| o.facility).collect();
+        assert!(!facilities.contains(&3), "12 km is too far: {facilities:?}");
+        assert!(facilities.contains(&2) && facilities.contains(&1), "{facilities:?}");
+        let miss = res.misses.iter().find(|m| m.facility == 3).unwrap();
+        assert_eq!(miss.reason.ja, "自宅から12.0km（上限10km）");
+        // The validator refuses a placement beyond the limit.
+        let mut inst = town();
+        inst.requests = vec![r.clone()];
+        let far = crate::placement::model::Placement {
+            request: 1,
+            segments: vec![Segment { bed: 300, nights: r.nights }],
+            unplaced_reason: None,
+        };
+        let report = crate::placement::validate::validate(&inst, &[far]);
+        assert!(
+            report.violations.iter().any(|v| v.rule == crate::placement::validate::Rule::TooFar),
+            "{:?}",
+            report.violations
+        );
     }
 
     #[test]

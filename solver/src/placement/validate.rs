@@ -33,6 +33,8 @@ pub enum Rule {
     DoubleBooked,
     /// Men and women in one shared room on the same night.
     SharedRoomSex,
+    /// The facility is farther from home than the request allows.
+    TooFar,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +153,18 @@ pub fn validate(instance: &Instance, placements: &[Placement]) -> Report {
                 });
                 continue;
             };
+            if let Some(why) = crate::placement::rules::too_far(r, at.facility) {
+                out.push(Violation {
+                    rule: Rule::TooFar,
+                    request: Some(r.id),
+                    bed: Some(s.bed),
+                    night: None,
+                    message: Text::new(
+                        format!("依頼 {} に{}は遠すぎる：{}", r.label, at.facility.name, why.ja),
+                        format!("{} is too far for request {}: {}", at.facility.name, r.label, why.en),
+                    ),
+                });
+            }
             if let Some(why) = unfit(at.facility, at.room, at.bed, &r.needs) {
                 out.push(Violation {
                     rule: Rule::Fit,
