@@ -294,7 +294,15 @@ fn meguro(year: u32) -> Vec<SeriesSpec> {
     if year > 1 {
         op.cadence.min_gap_days = Some(84);
     }
-    op.organisations = vec![core(), org(&["ward_section"], "係長")];
+    // 「関係機関の代表を含む…基幹運営会議」「アドバイザーとして外部有識者を1名置き、必要に
+    // 応じ会議に参加する」: representatives of the related bodies are invited, and a seat is
+    // kept for the external advisor.
+    op.organisations = vec![
+        core(),
+        org(&["ward_section"], "係長"),
+        optional(org(&["consultation_office", "hub", "hospital"], "")),
+    ];
+    op.external_attendees = 1;
     out.push(op);
     let mut training = series(
         "TRAINING",
