@@ -64,19 +64,24 @@ fn values_of(s: &Settings) -> HashMap<&'static str, String> {
     ])
 }
 
+/// The municipality's settings as planning sees them now.
+async fn current(state: &AppState, session: &SessionUser) -> Result<Settings, Error> {
+    Ok(state
+        .db
+        .settings(session.user.municipality_id)
+        .await?
+        .to_settings(state.config.plan_defaults()))
+}
+
 async fn render(
     state: &AppState,
     lang: Lang,
     session: &SessionUser,
+    current: &Settings,
     values: HashMap<&'static str, String>,
     errors: &[FieldError],
     saved: bool,
 ) -> PageResult {
-    let current = state
-        .db
-        .settings(session.user.municipality_id)
-        .await?
-        .to_settings(state.config.plan_defaults());
     let e = &current.effective;
     let none = || Msg::new("上限なし", "no limit").get(lang).to_string();
     let effective = HashMap::from([
@@ -123,12 +128,8 @@ async fn settings_page(
     session: SessionUser,
     Query(q): Query<SavedQuery>,
 ) -> PageResult {
-    let current = state
-        .db
-        .settings(session.user.municipality_id)
-        .await?
-        .to_settings(state.config.plan_defaults());
-    render(&state, lang, &session, values_of(&current), &[], q.saved.is_some()).await
+    let current = current(&state, &session).await?;
+    render(&state, lang, &session, &current, values_of(&current), &[], q.saved.is_some()).await
 }
 
 async fn settings_submit(
@@ -185,5 +186,6 @@ async fn settings_submit(
         }
     }
     let values = FIELDS.iter().map(|f| (f.0, text(f.0))).collect();
-    render(&state, lang, &session, values, &errors, false).await
+    let current = current(&state, &session).await?;
+    render(&state, lang, &session, &current, values, &errors, false).await
 }

@@ -30,6 +30,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "audit.html",
         "account.html",
         "settings.html",
+        "errors_alert.html",
         "error.html",
         "date_range_form.html",
         "series_list.html",
