@@ -172,25 +172,22 @@ pub fn validate(instance: &Instance, assignments: &[Assignment]) -> Report {
             continue;
         };
         match referral.fixed {
-            Some(f) => {
-                if offices.get(&f).is_some_and(|o| has_room(o)) {
-                    out.push(Violation {
-                        rule: Rule::FixedDropped,
-                        referral: Some(a.referral),
-                        office: Some(f),
-                        message: Text::new(
-                            format!(
-                                "紹介 {} は手動で指定した事業所に空きがあるのに未割当て",
-                                referral.label
-                            ),
-                            format!(
-                                "referral {} is unassigned although the office chosen by hand has room",
-                                referral.label
-                            ),
-                        ),
-                    });
-                }
-            }
+            Some(f) if offices.get(&f).is_some_and(|o| has_room(o)) => out.push(Violation {
+                rule: Rule::FixedDropped,
+                referral: Some(a.referral),
+                office: Some(f),
+                message: Text::new(
+                    format!(
+                        "紹介 {} は手動で指定した事業所に空きがあるのに未割当て",
+                        referral.label
+                    ),
+                    format!(
+                        "referral {} is unassigned although the office chosen by hand has room",
+                        referral.label
+                    ),
+                ),
+            }),
+            Some(_) => {}
             None if any_room => out.push(Violation {
                 rule: Rule::LeftWithRoom,
                 referral: Some(a.referral),
