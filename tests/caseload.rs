@@ -1,0 +1,477 @@
+//! Case-load management (計画相談の件数管理, issue 18) through the HTTP API on both engines.
+//!
+//! Kumamoto's document (seeds/004), 「3 計画相談の件数制限」:
+//!
+//! > 【件数制限】 ・西圏域以外 事業所あたり50件まで ・西圏域のみ 事業所あたり75件まで
+//!
+//! Caps hold after the optimizer assigns; the 西区 office may go to 75 while the others stop at
+//! 50; a coordinator's choice of a full office is refused with the reason; two service
+//! instances assigning at once never give a referral two offices nor take an office over its
+//! cap; bad input gets 422 with the fields at fault.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::both_engines;
+use crate::placement::status_json;
+use crate::support::{tenant, Api, Engine, TestApp};
+
+struct Setup {
+    app: TestApp,
+    admin: String,
+    coordinator: String,
+    viewer: String,
+    /// Organisation id by code.
+    offices: BTreeMap<String, i64>,
+}
+
+/// A municipality with caps 50 (西区 75) and three consultation offices: W1 in 西区 with 70
+/// cases, E1 in 東区 with 48, E2 in 東区 with 45 (room: 5 + 2 + 5 = 12), and a ward section
+/// that is not an office.
+async fn setup(engine: Engine) -> Setup {
+    let app = TestApp::spawn(engine).await;
+    let t = tenant(app.db(), "kumamoto").await;
+    let admin = app.api(&t.admin_token);
+    let mut offices = BTreeMap::new();
+    for (code, name, kind, ward) in [
+        ("W1", "西区相談支援センター", "consultation_center", "西区"),
+        ("E1", "相談支援事業所ひがし", "consultation_office", "東区"),
+        ("E2", "相談支援事業所みずほ", "consultation_office", "東区"),
+        ("WS", "東区福祉課", "ward_section", "東区"),
+    ] {
+        let (s, b) = status_json(
+            admin
+                .post_json(
+                    "/api/v1/master/organisations",
+                    &json!({"code": code, "name": name, "kind": kind, "ward": ward}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        offices.insert(code.to_string(), b["id"].as_i64().unwrap());
+    }
+    let (s, b) = status_json(
+        admin
+            .put_json(
+                "/api/v1/caseload/caps",
+                &json!({"default_cap": 50, "wards": [{"ward": "西区", "cap": 75}]}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["wards"][0]["cap"], 75);
+    let coordinator = app.api(&t.coordinator_token);
+    for (code, cases, specialities) in [
+        ("W1", 70, json!(["mental"])),
+        ("E1", 48, json!(["child"])),
+        ("E2", 45, json!([])),
+    ] {
+        let (s, b) = status_json(
+            coordinator
+                .put_json(
+                    &format!("/api/v1/caseload/offices/{}", offices[code]),
+                    &json!({"cases": cases, "specialities": specialities}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["cases"], cases);
+    }
+    Setup {
+        app,
+        admin: t.admin_token,
+        coordinator: t.coordinator_token,
+        viewer: t.viewer_token,
+        offices,
+    }
+}
+
+async fn referral(api: &Api, body: Value) -> i64 {
+    let (s, b) = status_json(api.post_json("/api/v1/caseload/referrals", &body).await).await;
+    assert_eq!(s, 201, "{b}");
+    b["id"].as_i64().unwrap()
+}
+
+async fn board(api: &Api) -> BTreeMap<String, Value> {
+    let b: Value = api.get_json("/api/v1/caseload/board").await;
+    b["offices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["code"].as_str().unwrap().to_string(), o.clone()))
+        .collect()
+}
+
+/// What the database holds: cases per office code, and for each referral its status and office.
+async fn stored(app: &TestApp) -> (BTreeMap<String, i64>, Vec<(i64, String, Option<i64>)>) {
+    let pool = &app.db().pool;
+    let cases = sqlx::query(
+        "SELECT o.code, c.cases FROM caseloads c JOIN organisations o ON o.id = c.organisation_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get::<String, _>("code"), r.get::<i64, _>("cases")))
+    .collect();
+    let referrals = sqlx::query("SELECT id, status, office_id FROM referrals ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.get::<i64, _>("id"),
+                r.get::<String, _>("status"),
+                r.get::<Option<i64>, _>("office_id"),
+            )
+        })
+        .collect();
+    (cases, referrals)
+}
+
+/// 「西圏域以外 事業所あたり50件まで ・西圏域のみ 事業所あたり75件まで」: after the optimizer
+/// assigns, no office is over its cap, the 西区 office holds 75 and the others stop at 50,
+/// and a referral beyond every cap stays open with the reason in both languages.
+async fn caps_hold_after_assign_and_the_west_office_goes_to_75(engine: Engine) {
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    // 12 places; 14 referrals: 2 stay unassigned.
+    let mut ids = Vec::new();
+    for i in 0..14 {
+        let ward = if i % 2 == 0 { "西区" } else { "東区" };
+        ids.push(referral(&api, json!({"code": format!("R-{i:03}"), "ward": ward})).await);
+    }
+    // A person who needs `child` goes to E1 (the only office that has it) and one who was with
+    // E2 before stays with it.
+    let child = referral(
+        &api,
+        json!({"code": "R-CHILD", "ward": "東区", "needs": ["child"]}),
+    )
+    .await;
+    let cont = referral(
+        &api,
+        json!({"code": "R-CONT", "ward": "東区", "previous_office_id": s.offices["E2"]}),
+    )
+    .await;
+    let (st, out) = status_json(api.post_json("/api/v1/caseload/assign", &json!({})).await).await;
+    assert_eq!(st, 200, "{out}");
+    let assigned = out["assigned"].as_array().unwrap();
+    let unassigned = out["unassigned"].as_array().unwrap();
+    assert_eq!(assigned.len(), 12, "{out}");
+    assert_eq!(unassigned.len(), 4, "{out}");
+    for u in unassigned {
+        assert!(u["reason"]["ja"].as_str().unwrap().contains("上限"), "{u}");
+        assert!(u["reason"]["en"].as_str().unwrap().contains("cap"), "{u}");
+    }
+    let office_of = |id: i64| {
+        assigned
+            .iter()
+            .find(|a| a["referral_id"] == id)
+            .map(|a| a["office_id"].as_i64().unwrap())
+    };
+    assert_eq!(office_of(child), Some(s.offices["E1"]), "{out}");
+    assert_eq!(office_of(cont), Some(s.offices["E2"]), "{out}");
+    assert!(out["objective"].as_f64().unwrap() <= out["greedy_objective"].as_f64().unwrap() + 1e-6);
+
+    let b = board(&api).await;
+    assert_eq!(b["W1"]["cases"], 75, "{:?}", b["W1"]);
+    assert_eq!(b["W1"]["cap"], 75);
+    assert_eq!(b["W1"]["level"], "full");
+    assert_eq!(b["W1"]["warning"]["ja"], "上限（新規は受けられません）");
+    assert_eq!(
+        (b["E1"]["cases"].clone(), b["E1"]["cap"].clone()),
+        (json!(50), json!(50))
+    );
+    assert_eq!(b["E2"]["cases"], 50);
+    assert!(!b.contains_key("WS"), "a ward section is no office");
+    let (cases, referrals) = stored(&s.app).await;
+    assert_eq!(cases["W1"], 75);
+    assert_eq!(cases["E1"], 50);
+    assert_eq!(cases["E2"], 50);
+    assert_eq!(
+        referrals.iter().filter(|r| r.1 == "assigned").count(),
+        12,
+        "{referrals:?}"
+    );
+    assert!(referrals.iter().all(|r| (r.1 == "open") == r.2.is_none()));
+
+    // Nothing is open with room: a second run assigns nothing and says why.
+    let (st, again) = status_json(api.post_json("/api/v1/caseload/assign", &json!({})).await).await;
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again["assigned"].as_array().unwrap().len(), 0);
+    assert_eq!(again["unassigned"].as_array().unwrap().len(), 4);
+    assert!(again["unassigned"][0]["reason"]["en"]
+        .as_str()
+        .unwrap()
+        .contains("every office (3) is at its case cap"));
+
+    // The audit log has one entry per assignment.
+    let audit: Value = s
+        .app
+        .api(&s.admin)
+        .get_json("/api/v1/audit?limit=1000")
+        .await;
+    let assigns = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "assign" && e["entity"] == "referral")
+        .count();
+    assert_eq!(assigns, 12);
+}
+both_engines!(caps_hold_after_assign_and_the_west_office_goes_to_75);
+
+/// A coordinator's choice of a full office is refused with the reason (nothing changes); a
+/// choice within the cap is kept, marked manual, and moving the referral again gives the case
+/// back to the first office.
+async fn a_manual_choice_over_the_cap_is_refused(engine: Engine) {
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    // E1 full at 50.
+    let (st, b) = status_json(
+        api.put_json(
+            &format!("/api/v1/caseload/offices/{}", s.offices["E1"]),
+            &json!({"cases": 50}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["level"], "full");
+    assert_eq!(b["specialities"], json!(["child"]), "left out: unchanged");
+    let id = referral(&api, json!({"code": "R-1", "ward": "東区"})).await;
+    let (st, b) = status_json(
+        api.put_json(
+            &format!("/api/v1/caseload/referrals/{id}/office"),
+            &json!({"office_id": s.offices["E1"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 409, "{b}");
+    let ja = b["message"]["ja"].as_str().unwrap();
+    let en = b["message"]["en"].as_str().unwrap();
+    assert!(
+        ja.contains("相談支援事業所ひがし") && ja.contains("上限") && ja.contains("50件／上限50件"),
+        "{ja}"
+    );
+    assert!(
+        en.contains("at its planning-consultation cap (50 of 50 cases)"),
+        "{en}"
+    );
+    let (cases, referrals) = stored(&s.app).await;
+    assert_eq!(cases["E1"], 50);
+    assert_eq!(referrals[0].1, "open");
+
+    // The west office has room (70 of 75): kept, even though the person lives in 東区.
+    let (st, b) = status_json(
+        api.put_json(
+            &format!("/api/v1/caseload/referrals/{id}/office"),
+            &json!({"office_id": s.offices["W1"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["status"], "assigned");
+    assert_eq!(b["manual"], true);
+    assert_eq!(b["office_name"], "西区相談支援センター");
+    // Moved to E2: W1 gets its case back.
+    let (st, b) = status_json(
+        api.put_json(
+            &format!("/api/v1/caseload/referrals/{id}/office"),
+            &json!({"office_id": s.offices["E2"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    let (cases, _) = stored(&s.app).await;
+    assert_eq!((cases["W1"], cases["E2"]), (70, 46));
+    // A ward section is no office: a field error.
+    let (st, b) = status_json(
+        api.put_json(
+            &format!("/api/v1/caseload/referrals/{id}/office"),
+            &json!({"office_id": s.offices["WS"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(b["fields"][0]["field"], "office_id");
+    // Viewers read the board but change nothing.
+    let viewer = s.app.api(&s.viewer);
+    let (st, _) = status_json(
+        viewer
+            .post_json("/api/v1/caseload/assign", &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(st, 403);
+    let (st, _) = status_json(viewer.get("/api/v1/caseload/board").await).await;
+    assert_eq!(st, 200);
+}
+both_engines!(a_manual_choice_over_the_cap_is_refused);
+
+/// Two service instances over one database run the optimizer at the same moment, several
+/// times: no referral is reported assigned by two runs or stored twice, no office goes over
+/// its cap, and the cases added equal the referrals assigned.
+async fn concurrent_assigns_never_double_assign_nor_exceed_a_cap(engine: Engine) {
+    let s = setup(engine).await;
+    let other = s.app.another_instance().await;
+    let apis = [s.app.api(&s.coordinator), other.api(&s.coordinator)];
+    for i in 0..20 {
+        let ward = ["西区", "東区"][i % 2];
+        referral(&apis[0], json!({"code": format!("C-{i:03}"), "ward": ward})).await;
+    }
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let api = apis[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            status_json(api.post_json("/api/v1/caseload/assign", &json!({})).await).await
+        }));
+    }
+    let mut reported: Vec<i64> = Vec::new();
+    for t in tasks {
+        let (st, b) = t.await.unwrap();
+        assert!(st == 200 || st == 409, "{st} {b}");
+        if st == 200 {
+            for a in b["assigned"].as_array().unwrap() {
+                reported.push(a["referral_id"].as_i64().unwrap());
+            }
+        } else {
+            assert!(b["message"]["ja"].as_str().is_some(), "{b}");
+        }
+    }
+    let unique: BTreeSet<i64> = reported.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        reported.len(),
+        "a referral assigned twice: {reported:?}"
+    );
+    let (cases, referrals) = stored(&s.app).await;
+    assert!(
+        cases["W1"] <= 75 && cases["E1"] <= 50 && cases["E2"] <= 50,
+        "{cases:?}"
+    );
+    let assigned: Vec<_> = referrals.iter().filter(|r| r.1 == "assigned").collect();
+    // 12 places for 20 referrals: the runs together fill every place, once.
+    assert_eq!(assigned.len(), 12, "{referrals:?}");
+    assert_eq!(cases["W1"] + cases["E1"] + cases["E2"], 70 + 48 + 45 + 12);
+    let stored_ids: BTreeSet<i64> = assigned.iter().map(|r| r.0).collect();
+    assert_eq!(stored_ids, unique);
+}
+both_engines!(concurrent_assigns_never_double_assign_nor_exceed_a_cap);
+
+/// Bad input is a 422 naming the fields, in Japanese and English; nothing is written.
+async fn bad_input_gets_422_with_the_fields(engine: Engine) {
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    let fields = |b: &Value| -> Vec<String> {
+        b["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                assert!(
+                    f["message"]["ja"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{f}"
+                );
+                assert!(
+                    f["message"]["en"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{f}"
+                );
+                f["field"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let (st, b) = status_json(
+        api.post_json(
+            "/api/v1/caseload/referrals",
+            &json!({"code": "山田 太郎", "ward": "x".repeat(60), "needs": ["a,b"], "previous_office_id": 0}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(fields(&b), ["code", "ward", "needs", "previous_office_id"]);
+    let (st, b) = status_json(
+        api.post_json(
+            "/api/v1/caseload/referrals",
+            &json!({"code": "R-9", "previous_office_id": s.offices["WS"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(fields(&b), ["previous_office_id"]);
+    let (st, b) = status_json(
+        api.put_json(
+            &format!("/api/v1/caseload/offices/{}", s.offices["E1"]),
+            &json!({"cases": -3}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(fields(&b), ["cases"]);
+    let (st, b) = status_json(
+        s.app
+            .api(&s.admin)
+            .put_json(
+                "/api/v1/caseload/caps",
+                &json!({"default_cap": 50, "wards": [{"ward": "西区", "cap": 75}, {"ward": "西区", "cap": 99999}, {"ward": "", "cap": 10}]}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(
+        fields(&b),
+        ["wards[1].cap", "wards[1].ward", "wards[2].ward"]
+    );
+    // Caps are the administrators'.
+    let (st, _) = status_json(
+        api.put_json("/api/v1/caseload/caps", &json!({"default_cap": 60}))
+            .await,
+    )
+    .await;
+    assert_eq!(st, 403);
+    // Unknown fields and a bad status filter.
+    let (st, _) = status_json(
+        api.post_json(
+            "/api/v1/caseload/referrals",
+            &json!({"code": "R-1", "name": "山田"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400);
+    let (st, b) = status_json(api.get("/api/v1/caseload/referrals?status=closed").await).await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(fields(&b), ["status"]);
+    // Nothing written: the caps, counts and referrals are as before.
+    let caps: Value = api.get_json("/api/v1/caseload/caps").await;
+    assert_eq!(
+        caps,
+        json!({"default_cap": 50, "wards": [{"ward": "西区", "cap": 75}]})
+    );
+    let (cases, referrals) = stored(&s.app).await;
+    assert_eq!(cases["E1"], 48);
+    assert!(referrals.is_empty());
+    // A code is used once per municipality.
+    referral(&api, json!({"code": "R-1"})).await;
+    let (st, b) = status_json(
+        api.post_json("/api/v1/caseload/referrals", &json!({"code": "R-1"}))
+            .await,
+    )
+    .await;
+    assert_eq!(st, 409, "{b}");
+}
+both_engines!(bad_input_gets_422_with_the_fields);
