@@ -16,7 +16,9 @@ use sqlx::Row;
 
 use crate::both_engines;
 use crate::placement::status_json;
-use crate::support::{tenant, Api, Engine, TestApp};
+use crate::support::{
+    get_text, hidden_field, logged_in_client, post_form, tenant, Api, Engine, TestApp,
+};
 
 struct Setup {
     app: TestApp,
@@ -475,3 +477,174 @@ async fn bad_input_gets_422_with_the_fields(engine: Engine) {
     assert_eq!(st, 409, "{b}");
 }
 both_engines!(bad_input_gets_422_with_the_fields);
+
+/// The load board page: offices with cases / cap and the warnings 上限間近 and 上限, a
+/// referral added through the form (a bad code named in the form), the optimizer's result
+/// with the reason for what it could not assign, and the refusal of a full office chosen by
+/// hand. In English too.
+async fn the_load_board_page_shows_warnings_and_assigns(engine: Engine) {
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    // E1 at 48 of 50 is near its cap; make E2 full.
+    let (st, _) = status_json(
+        api.put_json(
+            &format!("/api/v1/caseload/offices/{}", s.offices["E2"]),
+            &json!({"cases": 50}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let c = logged_in_client(&s.app, "kumamoto-coordinator").await;
+    let page = get_text(&c, &s.app.url("/caseload")).await;
+    assert!(page.contains("計画相談の件数管理"), "{page}");
+    assert!(
+        page.contains("48 / 50") && page.contains("上限間近（残り2件）"),
+        "{page}"
+    );
+    assert!(page.contains("50 / 50") && page.contains("上限（新規は受けられません）"));
+    assert!(page.contains("70 / 75"));
+    assert!(page.contains("50 件、西区 75"), "the caps line");
+    assert!(!page.contains("東区福祉課"), "a ward section is no office");
+    assert!(
+        page.contains(r#"aria-current="page">計画相談の件数</a>"#),
+        "in the navigation"
+    );
+
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let res = post_form(
+        &c,
+        &s.app.url("/caseload/referrals"),
+        &[
+            ("csrf", &csrf),
+            ("code", "山田"),
+            ("ward", "東区"),
+            ("needs", ""),
+            ("previous_office_id", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(r##"<a href="#f-code">コード: "##), "{page}");
+    assert!(page.contains(r#"value="東区""#), "what was typed is kept");
+    for (code, ward) in [("P-1", "東区"), ("P-2", "西区"), ("P-3", "東区")] {
+        let res = post_form(
+            &c,
+            &s.app.url("/caseload/referrals"),
+            &[
+                ("csrf", &csrf),
+                ("code", code),
+                ("ward", ward),
+                ("needs", "child, mental"),
+                ("previous_office_id", ""),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), 303, "{code}");
+        assert_eq!(res.headers()["location"], format!("/caseload?added={code}"));
+    }
+    // A full office chosen by hand: refused on the page with the reason.
+    let p1 = api
+        .get_json::<Value>("/api/v1/caseload/referrals?status=open")
+        .await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let res = post_form(
+        &c,
+        &s.app.url(&format!("/caseload/referrals/{p1}/office")),
+        &[("csrf", &csrf), ("office_id", &s.offices["E2"].to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("上限に達しているため割り当てられません（50件／上限50件）"),
+        "{page}"
+    );
+
+    // The optimizer: E1 takes 2, W1 takes 5: all three are placed.
+    let res = post_form(&c, &s.app.url("/caseload/assign"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("割り当てた紹介 (3)"), "{page}");
+    assert!(
+        page.contains("割り当てられなかった紹介と理由 (0)"),
+        "{page}"
+    );
+    // Fill every place, then one more referral cannot be placed, and the page says why.
+    api.put_json(
+        &format!("/api/v1/caseload/offices/{}", s.offices["W1"]),
+        &json!({"cases": 75}),
+    )
+    .await;
+    api.put_json(
+        &format!("/api/v1/caseload/offices/{}", s.offices["E1"]),
+        &json!({"cases": 50}),
+    )
+    .await;
+    referral(&api, json!({"code": "P-4"})).await;
+    get_text(&c, &s.app.url("/lang/en?next=/caseload")).await;
+    let res = post_form(
+        &c,
+        &s.app.url("/caseload/assign"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Not assigned, and why (1)"), "{page}");
+    assert!(
+        page.contains("every office (3) is at its case cap"),
+        "{page}"
+    );
+    // Viewers see the board without the forms.
+    let v = logged_in_client(&s.app, "kumamoto-viewer").await;
+    let page = get_text(&v, &s.app.url("/caseload")).await;
+    assert!(page.contains("75 / 75") && !page.contains("最適化で割り当てる</button>"));
+}
+both_engines!(the_load_board_page_shows_warnings_and_assigns);
+
+/// The demo: Kumamoto's caps (50, 西区 75), current cases on every consultation office, some
+/// near or at the cap, and referrals waiting, which the optimizer places within the caps.
+async fn the_demo_has_case_loads_to_show(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    renkei::demo::load(app.db()).await.expect("demo");
+    let m = app
+        .db()
+        .municipality_by_code(renkei::demo::data::demo_dataset().municipality_code)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let caps = app.db().caseload_caps(m).await.unwrap();
+    assert_eq!(caps.default_cap, 50);
+    assert_eq!(caps.cap_of("西区"), 75);
+    let offices = app.db().caseload_offices(m).await.unwrap();
+    assert!(offices.len() >= 40, "{}", offices.len());
+    let west_over_50 = offices
+        .iter()
+        .filter(|o| o.ward == "西区" && o.cases > 50)
+        .count();
+    assert!(west_over_50 >= 1, "a west office above 50");
+    for o in &offices {
+        assert!(o.cases <= caps.cap_of(&o.ward), "{o:?}");
+    }
+    let near = offices
+        .iter()
+        .filter(|o| o.cases as f64 >= 0.9 * caps.cap_of(&o.ward) as f64)
+        .count();
+    assert!(near >= 5, "{near}");
+    assert_eq!(
+        app.db()
+            .list_referrals(m, Some("open"))
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+    // Loading again changes nothing.
+    renkei::demo::load(app.db()).await.expect("demo again");
+    assert_eq!(app.db().caseload_offices(m).await.unwrap(), offices);
+    assert_eq!(app.db().list_referrals(m, None).await.unwrap().len(), 6);
+}
+both_engines!(the_demo_has_case_loads_to_show);
