@@ -585,12 +585,7 @@ async fn the_load_board_page_shows_warnings_and_assigns(engine: Engine) {
     .await;
     referral(&api, json!({"code": "P-4"})).await;
     get_text(&c, &s.app.url("/lang/en?next=/caseload")).await;
-    let res = post_form(
-        &c,
-        &s.app.url("/caseload/assign"),
-        &[("csrf", &csrf)],
-    )
-    .await;
+    let res = post_form(&c, &s.app.url("/caseload/assign"), &[("csrf", &csrf)]).await;
     let page = res.text().await.unwrap();
     assert!(page.contains("Not assigned, and why (1)"), "{page}");
     assert!(
@@ -648,3 +643,71 @@ async fn the_demo_has_case_loads_to_show(engine: Engine) {
     assert_eq!(app.db().list_referrals(m, None).await.unwrap().len(), 6);
 }
 both_engines!(the_demo_has_case_loads_to_show);
+
+/// Current counts imported from a spreadsheet (Shift_JIS CSV as Excel saves it, Japanese
+/// headings): all or nothing, each bad row named; a good file updates the board and the audit.
+async fn counts_are_imported_from_a_file_all_or_nothing(engine: Engine) {
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    let sjis = |text: &str| encoding_rs::SHIFT_JIS.encode(text).0.into_owned();
+    let bad = sjis("事業所コード,件数\r\nW1,74\r\nXX,3\r\nE1,-1\r\nE2,many\r\nW1,1\r\n");
+    let (st, b) = status_json(api.post_bytes("/api/v1/caseload/offices/import", bad).await).await;
+    assert_eq!(st, 422, "{b}");
+    let fields: Vec<&str> = b["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "rows[3].code",
+            "rows[4].cases",
+            "rows[5].cases",
+            "rows[6].code"
+        ],
+        "{b}"
+    );
+    assert!(b["fields"][0]["message"]["ja"]
+        .as_str()
+        .unwrap()
+        .contains("3行目"));
+    let (cases, _) = stored(&s.app).await;
+    assert_eq!(cases["W1"], 70, "nothing written");
+    let good = sjis("事業所コード,件数\r\nW1,74\r\nE1,49\r\n\r\n");
+    let (st, b) = status_json(
+        api.post_bytes("/api/v1/caseload/offices/import", good)
+            .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b, json!({"rows": 2, "updated": 2}));
+    let board = board(&api).await;
+    assert_eq!(board["W1"]["cases"], 74);
+    assert_eq!(board["W1"]["level"], "near");
+    assert_eq!(board["E1"]["cases"], 49);
+    assert_eq!(board["W1"]["specialities"], json!(["mental"]), "kept");
+    let (st, b) = status_json(
+        api.post_bytes(
+            "/api/v1/caseload/offices/import",
+            b"office,n\n1,2\n".to_vec(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(b["fields"][0]["field"], "headings");
+    let viewer = s.app.api(&s.viewer);
+    let (st, _) = status_json(
+        viewer
+            .post_bytes(
+                "/api/v1/caseload/offices/import",
+                b"code,cases\nW1,1\n".to_vec(),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(st, 403);
+}
+both_engines!(counts_are_imported_from_a_file_all_or_nothing);

@@ -18,7 +18,8 @@ use super::{json, parse_id, path_error, query_error, Created};
 use crate::app::AppState;
 use crate::auth::ApiUser;
 use crate::caseload::{
-    self, AssignOut, Board, BoardRow, Caps, CapsInput, CountInput, OverrideInput, ReferralInput,
+    self, AssignOut, Board, BoardRow, Caps, CapsInput, CountInput, CountsImported, OverrideInput,
+    ReferralInput,
 };
 use crate::error::{Error, ErrorBody, Result};
 use crate::i18n::Msg;
@@ -28,6 +29,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/caseload/board", get(board))
         .route("/api/v1/caseload/offices/{id}", put(set_count))
+        .route(
+            "/api/v1/caseload/offices/import",
+            post(import_counts).layer(axum::extract::DefaultBodyLimit::max(
+                crate::transfer::limits::FILE_BYTES,
+            )),
+        )
         .route("/api/v1/caseload/caps", get(get_caps).put(put_caps))
         .route(
             "/api/v1/caseload/referrals",
@@ -203,4 +210,27 @@ pub(crate) async fn assign(
 ) -> Result<Json<AssignOut>> {
     let user = user.require_write()?;
     Ok(Json(caseload::assign_open(&state.db, user).await?))
+}
+
+/// Imports the current cases of many offices from a CSV (UTF-8 or Shift_JIS) or XLSX file
+/// (the raw body) with the headings 事業所コード / code and 件数 / cases. Every row is checked
+/// and nothing is written when any is wrong (422 naming each row's field).
+#[utoipa::path(post, path = "/api/v1/caseload/offices/import",
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses((status = 200, body = CountsImported), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn import_counts(
+    State(state): State<AppState>,
+    user: ApiUser,
+    body: Bytes,
+) -> Result<Json<CountsImported>> {
+    let user = user.require_write()?;
+    let format = crate::transfer::FileFormat::sniff("", &body);
+    let table = crate::transfer::read_table(&body, format, crate::transfer::TextEncoding::Auto)?;
+    let offices = state.db.caseload_offices(user.municipality_id).await?;
+    let counts = caseload::parse_counts(&table, &offices).map_err(Error::Validation)?;
+    let updated = state.db.set_caseload_counts(user, &counts).await?;
+    Ok(Json(CountsImported {
+        rows: counts.len(),
+        updated,
+    }))
 }

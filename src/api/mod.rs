@@ -57,7 +57,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           indicators::list_indicators, indicators::replace_indicators, indicators::apply_preset, indicators::figures,
           indicators::drill, indicators::act, indicators::record, indicators::annual, indicators::monthly,
           caseload::board, caseload::set_count, caseload::get_caps, caseload::put_caps, caseload::list_referrals,
-          caseload::create_referral, caseload::set_office, caseload::assign),
+          caseload::create_referral, caseload::set_office, caseload::assign, caseload::import_counts),
     components(schemas(ErrorBody, User, crate::settings::Settings, crate::settings::Effective,
         crate::settings::SettingsInput, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
         VenueInput, Room, RoomInput, MasterInput, DateRangeInput, Closure, Absence, CreatedMany, ImportReport, Job, AuditEntry, HolidayOut, ClosedDayOut, Created,
@@ -86,7 +86,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         indicators::PresetInput, indicators::ActInput, indicators::Recorded,
         crate::caseload::Caps, crate::caseload::WardCap, crate::caseload::CapsInput, crate::caseload::CountInput,
         crate::caseload::ReferralInput, crate::caseload::OverrideInput, crate::caseload::Level, crate::caseload::BoardRow,
-        crate::caseload::Board, crate::caseload::AssignedItem, crate::caseload::UnassignedItem, crate::caseload::AssignOut,
+        crate::caseload::Board, crate::caseload::AssignedItem, crate::caseload::UnassignedItem, crate::caseload::AssignOut, crate::caseload::CountsImported,
         crate::store::caseload::ReferralRow)),
     modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = []))

@@ -161,6 +161,99 @@ impl CountInput {
     }
 }
 
+/// Headings accepted for the office code and the count of an imported file.
+const CODE_HEADINGS: [&str; 5] = [
+    "code",
+    "office_code",
+    "事業所コード",
+    "コード",
+    "機関コード",
+];
+const CASES_HEADINGS: [&str; 4] = ["cases", "件数", "計画相談件数", "計画相談の件数"];
+
+/// The answer of `POST /api/v1/caseload/offices/import`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CountsImported {
+    /// Rows read.
+    pub rows: usize,
+    /// Offices whose count changed.
+    pub updated: usize,
+}
+
+/// Reads an imported table of (office code, cases): every row checked, all or nothing.
+/// Field names say the file's row (`rows[2].cases`, the heading being row 1).
+pub fn parse_counts(
+    table: &crate::transfer::Table,
+    offices: &[OfficeLoad],
+) -> Result<Vec<(i64, i64)>, Vec<FieldError>> {
+    let find = |names: &[&str]| {
+        table
+            .headings
+            .iter()
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+    };
+    let (Some(code_at), Some(cases_at)) = (find(&CODE_HEADINGS), find(&CASES_HEADINGS)) else {
+        return Err(vec![FieldError::new(
+            "headings",
+            "1行目に見出し「事業所コード」と「件数」（または code と cases）を入れてください",
+            "the first row must hold the headings code and cases (or 事業所コード and 件数)",
+        )]);
+    };
+    let by_code: BTreeMap<&str, i64> = offices
+        .iter()
+        .map(|o| (o.code.as_str(), o.organisation_id))
+        .collect();
+    let mut c = Check::default();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for (i, row) in table.rows.iter().enumerate() {
+        let line = i + 2;
+        let cell = |at: usize| row.get(at).map(|s| s.trim()).unwrap_or("");
+        if row.iter().all(|s| s.trim().is_empty()) {
+            continue;
+        }
+        let code = cell(code_at);
+        let id = by_code.get(code).copied();
+        if id.is_none() {
+            c.0.push(FieldError::new(
+                &format!("rows[{line}].code"),
+                format!("{line}行目: 事業所コード「{code}」の相談支援事業所はありません"),
+                format!("row {line}: no consultation office has the code \"{code}\""),
+            ));
+        }
+        let text = cell(cases_at);
+        let cases = match text.parse::<i64>() {
+            Ok(n) => {
+                check_count(
+                    &mut c,
+                    &format!("rows[{line}].cases"),
+                    &format!("{line}行目の件数"),
+                    n,
+                );
+                n
+            }
+            Err(_) => {
+                c.0.push(FieldError::new(
+                    &format!("rows[{line}].cases"),
+                    format!("{line}行目: 件数「{text}」は整数ではありません"),
+                    format!("row {line}: cases \"{text}\" is not a whole number"),
+                ));
+                0
+            }
+        };
+        if let Some(id) = id {
+            if out.iter().any(|(o, _)| *o == id) {
+                c.0.push(FieldError::new(
+                    &format!("rows[{line}].code"),
+                    format!("{line}行目: 事業所コード「{code}」が2回あります"),
+                    format!("row {line}: office code \"{code}\" appears twice"),
+                ));
+            }
+            out.push((id, cases));
+        }
+    }
+    c.finish(out)
+}
+
 /// Body of `POST /api/v1/caseload/referrals`: a person who needs a planning-consultation
 /// office, by code only (no name).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]

@@ -14,7 +14,13 @@ use crate::store::tenancy::MunicipalityId;
 use crate::store::{audit, now, Db};
 
 /// Specialities cycled over the offices (every office has one or two).
-const TAGS: [&str; 5] = ["child", "mental", "medical_care", "behaviour", "elderly_transition"];
+const TAGS: [&str; 5] = [
+    "child",
+    "mental",
+    "medical_care",
+    "behaviour",
+    "elderly_transition",
+];
 
 /// Open referrals: (code, ward, needs, index of the previous office in board order or none).
 #[rustfmt::skip]
@@ -122,7 +128,12 @@ mod tests {
             let all: Vec<i64> = (0..48).map(|i| super::cases(i, cap)).collect();
             assert!(all.iter().all(|&c| (20..=cap).contains(&c)), "{all:?}");
             assert!(all.iter().filter(|&&c| c == cap).count() >= 5);
-            assert!(all.iter().filter(|&&c| c < cap && c as f64 >= 0.9 * cap as f64).count() >= 5);
+            assert!(
+                all.iter()
+                    .filter(|&&c| c < cap && c as f64 >= 0.9 * cap as f64)
+                    .count()
+                    >= 5
+            );
         }
     }
 }

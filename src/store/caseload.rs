@@ -276,6 +276,58 @@ impl Db {
         Ok(())
     }
 
+    /// Sets the current cases of several offices at once (an imported file): one transaction,
+    /// one audit row per office whose count changed. `counts` are (organisation id, cases) of
+    /// consultation offices already checked to belong to the municipality.
+    pub async fn set_caseload_counts(&self, user: &User, counts: &[(i64, i64)]) -> Result<usize> {
+        let m = user.municipality_id;
+        let before: std::collections::BTreeMap<i64, OfficeLoad> = self
+            .caseload_offices(m)
+            .await?
+            .into_iter()
+            .map(|o| (o.organisation_id, o))
+            .collect();
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let mut changed = 0;
+        for &(id, cases) in counts {
+            let Some(office) = before.get(&id) else {
+                return Err(Error::not_found("相談支援事業所", "consultation office"));
+            };
+            if office.cases == cases && office.updated_at.is_some() {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO caseloads (organisation_id, municipality_id, cases, specialities, updated_at)
+                 VALUES ($1, $2, $3, '', $4)
+                 ON CONFLICT (organisation_id) DO UPDATE
+                 SET cases = excluded.cases, updated_at = excluded.updated_at",
+            )
+            .bind(id)
+            .bind(m.0)
+            .bind(cases)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            audit::record(
+                &mut tx,
+                Some(m),
+                Some(user.id),
+                "update",
+                "caseload",
+                &id.to_string(),
+                &format!(
+                    "{}: cases {} -> {} (import)",
+                    office.code, office.cases, cases
+                ),
+            )
+            .await?;
+            changed += 1;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     pub async fn list_referrals(
         &self,
         m: MunicipalityId,

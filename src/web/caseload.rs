@@ -216,7 +216,11 @@ async fn add_referral_submit(
 ) -> PageResult {
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
-    let text = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let text = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let mut errors = Vec::new();
     let previous = text("previous_office_id");
     let previous_office_id = if previous.is_empty() {
@@ -248,7 +252,10 @@ async fn add_referral_submit(
             Err(Error::Validation(e)) => errors = e,
             Err(Error::Conflict(_)) => errors.push(FieldError::new(
                 "code",
-                format!("コード「{}」は既に使われています。別のコードにしてください", v.code),
+                format!(
+                    "コード「{}」は既に使われています。別のコードにしてください",
+                    v.code
+                ),
                 format!("code \"{}\" is already in use; choose another", v.code),
             )),
             Err(e) => return Err(e.into()),
