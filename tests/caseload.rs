@@ -504,7 +504,10 @@ async fn the_load_board_page_shows_warnings_and_assigns(engine: Engine) {
     );
     assert!(page.contains("50 / 50") && page.contains("上限（新規は受けられません）"));
     assert!(page.contains("70 / 75"));
-    assert!(page.contains("50 件、西区 75"), "the caps line");
+    assert!(
+        page.contains("事業所あたりの上限: 50件（西区は75件）"),
+        "the caps line"
+    );
     assert!(!page.contains("東区福祉課"), "a ward section is no office");
     assert!(
         page.contains(r#"aria-current="page">計画相談の件数</a>"#),
@@ -588,6 +591,7 @@ async fn the_load_board_page_shows_warnings_and_assigns(engine: Engine) {
     let res = post_form(&c, &s.app.url("/caseload/assign"), &[("csrf", &csrf)]).await;
     let page = res.text().await.unwrap();
     assert!(page.contains("Not assigned, and why (1)"), "{page}");
+    assert!(page.contains("Cap per office: 50 cases (西区: 75)"), "{page}");
     assert!(
         page.contains("every office (3) is at its case cap"),
         "{page}"

@@ -32,13 +32,11 @@ pub fn routes() -> Router<AppState> {
         .route("/caseload/referrals/{id}/office", post(override_submit))
 }
 
-const WORDS: [(&str, &str, &str); 37] = [
+const WORDS: [(&str, &str, &str); 33] = [
     ("title", "計画相談の件数管理", "Planning-consultation case loads"),
     ("intro", "相談支援事業所ごとの計画相談の件数と上限です。新しい紹介は、上限を超えないように最適化で割り当てます（本人の区、前の事業所、必要な専門性、余裕のある事業所を優先）。",
      "Each consultation office's planning-consultation cases against its cap. New referrals are assigned by the optimizer without any office going over its cap (preferring the person's ward, their previous office, the specialities they need, and offices with room)."),
-    ("caps", "上限", "Caps"),
     ("caps_text", "事業所あたりの上限", "Cap per office"),
-    ("cases_unit", "件", "cases"),
     ("board", "事業所ごとの件数", "Cases per office"),
     ("office", "事業所", "Office"),
     ("ward", "区・圏域", "Ward / area"),
@@ -62,8 +60,6 @@ const WORDS: [(&str, &str, &str); 37] = [
     ("add_hint_needs", "例: child, mental（カンマ区切り、事業所の専門性と同じ言葉）", "e.g. child, mental (comma-separated, the words the offices' specialities use)"),
     ("none", "なし", "none"),
     ("add_button", "追加する", "Add"),
-    ("added", "紹介を追加しました", "Referral added"),
-    ("assigned_by_hand", "手動で割り当てました", "Assigned by hand"),
     ("assign", "最適化で割り当てる", "Assign with the optimizer"),
     ("assign_hint", "割当て待ちの紹介すべてを、上限を超えないように割り当てます。", "Assigns every waiting referral without any office going over its cap."),
     ("result", "割当ての結果", "Result of the assignment"),
@@ -130,14 +126,27 @@ async fn render(state: &AppState, lang: Lang, session: &SessionUser, extra: Extr
             }
         })
         .collect();
+    // 「50件（西区は75件）」 / "50 cases (西区: 75)".
     let caps_line = {
-        let mut s = format!(
-            "{} {}",
-            board.caps.default_cap,
-            Msg::new("件", "cases").get(lang)
-        );
-        for w in &board.caps.wards {
-            s.push_str(&format!("、{} {}", w.ward, w.cap));
+        let wards: Vec<String> = board
+            .caps
+            .wards
+            .iter()
+            .map(|w| match lang {
+                Lang::Ja => format!("{}は{}件", w.ward, w.cap),
+                Lang::En => format!("{}: {}", w.ward, w.cap),
+            })
+            .collect();
+        let mut s = match lang {
+            Lang::Ja => format!("{}件", board.caps.default_cap),
+            Lang::En => format!("{} cases", board.caps.default_cap),
+        };
+        if !wards.is_empty() {
+            let sep = if lang == Lang::Ja { "、" } else { ", " };
+            s.push_str(&match lang {
+                Lang::Ja => format!("（{}）", wards.join(sep)),
+                Lang::En => format!(" ({})", wards.join(sep)),
+            });
         }
         s
     };
