@@ -25,6 +25,7 @@ struct Setup {
     admin: String,
     coordinator: String,
     viewer: String,
+    admin_user: renkei::store::tenancy::User,
     /// Organisation id by code.
     offices: BTreeMap<String, i64>,
 }
@@ -89,6 +90,7 @@ async fn setup(engine: Engine) -> Setup {
         admin: t.admin_token,
         coordinator: t.coordinator_token,
         viewer: t.viewer_token,
+        admin_user: t.admin.clone(),
         offices,
     }
 }
@@ -591,7 +593,10 @@ async fn the_load_board_page_shows_warnings_and_assigns(engine: Engine) {
     let res = post_form(&c, &s.app.url("/caseload/assign"), &[("csrf", &csrf)]).await;
     let page = res.text().await.unwrap();
     assert!(page.contains("Not assigned, and why (1)"), "{page}");
-    assert!(page.contains("Cap per office: 50 cases (西区: 75)"), "{page}");
+    assert!(
+        page.contains("Cap per office: 50 cases (西区: 75)"),
+        "{page}"
+    );
     assert!(
         page.contains("every office (3) is at its case cap"),
         "{page}"
@@ -715,3 +720,68 @@ async fn counts_are_imported_from_a_file_all_or_nothing(engine: Engine) {
     assert_eq!(st, 403);
 }
 both_engines!(counts_are_imported_from_a_file_all_or_nothing);
+
+/// The conditional writes themselves, without timing: an assignment computed from a state that
+/// changed meanwhile writes nothing (a referral no longer open; an office that filled up), so
+/// whichever of two instances comes second can only start again from the new state.
+async fn a_stale_assignment_writes_nothing(engine: Engine) {
+    use renkei::store::caseload::Applied;
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    let db = s.app.db();
+    let user = &s.admin_user;
+    let a = referral(&api, json!({"code": "S-1"})).await;
+    let b = referral(&api, json!({"code": "S-2"})).await;
+    let c = referral(&api, json!({"code": "S-3"})).await;
+    let e1 = s.offices["E1"]; // 48 of 50
+    assert_eq!(
+        db.apply_assignments(user, &[(a, e1)]).await.unwrap(),
+        Applied::Done
+    );
+    // The same plan again (another instance's stale result): a is no longer open.
+    assert_eq!(
+        db.apply_assignments(user, &[(b, e1), (a, e1)])
+            .await
+            .unwrap(),
+        Applied::Changed
+    );
+    let (cases, referrals) = stored(&s.app).await;
+    assert_eq!(cases["E1"], 49);
+    assert_eq!(
+        referrals.iter().filter(|r| r.1 == "assigned").count(),
+        1,
+        "b rolled back too"
+    );
+    // Two more for E1, which has one place left: the office row refuses the second.
+    assert_eq!(
+        db.apply_assignments(user, &[(b, e1), (c, e1)])
+            .await
+            .unwrap(),
+        Applied::Changed
+    );
+    let (cases, referrals) = stored(&s.app).await;
+    assert_eq!(cases["E1"], 49);
+    assert_eq!(referrals.iter().filter(|r| r.1 == "assigned").count(), 1);
+    assert_eq!(
+        db.apply_assignments(user, &[(b, e1)]).await.unwrap(),
+        Applied::Done
+    );
+    let (cases, _) = stored(&s.app).await;
+    assert_eq!(cases["E1"], 50);
+    // The 西区 office takes c up to 75, not a ward section.
+    assert_eq!(
+        db.apply_assignments(user, &[(c, s.offices["WS"])])
+            .await
+            .unwrap(),
+        Applied::Changed
+    );
+    assert_eq!(
+        db.apply_assignments(user, &[(c, s.offices["W1"])])
+            .await
+            .unwrap(),
+        Applied::Done
+    );
+    let (cases, _) = stored(&s.app).await;
+    assert_eq!(cases["W1"], 71);
+}
+both_engines!(a_stale_assignment_writes_nothing);

@@ -101,12 +101,13 @@ const REFERRAL_SELECT: &str = "SELECT r.id, r.code, r.ward, r.needs, r.previous_
 /// (or the office is not a consultation office of the municipality).
 async fn take_case(conn: &mut AnyConnection, m: MunicipalityId, organisation: i64) -> Result<bool> {
     let at = now();
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO caseloads (organisation_id, municipality_id, cases, specialities, updated_at)
          SELECT o.id, o.municipality_id, 0, '', $3 FROM organisations o
-         WHERE o.id = $2 AND o.municipality_id = $1
+         WHERE o.id = $2 AND o.municipality_id = $1 AND o.kind IN ('{}', '{}')
          ON CONFLICT (organisation_id) DO NOTHING",
-    )
+        OFFICE_KINDS[0], OFFICE_KINDS[1]
+    ))
     .bind(m.0)
     .bind(organisation)
     .bind(&at)
