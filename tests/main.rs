@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod auth;
 mod browser;
+mod caseload;
 mod cli;
 mod demo;
 mod documents;

@@ -3,6 +3,7 @@
 //! deterministic for the same input.
 
 pub mod calendar;
+pub mod caseload;
 pub mod placement;
 pub mod schedule;
 

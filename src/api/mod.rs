@@ -4,6 +4,7 @@
 //! Every input is parsed here, at the edge: malformed JSON, unknown fields, bad ids and bad
 //! query values become 400/422 bodies that say what to fix, never a bare extractor message.
 
+pub mod caseload;
 pub mod indicators;
 pub mod meetings;
 pub mod notices;
@@ -54,7 +55,9 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           notices::answers, notices::occurrence_notices, notices::resend, notices::cancel, notices::list_notices,
           notices::vacancy_request,
           indicators::list_indicators, indicators::replace_indicators, indicators::apply_preset, indicators::figures,
-          indicators::drill, indicators::act, indicators::record, indicators::annual, indicators::monthly),
+          indicators::drill, indicators::act, indicators::record, indicators::annual, indicators::monthly,
+          caseload::board, caseload::set_count, caseload::get_caps, caseload::put_caps, caseload::list_referrals,
+          caseload::create_referral, caseload::set_office, caseload::assign, caseload::import_counts),
     components(schemas(ErrorBody, User, crate::settings::Settings, crate::settings::Effective,
         crate::settings::SettingsInput, crate::staffing::CenterStaffing, crate::staffing::RoleCount,
         crate::staffing::Finding, MasterKind, Organisation, OrganisationInput, Person, PersonInput, Venue,
@@ -81,7 +84,11 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         crate::indicators::Figure, crate::indicators::Standing, crate::indicators::Missing, crate::indicators::Proposal,
         crate::indicators::Action, crate::indicators::OccState, crate::indicators::service::Dashboard,
         crate::indicators::service::Drill, crate::indicators::service::DrillRow, crate::indicators::service::Acted,
-        indicators::PresetInput, indicators::ActInput, indicators::Recorded)),
+        indicators::PresetInput, indicators::ActInput, indicators::Recorded,
+        crate::caseload::Caps, crate::caseload::WardCap, crate::caseload::CapsInput, crate::caseload::CountInput,
+        crate::caseload::ReferralInput, crate::caseload::OverrideInput, crate::caseload::Level, crate::caseload::BoardRow,
+        crate::caseload::Board, crate::caseload::AssignedItem, crate::caseload::UnassignedItem, crate::caseload::AssignOut, crate::caseload::CountsImported,
+        crate::store::caseload::ReferralRow)),
     modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = []))
 )]
@@ -245,6 +252,7 @@ pub fn routes() -> Router<AppState> {
         .merge(placement::routes())
         .merge(notices::routes())
         .merge(indicators::routes())
+        .merge(caseload::routes())
         .route(
             "/api/openapi.json",
             get(|| async { Json(openapi_document()) }),

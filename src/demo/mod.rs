@@ -1,5 +1,6 @@
 //! The demo municipality loaded by `renkei serve --demo` on an empty database.
 
+pub mod caseload;
 pub mod data;
 pub mod placement;
 
@@ -24,6 +25,7 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
     let data = data::demo_dataset();
     if let Some(existing) = db.municipality_by_code(data.municipality_code).await? {
         placement::load(db, existing.id).await?;
+        caseload::load(db, existing.id).await?;
         return Ok(DemoLoaded {
             created: false,
             municipality_name: data.municipality_name.into(),
@@ -111,6 +113,7 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
     .await?;
     tx.commit().await?;
     placement::load(db, m).await?;
+    caseload::load(db, m).await?;
     Ok(DemoLoaded {
         created: true,
         municipality_name: data.municipality_name.into(),

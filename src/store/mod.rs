@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod backup;
 pub mod calendar;
+pub mod caseload;
 pub mod indicators;
 pub mod jobs;
 pub mod master;

@@ -5,6 +5,7 @@
 //! Every state-changing form carries the session's CSRF token; the login form, which has no
 //! session yet, uses a double-submit cookie.
 
+mod caseload;
 mod indicators;
 mod meetings;
 mod notices;
@@ -77,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(indicators::routes())
         .merge(settings::routes())
+        .merge(caseload::routes())
         .fallback(not_found)
 }
 
