@@ -785,3 +785,29 @@ async fn a_stale_assignment_writes_nothing(engine: Engine) {
     assert_eq!(cases["W1"], 71);
 }
 both_engines!(a_stale_assignment_writes_nothing);
+
+/// Setting an office's count is a conditional write: a client that saw an older count (a
+/// referral was assigned since) is refused with 409 and the count stays as it is.
+async fn a_count_set_from_a_stale_view_is_refused(engine: Engine) {
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    let office = s.offices["E1"];
+    let now = board(&api).await["E1"]["cases"].as_i64().unwrap();
+    let url = format!("/api/v1/caseload/offices/{office}");
+    let (st, b) = status_json(
+        api.put_json(&url, &json!({"cases": now + 5, "expected_cases": now + 1}))
+            .await,
+    )
+    .await;
+    assert_eq!(st, 409, "{b}");
+    assert!(b["message"]["ja"].as_str().unwrap().contains("読み込み直して"), "{b}");
+    assert_eq!(board(&api).await["E1"]["cases"].as_i64(), Some(now), "unchanged");
+    let (st, b) = status_json(
+        api.put_json(&url, &json!({"cases": now + 5, "expected_cases": now}))
+            .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(board(&api).await["E1"]["cases"].as_i64(), Some(now + 5));
+}
+both_engines!(a_count_set_from_a_stale_view_is_refused);

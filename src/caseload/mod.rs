@@ -118,12 +118,17 @@ pub struct CountInput {
     pub cases: i64,
     #[serde(default)]
     pub specialities: Option<Vec<String>>,
+    /// The count the client saw (optional): the change is refused with 409 when the count is
+    /// no longer that (a referral was assigned meanwhile).
+    #[serde(default)]
+    pub expected_cases: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidCount {
     pub cases: i64,
     pub specialities: Option<Vec<String>>,
+    pub expected_cases: Option<i64>,
 }
 
 /// Tags (specialities, needs): trimmed, no commas, at most 20 of 50 characters each.
@@ -157,6 +162,7 @@ impl CountInput {
         c.finish(ValidCount {
             cases: self.cases,
             specialities,
+            expected_cases: self.expected_cases,
         })
     }
 }

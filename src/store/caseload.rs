@@ -97,6 +97,14 @@ const REFERRAL_SELECT: &str = "SELECT r.id, r.code, r.ward, r.needs, r.previous_
      LEFT JOIN organisations o ON o.id = r.office_id
      WHERE r.municipality_id = $1";
 
+/// An office's count changed between reading and writing it (a referral was assigned).
+fn count_changed(code: &str) -> Error {
+    Error::Conflict(Msg::new(
+        format!("{code}の件数がちょうど変わりました（紹介が割り当てられました）。画面を読み込み直して、もう一度入力してください"),
+        format!("the count of {code} changed just now (a referral was assigned); reload and enter it again"),
+    ))
+}
+
 /// Adds one case to office `organisation` if it stays within its cap; false when it would not
 /// (or the office is not a consultation office of the municipality).
 async fn take_case(conn: &mut AnyConnection, m: MunicipalityId, organisation: i64) -> Result<bool> {
@@ -241,21 +249,30 @@ impl Db {
             .specialities
             .clone()
             .unwrap_or_else(|| office.specialities.clone());
+        if v.expected_cases.is_some_and(|e| e != office.cases) {
+            return Err(count_changed(&office.code));
+        }
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        // Conditional on the count just read: an assignment landing in between is not lost.
+        let done = sqlx::query(
             "INSERT INTO caseloads (organisation_id, municipality_id, cases, specialities, updated_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (organisation_id) DO UPDATE
              SET cases = excluded.cases, specialities = excluded.specialities,
-                 updated_at = excluded.updated_at",
+                 updated_at = excluded.updated_at
+             WHERE caseloads.cases = $6",
         )
         .bind(id)
         .bind(m.0)
         .bind(v.cases)
         .bind(join_tags(&specialities))
         .bind(now())
+        .bind(v.expected_cases.unwrap_or(office.cases))
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() != 1 {
+            return Err(count_changed(&office.code));
+        }
         audit::record(
             &mut tx,
             Some(m),
@@ -298,18 +315,23 @@ impl Db {
             if office.cases == cases && office.updated_at.is_some() {
                 continue;
             }
-            sqlx::query(
+            let done = sqlx::query(
                 "INSERT INTO caseloads (organisation_id, municipality_id, cases, specialities, updated_at)
                  VALUES ($1, $2, $3, '', $4)
                  ON CONFLICT (organisation_id) DO UPDATE
-                 SET cases = excluded.cases, updated_at = excluded.updated_at",
+                 SET cases = excluded.cases, updated_at = excluded.updated_at
+                 WHERE caseloads.cases = $5",
             )
             .bind(id)
             .bind(m.0)
             .bind(cases)
             .bind(&at)
+            .bind(office.cases)
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() != 1 {
+                return Err(count_changed(&office.code));
+            }
             audit::record(
                 &mut tx,
                 Some(m),
