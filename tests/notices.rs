@@ -395,9 +395,19 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         let p = parse(&r.raw);
         assert_eq!(p.calendar_method_param.as_deref(), Some("CANCEL"));
         assert!(p.subject.contains("中止"), "{}", p.subject);
+        let text = p.text.as_deref().unwrap();
         assert!(
-            !p.text.as_deref().unwrap().contains("/answer/"),
+            !text.contains("/answer/"),
             "no answer link for a cancelled meeting"
+        );
+        // It says why, and that what is attached removes the meeting (not an invitation).
+        assert!(text.contains("中止の理由: 台風のため"), "{text}");
+        assert!(text.contains("Reason: 台風のため"), "{text}");
+        assert!(text.contains("取り消し（iCalendar CANCEL）"), "{text}");
+        assert!(!text.contains("招待（iCalendar）"), "{text}");
+        assert!(
+            p.html.as_deref().is_none_or(|h| h.contains("台風のため")),
+            "the HTML part says why too"
         );
         let e = &parse_calendar(p.calendar.as_deref().unwrap())[0];
         assert_eq!(e.method.as_deref(), Some("CANCEL"));

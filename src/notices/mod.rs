@@ -324,8 +324,18 @@ async fn render_meeting(
         )
     };
     let current = answer.as_ref().map(|a| a.answer.as_str()).unwrap_or("none");
+    // A cancellation says why (the reason the coordinator entered, kept in the record).
+    let reason = if n.kind == NoticeKind::Cancellation {
+        db.occurrence_record(n.municipality_id, occurrence)
+            .await?
+            .map(|r| r.reason)
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
     let ctx = context! {
         municipality => municipality,
+        reason => reason,
         recipient => n.recipient_name,
         title => o.title,
         title_en => o.title_en,
