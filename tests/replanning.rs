@@ -203,6 +203,38 @@ async fn the_change_budget_decides_what_moves(engine: Engine) {
         crate::meetings::field_names(&body).contains(&"changes".to_string()),
         "{body}"
     );
+
+    // Publishing the `affected` plan moves the meeting and keeps what it was, so that its
+    // update mail shows before → after (issue 16).
+    let (id, _) = plan(&api, &request("affected")).await;
+    let (status, body) = publish(&api, id).await;
+    assert_eq!(status, 200, "{body}");
+    let moved_id = target["id"].as_i64().unwrap();
+    let now: Value = api
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
+        .await;
+    let row = now
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == moved_id)
+        .expect("the meeting is still published");
+    assert_ne!(row["date"], date, "it moved: {row}");
+    let m = app
+        .db()
+        .municipality_by_code(renkei::demo::data::demo_dataset().municipality_code)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let before = app
+        .db()
+        .occurrence_before(m, moved_id, row["sequence"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .expect("what it was is kept");
+    assert_eq!(before.0, date);
+    assert_eq!(before.1, target["start"].as_str().unwrap());
 }
 
 both_engines!(the_change_budget_decides_what_moves);

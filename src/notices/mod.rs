@@ -333,9 +333,21 @@ async fn render_meeting(
     } else {
         String::new()
     };
+    // An update says what the meeting was before.
+    let before = if n.kind == NoticeKind::Update {
+        db.occurrence_before(n.municipality_id, occurrence, n.version)
+            .await?
+            .and_then(|(d, start, end, place)| {
+                let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?;
+                Some(context! { date => date_ja(day), date_iso => d, start => start, end => end, place => place })
+            })
+    } else {
+        None
+    };
     let ctx = context! {
         municipality => municipality,
         reason => reason,
+        before => before,
         recipient => n.recipient_name,
         title => o.title,
         title_en => o.title_en,
@@ -538,6 +550,36 @@ mod tests {
         assert_eq!(answer_deadline(d("2027-01-05"), 2), d("2026-12-28"));
         // An open day stays.
         assert_eq!(answer_deadline(d("2027-05-13"), 2), d("2027-05-11"));
+    }
+
+    /// Issue 16: an update shows before → after; a cancellation says why and that it attaches
+    /// a CANCEL.
+    #[test]
+    fn updates_show_before_and_cancellations_say_why() {
+        let ctx = |before: Option<minijinja::Value>, reason: &str| {
+            minijinja::context! {
+                municipality => "みらい市", recipient => "山田 太郎", title => "事例検討会",
+                title_en => "", date => "2027年6月10日（木）", date_iso => "2027-06-10",
+                start => "14:00", end => "16:00", place => "福祉センター 研修室A", address => "",
+                answer_url => "", deadline => "", deadline_passed => false, answer => "未回答",
+                answer_en => "none", answered => false, sequence => 2, signature => "みらい市",
+                reason => reason, before => before,
+            }
+        };
+        let before = minijinja::context! {
+            date => "2027年6月3日（木）", date_iso => "2027-06-03", start => "10:00",
+            end => "12:00", place => "市役所 第1会議室",
+        };
+        let (_, text, html) = templates(NoticeKind::Update, ctx(Some(before), "")).unwrap();
+        assert!(text.contains("■ 変更前 / Before\n  2027年6月3日（木） 10:00〜12:00"), "{text}");
+        assert!(text.contains("市役所 第1会議室"), "{text}");
+        assert!(text.contains("2027年6月10日（木） 14:00〜16:00"), "after: {text}");
+        assert!(html.contains("変更前"), "{html}");
+        let (_, text, _) = templates(NoticeKind::Update, ctx(None, "")).unwrap();
+        assert!(!text.contains("変更前"), "no before known, none shown: {text}");
+        let (_, text, _) = templates(NoticeKind::Cancellation, ctx(None, "台風のため")).unwrap();
+        assert!(text.contains("中止の理由: 台風のため"), "{text}");
+        assert!(text.contains("iCalendar CANCEL"), "{text}");
     }
 
     #[test]

@@ -486,6 +486,33 @@ impl Db {
         Ok(changed.len())
     }
 
+    /// What a meeting was before the move that gave it `sequence` (date, start, end, place).
+    pub async fn occurrence_before(
+        &self,
+        m: MunicipalityId,
+        occurrence: i64,
+        sequence: i64,
+    ) -> Result<Option<(String, String, String, String)>> {
+        let row = sqlx::query(
+            "SELECT date, start_time, end_time, place FROM occurrence_changes
+             WHERE municipality_id = $1 AND occurrence_id = $2 AND sequence = $3",
+        )
+        .bind(m.0)
+        .bind(occurrence)
+        .bind(sequence)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("date")?,
+                r.try_get("start_time")?,
+                r.try_get("end_time")?,
+                r.try_get("place")?,
+            ))
+        })
+        .transpose()
+    }
+
     /// Everything the instance builder reads, for the active series.
     /// The municipality's organisations as planning and the indicators read them.
     pub async fn organisation_snapshot(&self, m: MunicipalityId) -> Result<Vec<SnapOrganisation>> {
@@ -908,6 +935,20 @@ impl Db {
                         .bind(n.start.format("%H:%M").to_string())
                         .execute(&mut *tx)
                         .await?;
+                        // What it was, for the update mail's before → after.
+                        let before = sqlx::query(
+                            "SELECT o.date, o.start_time, o.end_time, o.sequence,
+                                    COALESCE(v.name || ' ' || r.name, g.name, '') AS place
+                             FROM occurrences o
+                             LEFT JOIN rooms r ON r.id = o.room_id
+                             LEFT JOIN venues v ON v.id = r.venue_id
+                             LEFT JOIN organisations g ON g.id = o.place_organisation_id
+                             WHERE o.municipality_id = $1 AND o.id = $2",
+                        )
+                        .bind(m.0)
+                        .bind(old_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                         let changed = sqlx::query(
                             "UPDATE occurrences SET date = $3, start_time = $4, end_time = $5, room_id = $6, place_organisation_id = $7,
                                  sequence = sequence + 1, publication_id = $8, updated_at = $9
@@ -929,6 +970,20 @@ impl Db {
                         .rows_affected();
                         write_attendees(&mut tx, old_id, r, n).await?;
                         if changed > 0 {
+                            sqlx::query(
+                                "INSERT INTO occurrence_changes (municipality_id, occurrence_id, sequence, date, start_time,
+                                     end_time, place, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            )
+                            .bind(m.0)
+                            .bind(old_id)
+                            .bind(before.try_get::<i64, _>("sequence")? + 1)
+                            .bind(before.try_get::<String, _>("date")?)
+                            .bind(before.try_get::<String, _>("start_time")?)
+                            .bind(before.try_get::<String, _>("end_time")?)
+                            .bind(before.try_get::<String, _>("place")?)
+                            .bind(&t)
+                            .execute(&mut *tx)
+                            .await?;
                             summary.moved += 1;
                             summary.notices +=
                                 notify(&mut tx, m, old_id, NoticeKind::Update, Audience::All)
