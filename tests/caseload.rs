@@ -811,3 +811,54 @@ async fn a_count_set_from_a_stale_view_is_refused(engine: Engine) {
     assert_eq!(board(&api).await["E1"]["cases"].as_i64(), Some(now + 5));
 }
 both_engines!(a_count_set_from_a_stale_view_is_refused);
+
+/// A referral is closed (withdrawn, or its consultation ended): an open one leaves the list;
+/// an assigned one gives its office the case back; closing it again is 404; a reason is
+/// required.
+async fn a_closed_referral_gives_its_case_back(engine: Engine) {
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    let open = referral(&api, json!({"code": "R-OPEN", "ward": "東区"})).await;
+    let to_assign = referral(&api, json!({"code": "R-E1", "ward": "東区"})).await;
+    let before = board(&api).await["E2"]["cases"].as_i64().unwrap();
+    let (st, b) = status_json(
+        api.put_json(
+            &format!("/api/v1/caseload/referrals/{to_assign}/office"),
+            &json!({"office_id": s.offices["E2"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(board(&api).await["E2"]["cases"].as_i64(), Some(before + 1));
+    let close = |id: i64, body: Value| {
+        let api = &api;
+        async move {
+            status_json(
+                api.post_json(&format!("/api/v1/caseload/referrals/{id}/close"), &body)
+                    .await,
+            )
+            .await
+        }
+    };
+    let (st, b) = close(to_assign, json!({"reason": ""})).await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(b["fields"][0]["field"], "reason", "{b}");
+    let (st, b) = close(to_assign, json!({"reason": "支援終了"})).await;
+    assert_eq!(st, 204, "{b}");
+    assert_eq!(
+        board(&api).await["E2"]["cases"].as_i64(),
+        Some(before),
+        "the office gets the case back"
+    );
+    let (st, b) = close(open, json!({"reason": "本人が辞退"})).await;
+    assert_eq!(st, 204, "{b}");
+    let (st, b) = close(open, json!({"reason": "本人が辞退"})).await;
+    assert_eq!(st, 404, "already closed: {b}");
+    let (_, referrals) = stored(&s.app).await;
+    assert!(
+        referrals.iter().all(|(id, ..)| *id != open && *id != to_assign),
+        "{referrals:?}"
+    );
+}
+both_engines!(a_closed_referral_gives_its_case_back);

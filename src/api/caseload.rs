@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{json, parse_id, path_error, query_error, Created};
 use crate::app::AppState;
@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
             get(list_referrals).post(create_referral),
         )
         .route("/api/v1/caseload/referrals/{id}/office", put(set_office))
+        .route("/api/v1/caseload/referrals/{id}/close", post(close_referral))
         .route("/api/v1/caseload/assign", post(assign))
 }
 
@@ -197,6 +198,41 @@ pub(crate) async fn set_office(
             .override_referral(user, id, input.office_id)
             .await?,
     ))
+}
+
+/// The body of closing a referral.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CloseInput {
+    /// Why (withdrawn, consultation ended, ...), for the audit log.
+    pub reason: String,
+}
+
+/// Closes a referral: withdrawn, or its planning consultation ended. An office it was
+/// assigned to gets the case back. 409 when it changed since it was read.
+#[utoipa::path(post, path = "/api/v1/caseload/referrals/{id}/close", params(("id" = i64, Path)),
+    request_body = CloseInput,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn close_referral(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let user = user.require_write()?;
+    let id = id_of(path)?;
+    let input = json::<CloseInput>(&body)?;
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(Error::Validation(vec![crate::master::FieldError::new(
+            "reason",
+            "理由を200文字以内で入力してください（例: 本人が辞退、支援終了）",
+            "give a reason of up to 200 characters (e.g. withdrawn, consultation ended)",
+        )]));
+    }
+    state.db.close_referral(user, id, reason).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Assigns every open referral with the optimizer (caps are hard; it prefers the person's

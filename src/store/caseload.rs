@@ -622,4 +622,58 @@ impl Db {
         outcome?;
         self.referral(m, id).await
     }
+
+    /// Closes a referral (withdrawn, or its planning consultation ended): it leaves the list,
+    /// and an office it was assigned to gets the case back. Conditional on the state just
+    /// read, so a referral assigned meanwhile is not closed blind (409).
+    pub async fn close_referral(&self, user: &User, id: i64, reason: &str) -> Result<()> {
+        let m = user.municipality_id;
+        let before = self.referral(m, id).await?;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "DELETE FROM referrals WHERE id = $2 AND municipality_id = $1 AND status = $3
+               AND COALESCE(office_id, 0) = $4",
+        )
+        .bind(m.0)
+        .bind(id)
+        .bind(&before.status)
+        .bind(before.office_id.unwrap_or(0))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(Error::Conflict(Msg::new(
+                "この紹介はたった今ほかの操作で変更されました。画面を読み込み直して確かめてください",
+                "this referral was just changed elsewhere; reload it and check",
+            )));
+        }
+        if let Some(office) = before.office_id {
+            sqlx::query(
+                "UPDATE caseloads SET cases = cases - 1, updated_at = $3
+                 WHERE organisation_id = $2 AND municipality_id = $1 AND cases > 0",
+            )
+            .bind(m.0)
+            .bind(office)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit::record(
+            &mut tx,
+            Some(m),
+            Some(user.id),
+            "close",
+            "referral",
+            &id.to_string(),
+            &format!(
+                "{} ({}, office {}): {reason}",
+                before.code,
+                before.status,
+                before.office_name.as_deref().unwrap_or("-")
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
