@@ -704,12 +704,17 @@ pub(crate) fn check_daily_limits(
     }
     let minutes = hours.and_then(|h| {
         let half_hours = h * 2.0;
-        if h.is_finite() && (0.5..=16.0).contains(&h) && (half_hours - half_hours.round()).abs() < 1e-9 {
+        if h.is_finite()
+            && (0.5..=16.0).contains(&h)
+            && (half_hours - half_hours.round()).abs() < 1e-9
+        {
             Some((half_hours.round() as u32) * 30)
         } else {
             c.0.push(FieldError::new(
                 "max_hours_per_day",
-                format!("1日の会議時間の上限は0.5〜16時間（30分単位）で入力してください(入力値: {h})"),
+                format!(
+                    "1日の会議時間の上限は0.5〜16時間（30分単位）で入力してください(入力値: {h})"
+                ),
                 format!("meeting hours per day must be 0.5 to 16 in half hours (got {h})"),
             ));
             None
@@ -849,8 +854,12 @@ impl Person {
             self.qualifications.join(";"),
             self.part_time_days.join(";"),
             self.working_hours.clone(),
-            self.max_meetings_per_day.map(|n| n.to_string()).unwrap_or_default(),
-            self.max_hours_per_day.map(|h| h.to_string()).unwrap_or_default(),
+            self.max_meetings_per_day
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            self.max_hours_per_day
+                .map(|h| h.to_string())
+                .unwrap_or_default(),
         ]
     }
 }
@@ -1117,7 +1126,9 @@ impl ValidRecord {
             MasterKind::Organisations => OrganisationInput::from_fields(f)
                 .parse()
                 .map(ValidRecord::Organisation),
-            MasterKind::People => PersonInput::from_fields(f)?.parse().map(ValidRecord::Person),
+            MasterKind::People => PersonInput::from_fields(f)?
+                .parse()
+                .map(ValidRecord::Person),
             MasterKind::Venues => VenueInput::from_fields(f).parse().map(ValidRecord::Venue),
             MasterKind::Rooms => RoomInput::from_fields(f)?.parse().map(ValidRecord::Room),
         }

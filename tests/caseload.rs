@@ -800,8 +800,18 @@ async fn a_count_set_from_a_stale_view_is_refused(engine: Engine) {
     )
     .await;
     assert_eq!(st, 409, "{b}");
-    assert!(b["message"]["ja"].as_str().unwrap().contains("読み込み直して"), "{b}");
-    assert_eq!(board(&api).await["E1"]["cases"].as_i64(), Some(now), "unchanged");
+    assert!(
+        b["message"]["ja"]
+            .as_str()
+            .unwrap()
+            .contains("読み込み直して"),
+        "{b}"
+    );
+    assert_eq!(
+        board(&api).await["E1"]["cases"].as_i64(),
+        Some(now),
+        "unchanged"
+    );
     let (st, b) = status_json(
         api.put_json(&url, &json!({"cases": now + 5, "expected_cases": now}))
             .await,
@@ -857,7 +867,9 @@ async fn a_closed_referral_gives_its_case_back(engine: Engine) {
     assert_eq!(st, 404, "already closed: {b}");
     let (_, referrals) = stored(&s.app).await;
     assert!(
-        referrals.iter().all(|(id, ..)| *id != open && *id != to_assign),
+        referrals
+            .iter()
+            .all(|(id, ..)| *id != open && *id != to_assign),
         "{referrals:?}"
     );
 }

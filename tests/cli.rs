@@ -908,7 +908,11 @@ fn the_baseline_is_within_ten_percent_of_the_optimizer_on_the_demo_year() {
         let result: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&out).expect("plan written"))
                 .expect("plan is JSON");
-        assert_eq!(result["valid"], true, "greedy {greedy}: {}", result["violations"]);
+        assert_eq!(
+            result["valid"], true,
+            "greedy {greedy}: {}",
+            result["violations"]
+        );
         let planned = result["occurrences"].as_array().map_or(0, Vec::len) as u64;
         let required = result["required_occurrences"].as_u64().expect("count");
         assert!(

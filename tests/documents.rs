@@ -23,7 +23,11 @@ async fn kumamoto_subcommittee_has_soudanin_and_ward_meetings_have_seats(engine:
                 "series": ["SUB-SOUDAN", "WARDNET"]}),
     )
     .await;
-    assert_eq!(run["result"]["valid"], true, "{}", run["result"]["violations"]);
+    assert_eq!(
+        run["result"]["valid"], true,
+        "{}",
+        run["result"]["violations"]
+    );
     let (status, body) = publish(&api, id).await;
     assert_eq!(status, 200, "{body}");
 
@@ -37,7 +41,9 @@ async fn kumamoto_subcommittee_has_soudanin_and_ward_meetings_have_seats(engine:
                 .insert(p["id"].as_i64().unwrap());
         }
     }
-    let orgs: Value = api.get_json("/api/v1/master/organisations?limit=1000").await;
+    let orgs: Value = api
+        .get_json("/api/v1/master/organisations?limit=1000")
+        .await;
     let centers: Vec<i64> = orgs
         .as_array()
         .unwrap()
@@ -112,7 +118,11 @@ async fn kumamoto_staffing_of_each_center(engine: Engine) {
         assert!(c["findings"].as_array().unwrap().is_empty(), "{c}");
     }
     let west = centers.iter().find(|c| c["code"] == "C-NIS-1").unwrap();
-    assert_eq!(west["roles"][2], json!({"role": "相談員", "people": 2}), "{west}");
+    assert_eq!(
+        west["roles"][2],
+        json!({"role": "相談員", "people": 2}),
+        "{west}"
+    );
 
     // Take the 地域支援員 of one center away (their role, not the person).
     let people: Value = api.get_json("/api/v1/master/people?limit=1000").await;
@@ -122,7 +132,11 @@ async fn kumamoto_staffing_of_each_center(engine: Engine) {
         .iter()
         .find(|p| {
             p["organisation_code"] == "C-CHU-1"
-                && p["roles"].as_array().unwrap().iter().any(|r| r == "地域支援員")
+                && p["roles"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r == "地域支援員")
         })
         .expect("C-CHU-1 has a 地域支援員")
         .clone();

@@ -1407,22 +1407,42 @@ async fn presets_are_listed_and_applied_once(engine: Engine) {
     // The second contract year: the lawyer's day is added, the operating meeting becomes
     // three a year (「2年度～ 年3回」); the rest of each series stays as it was.
     let (status, body) = status_json(
-        api.post_json("/api/v1/series/presets/meguro", &json!({"contract_year": 2}))
-            .await,
+        api.post_json(
+            "/api/v1/series/presets/meguro",
+            &json!({"contract_year": 2}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["added"].as_i64(), body["updated"].as_i64()), (Some(1), Some(1)), "{body}");
+    assert_eq!(
+        (body["added"].as_i64(), body["updated"].as_i64()),
+        (Some(1), Some(1)),
+        "{body}"
+    );
     let series: Vec<Value> = api.get_json("/api/v1/series").await;
     let operating = series.iter().find(|s| s["code"] == "OPERATING").unwrap();
     let cadence = &operating["spec"]["cadence"];
-    assert_eq!((cadence["per"].as_str(), cadence["min"].as_i64(), cadence["max"].as_i64()),
-        (Some("fiscal_year"), Some(3), Some(3)), "{operating}");
-    let lawyer = series.iter().find(|s| s["code"] == "LAWYER").expect("added");
+    assert_eq!(
+        (
+            cadence["per"].as_str(),
+            cadence["min"].as_i64(),
+            cadence["max"].as_i64()
+        ),
+        (Some("fiscal_year"), Some(3), Some(3)),
+        "{operating}"
+    );
+    let lawyer = series
+        .iter()
+        .find(|s| s["code"] == "LAWYER")
+        .expect("added");
     assert_eq!(lawyer["spec"]["cadence"]["min"], 2, "{lawyer}");
     let (status, body) = status_json(
-        api.post_json("/api/v1/series/presets/meguro", &json!({"contract_year": 0}))
-            .await,
+        api.post_json(
+            "/api/v1/series/presets/meguro",
+            &json!({"contract_year": 0}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 422, "{body}");

@@ -204,7 +204,10 @@ async fn a_distance_limit_keeps_far_facilities_out(engine: Engine) {
         .collect();
     distances.sort_by(f64::total_cmp);
     distances.dedup();
-    assert!(distances.len() >= 2, "facilities at different distances: {all}");
+    assert!(
+        distances.len() >= 2,
+        "facilities at different distances: {all}"
+    );
     // A limit between the nearest and the farthest.
     let limit = (distances[0] + distances[distances.len() - 1]) / 2.0;
     let mut limited = search.clone();
@@ -214,7 +217,9 @@ async fn a_distance_limit_keeps_far_facilities_out(engine: Engine) {
     let whole = near["whole"].as_array().unwrap();
     assert!(!whole.is_empty(), "{near}");
     assert!(
-        whole.iter().all(|b| b["distance_km"].as_f64().unwrap() <= limit),
+        whole
+            .iter()
+            .all(|b| b["distance_km"].as_f64().unwrap() <= limit),
         "{near}"
     );
     assert!(
@@ -222,7 +227,10 @@ async fn a_distance_limit_keeps_far_facilities_out(engine: Engine) {
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m["reason"]["ja"].as_str().unwrap().contains(&format!("上限{limit}km"))),
+            .any(|m| m["reason"]["ja"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("上限{limit}km"))),
         "the far facilities are named with the limit: {}",
         near["misses"]
     );

@@ -34,7 +34,11 @@ async fn plan_and_publish(api: &Api, period: &str, seconds: u32) -> Value {
     assert_eq!(result["valid"], true, "{period}: {}", result["violations"]);
     // The run says whose plan it holds: the demo's quarters and year are proven optimal
     // (the optimizer's plan, or the baseline when the optimizer proved nothing beats it).
-    assert_eq!(result["plan"]["status"], "optimal", "{period}: {}", result["plan"]);
+    assert_eq!(
+        result["plan"]["status"], "optimal",
+        "{period}: {}",
+        result["plan"]
+    );
     assert!(
         ["optimizer", "baseline"].contains(&run["result_method"].as_str().unwrap_or("")),
         "{period}: {} {}",
@@ -253,9 +257,7 @@ async fn hours_and_limits_per_person_and_municipality(engine: Engine) {
 
     let put = |body: Value| {
         let api = &api;
-        async move {
-            crate::meetings::status_json(api.put_json("/api/v1/settings", &body).await).await
-        }
+        async move { crate::meetings::status_json(api.put_json("/api/v1/settings", &body).await).await }
     };
     let (status, body) = put(json!({"staff_hours": "月-金 9時から", "min_notice_days": 1,
         "max_meetings_per_day": 0, "max_hours_per_day": 2.25}))
@@ -263,16 +265,28 @@ async fn hours_and_limits_per_person_and_municipality(engine: Engine) {
     assert_eq!(status, 422, "{body}");
     assert_eq!(
         crate::meetings::field_names(&body),
-        ["staff_hours", "min_notice_days", "max_meetings_per_day", "max_hours_per_day"],
+        [
+            "staff_hours",
+            "min_notice_days",
+            "max_meetings_per_day",
+            "max_hours_per_day"
+        ],
         "{body}"
     );
     let unchanged: Value = api.get_json("/api/v1/settings").await;
     assert_eq!(unchanged, s, "a refused body changes nothing");
-    let (status, body) = put(json!({"staff_hours": "mon-fri 09:30-16:00", "max_meetings_per_day": 2})).await;
+    let (status, body) =
+        put(json!({"staff_hours": "mon-fri 09:30-16:00", "max_meetings_per_day": 2})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["effective"]["staff_hours"], "mon-fri 09:30-16:00", "{body}");
+    assert_eq!(
+        body["effective"]["staff_hours"], "mon-fri 09:30-16:00",
+        "{body}"
+    );
     assert_eq!(body["effective"]["max_meetings_per_day"], 2, "{body}");
-    assert_eq!(body["effective"]["max_hours_per_day"], 6.0, "the service's: {body}");
+    assert_eq!(
+        body["effective"]["max_hours_per_day"], 6.0,
+        "the service's: {body}"
+    );
 
     // The person required most often in the quarter gets their own hours and limit.
     let (_, first) = plan(
@@ -281,13 +295,21 @@ async fn hours_and_limits_per_person_and_municipality(engine: Engine) {
     )
     .await;
     let mut often: BTreeMap<i64, usize> = BTreeMap::new();
-    for o in first["result"]["occurrences"].as_array().unwrap_or_else(|| panic!("{first}")) {
+    for o in first["result"]["occurrences"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{first}"))
+    {
         for a in o["attendees"].as_array().unwrap() {
             *often.entry(a.as_i64().unwrap()).or_default() += 1;
         }
     }
-    let (&person, _) = often.iter().max_by_key(|(id, n)| (**n, -**id)).expect("attendees");
-    let mut record: Value = api.get_json(&format!("/api/v1/master/people/{person}")).await;
+    let (&person, _) = often
+        .iter()
+        .max_by_key(|(id, n)| (**n, -**id))
+        .expect("attendees");
+    let mut record: Value = api
+        .get_json(&format!("/api/v1/master/people/{person}"))
+        .await;
     let record = record.as_object_mut().unwrap();
     for k in ["id", "organisation_id", "organisation_name"] {
         record.remove(k);
@@ -299,10 +321,15 @@ async fn hours_and_limits_per_person_and_municipality(engine: Engine) {
         record.insert("organisation_code".into(), json!(""));
     }
     let res = api
-        .put_json(&format!("/api/v1/master/people/{person}"), &Value::Object(record.clone()))
+        .put_json(
+            &format!("/api/v1/master/people/{person}"),
+            &Value::Object(record.clone()),
+        )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let back: Value = api.get_json(&format!("/api/v1/master/people/{person}")).await;
+    let back: Value = api
+        .get_json(&format!("/api/v1/master/people/{person}"))
+        .await;
     assert_eq!(back["working_hours"], "mon-thu 13:00-17:00", "{back}");
     assert_eq!(back["max_meetings_per_day"], 1, "{back}");
 
@@ -320,7 +347,9 @@ async fn hours_and_limits_per_person_and_municipality(engine: Engine) {
                 continue;
             }
             let id = a["person_id"].as_i64().unwrap();
-            *per_day.entry((id, o["date"].as_str().unwrap().into())).or_default() += 1;
+            *per_day
+                .entry((id, o["date"].as_str().unwrap().into()))
+                .or_default() += 1;
             use chrono::Datelike;
             let weekday = date.weekday().num_days_from_monday();
             let (days, from, to) = if id == person {
@@ -338,7 +367,10 @@ async fn hours_and_limits_per_person_and_municipality(engine: Engine) {
     assert!(theirs > 0, "the person still has meetings");
     for ((id, date), n) in per_day {
         let limit = if id == person { 1 } else { 2 };
-        assert!(n <= limit, "person {id} is required at {n} meetings on {date}");
+        assert!(
+            n <= limit,
+            "person {id} is required at {n} meetings on {date}"
+        );
     }
 }
 
@@ -355,7 +387,10 @@ async fn the_settings_page_saves_and_explains(engine: Engine) {
     let url = app.url("/settings");
     let page = crate::support::get_text(&c, &url).await;
     assert!(page.contains("自治体の設定"), "{page}");
-    assert!(page.contains("mon-fri 08:30-17:30"), "the effective hours: {page}");
+    assert!(
+        page.contains("mon-fri 08:30-17:30"),
+        "the effective hours: {page}"
+    );
     let csrf = crate::support::csrf_token(&c, &url).await;
     let bad = [
         ("csrf", csrf.as_str()),
@@ -368,10 +403,16 @@ async fn the_settings_page_saves_and_explains(engine: Engine) {
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains("「二週間」は整数ではありません"), "{page}");
-    assert!(page.contains("value=\"mon-fri 09:00-16:00\""), "what was typed stays: {page}");
+    assert!(
+        page.contains("value=\"mon-fri 09:00-16:00\""),
+        "what was typed stays: {page}"
+    );
     let api = app.api(&token);
     let s: Value = api.get_json("/api/v1/settings").await;
-    assert_eq!(s["staff_hours"], "mon-fri 08:30-17:30", "nothing saved: {s}");
+    assert_eq!(
+        s["staff_hours"], "mon-fri 08:30-17:30",
+        "nothing saved: {s}"
+    );
 
     let good = [
         ("csrf", csrf.as_str()),

@@ -41,7 +41,10 @@ pub fn routes() -> Router<AppState> {
             get(list_referrals).post(create_referral),
         )
         .route("/api/v1/caseload/referrals/{id}/office", put(set_office))
-        .route("/api/v1/caseload/referrals/{id}/close", post(close_referral))
+        .route(
+            "/api/v1/caseload/referrals/{id}/close",
+            post(close_referral),
+        )
         .route("/api/v1/caseload/assign", post(assign))
 }
 

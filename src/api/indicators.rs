@@ -130,7 +130,9 @@ pub(crate) async fn apply_preset(
         return Err(Error::Validation(vec![FieldError::new(
             "contract_year",
             format!("契約年度は1〜30で入力してください（開所の年度が1。入力値: {year}）"),
-            format!("the contract year must be 1 to 30 (1 is the year the center opened; got {year})"),
+            format!(
+                "the contract year must be 1 to 30 (1 is the year the center opened; got {year})"
+            ),
         )]));
     }
     state

@@ -175,8 +175,13 @@ pub(crate) async fn apply_preset(
     } else {
         json(&body)?
     };
-    let applied = add_preset(&state, user, &path.map_err(path_error)?.0, input.contract_year)
-        .await?;
+    let applied = add_preset(
+        &state,
+        user,
+        &path.map_err(path_error)?.0,
+        input.contract_year,
+    )
+    .await?;
     Ok(Json(applied))
 }
 

@@ -430,7 +430,9 @@ async fn staffing(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
 ) -> Result<Json<Vec<crate::staffing::CenterStaffing>>> {
-    Ok(Json(crate::staffing::of(&state.db, user.municipality_id).await?))
+    Ok(Json(
+        crate::staffing::of(&state.db, user.municipality_id).await?,
+    ))
 }
 
 /// The authenticated user.

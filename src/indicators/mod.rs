@@ -687,7 +687,8 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
                     Some(came) => came.contains(&p),
                     None => o.invitees.iter().any(|i| {
                         i.person_id == p
-                            && (i.required || matches!(i.answer.as_deref(), Some("attend" | "deputy")))
+                            && (i.required
+                                || matches!(i.answer.as_deref(), Some("attend" | "deputy")))
                     }),
                 };
                 for (stage, people) in o.people(today).iter().enumerate() {

@@ -297,7 +297,10 @@ mod tests {
 
     #[test]
     fn preset_series_codes_exist_in_the_meeting_presets() {
-        for (p, year) in Preset::ALL.into_iter().flat_map(|p| (1..=3).map(move |y| (p, y))) {
+        for (p, year) in Preset::ALL
+            .into_iter()
+            .flat_map(|p| (1..=3).map(move |y| (p, y)))
+        {
             let codes: Vec<String> = p.series_in_year(year).into_iter().map(|s| s.code).collect();
             for i in indicators_in_year(p, year) {
                 for c in i.rule.scope().1 {

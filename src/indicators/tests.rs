@@ -170,7 +170,10 @@ fn organisations_taking_part_and_invitations_to_restore_them() {
         }
     }
     let g = evaluate(&defs, &answered);
-    assert_eq!((g[0].planned, g[0].expected, g[0].confirmed), (3, 3, Some(3)));
+    assert_eq!(
+        (g[0].planned, g[0].expected, g[0].confirmed),
+        (3, 3, Some(3))
+    );
     // 12, 13 and 14 decline both remaining reviews: expected 2 (those who came in June).
     for o in &mut data.occurrences[1..3] {
         for i in &mut o.invitees {
@@ -367,11 +370,26 @@ fn a_quarter_owes_a_fixed_month_series_only_what_its_months_hold() {
 fn the_monthly_report_compares_with_the_share_of_the_year() {
     let mut x = data();
     x.today = d("2026-07-01");
-    x.occurrences = ["2026-04-20", "2026-06-15", "2026-08-17", "2026-10-19", "2026-12-14", "2027-02-15"]
-        .iter()
-        .enumerate()
-        .map(|(i, date)| occ(100 + i as i64, "OPERATING", MeetingKind::OperatingCommittee, date, &[(1, 1, true)]))
-        .collect();
+    x.occurrences = [
+        "2026-04-20",
+        "2026-06-15",
+        "2026-08-17",
+        "2026-10-19",
+        "2026-12-14",
+        "2027-02-15",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, date)| {
+        occ(
+            100 + i as i64,
+            "OPERATING",
+            MeetingKind::OperatingCommittee,
+            date,
+            &[(1, 1, true)],
+        )
+    })
+    .collect();
     let rule = Rule::Occurrences {
         series: vec!["OPERATING".into()],
         kinds: vec![],

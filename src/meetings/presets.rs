@@ -523,12 +523,16 @@ mod tests {
             (second.cadence.per, second.cadence.min, second.cadence.max),
             (CadencePeriod::FiscalYear, 3, 3)
         );
-        assert!(find(1, "LAWYER").is_none(), "no lawyer's day in the first year");
+        assert!(
+            find(1, "LAWYER").is_none(),
+            "no lawyer's day in the first year"
+        );
         let lawyer = find(3, "LAWYER").unwrap();
         assert_eq!((lawyer.cadence.min, lawyer.cadence.max), (2, 2));
         for year in 1..=3 {
             for s in Preset::Meguro.series_in_year(year) {
-                s.parse().unwrap_or_else(|e| panic!("year {year} {}: {e:?}", s.code));
+                s.parse()
+                    .unwrap_or_else(|e| panic!("year {year} {}: {e:?}", s.code));
             }
         }
     }

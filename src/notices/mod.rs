@@ -571,12 +571,21 @@ mod tests {
             end => "12:00", place => "市役所 第1会議室",
         };
         let (_, text, html) = templates(NoticeKind::Update, ctx(Some(before), "")).unwrap();
-        assert!(text.contains("■ 変更前 / Before\n  2027年6月3日（木） 10:00〜12:00"), "{text}");
+        assert!(
+            text.contains("■ 変更前 / Before\n  2027年6月3日（木） 10:00〜12:00"),
+            "{text}"
+        );
         assert!(text.contains("市役所 第1会議室"), "{text}");
-        assert!(text.contains("2027年6月10日（木） 14:00〜16:00"), "after: {text}");
+        assert!(
+            text.contains("2027年6月10日（木） 14:00〜16:00"),
+            "after: {text}"
+        );
         assert!(html.contains("変更前"), "{html}");
         let (_, text, _) = templates(NoticeKind::Update, ctx(None, "")).unwrap();
-        assert!(!text.contains("変更前"), "no before known, none shown: {text}");
+        assert!(
+            !text.contains("変更前"),
+            "no before known, none shown: {text}"
+        );
         let (_, text, _) = templates(NoticeKind::Cancellation, ctx(None, "台風のため")).unwrap();
         assert!(text.contains("中止の理由: 台風のため"), "{text}");
         assert!(text.contains("iCalendar CANCEL"), "{text}");

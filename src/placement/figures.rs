@@ -327,7 +327,10 @@ mod tests {
             f.facilities.iter().map(|r| r.placements).sum::<u32>(),
             f.total.placements
         );
-        assert_eq!((f.total.hub_placements, f.total.community_placements), (1, 1));
+        assert_eq!(
+            (f.total.hub_placements, f.total.community_placements),
+            (1, 1)
+        );
         assert_eq!(f.total.community_placement_share, Some(0.5));
     }
 }

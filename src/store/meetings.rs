@@ -598,9 +598,7 @@ impl Db {
                         text => text.parse().ok(),
                     },
                     max_meetings_per_day: p.max_meetings_per_day,
-                    max_minutes_per_day: p
-                        .max_hours_per_day
-                        .map(|h| (h * 60.0).round() as u32),
+                    max_minutes_per_day: p.max_hours_per_day.map(|h| (h * 60.0).round() as u32),
                 });
             }
         }

@@ -58,9 +58,18 @@ fn values_of(s: &Settings) -> HashMap<&'static str, String> {
     let opt = |v: Option<String>| v.unwrap_or_default();
     HashMap::from([
         ("staff_hours", s.staff_hours.clone()),
-        ("min_notice_days", opt(s.min_notice_days.map(|n| n.to_string()))),
-        ("max_meetings_per_day", opt(s.max_meetings_per_day.map(|n| n.to_string()))),
-        ("max_hours_per_day", opt(s.max_hours_per_day.map(|h| h.to_string()))),
+        (
+            "min_notice_days",
+            opt(s.min_notice_days.map(|n| n.to_string())),
+        ),
+        (
+            "max_meetings_per_day",
+            opt(s.max_meetings_per_day.map(|n| n.to_string())),
+        ),
+        (
+            "max_hours_per_day",
+            opt(s.max_hours_per_day.map(|h| h.to_string())),
+        ),
     ])
 }
 
@@ -87,8 +96,14 @@ async fn render(
     let effective = HashMap::from([
         ("staff_hours", e.staff_hours.clone()),
         ("min_notice_days", e.min_notice_days.to_string()),
-        ("max_meetings_per_day", e.max_meetings_per_day.map_or_else(none, |n| n.to_string())),
-        ("max_hours_per_day", e.max_hours_per_day.map_or_else(none, |h| h.to_string())),
+        (
+            "max_meetings_per_day",
+            e.max_meetings_per_day.map_or_else(none, |n| n.to_string()),
+        ),
+        (
+            "max_hours_per_day",
+            e.max_hours_per_day.map_or_else(none, |h| h.to_string()),
+        ),
     ]);
     let fields: Vec<_> = FIELDS
         .iter()
@@ -129,7 +144,16 @@ async fn settings_page(
     Query(q): Query<SavedQuery>,
 ) -> PageResult {
     let current = current(&state, &session).await?;
-    render(&state, lang, &session, &current, values_of(&current), &[], q.saved.is_some()).await
+    render(
+        &state,
+        lang,
+        &session,
+        &current,
+        values_of(&current),
+        &[],
+        q.saved.is_some(),
+    )
+    .await
 }
 
 async fn settings_submit(
@@ -146,7 +170,11 @@ async fn settings_submit(
         ))
         .into());
     }
-    let text = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let text = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let mut errors = Vec::new();
     // Numbers as typed; whole numbers where `whole`.
     let mut number = |k: &str, whole: bool| -> Option<f64> {
@@ -159,8 +187,14 @@ async fn settings_submit(
             _ => {
                 errors.push(FieldError::new(
                     k,
-                    format!("「{v}」は{}ではありません", if whole { "整数" } else { "数値" }),
-                    format!("\"{v}\" is not a {}", if whole { "whole number" } else { "number" }),
+                    format!(
+                        "「{v}」は{}ではありません",
+                        if whole { "整数" } else { "数値" }
+                    ),
+                    format!(
+                        "\"{v}\" is not a {}",
+                        if whole { "whole number" } else { "number" }
+                    ),
                 ));
                 None
             }
@@ -173,7 +207,13 @@ async fn settings_submit(
         staff_hours: text("staff_hours"),
         min_notice_days: notice.map(|n| n as i64),
         // Out of range (negative, huge) becomes 0, which the check refuses with the range.
-        max_meetings_per_day: meetings.map(|n| if (0.0..=1000.0).contains(&n) { n as u32 } else { 0 }),
+        max_meetings_per_day: meetings.map(|n| {
+            if (0.0..=1000.0).contains(&n) {
+                n as u32
+            } else {
+                0
+            }
+        }),
         max_hours_per_day: hours,
     };
     if errors.is_empty() {

@@ -259,8 +259,14 @@ fn facility_misses(index: &Index, request: &Request, beds: &[FitBed]) -> Vec<Fac
             let (sex_ja, sex_en) = rules::sex_name(rules::other(needs.sex));
             let shared = |nights: &Text| {
                 Text::new(
-                    format!("{}は空いているベッドが相部屋で、{sex_ja}の利用者がいる（同性のみの部屋）", nights.ja),
-                    format!("on {} the free beds are in a shared room with {sex_en} (same sex only)", nights.en),
+                    format!(
+                        "{}は空いているベッドが相部屋で、{sex_ja}の利用者がいる（同性のみの部屋）",
+                        nights.ja
+                    ),
+                    format!(
+                        "on {} the free beds are in a shared room with {sex_en} (same sex only)",
+                        nights.en
+                    ),
                 )
             };
             let missing: Vec<u32> = (0..n)
@@ -535,12 +541,20 @@ pub(crate) mod tests {
         inst.taken = t;
         let r = request(1, Sex::Female, d(5, 1), d(5, 4));
         let res = search(&inst, &r);
-        let miss = res.misses.iter().find(|m| m.facility == 2).expect("facility 2 is a miss");
+        let miss = res
+            .misses
+            .iter()
+            .find(|m| m.facility == 2)
+            .expect("facility 2 is a miss");
         assert_eq!(
             miss.reason.ja,
             "2泊目（5/2）は空いているベッドが相部屋で、男性の利用者がいる（同性のみの部屋）"
         );
-        assert!(miss.reason.en.contains("shared room with men"), "{}", miss.reason.en);
+        assert!(
+            miss.reason.en.contains("shared room with men"),
+            "{}",
+            miss.reason.en
+        );
         // Bed 201 taken on 5/3 as well: night 2 is the rule's, night 3 has no bed at all.
         inst.taken.extend(taken(201, d(5, 3), d(5, 4), None));
         inst.taken.extend(taken(200, d(5, 3), d(5, 4), None));
@@ -583,7 +597,10 @@ pub(crate) mod tests {
         let res = search(&inst, &r);
         let facilities: Vec<FacilityId> = res.whole.iter().map(|o| o.facility).collect();
         assert!(!facilities.contains(&3), "12 km is too far: {facilities:?}");
-        assert!(facilities.contains(&2) && facilities.contains(&1), "{facilities:?}");
+        assert!(
+            facilities.contains(&2) && facilities.contains(&1),
+            "{facilities:?}"
+        );
         let miss = res.misses.iter().find(|m| m.facility == 3).unwrap();
         assert_eq!(miss.reason.ja, "自宅から12.0km（上限10km）");
         // The validator refuses a placement beyond the limit.
@@ -591,12 +608,18 @@ pub(crate) mod tests {
         inst.requests = vec![r.clone()];
         let far = crate::placement::model::Placement {
             request: 1,
-            segments: vec![Segment { bed: 300, nights: r.nights }],
+            segments: vec![Segment {
+                bed: 300,
+                nights: r.nights,
+            }],
             unplaced_reason: None,
         };
         let report = crate::placement::validate::validate(&inst, &[far]);
         assert!(
-            report.violations.iter().any(|v| v.rule == crate::placement::validate::Rule::TooFar),
+            report
+                .violations
+                .iter()
+                .any(|v| v.rule == crate::placement::validate::Rule::TooFar),
             "{:?}",
             report.violations
         );

@@ -160,8 +160,14 @@ pub fn validate(instance: &Instance, placements: &[Placement]) -> Report {
                     bed: Some(s.bed),
                     night: None,
                     message: Text::new(
-                        format!("依頼 {} に{}は遠すぎる：{}", r.label, at.facility.name, why.ja),
-                        format!("{} is too far for request {}: {}", at.facility.name, r.label, why.en),
+                        format!(
+                            "依頼 {} に{}は遠すぎる：{}",
+                            r.label, at.facility.name, why.ja
+                        ),
+                        format!(
+                            "{} is too far for request {}: {}",
+                            at.facility.name, r.label, why.en
+                        ),
                     ),
                 });
             }
