@@ -105,6 +105,56 @@ fn count_changed(code: &str) -> Error {
     ))
 }
 
+/// Takes one case off office `organisation` (a referral moved away or closed).
+async fn give_case_back(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    organisation: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE caseloads SET cases = cases - 1, updated_at = $3
+         WHERE organisation_id = $2 AND municipality_id = $1 AND cases > 0",
+    )
+    .bind(m.0)
+    .bind(organisation)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets office `office`'s count (and specialities), conditional on the count being `expected`
+/// (what was read, or what the client saw): an assignment landing in between is not lost.
+async fn write_count(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    office: &OfficeLoad,
+    cases: i64,
+    specialities: &[String],
+    expected: i64,
+) -> Result<()> {
+    let done = sqlx::query(
+        "INSERT INTO caseloads (organisation_id, municipality_id, cases, specialities, updated_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (organisation_id) DO UPDATE
+         SET cases = excluded.cases, specialities = excluded.specialities,
+             updated_at = excluded.updated_at
+         WHERE caseloads.cases = $6",
+    )
+    .bind(office.organisation_id)
+    .bind(m.0)
+    .bind(cases)
+    .bind(join_tags(specialities))
+    .bind(now())
+    .bind(expected)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(count_changed(&office.code));
+    }
+    Ok(())
+}
+
 /// Adds one case to office `organisation` if it stays within its cap; false when it would not
 /// (or the office is not a consultation office of the municipality).
 async fn take_case(conn: &mut AnyConnection, m: MunicipalityId, organisation: i64) -> Result<bool> {
@@ -253,26 +303,15 @@ impl Db {
             return Err(count_changed(&office.code));
         }
         let mut tx = self.begin_write().await?;
-        // Conditional on the count just read: an assignment landing in between is not lost.
-        let done = sqlx::query(
-            "INSERT INTO caseloads (organisation_id, municipality_id, cases, specialities, updated_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (organisation_id) DO UPDATE
-             SET cases = excluded.cases, specialities = excluded.specialities,
-                 updated_at = excluded.updated_at
-             WHERE caseloads.cases = $6",
+        write_count(
+            &mut tx,
+            m,
+            &office,
+            v.cases,
+            &specialities,
+            v.expected_cases.unwrap_or(office.cases),
         )
-        .bind(id)
-        .bind(m.0)
-        .bind(v.cases)
-        .bind(join_tags(&specialities))
-        .bind(now())
-        .bind(v.expected_cases.unwrap_or(office.cases))
-        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() != 1 {
-            return Err(count_changed(&office.code));
-        }
         audit::record(
             &mut tx,
             Some(m),
@@ -306,7 +345,6 @@ impl Db {
             .map(|o| (o.organisation_id, o))
             .collect();
         let mut tx = self.begin_write().await?;
-        let at = now();
         let mut changed = 0;
         for &(id, cases) in counts {
             let Some(office) = before.get(&id) else {
@@ -315,23 +353,15 @@ impl Db {
             if office.cases == cases && office.updated_at.is_some() {
                 continue;
             }
-            let done = sqlx::query(
-                "INSERT INTO caseloads (organisation_id, municipality_id, cases, specialities, updated_at)
-                 VALUES ($1, $2, $3, '', $4)
-                 ON CONFLICT (organisation_id) DO UPDATE
-                 SET cases = excluded.cases, updated_at = excluded.updated_at
-                 WHERE caseloads.cases = $5",
+            write_count(
+                &mut tx,
+                m,
+                office,
+                cases,
+                &office.specialities,
+                office.cases,
             )
-            .bind(id)
-            .bind(m.0)
-            .bind(cases)
-            .bind(&at)
-            .bind(office.cases)
-            .execute(&mut *tx)
             .await?;
-            if done.rows_affected() != 1 {
-                return Err(count_changed(&office.code));
-            }
             audit::record(
                 &mut tx,
                 Some(m),
@@ -584,15 +614,7 @@ impl Db {
                         return Ok(Err(changed()));
                     }
                     if let Some(old) = before.office_id {
-                        sqlx::query(
-                            "UPDATE caseloads SET cases = cases - 1, updated_at = $3
-                             WHERE organisation_id = $2 AND municipality_id = $1 AND cases > 0",
-                        )
-                        .bind(m.0)
-                        .bind(old)
-                        .bind(&at)
-                        .execute(&mut *tx)
-                        .await?;
+                        give_case_back(&mut tx, m, old).await?;
                     }
                     if !take_case(&mut tx, m, office).await? {
                         tx.rollback().await?;
@@ -648,15 +670,7 @@ impl Db {
             )));
         }
         if let Some(office) = before.office_id {
-            sqlx::query(
-                "UPDATE caseloads SET cases = cases - 1, updated_at = $3
-                 WHERE organisation_id = $2 AND municipality_id = $1 AND cases > 0",
-            )
-            .bind(m.0)
-            .bind(office)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
+            give_case_back(&mut tx, m, office).await?;
         }
         audit::record(
             &mut tx,
