@@ -920,31 +920,20 @@ impl<'p, 'a> State<'p, 'a> {
         for _ in 0..passes {
             let mut improved = false;
             let ids: Vec<usize> = (0..self.bookings.len())
-                .filter(|&id| {
-                    self.bookings[id]
-                        .as_ref()
-                        .is_some_and(|b| b.fixed != Fixed::Full && b.candidate.is_some())
-                })
+                .filter(|&id| self.movable(id))
                 .collect();
             for id in ids {
                 let Some(b) = self.bookings[id].clone() else {
                     continue;
                 };
                 let s = b.series;
-                let c = b.candidate.expect("movable bookings have a candidate");
-                let wi = self.prep.series[s].candidates[c].window;
-                let n = self.window_days(s, wi).len() as u32;
+                let Some((wi, n)) = self.window_count(&b) else {
+                    continue;
+                };
                 let removed = self.remove(id);
                 let only_day = (b.fixed == Fixed::Date).then_some(b.day);
                 // The current place, priced like any other (exact choice).
-                let days = self.window_days(s, wi);
-                let base = self.spacing(s, wi, &days, n);
-                let mut with = days.clone();
-                let at = with.partition_point(|d| *d < b.day);
-                with.insert(at, b.day);
-                let current = self
-                    .choose(s, c, Some((b.start, b.room)))
-                    .map(|ch| self.spacing(s, wi, &with, n) - base + self.day_cost(s, c) + ch.cost);
+                let current = self.cost_in_place(&removed, n);
                 let candidate = self.best_in_window(s, wi, n, only_day);
                 let moved = match (&candidate, current) {
                     (Some((_, _, cost)), Some(cur)) => *cost < cur - 1e-6,
