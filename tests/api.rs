@@ -85,7 +85,8 @@ async fn bad_input_gets_clear_errors(engine: Engine) {
 
     // Bad ids, unknown kinds and unknown routes.
     let res = admin.get("/api/v1/master/organisations/abc").await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), 404);
+    assert!(message_en(res).await.contains("not a number"));
     let res = admin.get("/api/v1/master/spaceships").await;
     assert_eq!(res.status(), 404);
     assert!(message_en(res).await.contains("organisations, people"));

@@ -150,6 +150,7 @@ pub struct PresetApplied {
 /// The optional body of applying a preset.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SeriesPresetInput)]
 pub(crate) struct PresetInput {
     /// Contract year (1 = the year the center opened; default 1). Meguro's cadences change
     /// from the second year.

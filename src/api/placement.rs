@@ -22,7 +22,7 @@ use super::{download, json, parse_file_format, parse_id, path_error, query_error
 use crate::app::AppState;
 use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Lang;
 use crate::master::{parse_date, FieldError};
 use crate::placement::engine::{self, BatchOut, SearchOut};
 use crate::placement::figures::{self, Figures};
@@ -599,7 +599,7 @@ pub(crate) struct BatchInput {
 /// Places open requests at once with the optimizer (community beds preferred, the hub's room
 /// kept free where possible) and proposes each placed stay.
 #[utoipa::path(post, path = "/api/v1/placement/batch", request_body = BatchInput,
-    responses((status = 200, body = BatchOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = BatchOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn batch(
     State(state): State<AppState>,
     user: ApiUser,
@@ -613,10 +613,11 @@ pub(crate) async fn batch(
         json(&body)?
     };
     if input.request_ids.is_empty() != input.all_open {
-        return Err(Error::BadRequest(Msg::new(
+        return Err(Error::Validation(vec![FieldError::new(
+            "request_ids",
             "どの相談を配置するかを指定してください: {\"request_ids\": [相談ID, ...]} か、受付中の相談すべてなら {\"all_open\": true} を送ってください（両方は指定できません）",
             "say which requests to place: send {\"request_ids\": [request id, ...]}, or {\"all_open\": true} for every open request (not both)",
-        )));
+        )]));
     }
     let hours = parse_hold_hours(input.hold_hours)?;
     Ok(Json(
@@ -687,11 +688,13 @@ pub async fn figures_response(
     encoding: &str,
     lang: Lang,
 ) -> Result<Response> {
+    let json = format.is_empty() || format == "json";
+    // The encoding is checked whatever the format, so that a wrong one is never ignored.
+    let (format, encoding) = parse_file_format(if json { "" } else { format }, encoding)?;
     let f = figures::figures(db, m, fy).await?;
-    if format.is_empty() || format == "json" {
+    if json {
         return Ok(Json(f).into_response());
     }
-    let (format, encoding) = parse_file_format(format, encoding)?;
     let bytes = figures::export(&f, lang, format, encoding)?;
     Ok(download(
         bytes,

@@ -83,7 +83,7 @@ pub struct PlanRun {
     /// optimizer found nothing better, or `greedy` was asked for) — whatever `method` asked.
     pub result_method: Option<String>,
     /// Once done, when the optimizer stopped before proving its plan optimal: why (ja/en).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub result_note: Option<serde_json::Value>,
     pub base_publication: i64,
     pub created_at: String,
