@@ -806,6 +806,21 @@ impl Page {
     }
 }
 
+/// One page of rows already read whole (lists their filters keep small: a municipality's series
+/// and facilities, a period's meetings), with the headers of the lists paged in the database.
+pub(crate) fn page_of<T: Serialize>(
+    rows: Vec<T>,
+    page: Page,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Response {
+    let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    let take = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    let items: Vec<T> = rows.into_iter().skip(skip).take(take).collect();
+    (page.headers(total, path, query), Json(items)).into_response()
+}
+
 /// Lists master data of one kind (organisations, people, venues, rooms), optionally searched,
 /// one page at a time (`limit`, `offset`; `X-Total-Count` and `Link` headers).
 #[utoipa::path(get, path = "/api/v1/master/{kind}", params(("kind" = MasterKind, Path), SearchQuery),
@@ -1240,13 +1255,13 @@ async fn job_status(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct PageQuery {
+pub(crate) struct PageQuery {
     /// Entries per page: 1 to 1000, default 200.
     #[param(minimum = 1, maximum = 1000)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
     /// Entries to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
     #[param(minimum = 0)]
-    offset: Option<i64>,
+    pub offset: Option<i64>,
 }
 
 /// The audit log, newest first, a page at a time (administrators only).

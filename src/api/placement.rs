@@ -79,13 +79,23 @@ fn id_of(path: std::result::Result<Path<String>, PathRejection>) -> Result<i64> 
     parse_id(&path.map_err(path_error)?.0)
 }
 
-/// Facilities with rooms and beds, and when their vacancies were last confirmed.
-#[utoipa::path(get, path = "/api/v1/placement/facilities", responses((status = 200, body = Vec<FacilityRow>)))]
+/// Facilities with rooms and beds, and when their vacancies were last confirmed, a page at a
+/// time.
+#[utoipa::path(get, path = "/api/v1/placement/facilities", params(crate::api::PageQuery), responses((status = 200, body = Vec<FacilityRow>)))]
 pub(crate) async fn list_facilities(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-) -> Result<Json<Vec<FacilityRow>>> {
-    Ok(Json(state.db.list_facilities(user.municipality_id).await?))
+    query: std::result::Result<Query<crate::api::PageQuery>, QueryRejection>,
+) -> Result<Response> {
+    let q = query.map_err(query_error)?.0;
+    let page = crate::api::Page::parse(q.limit, q.offset)?;
+    let facilities = state.db.list_facilities(user.municipality_id).await?;
+    Ok(crate::api::page_of(
+        facilities,
+        page,
+        "/api/v1/placement/facilities",
+        &[],
+    ))
 }
 
 /// Creates a facility with its rooms and beds.
