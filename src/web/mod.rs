@@ -1086,12 +1086,11 @@ fn transfer_view(b: Value, lang: Lang, report: Option<Value>, status: StatusCode
     Ok((status, Html(html)).into_response())
 }
 
-async fn import_submit(
-    State(state): State<AppState>,
-    PageLang(lang): PageLang,
-    session: SessionUser,
-    mut multipart: Multipart,
-) -> PageResult {
+/// A page's upload form read whole: its text fields, and the file of the field `file` (name
+/// and bytes), or an error asking for a file when none (or an empty one) was chosen.
+pub(crate) async fn read_upload(
+    multipart: &mut Multipart,
+) -> Result<(HashMap<String, String>, Result<(String, Vec<u8>), Error>), Error> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         Error::BadRequest(Msg::new(
             format!("アップロードを読めません: {e}"),
@@ -1109,15 +1108,26 @@ async fn import_submit(
             fields.insert(name, field.text().await.map_err(bad)?);
         }
     }
-    check_csrf(&session, &fields)?;
-    require_write(&session.user)?;
-    let kind = parse_kind(fields.get("kind").map(String::as_str).unwrap_or(""))?;
-    let (file_name, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| {
+    let file = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| {
         Error::BadRequest(Msg::new(
             "ファイルを選んでください",
             "choose a file to import",
         ))
-    })?;
+    });
+    Ok((fields, file))
+}
+
+async fn import_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    mut multipart: Multipart,
+) -> PageResult {
+    let (fields, file) = read_upload(&mut multipart).await?;
+    check_csrf(&session, &fields)?;
+    require_write(&session.user)?;
+    let kind = parse_kind(fields.get("kind").map(String::as_str).unwrap_or(""))?;
+    let (file_name, bytes) = file?;
     let encoding = TextEncoding::parse(fields.get("encoding").map(String::as_str).unwrap_or(""))
         .unwrap_or_default();
     let partial = fields.get("partial").is_some_and(|v| !v.is_empty());
