@@ -1347,8 +1347,10 @@ async fn read_the_board(client: &Client, app: &TestApp) {
         scrolled[1].as_f64().unwrap() > 0.0,
         "PageDown scrolled the region: {scrolled}"
     );
-    // Sticky: scrolled down and right, the night header still sits at the region's top and
-    // the bed column at its left.
+    save_screenshot(client, "board-grid-keyboard.png").await;
+    // Sticky: a month of nights is wider than the window; scrolled down and right, the night
+    // header still sits at the region's top and the bed column at its left.
+    client.goto(&app.url("/placement?days=31")).await.unwrap();
     let sticky = client
         .execute(
             "const r = document.querySelector('.board-scroll');
@@ -1357,7 +1359,8 @@ async fn read_the_board(client: &Client, app: &TestApp) {
              const head = document.querySelector('table.board thead th.night').getBoundingClientRect();
              const rows = Array.from(document.querySelectorAll('table.board th.bed'));
              const last = rows[rows.length - 1].getBoundingClientRect();
-             return [Math.round(head.top - top.top), Math.round(last.left - top.left), r.scrollLeft];",
+             r.scrollIntoView();
+             return [Math.round(head.top - top.top), Math.round(last.left - top.left), r.scrollLeft, r.scrollTop];",
             vec![],
         )
         .await
@@ -1369,6 +1372,10 @@ async fn read_the_board(client: &Client, app: &TestApp) {
     assert!(
         sticky[1].as_f64().unwrap().abs() <= 2.0,
         "the bed column stays at the left: {sticky}"
+    );
+    assert!(
+        sticky[2].as_f64().unwrap() > 0.0 && sticky[3].as_f64().unwrap() > 0.0,
+        "the region scrolled right and down: {sticky}"
     );
     save_screenshot(client, "board-grid-scrolled.png").await;
     // The legend shows each symbol on its colour, with its word.
