@@ -1170,6 +1170,42 @@ async fn page_height(client: &Client) -> i64 {
         .expect("a number")
 }
 
+/// A Chromium DevTools command through ChromeDriver's `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct DevTools {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Renders the page as for `media` ("print"; "" for the screen again).
+async fn emulate_media(client: &Client, media: &str) {
+    client
+        .issue_cmd(DevTools {
+            cmd: "Emulation.setEmulatedMedia",
+            params: json!({ "media": media }),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("emulate {media:?} media: {e}"));
+}
+
 /// Logs `username` (password [`renkei::demo::DEMO_PASSWORD`] or `password`) in through the form
 /// and waits for `next`.
 async fn log_in_as(client: &Client, app: &TestApp, username: &str, password: &str, next: &str) {
@@ -1412,6 +1448,43 @@ async fn read_the_board(client: &Client, app: &TestApp) {
         print.contains(".board-scroll { overflow: visible; max-height: none;"),
         "{print}"
     );
+
+    // Rendered for print, the grid of 14 nights, and of a month, fits the width of an A4
+    // landscape page (297 mm less the 10 mm margins: 277 mm, 1,047 CSS px) and is one
+    // unrolled table.
+    for (path, nights) in [("/placement", 14), ("/placement?days=31", 31)] {
+        client.goto(&app.url(path)).await.unwrap();
+        emulate_media(client, "print").await;
+        let printed = client
+            .execute(
+                "const r = document.querySelector('.board-scroll');
+                 const t = document.querySelector('table.board');
+                 return [t.getBoundingClientRect().width, getComputedStyle(r).overflowY,
+                         getComputedStyle(document.querySelector('table.board thead th')).position,
+                         getComputedStyle(document.querySelector('nav.nav')).display,
+                         getComputedStyle(document.querySelector('form.board-filters')).display];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if nights == 31 {
+            save_screenshot(client, "board-print-31-nights.png").await;
+        }
+        emulate_media(client, "").await;
+        println!(
+            "vacancy board printed, {nights} nights: table {} px wide (A4 landscape: 1047 px)",
+            printed[0]
+        );
+        assert!(
+            printed[0].as_f64().unwrap() <= 1047.0,
+            "the printed grid of {nights} nights is wider than A4 landscape: {printed}"
+        );
+        assert_eq!(
+            printed,
+            json!([printed[0], "visible", "static", "none", "none"]),
+            "printed: unrolled, nothing sticky, no menu or filters"
+        );
+    }
 
     // The navigation: one line at 1280 px, for the administrator (who has every item) in both
     // languages; its menus open and are followed from the keyboard.

@@ -165,12 +165,24 @@ fn words(lang: Lang) -> Value {
     super::word_table(lang, pairs)
 }
 
-fn night_heading(lang: Lang, n: NaiveDate) -> Value {
+/// A night's column heading, kept narrow so that a month of nights fits the window and an A4
+/// landscape page: the day (with its month on the first column and on each 1st), the weekday
+/// in one character (Japanese) or three letters, and the whole date as the `abbr` title.
+fn night_heading(lang: Lang, n: NaiveDate, first: bool) -> Value {
     let wd = match lang {
-        Lang::Ja => weekday_ja(n.weekday()).to_string(),
+        Lang::Ja => weekday_ja(n.weekday())
+            .chars()
+            .next()
+            .map(String::from)
+            .unwrap_or_default(),
         Lang::En => n.format("%a").to_string(),
     };
-    context! { date => n.to_string(), label => format!("{}/{}", n.month(), n.day()), weekday => wd, weekend => n.weekday().number_from_monday() >= 6 }
+    let label = if first || n.day() == 1 {
+        format!("{}/{}", n.month(), n.day())
+    } else {
+        n.day().to_string()
+    };
+    context! { date => n.to_string(), label, weekday => wd, weekend => n.weekday().number_from_monday() >= 6 }
 }
 
 /// The grid: per facility, per bed, per night a state.
@@ -371,7 +383,7 @@ async fn board_page(
         b,
         context! {
             w => words(lang), facilities => rows,
-            nights => nights.iter().map(|n| night_heading(lang, n)).collect::<Vec<_>>(),
+            nights => nights.iter().enumerate().map(|(i, n)| night_heading(lang, n, i == 0)).collect::<Vec<_>>(),
             from => nights.from.to_string(), days => nights.len(),
             q_sex => q.sex, q_wheelchair => q.wheelchair.is_some(), q_child => q.child.is_some(), q_disability => q.disability,
             disabilities => disability_options(lang),
@@ -897,7 +909,7 @@ async fn facility_page(
         "placement_facility.html",
         context! {
             lang => lang.code(), w => words(lang), token, facility => rows.into_iter().next(), holds,
-            nights => nights.iter().map(|n| night_heading(lang, n)).collect::<Vec<_>>(),
+            nights => nights.iter().enumerate().map(|(i, n)| night_heading(lang, n, i == 0)).collect::<Vec<_>>(),
             beds => f.beds().map(|(_, b)| b.id).collect::<Vec<_>>(),
         },
     )?;
