@@ -1420,6 +1420,22 @@ async fn read_the_board(client: &Client, app: &TestApp) {
         "the region scrolled right and down: {sticky}"
     );
     save_screenshot(client, "board-grid-scrolled.png").await;
+    // Only the grid scrolls sideways, never the page.
+    let wide = client
+        .execute(
+            "const w = document.documentElement.clientWidth;
+             const out = Array.from(document.querySelectorAll('body *'))
+               .filter(e => !e.closest('.board-scroll') && e.getBoundingClientRect().right > w + 1)
+               .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+             return [document.documentElement.scrollWidth, w, out.slice(0, 10)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        wide[0].as_f64().unwrap() <= wide[1].as_f64().unwrap(),
+        "the page scrolls sideways (scroll width, window width, elements past the edge): {wide}"
+    );
     // The legend shows each symbol on its colour, with its word.
     let legend = text_of(client, "ul.legend").await;
     for word in [
