@@ -91,7 +91,6 @@ fn words(lang: Lang) -> Value {
         ("pages", "ページ", "Pages"),
         ("prev_page", "前の施設", "Previous facilities"),
         ("next_page", "次の施設", "Next facilities"),
-        ("kind", "種別", "Kind"),
         ("first_night", "初日（泊）", "First night"),
         ("check_out", "退所日", "Check-out"),
         ("days", "日数", "Days"),
