@@ -13,6 +13,8 @@ mod placement;
 mod settings;
 pub mod templates;
 
+pub use placement::BOARD_PAGE_FACILITIES;
+
 use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
@@ -44,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route("/lang/{code}", get(switch_lang))
+        .route("/static/nav.js", get(nav_script))
         .route("/static/app.css", get(stylesheet))
         .route("/static/live-refresh.js", get(live_refresh))
         .route("/master/{kind}", get(list_page))
@@ -397,6 +400,17 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/app.css"),
+    )
+}
+
+/// Closes the navigation's menus on Escape or a click elsewhere (they open without it).
+async fn nav_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/nav.js"),
     )
 }
 
