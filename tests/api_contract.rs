@@ -143,8 +143,8 @@ async fn every_list_is_paged(engine: Engine) {
         .unwrap();
     let app = TestApp::on(t).await;
     let api = app.api(&token);
-    crate::support::plan_and_publish(&api, "2027Q1").await;
-    let second_run = crate::support::plan_and_publish(&api, "2027Q2").await;
+    crate::support::plan_and_publish(&api, "2027Q1", None).await;
+    let second_run = crate::support::plan_and_publish(&api, "2027Q2", None).await;
 
     for (whole, first) in [
         ("/api/v1/series?limit=1000", "/api/v1/series?limit=4"),

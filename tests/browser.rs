@@ -740,42 +740,6 @@ const ANSWER_COMMENT: &str = "資料は事前に拝見します";
 
 /// Plans the next fiscal year's Q1 of the demo through the API (the quick greedy method) and
 /// publishes it, which queues an invitation per invitee with a mail address.
-async fn plan_and_publish_by_api(api: &Api) {
-    let body = json!({
-        "period": "2027Q1",
-        "planning_date": "2026-11-23",
-        "time_limit_seconds": 5,
-        "method": "greedy",
-    });
-    let res = api.post_json("/api/v1/plans", &body).await;
-    let status = res.status();
-    let run: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(status, 202, "POST /api/v1/plans {body}: {run}");
-    let id = run["id"].as_i64().expect("run id");
-    let start = Instant::now();
-    loop {
-        let run: serde_json::Value = api.get_json(&format!("/api/v1/plans/{id}")).await;
-        match run["status"].as_str().unwrap() {
-            "done" => {
-                assert_eq!(run["result"]["valid"], true, "{}", run["result"]);
-                break;
-            }
-            "failed" => panic!("plan run {id} failed: {}", run["last_error"]),
-            _ => {}
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "plan run {id} did not finish: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let res = api
-        .post_json(&format!("/api/v1/plans/{id}/publish"), &json!({}))
-        .await;
-    let status = res.status();
-    let summary = res.text().await.unwrap();
-    assert_eq!(status, 200, "publish plan run {id}: {summary}");
-}
 
 /// The first invitation the mail worker writes to the local outbox (the folder is empty
 /// before the publication): its file name and raw message.
@@ -830,7 +794,7 @@ async fn answer_through_the_link(client: &Client, app: &TestApp) {
         .await
         .unwrap();
     let api = app.api(&token);
-    plan_and_publish_by_api(&api).await;
+    crate::support::plan_and_publish(&api, "2027Q1", Some("2026-11-23")).await;
 
     // The invitation: its answer link, the meeting (by the calendar UID) and the invitee (by
     // the recipient's address).
@@ -1947,7 +1911,7 @@ async fn axe_on_the_demo(client: &Client, app: &TestApp) {
         .await
         .unwrap();
     let api = app.api(&token);
-    plan_and_publish_by_api(&api).await;
+    crate::support::plan_and_publish(&api, "2027Q1", Some("2026-11-23")).await;
     let facility_url = {
         let facilities: Vec<serde_json::Value> = api.get_json("/api/v1/placement/facilities").await;
         let id = facilities[0]["id"].as_i64().unwrap();
