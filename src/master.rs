@@ -729,30 +729,36 @@ fn optional_number<T: std::str::FromStr>(
     f: &Fields,
     key: &str,
 ) -> Option<T> {
-    let text = f.get(key);
+    typed_number(key, &f.get(key)).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+}
+
+/// A number typed into a form or a spreadsheet cell, as Japanese input gives it too
+/// (full-width digits, `．`, `－`): empty is none; anything else not a number of type `T`
+/// (e.g. `1.5` for a whole number) is an error on `key`.
+pub fn typed_number<T: std::str::FromStr>(key: &str, text: &str) -> Result<Option<T>, FieldError> {
     let text = text.trim();
     if text.is_empty() {
-        return None;
+        return Ok(None);
     }
     let normalised: String = text
         .chars()
         .map(|c| match c {
             '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
             '．' => '.',
+            '－' | '−' => '-',
             c => c,
         })
         .collect();
-    match normalised.parse::<T>() {
-        Ok(v) => Some(v),
-        Err(_) => {
-            errors.push(FieldError::new(
-                key,
-                format!("「{text}」は数値ではありません"),
-                format!("\"{text}\" is not a number"),
-            ));
-            None
-        }
-    }
+    normalised.parse::<T>().map(Some).map_err(|_| {
+        FieldError::new(
+            key,
+            format!("「{text}」は数値ではありません"),
+            format!("\"{text}\" is not a number"),
+        )
+    })
 }
 
 impl PersonInput {

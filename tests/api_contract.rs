@@ -71,6 +71,8 @@ async fn schemathesis_finds_no_failure(engine: Engine) {
         .args(["--workers", "1", "--no-color"])
         .arg("--report-dir")
         .arg(report.path())
+        // Its cache (`.schemathesis/`) goes there too, not into the working tree.
+        .current_dir(report.path())
         .kill_on_drop(true)
         .output()
         .await

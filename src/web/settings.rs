@@ -176,14 +176,12 @@ async fn settings_submit(
             .unwrap_or_default()
     };
     let mut errors = Vec::new();
-    // Numbers as typed; whole numbers where `whole`.
+    // Numbers as typed (full-width digits too); whole numbers where `whole`.
     let mut number = |k: &str, whole: bool| -> Option<f64> {
         let v = text(k);
-        if v.is_empty() {
-            return None;
-        }
-        match v.parse::<f64>() {
-            Ok(n) if n.is_finite() && (!whole || n.fract() == 0.0) => Some(n),
+        match crate::master::typed_number::<f64>(k, &v) {
+            Ok(Some(n)) if n.is_finite() && (!whole || n.fract() == 0.0) => Some(n),
+            Ok(None) => None,
             _ => {
                 errors.push(FieldError::new(
                     k,
