@@ -18,11 +18,16 @@ use crate::error::{Error, ErrorBody, Result};
 use crate::i18n::Msg;
 use crate::master::FieldError;
 use crate::store::notices::{AnswerRow, NoticeRow};
+use crate::store::replies::ReplyRow;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/occurrences/{id}/answers", get(answers))
         .route("/api/v1/occurrences/{id}/notices", get(occurrence_notices))
+        .route(
+            "/api/v1/occurrences/{id}/calendar-replies",
+            get(calendar_replies),
+        )
         .route("/api/v1/occurrences/{id}/resend", post(resend))
         .route("/api/v1/occurrences/{id}/cancel", post(cancel))
         .route("/api/v1/notices", get(list_notices))
@@ -59,6 +64,23 @@ pub(crate) async fn occurrence_notices(
     let m = user.0.municipality_id;
     state.db.occurrence(m, id).await?;
     Ok(Json(state.db.occurrence_notices(m, id).await?))
+}
+
+/// The calendar replies (Accept / Decline / Tentative pressed in Outlook, Gmail, Apple Mail)
+/// read for one meeting, newest first: what each became (recorded as the answer, tentative,
+/// or ignored and why: a reply to an older version of the meeting, not sent by the invitee,
+/// not an invitee's address, after the deadline, …).
+#[utoipa::path(get, path = "/api/v1/occurrences/{id}/calendar-replies", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<ReplyRow>), (status = 404, body = ErrorBody)))]
+pub(crate) async fn calendar_replies(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<ReplyRow>>> {
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let m = user.0.municipality_id;
+    state.db.occurrence(m, id).await?;
+    Ok(Json(state.db.occurrence_calendar_replies(m, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

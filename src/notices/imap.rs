@@ -258,16 +258,29 @@ where
     for uid in uids {
         let raw = {
             let mut fetches = session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?;
-            let mut raw = None;
+            let mut raw = Ok(None);
             while let Some(f) = fetches.next().await {
-                if let Some(body) = f?.body() {
-                    raw = Some(body.to_vec());
+                match f {
+                    Ok(f) => {
+                        if let Some(body) = f.body() {
+                            raw = Ok(Some(body.to_vec()));
+                        }
+                    }
+                    Err(e) => raw = Err(e),
                 }
             }
             raw
         };
-        // Expunged meanwhile (another poller moved it): nothing to do.
-        let Some(raw) = raw else { continue };
+        // Moved meanwhile by another poller (no message, or NO [EXPUNGEISSUED]): nothing to do.
+        let raw = match raw {
+            Ok(Some(raw)) => raw,
+            Ok(None) => continue,
+            Err(async_imap::error::Error::No(why)) => {
+                tracing::debug!(uid, %why, "IMAP message gone meanwhile");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         report.read += 1;
         let mail = replies::read(&raw);
         if matches!(mail.content, Content::NotAReply) {
@@ -277,7 +290,7 @@ where
             } else {
                 "+FLAGS (\\Seen)".to_string()
             };
-            drain(session.uid_store(uid.to_string(), flags).await?).await?;
+            mark(&mut session, uid, &flags).await?;
             continue;
         }
         let recorded = db
@@ -314,7 +327,7 @@ where
         } else {
             "+FLAGS (\\Seen)".to_string()
         };
-        drain(session.uid_store(uid.to_string(), flags).await?).await?;
+        mark(&mut session, uid, &flags).await?;
         if let Err(e) = session.uid_mv(uid.to_string(), &s.processed_folder).await {
             // Marked read already, so it is not read again; it only stays in the inbox.
             tracing::warn!(uid, folder = %s.processed_folder, error = %e, "IMAP MOVE failed; the reply stays in the inbox, marked read");
@@ -324,15 +337,29 @@ where
     Ok(report)
 }
 
-async fn drain<S, E>(mut stream: S) -> anyhow::Result<()>
+/// Sets flags on one message. A NO (the message was moved meanwhile by another poller) is not
+/// an error: the reply is recorded, and whoever moved it marked it.
+async fn mark<T>(session: &mut async_imap::Session<T>, uid: u32, flags: &str) -> anyhow::Result<()>
 where
-    S: futures_util::Stream<Item = Result<async_imap::types::Fetch, E>> + Unpin,
-    E: std::error::Error + Send + Sync + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
-    while let Some(item) = stream.next().await {
-        item?;
+    let mut result = Ok(());
+    {
+        let mut stream = session.uid_store(uid.to_string(), flags).await?;
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                result = Err(e);
+            }
+        }
     }
-    Ok(())
+    match result {
+        Ok(()) => Ok(()),
+        Err(async_imap::error::Error::No(why)) => {
+            tracing::debug!(uid, %why, "IMAP STORE refused (message gone meanwhile)");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

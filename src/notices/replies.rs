@@ -137,8 +137,15 @@ pub fn read(raw: &[u8]) -> ReplyMail {
     // Only the topmost Authentication-Results is the receiving server's own; lower ones may
     // have been written by anybody.
     let dmarc_failed = message
-        .header_raw("Authentication-Results")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("dmarc=fail"));
+        .headers()
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
+        .and_then(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
+        .is_some_and(|v| {
+            String::from_utf8_lossy(v)
+                .to_ascii_lowercase()
+                .contains("dmarc=fail")
+        });
     let mut content = Content::NotAReply;
     for part in &message.parts {
         let Some(ct) = part.content_type() else {
