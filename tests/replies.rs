@@ -881,8 +881,10 @@ async fn the_worker_reads_the_mailbox_by_itself(engine: Engine) {
 }
 both_engines!(the_worker_reads_the_mailbox_by_itself);
 
-/// Two instances over one database read one mailbox at the same moment: every reply is
-/// recorded once, every answer written and audited once.
+/// Two instances over one database read one mailbox at the same moment: one reads it, the
+/// other finds it leased and reads nothing; every reply is recorded, answered, audited and
+/// moved once. Below the lease, one message recorded by several writers at once (a lease that
+/// expired under a slow poller) is still recorded once.
 async fn two_pollers_apply_each_reply_once(engine: Engine) {
     let imap = Dovecot::start().await;
     let (app, token) = crate::meetings::demo_app(engine).await;
@@ -908,13 +910,9 @@ async fn two_pollers_apply_each_reply_once(engine: Engine) {
     .await;
     let (a, b) = tokio::join!(poll(app.db(), &s), poll(&other, &s));
     let (a, b) = (a.expect("first poller"), b.expect("second poller"));
-    let applied = a.count("applied") + b.count("applied");
-    assert_eq!(applied, n, "{a:?} {b:?}");
-    assert_eq!(
-        a.outcomes.values().sum::<usize>() + b.outcomes.values().sum::<usize>(),
-        n,
-        "each reply recorded by one poller: {a:?} {b:?}"
-    );
+    assert!(a.busy != b.busy, "one reads, one waits: {a:?} {b:?}");
+    assert_eq!(a.read + b.read, n, "{a:?} {b:?}");
+    assert_eq!(a.count("applied") + b.count("applied"), n, "{a:?} {b:?}");
     assert_eq!(
         count(app.db(), "SELECT COUNT(*) FROM calendar_replies").await,
         n as i64
@@ -934,8 +932,51 @@ async fn two_pollers_apply_each_reply_once(engine: Engine) {
         assert_eq!(answer_of(&api, i).await.0, want, "{i:?}");
     }
     assert!(imap.messages("INBOX").await.is_empty());
-    assert_eq!(imap.messages(PROCESSED).await.len(), n);
+    let moved: std::collections::BTreeSet<String> = imap
+        .messages(PROCESSED)
+        .await
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(moved.len(), n, "each reply moved once: {moved:?}");
+    // The lease was given back: the next poll reads (nothing new).
     let third = poll(app.db(), &s).await.unwrap();
-    assert_eq!(third.read, 0, "{third:?}");
+    assert!(!third.busy && third.read == 0, "{third:?}");
+
+    // Eight writers record one new reply at once, over two connection pools.
+    let i = &invites[n];
+    let mail = renkei::notices::replies::read(gmail(&Reply::new(i, "DECLINED", 999)).as_bytes());
+    let writers = (0..8).map(|k| {
+        let db = if k % 2 == 0 {
+            app.db().clone()
+        } else {
+            other.clone()
+        };
+        let mail = mail.clone();
+        tokio::spawn(async move { db.record_calendar_reply(&mail, 2).await })
+    });
+    let results: Vec<_> = futures_util::future::join_all(writers)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().expect("recorded"))
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| !r.duplicate).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .all(|r| r.outcome == renkei::store::replies::Outcome::Applied));
+    assert_eq!(
+        count(
+            app.db(),
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'answer'"
+        )
+        .await
+            - audit_before,
+        n as i64 + 1,
+    );
+    assert_eq!(answer_of(&api, i).await.0, "decline");
 }
 both_engines!(two_pollers_apply_each_reply_once);

@@ -39,3 +39,12 @@ CREATE TABLE calendar_replies (
 );
 CREATE INDEX calendar_replies_by_occurrence ON calendar_replies (occurrence_id, id);
 CREATE INDEX calendar_replies_by_municipality ON calendar_replies (municipality_id, received_at);
+
+-- Who is reading an organizer mailbox now: one poller at a time per mailbox (instances'
+-- poll jobs can overlap when one runs long). Taken with a conditional upsert on an expired
+-- lease, released at the end of the poll; a poller that dies leaves it to expire.
+CREATE TABLE mailbox_leases (
+    mailbox     TEXT PRIMARY KEY,
+    lease_owner TEXT NOT NULL,
+    lease_until TEXT NOT NULL
+);

@@ -7,7 +7,9 @@
 //!
 //! * The poll is a job (`calendar_replies`), queued every `imap_poll_seconds` by each instance
 //!   under one idempotency key per interval and run by whichever worker claims it (with a
-//!   lease), so instances take turns rather than reading the mailbox together.
+//!   lease). Polls that still overlap (one ran long) meet on the mailbox's own lease
+//!   (`mailbox_leases`): the second reads nothing, so no message is fetched, recorded or
+//!   moved by two pollers at once.
 //! * Each message is fetched with `BODY.PEEK[]` (not marked read), read
 //!   ([`super::replies::read`]) and recorded (`Db::record_calendar_reply`, one transaction
 //!   keyed by its Message-ID); only after that commit is it marked: a calendar reply is flagged
@@ -142,6 +144,8 @@ impl PollSettings {
 /// What one poll did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct PollReport {
+    /// Another poller was reading the mailbox: this one read nothing.
+    pub busy: bool,
     /// Messages fetched.
     pub read: usize,
     /// Calendar replies recorded now, by outcome (applied, stale, forged, …).
@@ -178,8 +182,30 @@ pub fn register(worker: &mut Worker, settings: PollSettings, every: StdDuration)
     worker.every(POLL_JOB, every);
 }
 
-/// Reads the mailbox once: every message not read yet (up to [`BATCH`]).
+/// Reads the mailbox once: every message not read yet (up to [`BATCH`]). While another poller
+/// reads the same mailbox this one reads nothing (`busy` in the report).
 pub async fn poll(db: &Db, s: &PollSettings) -> anyhow::Result<PollReport> {
+    let key = format!("{:?}", s.mailbox);
+    let owner = crate::auth::random_token(12);
+    // Longer than a poll may take (see the timeout below).
+    if !db
+        .take_mailbox_lease(&key, &owner, chrono::Duration::minutes(11))
+        .await?
+    {
+        tracing::debug!(mailbox = %key, "another poller is reading the mailbox");
+        return Ok(PollReport {
+            busy: true,
+            ..PollReport::default()
+        });
+    }
+    let report = poll_leased(db, s).await;
+    if let Err(e) = db.release_mailbox_lease(&key, &owner).await {
+        tracing::warn!(mailbox = %key, error = %e, "releasing the mailbox lease failed; it expires by itself");
+    }
+    report
+}
+
+async fn poll_leased(db: &Db, s: &PollSettings) -> anyhow::Result<PollReport> {
     let m = &s.mailbox;
     let tcp = tokio::time::timeout(
         StdDuration::from_secs(30),

@@ -515,6 +515,40 @@ impl Db {
         finish(tx, row, Some(meeting.id)).await
     }
 
+    /// Takes the lease on reading `mailbox` for `owner` until `lease` from now; false while
+    /// another poller holds an unexpired one.
+    pub async fn take_mailbox_lease(
+        &self,
+        mailbox: &str,
+        owner: &str,
+        lease: chrono::Duration,
+    ) -> Result<bool> {
+        let t = Utc::now();
+        let n = sqlx::query(
+            "INSERT INTO mailbox_leases (mailbox, lease_owner, lease_until) VALUES ($1, $2, $3)
+             ON CONFLICT (mailbox) DO UPDATE SET lease_owner = $2, lease_until = $3
+             WHERE mailbox_leases.lease_until < $4",
+        )
+        .bind(mailbox)
+        .bind(owner)
+        .bind(instant_text(t + lease))
+        .bind(instant_text(t))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Gives the lease back (only its holder can).
+    pub async fn release_mailbox_lease(&self, mailbox: &str, owner: &str) -> Result<()> {
+        sqlx::query("DELETE FROM mailbox_leases WHERE mailbox = $1 AND lease_owner = $2")
+            .bind(mailbox)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The calendar replies read for one meeting, newest first.
     pub async fn occurrence_calendar_replies(
         &self,
