@@ -155,6 +155,8 @@ struct Reply<'a> {
     message_id: String,
     comment: &'a str,
     delegate: Option<(&'a str, &'a str)>,
+    /// A secretary answering for the attendee (Outlook's SENT-BY).
+    sent_by: Option<&'a str>,
     answered: chrono::DateTime<Utc>,
     extra_headers: String,
 }
@@ -169,6 +171,7 @@ impl<'a> Reply<'a> {
             message_id: format!("reply-{n}-{}@client.example", invite.person),
             comment: "",
             delegate: None,
+            sent_by: None,
             answered: Utc::now() - ChronoDuration::minutes(1),
             extra_headers: String::new(),
         }
@@ -187,9 +190,12 @@ fn outlook(r: &Reply) -> String {
         _ => "回答",
     };
     let mut attendee = format!(
-        "ATTENDEE;PARTSTAT={};CN={}:mailto:{}",
+        "ATTENDEE;PARTSTAT={};CN={}{}:mailto:{}",
         r.partstat,
         i.name,
+        r.sent_by
+            .map(|s| format!(";SENT-BY=\"mailto:{s}\""))
+            .unwrap_or_default(),
         i.email.to_uppercase()
     );
     let mut lines = vec![
@@ -811,6 +817,81 @@ async fn replies_from_outlook_gmail_and_apple_become_answers(engine: Engine) {
         "nothing audited twice"
     );
     assert_eq!(answer_of(&api, decline).await.0, "decline");
+
+    // A secretary answering for the attendee (SENT-BY); a cancelled meeting; a meeting past its
+    // answer deadline; a reply without an answer (NEEDS-ACTION); one without a UID.
+    let used: Vec<i64> = invites[..12].iter().map(|i| i.occurrence).collect();
+    let mut spare: Vec<Invite> = Vec::new();
+    for i in &invites[12..] {
+        if !used.contains(&i.occurrence)
+            && i.occurrence != moved.occurrence
+            && !spare.iter().any(|x| x.occurrence == i.occurrence)
+        {
+            spare.push(i.clone());
+        }
+    }
+    assert!(spare.len() >= 3, "meetings of their own: {}", spare.len());
+    let (secretary, cancelled, late) = (&spare[0], &spare[1], &spare[2]);
+    let (s_code, body) = status_json(
+        api.post_json(
+            &format!("/api/v1/occurrences/{}/cancel", cancelled.occurrence),
+            &json!({"reason": "台風のため"}),
+        )
+        .await,
+    )
+    .await;
+    assert!(s_code < 300, "{body}");
+    let mut cancelled_now = cancelled.clone();
+    cancelled_now.sequence += 1;
+    // Its answer deadline (two days before, on an open day) has passed.
+    sqlx::query("UPDATE occurrences SET date = $1 WHERE id = $2")
+        .bind((Utc::now().date_naive() + ChronoDuration::days(1)).to_string())
+        .bind(late.occurrence)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let mut r = Reply::new(secretary, "ACCEPTED", 30);
+    r.sent_by = Some("hisho@example.jp");
+    r.from = "hisho@example.jp".into();
+    imap.deliver(&outlook(&r)).await;
+    imap.deliver(&gmail(&Reply::new(&cancelled_now, "ACCEPTED", 31)))
+        .await;
+    imap.deliver(&apple(&Reply::new(late, "DECLINED", 32)))
+        .await;
+    imap.deliver(&outlook(&Reply::new(apple_accept, "NEEDS-ACTION", 33)))
+        .await;
+    // A reply whose calendar has no UID.
+    let mut no_uid = apple_accept.clone();
+    no_uid.uid = String::new();
+    let broken = outlook(&Reply::new(&no_uid, "DECLINED", 34));
+    imap.deliver(&broken).await;
+    let report = poll(db, &s).await.unwrap();
+    let expected: BTreeMap<String, usize> = [
+        ("applied", 1),
+        ("cancelled", 1),
+        ("after_deadline", 1),
+        ("no_answer", 1),
+        ("malformed", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(report.outcomes, expected, "{report:?}");
+    assert_eq!(answer_of(&api, secretary).await.0, "attend", "SENT-BY");
+    let audit: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'answer' AND detail LIKE '%hisho@example.jp%'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(audit.contains("sent by hisho@example.jp"), "{audit}");
+    assert_eq!(answer_of(&api, &cancelled_now).await.0, "none");
+    assert_eq!(
+        answer_of(&api, late).await.0,
+        "none",
+        "the link is closed too"
+    );
+    assert_eq!(answer_of(&api, apple_accept).await.0, "attend");
 
     // A later reply changes the answer (Decline, then Accept in Gmail).
     let mut later = Reply::new(decline, "ACCEPTED", 20);
