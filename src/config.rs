@@ -277,3 +277,39 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mailbox_of_calendar_replies_is_checked() {
+        let with = |url: &str, seconds: u64| Config {
+            imap_url: url.into(),
+            imap_poll_seconds: seconds,
+            ..Config::default()
+        };
+        assert!(with("", 60).check().is_ok(), "no mailbox: replies not read");
+        assert!(with("imaps://kikan:pw@mail.example.jp/INBOX", 60)
+            .check()
+            .is_ok());
+        assert!(with("imap://kikan:pw@127.0.0.1:1143/INBOX", 60)
+            .check()
+            .is_ok());
+        let clear = with("imap://kikan:pw@mail.example.jp/INBOX", 60)
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            clear.contains("imaps://") && clear.contains("clear text"),
+            "{clear}"
+        );
+        assert!(with("imaps://mail.example.jp/INBOX", 60).check().is_err());
+        assert!(with("imaps://kikan:pw@mail.example.jp/INBOX", 5)
+            .check()
+            .is_err());
+        let mut c = with("", 60);
+        c.imap_processed_folder = "a\"b".into();
+        assert!(c.check().is_err());
+    }
+}
