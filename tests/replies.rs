@@ -917,9 +917,13 @@ async fn logged_in_client_demo(app: &TestApp) -> reqwest::Client {
     c
 }
 
-/// With `imap_url` set, the service's own worker reads the mailbox (no test-driven poll).
+/// The whole loop with the service's own workers: renkei mails an invitation through a real
+/// SMTP server, the invitee's client answers the calendar part it received (its UID, SEQUENCE,
+/// ATTENDEE, to its ORGANIZER), the reply lands in the real mailbox, and the worker reads it
+/// by itself because `imap_url` is set.
 async fn the_worker_reads_the_mailbox_by_itself(engine: Engine) {
     let imap = Dovecot::start().await;
+    let smtp = crate::support::smtp::SmtpServer::start();
     let test_db = crate::support::TestDb::new(engine).await;
     renkei::demo::load(&test_db.db).await.expect("demo loads");
     let user = test_db
@@ -931,19 +935,56 @@ async fn the_worker_reads_the_mailbox_by_itself(engine: Engine) {
     let token = renkei::auth::create_api_token(&test_db.db, &user, "test")
         .await
         .unwrap();
-    let url = imap.url();
+    let (imap_url, smtp_url) = (imap.url(), smtp.url());
     let app = TestApp::configured(test_db, |c: &mut Config| {
-        c.imap_url = url;
+        c.imap_url = imap_url;
         c.imap_poll_seconds = 10;
+        c.smtp_url = smtp_url;
+        c.mail_from = format!("みらい市 基幹相談支援センター <{ORGANIZER}>");
     })
     .await;
     let api = app.api(&token);
     let invites = published(&app, &api).await;
-    imap.deliver(&apple(&Reply::new(&invites[0], "DECLINED", 1)))
+    let invitee = &invites[0];
+
+    // The invitation as the invitee's client received it.
+    let started = Instant::now();
+    let invitation = loop {
+        let found = smtp.messages().into_iter().find_map(|m| {
+            let p = m.parsed();
+            let events = crate::support::smtp::parse_calendar(p.calendar.as_deref()?);
+            let e = events.into_iter().next()?;
+            (m.rcpt_tos == [invitee.email.clone()] && e.uid == invitee.uid).then_some(e)
+        });
+        if let Some(e) = found {
+            break e;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "no invitation to {} arrived",
+            invitee.email
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(invitation.method.as_deref(), Some("REQUEST"));
+    assert_eq!(
+        invitation.organizer.as_deref(),
+        Some(format!("mailto:{ORGANIZER}").as_str()),
+        "replies go to the mailbox renkei reads"
+    );
+    let (attendee, params) = &invitation.attendees[0];
+    assert!(params.contains(&("RSVP".into(), "TRUE".into())));
+    let answered = Invite {
+        uid: invitation.uid.clone(),
+        sequence: invitation.sequence.expect("SEQUENCE") as i64,
+        email: attendee.trim_start_matches("mailto:").to_string(),
+        ..invitee.clone()
+    };
+    imap.deliver(&apple(&Reply::new(&answered, "DECLINED", 1)))
         .await;
     let started = Instant::now();
     loop {
-        if answer_of(&api, &invites[0]).await.0 == "decline" {
+        if answer_of(&api, invitee).await.0 == "decline" {
             break;
         }
         assert!(
@@ -952,13 +993,14 @@ async fn the_worker_reads_the_mailbox_by_itself(engine: Engine) {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert_eq!(answer_of(&api, &invites[0]).await.1, "calendar");
+    assert_eq!(answer_of(&api, invitee).await.1, "calendar");
     let jobs = count(
         app.db(),
         "SELECT COUNT(*) FROM jobs WHERE kind = 'calendar_replies' AND status = 'done'",
     )
     .await;
     assert!(jobs >= 1, "polls run as jobs: {jobs}");
+    assert_eq!(imap.messages(PROCESSED).await.len(), 1);
 }
 both_engines!(the_worker_reads_the_mailbox_by_itself);
 
