@@ -324,6 +324,11 @@ mod tests {
             read_calendar(&REPLY.replace("METHOD:REPLY", "METHOD:REQUEST")).unwrap(),
             None
         );
+        // Outlook's "propose new time" is for a person to read, not an answer.
+        assert_eq!(
+            read_calendar(&REPLY.replace("METHOD:REPLY", "METHOD:COUNTER")).unwrap(),
+            None
+        );
         let no_uid = REPLY.replace("UID:occ-1@renkei\r\n", "");
         assert!(read_calendar(&no_uid).unwrap_err().contains("UID"));
         let bad_seq = REPLY.replace("SEQUENCE:2", "SEQUENCE:two");
