@@ -24,8 +24,21 @@ command -v chromedriver >/dev/null || need_packages+=(chromium-driver)
 command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || need_packages+=(dovecot-imapd)
 # A Japanese font, so that browser screenshots of the pages are readable.
 fc-list :lang=ja 2>/dev/null | grep -q . || need_packages+=(fonts-ipafont-gothic)
+# schemathesis (tests/api_contract.rs), pinned, in a virtual environment kept with the build cache.
+# Debian's python3 needs python3-venv for that; a pyenv python3 on PATH has venv built in.
+st_version=4.32.5
+st_venv="$HOME/.cache/renkei/schemathesis-$st_version"
+if ! "$st_venv/bin/schemathesis" --version >/dev/null 2>&1; then
+  { python3 -c 'import ensurepip' || /usr/bin/python3 -c 'import ensurepip'; } 2>/dev/null || need_packages+=(python3-venv)
+fi
 # shellcheck source=scripts/pg-cluster.sh
 source scripts/pg-cluster.sh
+if ! "$st_venv/bin/schemathesis" --version >/dev/null 2>&1; then
+  rm -rf "$st_venv"
+  python3 -m venv "$st_venv" 2>/dev/null || /usr/bin/python3 -m venv "$st_venv"
+  "$st_venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$st_version"
+fi
+export RENKEI_SCHEMATHESIS="$st_venv/bin/schemathesis"
 export RENKEI_TEST_POSTGRES_URL="$PG_URL"
 
 cargo build --workspace --tests --quiet

@@ -202,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(api_content_type))
+        .layer(axum::middleware::from_fn(no_nul_in_query))
         .layer(axum::middleware::from_fn(uniform_rejections))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -299,6 +300,32 @@ async fn uniform_rejections(
         ),
     ));
     if api {
+        e.into_response()
+    } else {
+        crate::web::PageError::Failed(e).into_response()
+    }
+}
+
+/// The NUL character cannot be stored or compared as text in PostgreSQL (the query fails) and
+/// is never meaningful in a search or a value: a query string carrying one (`%00`) is refused
+/// with a 422 naming it, on the API and the pages alike, before any handler sees it.
+async fn no_nul_in_query(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let nul = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.to_ascii_lowercase().contains("%00"));
+    if !nul {
+        return next.run(req).await;
+    }
+    let e = crate::error::Error::Validation(vec![crate::master::FieldError::new(
+        "query",
+        "URLのパラメータにNUL文字(%00)は使えません。取り除いてください",
+        "a URL parameter contains the NUL character (%00); remove it",
+    )]);
+    if req.uri().path().starts_with("/api/") {
         e.into_response()
     } else {
         crate::web::PageError::Failed(e).into_response()

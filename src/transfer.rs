@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::master::{Fields, MasterKind, ValidRecord};
+use crate::master::{FieldError, Fields, MasterKind, ValidRecord};
 use crate::store::master::{id_by_code, insert_record, update_record, Record};
 use crate::store::tenancy::User;
 use crate::store::Db;
@@ -105,8 +105,10 @@ pub struct Table {
     pub encoding: String,
 }
 
+/// A file that cannot be read as what it claims to be (not XLSX, not Shift_JIS, no sheet):
+/// the request was well-formed, its content is not (422, the field `file`).
 fn bad_file(ja: impl Into<String>, en: impl Into<String>) -> Error {
-    Error::BadRequest(Msg::new(ja, en))
+    Error::Validation(vec![FieldError::new("file", ja, en)])
 }
 
 /// Limits of an imported file. Each is checked before the work it bounds, so that a hostile
@@ -434,10 +436,12 @@ fn map_headings(
             .filter(|c| c.required && !map.contains_key(c.key))
             .map(|c| c.key)
             .collect();
-        return Err(bad_file(
+        // The file was read: what is wrong is its content (422), as with the caseload import.
+        return Err(Error::Validation(vec![FieldError::new(
+            "headings",
             format!("必須の列がありません: {}。1行目に見出しを入れてください(エクスポートしたファイルを雛形にできます)", missing.join("、")),
             format!("required columns are missing: {}; put the headings in row 1 (an exported file can serve as a template)", missing_en.join(", ")),
-        ));
+        )]));
     }
     Ok((map, ignored))
 }
@@ -453,7 +457,32 @@ pub async fn import(
     if !user.role.can_write_master() {
         return Err(Error::forbidden_write());
     }
-    let (map, ignored_columns) = map_headings(kind, &table.headings)?;
+    // Missing required columns: nothing can be read, and the report says which (row 1).
+    let (map, ignored_columns) = match map_headings(kind, &table.headings) {
+        Ok(mapped) => mapped,
+        Err(Error::Validation(missing)) => {
+            return Ok(ImportReport {
+                kind,
+                rows: table.rows.len(),
+                created: 0,
+                updated: 0,
+                errors: missing
+                    .into_iter()
+                    .map(|e| RowError {
+                        row: 1,
+                        column: e.field,
+                        heading: String::new(),
+                        value: table.headings.join(","),
+                        message: e.message,
+                    })
+                    .collect(),
+                applied: false,
+                encoding: table.encoding,
+                ignored_columns: Vec::new(),
+            })
+        }
+        Err(e) => return Err(e),
+    };
     let heading_of = |key: &str| {
         map.get(key)
             .map(|&i| table.headings[i].clone())
@@ -781,7 +810,8 @@ fn encode_shift_jis(text: &str) -> Result<Vec<u8>> {
             .take(5)
             .map(|c| c.to_string())
             .collect();
-        return Err(bad_file(
+        return Err(Error::Validation(vec![FieldError::new(
+            "encoding",
             format!(
                 "Shift_JISで表せない文字があります({})。UTF-8で書き出してください",
                 bad.join(" ")
@@ -790,7 +820,7 @@ fn encode_shift_jis(text: &str) -> Result<Vec<u8>> {
                 "some characters cannot be written in Shift_JIS ({}); export as UTF-8 instead",
                 bad.join(" ")
             ),
-        ));
+        )]));
     }
     Ok(bytes.into_owned())
 }
@@ -821,7 +851,10 @@ mod tests {
         assert_eq!(table.encoding, "shift_jis");
         assert_eq!(table.rows[0][1], "相談支援事業所ひだまり");
         let err = read_table(&sjis, FileFormat::Csv, TextEncoding::Utf8).unwrap_err();
-        assert!(matches!(err, Error::BadRequest(_)));
+        assert!(
+            matches!(&err, Error::Validation(f) if f[0].field == "file"),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -942,7 +975,7 @@ mod tests {
         assert_eq!(patched, 2, "both headers rewritten");
         let refused = check_xlsx_archive(&bytes);
         assert!(
-            matches!(refused, Err(Error::TooLarge(_) | Error::BadRequest(_))),
+            matches!(refused, Err(Error::TooLarge(_) | Error::Validation(_))),
             "{refused:?}"
         );
     }
@@ -950,10 +983,10 @@ mod tests {
     #[test]
     fn characters_outside_cp932_are_reported() {
         let err = encode_shift_jis("𠮷野家").unwrap_err();
-        let Error::BadRequest(m) = err else {
-            panic!("expected a bad request")
+        let Error::Validation(fields) = err else {
+            panic!("expected a validation error")
         };
-        assert!(m.ja.contains("𠮷"), "{m}");
+        assert!(fields[0].message.ja.contains("𠮷"), "{:?}", fields[0]);
     }
 
     #[test]
@@ -968,7 +1001,10 @@ mod tests {
         assert_eq!(map["name"], 1);
         assert_eq!(ignored, ["備考"]);
         let err = map_headings(MasterKind::Organisations, &h(&["code"])).unwrap_err();
-        let Error::BadRequest(m) = err else { panic!() };
+        let Error::Validation(fields) = err else {
+            panic!("{err:?}")
+        };
+        let m = &fields[0].message;
         assert!(m.en.contains("name") && m.en.contains("kind"), "{m}");
     }
 }

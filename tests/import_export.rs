@@ -1,7 +1,7 @@
 //! Import and export through the API: UTF-8 and Shift_JIS CSV, XLSX, row-level error reports,
 //! all-or-nothing by default and partial on request.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::both_engines;
 use crate::support::{tenant, Api, Engine, TestApp};
@@ -159,19 +159,32 @@ async fn xlsx_round_trip_and_file_level_errors(engine: Engine) {
     );
 
     // File-level problems: missing required columns, a file that is not XLSX, bad Shift_JIS.
+    // A readable file without the required columns: the report names them (row 1), nothing
+    // is applied.
     let (status, body) = import(&admin, "rooms", "", b"code,name\nR9,x\n").await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 422);
+    assert_eq!(body["applied"], false, "{body}");
+    assert_eq!(body["errors"][0]["row"], 1, "{body}");
     assert!(
-        body["message"]["en"]
+        body["errors"][0]["message"]["en"]
             .as_str()
             .unwrap()
             .contains("venue_code"),
         "{body}"
     );
-    let (status, _) = import(&admin, "rooms", "?format=xlsx", b"not a workbook").await;
-    assert_eq!(status, 400);
+    // Files that cannot be read as what they claim to be: 422 naming the file.
+    let (status, body) = import(&admin, "rooms", "?format=xlsx", b"not a workbook").await;
+    assert_eq!(
+        (status, &body["fields"][0]["field"]),
+        (422, &json!("file")),
+        "{body}"
+    );
     let (status, body) = import(&admin, "rooms", "?encoding=shift_jis", &[0x82, 0xff, 0xff]).await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (status, &body["fields"][0]["field"]),
+        (422, &json!("file")),
+        "{body}"
+    );
     // Viewers may export but not import.
     let (status, _) = import(&app.api(&t.viewer_token), "rooms", "", rooms.as_bytes()).await;
     assert_eq!(status, 403);

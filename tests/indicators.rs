@@ -39,7 +39,7 @@ async fn figures(api: &Api, fy: &str) -> (HashMap<String, (u64, u64, u64, u64)>,
 
 async fn occurrences(api: &Api) -> Vec<Value> {
     let v: Value = api
-        .get_json("/api/v1/occurrences?from=2027-04-01&to=2028-03-31")
+        .get_json("/api/v1/occurrences?from=2027-04-01&to=2028-03-31&limit=1000")
         .await;
     v.as_array().unwrap_or_else(|| panic!("{v}")).clone()
 }

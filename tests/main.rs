@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod api_contract;
 mod auth;
 mod browser;
 mod caseload;

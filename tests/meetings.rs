@@ -189,7 +189,9 @@ struct RowAttendee {
 }
 
 async fn occurrences(api: &Api, query: &str) -> Vec<Row> {
-    api.get_json(&format!("/api/v1/occurrences?{query}")).await
+    // A whole year fits one page of the most a page holds.
+    api.get_json(&format!("/api/v1/occurrences?{query}&limit=1000"))
+        .await
 }
 
 /// One meeting, from a plan or from the published calendar, in the terms the rules speak of.

@@ -14,7 +14,10 @@ use renkei_solver::calendar::jst_date;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{download, json, parse_file_format, parse_id, path_error, query_error, Created};
+use super::{
+    download, json, page_of, parse_file_format, parse_id, path_error, query_error, Created, Page,
+    PageQuery,
+};
 use crate::app::AppState;
 use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
@@ -50,13 +53,17 @@ fn parse_spec(body: &[u8]) -> Result<crate::meetings::spec::ValidSeries> {
     json::<SeriesSpec>(body)?.parse().map_err(Error::Validation)
 }
 
-/// The municipality's meeting series.
-#[utoipa::path(get, path = "/api/v1/series", responses((status = 200, body = Vec<SeriesRow>)))]
+/// The municipality's meeting series, a page at a time.
+#[utoipa::path(get, path = "/api/v1/series", params(PageQuery), responses((status = 200, body = Vec<SeriesRow>)))]
 pub(crate) async fn list_series(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-) -> Result<Json<Vec<SeriesRow>>> {
-    Ok(Json(state.db.list_series(user.municipality_id).await?))
+    query: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response> {
+    let q = query.map_err(query_error)?.0;
+    let page = Page::parse(q.limit, q.offset)?;
+    let series = state.db.list_series(user.municipality_id).await?;
+    Ok(page_of(series, page, "/api/v1/series", &[]))
 }
 
 /// Creates a series from its description.
@@ -150,6 +157,7 @@ pub struct PresetApplied {
 /// The optional body of applying a preset.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SeriesPresetInput)]
 pub(crate) struct PresetInput {
     /// Contract year (1 = the year the center opened; default 1). Meguro's cadences change
     /// from the second year.
@@ -226,15 +234,21 @@ pub async fn add_preset(
     Ok(PresetApplied { added, updated })
 }
 
-/// Planning runs, newest first.
-#[utoipa::path(get, path = "/api/v1/plans", responses((status = 200, body = Vec<PlanRun>)))]
+/// Planning runs, newest first, a page at a time (each carries its plan: 20 a page unless
+/// `limit` says otherwise).
+#[utoipa::path(get, path = "/api/v1/plans", params(PageQuery), responses((status = 200, body = Vec<PlanRun>)))]
 pub(crate) async fn list_plans(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-) -> Result<Json<Vec<PlanRun>>> {
-    Ok(Json(
-        state.db.list_plan_runs(user.municipality_id, 50).await?,
-    ))
+    query: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response> {
+    let q = query.map_err(query_error)?.0;
+    let page = Page::parse(q.limit.or(Some(20)), q.offset)?;
+    let (runs, total) = state
+        .db
+        .list_plan_runs(user.municipality_id, page.limit, page.offset)
+        .await?;
+    Ok((page.headers(total, "/api/v1/plans", &[]), Json(runs)).into_response())
 }
 
 /// Starts planning a period in the background. Poll the run (or its job) for progress.
@@ -300,6 +314,12 @@ pub struct OccurrenceQuery {
     pub organisation: Option<i64>,
     pub ward: String,
     pub include_cancelled: bool,
+    /// List: meetings per page, 1 to 1000 (default 200); the export is always whole.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// List: meetings to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
     /// Export: csv (default) or xlsx.
     pub format: String,
     /// Export: utf-8 (default) or shift_jis.
@@ -331,21 +351,36 @@ impl OccurrenceQuery {
     }
 }
 
-/// The published calendar.
+/// The published calendar, a page at a time (in date order).
 #[utoipa::path(get, path = "/api/v1/occurrences", params(OccurrenceQuery),
     responses((status = 200, body = Vec<OccurrenceRow>), (status = 400, body = ErrorBody)))]
 pub(crate) async fn list_occurrences(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     query: std::result::Result<Query<OccurrenceQuery>, QueryRejection>,
-) -> Result<Json<Vec<OccurrenceRow>>> {
+) -> Result<Response> {
     let q = query.map_err(query_error)?.0;
-    Ok(Json(
-        state
-            .db
-            .occurrences(user.municipality_id, &q.filter()?)
-            .await?,
-    ))
+    let page = Page::parse(q.limit, q.offset)?;
+    let rows = state
+        .db
+        .occurrences(user.municipality_id, &q.filter()?)
+        .await?;
+    let (person, room, organisation) = (
+        q.person.map(|v| v.to_string()).unwrap_or_default(),
+        q.room.map(|v| v.to_string()).unwrap_or_default(),
+        q.organisation.map(|v| v.to_string()).unwrap_or_default(),
+    );
+    let cancelled = if q.include_cancelled { "true" } else { "" };
+    let filters = [
+        ("from", q.from.as_str()),
+        ("to", q.to.as_str()),
+        ("person", person.as_str()),
+        ("room", room.as_str()),
+        ("organisation", organisation.as_str()),
+        ("ward", q.ward.as_str()),
+        ("include_cancelled", cancelled),
+    ];
+    Ok(page_of(rows, page, "/api/v1/occurrences", &filters))
 }
 
 /// The published calendar as CSV or XLSX.
@@ -357,6 +392,8 @@ pub(crate) async fn export_occurrences(
     query: std::result::Result<Query<OccurrenceQuery>, QueryRejection>,
 ) -> Result<Response> {
     let q = query.map_err(query_error)?.0;
+    // The export is whole; paging values are still checked, as everywhere.
+    Page::parse(q.limit, q.offset)?;
     calendar_download(&state, &user, &q).await
 }
 

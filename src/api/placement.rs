@@ -22,7 +22,7 @@ use super::{download, json, parse_file_format, parse_id, path_error, query_error
 use crate::app::AppState;
 use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Lang;
 use crate::master::{parse_date, FieldError};
 use crate::placement::engine::{self, BatchOut, SearchOut};
 use crate::placement::figures::{self, Figures};
@@ -79,13 +79,23 @@ fn id_of(path: std::result::Result<Path<String>, PathRejection>) -> Result<i64> 
     parse_id(&path.map_err(path_error)?.0)
 }
 
-/// Facilities with rooms and beds, and when their vacancies were last confirmed.
-#[utoipa::path(get, path = "/api/v1/placement/facilities", responses((status = 200, body = Vec<FacilityRow>)))]
+/// Facilities with rooms and beds, and when their vacancies were last confirmed, a page at a
+/// time.
+#[utoipa::path(get, path = "/api/v1/placement/facilities", params(crate::api::PageQuery), responses((status = 200, body = Vec<FacilityRow>)))]
 pub(crate) async fn list_facilities(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-) -> Result<Json<Vec<FacilityRow>>> {
-    Ok(Json(state.db.list_facilities(user.municipality_id).await?))
+    query: std::result::Result<Query<crate::api::PageQuery>, QueryRejection>,
+) -> Result<Response> {
+    let q = query.map_err(query_error)?.0;
+    let page = crate::api::Page::parse(q.limit, q.offset)?;
+    let facilities = state.db.list_facilities(user.municipality_id).await?;
+    Ok(crate::api::page_of(
+        facilities,
+        page,
+        "/api/v1/placement/facilities",
+        &[],
+    ))
 }
 
 /// Creates a facility with its rooms and beds.
@@ -599,7 +609,7 @@ pub(crate) struct BatchInput {
 /// Places open requests at once with the optimizer (community beds preferred, the hub's room
 /// kept free where possible) and proposes each placed stay.
 #[utoipa::path(post, path = "/api/v1/placement/batch", request_body = BatchInput,
-    responses((status = 200, body = BatchOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = BatchOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn batch(
     State(state): State<AppState>,
     user: ApiUser,
@@ -613,10 +623,11 @@ pub(crate) async fn batch(
         json(&body)?
     };
     if input.request_ids.is_empty() != input.all_open {
-        return Err(Error::BadRequest(Msg::new(
+        return Err(Error::Validation(vec![FieldError::new(
+            "request_ids",
             "どの相談を配置するかを指定してください: {\"request_ids\": [相談ID, ...]} か、受付中の相談すべてなら {\"all_open\": true} を送ってください（両方は指定できません）",
             "say which requests to place: send {\"request_ids\": [request id, ...]}, or {\"all_open\": true} for every open request (not both)",
-        )));
+        )]));
     }
     let hours = parse_hold_hours(input.hold_hours)?;
     Ok(Json(
@@ -687,11 +698,13 @@ pub async fn figures_response(
     encoding: &str,
     lang: Lang,
 ) -> Result<Response> {
+    let json = format.is_empty() || format == "json";
+    // The encoding is checked whatever the format, so that a wrong one is never ignored.
+    let (format, encoding) = parse_file_format(if json { "" } else { format }, encoding)?;
     let f = figures::figures(db, m, fy).await?;
-    if format.is_empty() || format == "json" {
+    if json {
         return Ok(Json(f).into_response());
     }
-    let (format, encoding) = parse_file_format(format, encoding)?;
     let bytes = figures::export(&f, lang, format, encoding)?;
     Ok(download(
         bytes,

@@ -437,6 +437,7 @@ fn yes() -> bool {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PlacementRoomInput)]
 pub struct RoomInput {
     pub name: String,
     /// male, female, any or same_as_occupants

@@ -83,7 +83,7 @@ pub struct PlanRun {
     /// optimizer found nothing better, or `greedy` was asked for) — whatever `method` asked.
     pub result_method: Option<String>,
     /// Once done, when the optimizer stopped before proving its plan optimal: why (ja/en).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub result_note: Option<serde_json::Value>,
     pub base_publication: i64,
     pub created_at: String,
@@ -760,13 +760,30 @@ impl Db {
             .ok_or_else(|| Error::not_found("計画", "plan run"))
     }
 
-    pub async fn list_plan_runs(&self, m: MunicipalityId, limit: i64) -> Result<Vec<PlanRun>> {
-        let rows = sqlx::query(&format!("{PLAN_RUN_SELECT} ORDER BY r.id DESC LIMIT $2"))
-            .bind(m.0)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(plan_run_from_row).collect()
+    /// Planning runs, newest first: `limit` after `offset`, and how many there are.
+    pub async fn list_plan_runs(
+        &self,
+        m: MunicipalityId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<PlanRun>, i64)> {
+        let rows = sqlx::query(&format!(
+            "{PLAN_RUN_SELECT} ORDER BY r.id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(m.0)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM plan_runs WHERE municipality_id = $1")
+                .bind(m.0)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((
+            rows.iter().map(plan_run_from_row).collect::<Result<_>>()?,
+            total,
+        ))
     }
 
     /// The stored instance and series map of a run (for the job and for publishing).

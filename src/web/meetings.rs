@@ -676,8 +676,9 @@ async fn plan_form_view(
         .collect();
     let runs: Vec<Value> = state
         .db
-        .list_plan_runs(session.user.municipality_id, 20)
+        .list_plan_runs(session.user.municipality_id, 20, 0)
         .await?
+        .0
         .iter()
         .map(|r| run_row(lang, r))
         .collect();
@@ -1300,7 +1301,7 @@ async fn calendar_export(
         format: get("format"),
         encoding: get("encoding"),
         lang: lang.code().to_string(),
-        include_cancelled: false,
+        ..Default::default()
     };
     Ok(calendar_download(&state, &session.user, &oq).await?)
 }

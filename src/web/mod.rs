@@ -1146,9 +1146,20 @@ async fn import_submit(
             };
             transfer_view(b, lang, Some(view), status)
         }
-        Err(Error::BadRequest(m)) => {
-            let view = context! { file_name => file_name, kind => kind.label().get(lang).to_string(), failure => m.get(lang).to_string(), applied => false };
-            transfer_view(b, lang, Some(view), StatusCode::BAD_REQUEST)
+        // The file cannot be read (not XLSX, not the encoding asked for): say why.
+        Err(e @ (Error::BadRequest(_) | Error::Validation(_))) => {
+            let status = e.status();
+            let body = e.body();
+            let failure = match body.fields.as_slice() {
+                [] => body.message.get(lang).to_string(),
+                fields => fields
+                    .iter()
+                    .map(|f| f.message.get(lang).to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            };
+            let view = context! { file_name => file_name, kind => kind.label().get(lang).to_string(), failure => failure, applied => false };
+            transfer_view(b, lang, Some(view), status)
         }
         Err(e) => Err(e.into()),
     }

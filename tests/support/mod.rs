@@ -508,3 +508,45 @@ pub fn first_required(occurrence: &serde_json::Value) -> Option<i64> {
         .find(|a| a["required"] == true)?["person_id"]
         .as_i64()
 }
+
+/// Plans `period` with the greedy baseline through the API (quick), waits for the run and
+/// publishes it; the run's id.
+pub async fn plan_and_publish(api: &Api, period: &str) -> i64 {
+    let body = serde_json::json!({
+        "period": period,
+        "time_limit_seconds": 5,
+        "method": "greedy",
+    });
+    let res = api.post_json("/api/v1/plans", &body).await;
+    let status = res.status();
+    let run: Value = res.json().await.unwrap();
+    assert_eq!(status, 202, "POST /api/v1/plans {body}: {run}");
+    let id = run["id"].as_i64().expect("run id");
+    let start = std::time::Instant::now();
+    loop {
+        let run: Value = api.get_json(&format!("/api/v1/plans/{id}")).await;
+        match run["status"].as_str().unwrap() {
+            "done" => {
+                assert_eq!(run["result"]["valid"], true, "{}", run["result"]);
+                break;
+            }
+            "failed" => panic!("plan run {id} failed: {}", run["last_error"]),
+            _ => {}
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "plan run {id} did not finish: {run}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let res = api
+        .post_json(
+            &format!("/api/v1/plans/{id}/publish"),
+            &serde_json::json!({}),
+        )
+        .await;
+    let status = res.status();
+    let summary = res.text().await.unwrap();
+    assert_eq!(status, 200, "publish plan run {id}: {summary}");
+    id
+}
