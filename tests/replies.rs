@@ -765,6 +765,56 @@ async fn replies_from_outlook_gmail_and_apple_become_answers(engine: Engine) {
     .await;
     assert_eq!(stored_unknown_meeting, 1);
 
+    // Across meetings: the municipality's ignored replies, a page at a time (the unknown UID
+    // belongs to no municipality and is only logged).
+    let ignored: Vec<Value> = api
+        .get_json("/api/v1/calendar-replies?outcome=ignored&limit=1000")
+        .await;
+    let mut kinds: Vec<&str> = ignored
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "forged",
+            "forged",
+            "stale",
+            "superseded",
+            "unknown_attendee"
+        ],
+        "{ignored:?}"
+    );
+    let res = api
+        .get("/api/v1/calendar-replies?outcome=ignored&limit=2")
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-total-count"], "5");
+    let link = res.headers()["link"].to_str().unwrap().to_string();
+    assert!(
+        link.contains("outcome=ignored")
+            && link.contains("offset=2")
+            && link.contains("rel=\"next\""),
+        "{link}"
+    );
+    let first_page: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(first_page.len(), 2);
+    assert_eq!(first_page[0]["id"], ignored[0]["id"], "newest first");
+    let all: Vec<Value> = api.get_json("/api/v1/calendar-replies").await;
+    assert_eq!(all.len(), 11, "every reply of the municipality: {all:?}");
+    let tentative_only: Vec<Value> = api
+        .get_json("/api/v1/calendar-replies?outcome=tentative")
+        .await;
+    assert_eq!(tentative_only.len(), 1);
+    assert_eq!(tentative_only[0]["person_id"], tentative.person);
+    let (code, body) = status_json(api.get("/api/v1/calendar-replies?outcome=maybe").await).await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body.to_string().contains("ignored"),
+        "names the choices: {body}"
+    );
+
     // The meeting page shows the source and the replies.
     let c = logged_in_client_demo(&app).await;
     let page = crate::support::get_text(

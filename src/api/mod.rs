@@ -52,7 +52,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           placement::create_request, placement::get_request, placement::request_search, placement::propose,
           placement::answer_hold, placement::confirm, placement::end, placement::withdraw, placement::batch,
           placement::get_figures, placement::list_preventive, placement::add_preventive,
-          notices::answers, notices::occurrence_notices, notices::calendar_replies, notices::resend, notices::cancel, notices::list_notices,
+          notices::answers, notices::occurrence_notices, notices::calendar_replies, notices::list_calendar_replies, notices::resend, notices::cancel, notices::list_notices,
           notices::vacancy_request,
           indicators::list_indicators, indicators::replace_indicators, indicators::apply_preset, indicators::figures,
           indicators::drill, indicators::act, indicators::record, indicators::annual, indicators::monthly,

@@ -555,43 +555,113 @@ impl Db {
         m: MunicipalityId,
         occurrence: i64,
     ) -> Result<Vec<ReplyRow>> {
-        let rows = sqlx::query(
-            "SELECT r.id, r.occurrence_id, r.person_id, COALESCE(p.name, '') AS person_name, r.uid, r.sequence,
-                    r.attendee, r.sender, r.partstat, r.client, r.outcome, r.detail, r.received_at
-             FROM calendar_replies r LEFT JOIN people p ON p.id = r.person_id
-             WHERE r.municipality_id = $1 AND r.occurrence_id = $2
-             ORDER BY r.id DESC",
-        )
+        let rows = sqlx::query(&format!(
+            "{REPLY_SELECT} WHERE r.municipality_id = $1 AND r.occurrence_id = $2 ORDER BY r.id DESC"
+        ))
         .bind(m.0)
         .bind(occurrence)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let outcome: String = r.try_get("outcome")?;
-                let outcome = Outcome::parse(&outcome).ok_or_else(|| {
-                    Error::Internal(anyhow::anyhow!("stored reply outcome {outcome}"))
-                })?;
-                Ok(ReplyRow {
-                    id: r.try_get("id")?,
-                    occurrence_id: r.try_get("occurrence_id")?,
-                    person_id: r.try_get("person_id")?,
-                    person_name: r.try_get("person_name")?,
-                    uid: r.try_get("uid")?,
-                    sequence: r.try_get("sequence")?,
-                    attendee: r.try_get("attendee")?,
-                    sender: r.try_get("sender")?,
-                    partstat: r.try_get("partstat")?,
-                    client: r.try_get("client")?,
-                    outcome,
-                    outcome_label: outcome.label(),
-                    ignored: outcome.ignored(),
-                    detail: r.try_get("detail")?,
-                    received_at: r.try_get("received_at")?,
-                })
-            })
-            .collect()
+        reply_rows(&rows)
     }
+
+    /// The municipality's calendar replies, newest first, a page at a time: all, those of one
+    /// outcome, or every ignored one.
+    pub async fn list_calendar_replies(
+        &self,
+        m: MunicipalityId,
+        filter: ReplyFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ReplyRow>> {
+        let rows = sqlx::query(&format!(
+            "{REPLY_SELECT} WHERE r.municipality_id = $1 AND {} ORDER BY r.id DESC LIMIT $2 OFFSET $3",
+            filter.sql()
+        ))
+        .bind(m.0)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        reply_rows(&rows)
+    }
+
+    /// How many replies [`Db::list_calendar_replies`] pages through.
+    pub async fn count_calendar_replies(
+        &self,
+        m: MunicipalityId,
+        filter: ReplyFilter,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM calendar_replies r WHERE r.municipality_id = $1 AND {}",
+            filter.sql()
+        ))
+        .bind(m.0)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
+
+/// Which calendar replies a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyFilter {
+    All,
+    Ignored,
+    Outcome(Outcome),
+}
+
+impl ReplyFilter {
+    /// The condition, built only from the fixed outcome words (never from input text).
+    fn sql(self) -> String {
+        let list = |outcomes: Vec<Outcome>| {
+            outcomes
+                .iter()
+                .map(|o| format!("'{}'", o.slug()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            ReplyFilter::All => "1 = 1".into(),
+            ReplyFilter::Ignored => format!(
+                "r.outcome IN ({})",
+                list(Outcome::ALL.into_iter().filter(|o| o.ignored()).collect())
+            ),
+            ReplyFilter::Outcome(o) => format!("r.outcome IN ({})", list(vec![o])),
+        }
+    }
+}
+
+const REPLY_SELECT: &str =
+    "SELECT r.id, r.occurrence_id, r.person_id, COALESCE(p.name, '') AS person_name, r.uid, r.sequence,
+            r.attendee, r.sender, r.partstat, r.client, r.outcome, r.detail, r.received_at
+     FROM calendar_replies r LEFT JOIN people p ON p.id = r.person_id";
+
+fn reply_rows(rows: &[sqlx::any::AnyRow]) -> Result<Vec<ReplyRow>> {
+    rows.iter()
+        .map(|r| {
+            let outcome: String = r.try_get("outcome")?;
+            let outcome = Outcome::parse(&outcome).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("stored reply outcome {outcome}"))
+            })?;
+            Ok(ReplyRow {
+                id: r.try_get("id")?,
+                occurrence_id: r.try_get("occurrence_id")?,
+                person_id: r.try_get("person_id")?,
+                person_name: r.try_get("person_name")?,
+                uid: r.try_get("uid")?,
+                sequence: r.try_get("sequence")?,
+                attendee: r.try_get("attendee")?,
+                sender: r.try_get("sender")?,
+                partstat: r.try_get("partstat")?,
+                client: r.try_get("client")?,
+                outcome,
+                outcome_label: outcome.label(),
+                ignored: outcome.ignored(),
+                detail: r.try_get("detail")?,
+                received_at: r.try_get("received_at")?,
+            })
+        })
+        .collect()
 }
 
 /// The `calendar_replies` row of one message.
