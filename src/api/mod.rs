@@ -79,7 +79,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         placement::AnswerInput, placement::EndInput, placement::ReasonInput, placement::BatchInput,
         placement::PreventiveInput, crate::store::placement::PreventiveAction,
         crate::store::notices::AnswerRow, crate::store::notices::NoticeRow, crate::store::notices::NoticeKind,
-        crate::store::replies::ReplyRow, crate::store::replies::Outcome,
+        crate::store::replies::ReplyRow, crate::store::replies::Outcome, notices::ReplyOutcomeFilter,
         notices::ResendInput, notices::Queued, notices::CancelInput,
         crate::indicators::Indicator, crate::indicators::IndicatorInput, crate::indicators::Rule, crate::indicators::RecordInput,
         crate::indicators::Figure, crate::indicators::Standing, crate::indicators::Missing, crate::indicators::Proposal,

@@ -84,14 +84,33 @@ pub(crate) async fn calendar_replies(
     Ok(Json(state.db.occurrence_calendar_replies(m, id).await?))
 }
 
+/// Which calendar replies to list: `ignored` (every reply that changed nothing), or one outcome.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyOutcomeFilter {
+    Ignored,
+    Applied,
+    Unchanged,
+    Tentative,
+    Stale,
+    Forged,
+    UnknownMeeting,
+    UnknownAttendee,
+    Cancelled,
+    AfterDeadline,
+    Superseded,
+    NoAnswer,
+    Malformed,
+}
+
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ReplyQuery {
     /// `ignored` (every reply that changed nothing: stale, forged, unknown_meeting,
-    /// unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed), one
-    /// outcome (applied, unchanged, tentative, or one of those), or empty: all.
-    #[serde(default)]
-    pub outcome: String,
+    /// unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed) or one
+    /// outcome (applied, unchanged, tentative, or one of those); absent: all.
+    #[param(value_type = Option<ReplyOutcomeFilter>)]
+    pub outcome: Option<String>,
     /// Replies per page: 1 to 1000, default 200.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
@@ -110,14 +129,14 @@ pub(crate) async fn list_calendar_replies(
     q: std::result::Result<Query<ReplyQuery>, QueryRejection>,
 ) -> Result<Response> {
     let q = q.map_err(query_error)?.0;
-    let outcome = q.outcome.trim();
+    let outcome = q.outcome.as_deref();
     let filter = match outcome {
-        "" => ReplyFilter::All,
-        "ignored" => ReplyFilter::Ignored,
-        other => ReplyFilter::Outcome(Outcome::parse(other).ok_or_else(|| {
+        None => ReplyFilter::All,
+        Some("ignored") => ReplyFilter::Ignored,
+        Some(other) => ReplyFilter::Outcome(Outcome::parse(other).ok_or_else(|| {
             Error::BadRequest(Msg::new(
-                "outcome は ignored か、applied, unchanged, tentative, stale, forged, unknown_meeting, unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed のいずれかです（空欄: すべて）",
-                "outcome is ignored, or one of applied, unchanged, tentative, stale, forged, unknown_meeting, unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed (empty: all)",
+                "outcome は ignored か、applied, unchanged, tentative, stale, forged, unknown_meeting, unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed のいずれかです（すべてなら outcome を付けません）",
+                "outcome is ignored, or one of applied, unchanged, tentative, stale, forged, unknown_meeting, unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed (leave it out for all)",
             ))
         })?),
     };
@@ -128,7 +147,11 @@ pub(crate) async fn list_calendar_replies(
         .list_calendar_replies(m, filter, page.limit, page.offset)
         .await?;
     let total = state.db.count_calendar_replies(m, filter).await?;
-    let headers = page.headers(total, "/api/v1/calendar-replies", &[("outcome", outcome)]);
+    let headers = page.headers(
+        total,
+        "/api/v1/calendar-replies",
+        &[("outcome", outcome.unwrap_or(""))],
+    );
     Ok((headers, Json(replies)).into_response())
 }
 

@@ -713,9 +713,18 @@ async fn finish(
 ) -> Result<Option<Recorded>> {
     let inserted = insert_row(&mut tx, &row).await?;
     if !inserted {
+        // Another poller recorded it meanwhile: report what it recorded.
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT outcome FROM calendar_replies WHERE message_key = $1")
+                .bind(&row.message_key)
+                .fetch_optional(&mut *tx)
+                .await?;
         tx.rollback().await?;
         return Ok(Some(Recorded {
-            outcome: row.outcome,
+            outcome: stored
+                .as_deref()
+                .and_then(Outcome::parse)
+                .unwrap_or(row.outcome),
             duplicate: true,
             occurrence_id: occurrence,
             detail: String::new(),
