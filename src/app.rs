@@ -307,23 +307,42 @@ async fn uniform_rejections(
 }
 
 /// The NUL character cannot be stored or compared as text in PostgreSQL (the query fails) and
-/// is never meaningful in a search or a value: a query string carrying one (`%00`) is refused
-/// with a 422 naming it, on the API and the pages alike, before any handler sees it.
+/// is never meaningful in a search or a value: a query string or a page's form carrying one
+/// (`%00`) is refused with a 422 naming it, on the API and the pages alike, before any handler
+/// sees it. (JSON bodies are checked where they are parsed, `api::json`.)
 async fn no_nul_in_query(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let nul = req
-        .uri()
-        .query()
-        .is_some_and(|q| q.to_ascii_lowercase().contains("%00"));
-    if !nul {
-        return next.run(req).await;
+    let has_nul = |text: &[u8]| text.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
+    let mut field = None;
+    if req.uri().query().is_some_and(|q| has_nul(q.as_bytes())) {
+        field = Some("query");
     }
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let req = if form && field.is_none() {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, JSON_BODY_BYTES).await else {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        };
+        if has_nul(&bytes) {
+            field = Some("form");
+        }
+        axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))
+    } else {
+        req
+    };
+    let Some(field) = field else {
+        return next.run(req).await;
+    };
     let e = crate::error::Error::Validation(vec![crate::master::FieldError::new(
-        "query",
-        "URLのパラメータにNUL文字(%00)は使えません。取り除いてください",
-        "a URL parameter contains the NUL character (%00); remove it",
+        field,
+        "NUL文字(%00)は使えません。取り除いてください",
+        "the NUL character (%00) cannot be used; remove it",
     )]);
     if req.uri().path().starts_with("/api/") {
         e.into_response()

@@ -428,6 +428,20 @@ async fn the_nul_character_is_refused_before_the_database(engine: Engine) {
     let c = crate::support::logged_in_client(&app, "alpha-admin").await;
     let res = crate::support::get_page(&c, &app.url("/master/organisations?q=%00")).await;
     assert_eq!(res.status(), 422);
+    // And a page's form: the closure form with a NUL in its reason writes nothing.
+    let csrf = crate::support::csrf_token(&c, &app.url("/calendar")).await;
+    let res = crate::support::post_form(
+        &c,
+        &app.url("/calendar/closures"),
+        &[
+            ("csrf", &csrf),
+            ("from", "2027-05-06"),
+            ("reason", "台風\u{0}"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("NUL"));
     // Without it, the same requests work.
     assert_eq!(
         admin

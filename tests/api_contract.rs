@@ -143,8 +143,8 @@ async fn every_list_is_paged(engine: Engine) {
         .unwrap();
     let app = TestApp::on(t).await;
     let api = app.api(&token);
-    crate::support::plan_and_publish(&api, "2027Q1").await;
-    let second_run = crate::support::plan_and_publish(&api, "2027Q2").await;
+    crate::support::plan_and_publish(&api, "2027Q1", None).await;
+    let second_run = crate::support::plan_and_publish(&api, "2027Q2", None).await;
 
     for (whole, first) in [
         ("/api/v1/series?limit=1000", "/api/v1/series?limit=4"),
@@ -182,7 +182,16 @@ async fn every_list_is_paged(engine: Engine) {
     // Plan runs: newest first, 20 a page by default.
     let runs: Vec<serde_json::Value> = api.get_json("/api/v1/plans").await;
     assert_eq!(runs[0]["id"].as_i64(), Some(second_run));
+    // The lists that grow over the years without a filter are paged too.
+    for path in ["/api/v1/calendar/closures", "/api/v1/placement/preventive"] {
+        let res = api.get(&format!("{path}?limit=1")).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.headers().contains_key("x-total-count"), "{path}");
+        assert!(res.json::<Vec<serde_json::Value>>().await.unwrap().len() <= 1);
+    }
     for path in [
+        "/api/v1/calendar/closures?offset=-1",
+        "/api/v1/placement/preventive?limit=0",
         "/api/v1/series?limit=0",
         "/api/v1/plans?offset=-1",
         "/api/v1/placement/facilities?limit=1001",

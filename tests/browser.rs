@@ -283,7 +283,8 @@ async fn session(client: &Client, app: &TestApp) {
         "the people tile counts the demo people"
     );
 
-    // The navigation link to the people list.
+    // The navigation link to the people list, in the master-data menu (closed until opened).
+    click(client, "nav details summary").await;
     let people_link = client
         .find(Locator::Css("nav a[href='/master/people']"))
         .await
@@ -367,9 +368,14 @@ async fn session(client: &Client, app: &TestApp) {
          (the header link is /lang/en?next=<current_path>)"
     );
     assert_eq!(text_of(client, "main h1").await, "People");
+    // In the closed master-data menu: its text, not its rendering.
+    let people_link = client
+        .find(Locator::Css("nav a[href='/master/people']"))
+        .await
+        .unwrap();
     assert_eq!(
-        text_of(client, "nav a[href='/master/people']").await,
-        "People"
+        people_link.prop("textContent").await.unwrap().as_deref(),
+        Some("People")
     );
     assert_eq!(text_of(client, "label[for='q']").await, "Search");
 
@@ -734,42 +740,6 @@ const ANSWER_COMMENT: &str = "資料は事前に拝見します";
 
 /// Plans the next fiscal year's Q1 of the demo through the API (the quick greedy method) and
 /// publishes it, which queues an invitation per invitee with a mail address.
-async fn plan_and_publish_by_api(api: &Api) {
-    let body = json!({
-        "period": "2027Q1",
-        "planning_date": "2026-11-23",
-        "time_limit_seconds": 5,
-        "method": "greedy",
-    });
-    let res = api.post_json("/api/v1/plans", &body).await;
-    let status = res.status();
-    let run: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(status, 202, "POST /api/v1/plans {body}: {run}");
-    let id = run["id"].as_i64().expect("run id");
-    let start = Instant::now();
-    loop {
-        let run: serde_json::Value = api.get_json(&format!("/api/v1/plans/{id}")).await;
-        match run["status"].as_str().unwrap() {
-            "done" => {
-                assert_eq!(run["result"]["valid"], true, "{}", run["result"]);
-                break;
-            }
-            "failed" => panic!("plan run {id} failed: {}", run["last_error"]),
-            _ => {}
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "plan run {id} did not finish: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let res = api
-        .post_json(&format!("/api/v1/plans/{id}/publish"), &json!({}))
-        .await;
-    let status = res.status();
-    let summary = res.text().await.unwrap();
-    assert_eq!(status, 200, "publish plan run {id}: {summary}");
-}
 
 /// The first invitation the mail worker writes to the local outbox (the folder is empty
 /// before the publication): its file name and raw message.
@@ -824,7 +794,7 @@ async fn answer_through_the_link(client: &Client, app: &TestApp) {
         .await
         .unwrap();
     let api = app.api(&token);
-    plan_and_publish_by_api(&api).await;
+    crate::support::plan_and_publish(&api, "2027Q1", Some("2026-11-23")).await;
 
     // The invitation: its answer link, the meeting (by the calendar UID) and the invitee (by
     // the recipient's address).
@@ -1146,4 +1116,925 @@ async fn record_and_read_indicators(client: &Client, app: &TestApp) {
     )
     .await;
     assert_eq!(actual, "1");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The vacancy board as one grid, and the navigation on one line at 1280 px.
+
+/// The height of the whole document (what a reader scrolls through), in CSS pixels.
+async fn page_height(client: &Client) -> i64 {
+    client
+        .execute(
+            "return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight);",
+            vec![],
+        )
+        .await
+        .expect("page height")
+        .as_i64()
+        .expect("a number")
+}
+
+/// A Chromium DevTools command through ChromeDriver's `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct DevTools {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Renders the page as for `media` ("print"; "" for the screen again).
+async fn emulate_media(client: &Client, media: &str) {
+    client
+        .issue_cmd(DevTools {
+            cmd: "Emulation.setEmulatedMedia",
+            params: json!({ "media": media }),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("emulate {media:?} media: {e}"));
+}
+
+/// Logs `username` (password [`renkei::demo::DEMO_PASSWORD`] or `password`) in through the form
+/// and waits for `next`.
+async fn log_in_as(client: &Client, app: &TestApp, username: &str, password: &str, next: &str) {
+    // Forget the previous session (on a blank start page there is nothing to forget).
+    let _ = client.delete_all_cookies().await;
+    let login: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    client
+        .goto(&app.url(&format!("/login?{login}")))
+        .await
+        .expect("open the login page");
+    for (id, value) in [("username", username), ("password", password)] {
+        client
+            .wait()
+            .for_element(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(client, "form[action='/login'] button[type='submit']").await;
+    let path = next.split('?').next().unwrap().to_string();
+    wait_for_url(client, next, |u| u.path() == path).await;
+}
+
+/// The navigation's top items all stand on one line (the same top), and the nav is one line
+/// high; returns the nav's height.
+async fn assert_nav_on_one_line(client: &Client, what: &str) -> f64 {
+    let out = client
+        .execute(
+            "const items = Array.from(document.querySelectorAll('nav.nav > ul > li'));
+             return [items.length, new Set(items.map(li => Math.round(li.getBoundingClientRect().top))).size,
+                     document.querySelector('nav.nav').getBoundingClientRect().height,
+                     parseFloat(getComputedStyle(document.querySelector('nav.nav a')).lineHeight)];",
+            vec![],
+        )
+        .await
+        .expect("nav geometry");
+    let items = out[0].as_u64().unwrap();
+    let lines = out[1].as_u64().unwrap();
+    let height = out[2].as_f64().unwrap();
+    let line = out[3].as_f64().unwrap();
+    assert!(items >= 7, "{what}: {items} nav items");
+    assert_eq!(
+        lines, 1,
+        "{what}: the nav's {items} items stand on {lines} lines"
+    );
+    // One line of text plus the links' padding (.5em above and below) and the border.
+    assert!(
+        height < line * 2.0,
+        "{what}: the nav is {height} px high, more than one line ({line} px a line)"
+    );
+    height
+}
+
+/// Hub staff read the demo's vacancy board at 1280 px: one grid (one table), its night header
+/// and bed column stay in view while it scrolls, the labels do not break inside names, the
+/// region scrolls from the keyboard, the print stylesheet turns it into A4 landscape pages; the
+/// page's height is printed (the old board of cards was 13,241 px). The navigation fits one
+/// line in both languages and its menus open from the keyboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vacancy_board_is_one_grid_and_the_nav_one_line() {
+    on_the_demo_in_a_browser(
+        Duration::from_secs(180),
+        "the vacancy board",
+        read_the_board,
+    )
+    .await;
+}
+
+async fn read_the_board(client: &Client, app: &TestApp) {
+    client
+        .set_window_size(1280, 1000)
+        .await
+        .expect("window size");
+    log_in_as(
+        client,
+        app,
+        renkei::demo::placement::DEMO_HUB_USERNAME,
+        renkei::demo::DEMO_PASSWORD,
+        "/placement",
+    )
+    .await;
+    let height = page_height(client).await;
+    let tables = client
+        .find_all(Locator::Css("main table"))
+        .await
+        .unwrap()
+        .len();
+    println!(
+        "vacancy board (demo, 14 nights, 1280 px): page height {height} px, {tables} table(s)"
+    );
+    save_screenshot(client, "board-grid.png").await;
+    assert_eq!(tables, 1, "the board is one grid");
+    assert!(
+        height <= 2000,
+        "the board page is {height} px tall; the grid scrolls in its own region"
+    );
+    let region = client
+        .find(Locator::Css(".board-scroll"))
+        .await
+        .expect("the grid's scroll region");
+    assert_eq!(region.attr("tabindex").await.unwrap().as_deref(), Some("0"));
+    assert_eq!(
+        region.attr("role").await.unwrap().as_deref(),
+        Some("region")
+    );
+    assert!(!region
+        .attr("aria-label")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .is_empty());
+    // Each of the demo's facilities (the hub's, five short stays, five group homes) is a group of rows, with its rooms and beds under it.
+    let facilities = client
+        .find_all(Locator::Css("table.board tr.fac"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(facilities, 11, "the demo's 11 facilities");
+    // No name breaks inside: every room and bed name is one line box (one client rect), and
+    // the hub's emergency room keeps its name on one line.
+    let broken: Vec<serde_json::Value> = client
+        .execute(
+            "return Array.from(document.querySelectorAll('table.board .nm, table.board .fac-name'))
+                 .filter(e => e.getClientRects().length > 1).map(e => e.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(broken.is_empty(), "names broken over lines: {broken:?}");
+    let widest = client
+        .execute(
+            "const e = Array.from(document.querySelectorAll('table.board th.bed .nm')).find(e => e.textContent.includes('緊急用居室'));
+             const r = e.getBoundingClientRect(); return [r.width, r.height, parseFloat(getComputedStyle(e).lineHeight)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        widest[1].as_f64().unwrap() < widest[2].as_f64().unwrap() * 1.5,
+        "緊急用居室 stands on one line: {widest}"
+    );
+    // Keyboard: focus the region and page down and right; it scrolls.
+    region
+        .send_keys(&format!(
+            "{}{}{}",
+            char::from(fantoccini::key::Key::PageDown),
+            char::from(fantoccini::key::Key::End),
+            char::from(fantoccini::key::Key::Right)
+        ))
+        .await
+        .expect("keys to the region");
+    // Keyboard scrolling is animated: wait for it (up to 3 s).
+    let start = Instant::now();
+    let scrolled = loop {
+        let scrolled = client
+            .execute(
+                "const r = document.querySelector('.board-scroll');
+                 return [document.activeElement === r, r.scrollTop, r.scrollHeight > r.clientHeight];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if scrolled[1].as_f64().unwrap_or(0.0) > 0.0 || start.elapsed() > Duration::from_secs(3) {
+            break scrolled;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(scrolled[0], true, "the region has the focus: {scrolled}");
+    assert_eq!(
+        scrolled[2], true,
+        "the grid is taller than its region: {scrolled}"
+    );
+    assert!(
+        scrolled[1].as_f64().unwrap() > 0.0,
+        "PageDown scrolled the region: {scrolled}"
+    );
+    save_screenshot(client, "board-grid-keyboard.png").await;
+    // Sticky: a month of nights is wider than the window; scrolled down and right, the night
+    // header still sits at the region's top and the bed column at its left.
+    client.goto(&app.url("/placement?days=31")).await.unwrap();
+    let sticky = client
+        .execute(
+            "const r = document.querySelector('.board-scroll');
+             r.scrollTop = r.scrollHeight; r.scrollLeft = 300;
+             const top = r.getBoundingClientRect();
+             const head = document.querySelector('table.board thead th.night').getBoundingClientRect();
+             const rows = Array.from(document.querySelectorAll('table.board th.bed'));
+             const last = rows[rows.length - 1].getBoundingClientRect();
+             r.scrollIntoView();
+             return [Math.round(head.top - top.top), Math.round(last.left - top.left), r.scrollLeft, r.scrollTop];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        sticky[0].as_f64().unwrap().abs() <= 2.0,
+        "the night header stays at the top: {sticky}"
+    );
+    assert!(
+        sticky[1].as_f64().unwrap().abs() <= 2.0,
+        "the bed column stays at the left: {sticky}"
+    );
+    assert!(
+        sticky[2].as_f64().unwrap() > 0.0 && sticky[3].as_f64().unwrap() > 0.0,
+        "the region scrolled right and down: {sticky}"
+    );
+    save_screenshot(client, "board-grid-scrolled.png").await;
+    // Only the grid scrolls sideways, never the page.
+    let wide = client
+        .execute(
+            "const w = document.documentElement.clientWidth;
+             const out = Array.from(document.querySelectorAll('body *'))
+               .filter(e => !e.closest('.board-scroll') && e.getBoundingClientRect().right > w + 1)
+               .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+             return [document.documentElement.scrollWidth, w, out.slice(0, 10)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        wide[0].as_f64().unwrap() <= wide[1].as_f64().unwrap(),
+        "the page scrolls sideways (scroll width, window width, elements past the edge): {wide}"
+    );
+    // The legend shows each symbol on its colour, with its word.
+    let legend = text_of(client, "ul.legend").await;
+    for word in [
+        "○ 空き",
+        "？ 空き（未確認）",
+        "△ 仮押さえ",
+        "● 緊急入所",
+        "× 利用中",
+    ] {
+        assert!(legend.contains(word), "{word} in the legend: {legend}");
+    }
+    // Print: an A4 landscape page rule, and the grid unrolled (no scroll region, nothing sticky).
+    let print = client
+        .execute(
+            "const rules = [];
+             for (const s of document.styleSheets) for (const r of s.cssRules)
+               if (r.media && Array.from(r.media).includes('print')) for (const x of r.cssRules) rules.push(x.cssText);
+             return rules.join('\\n');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let print = print.as_str().unwrap().to_lowercase();
+    assert!(print.contains("size: a4 landscape"), "{print}");
+    assert!(
+        print.contains(".board-scroll { overflow: visible; max-height: none;"),
+        "{print}"
+    );
+
+    // Rendered for print, the grid of 14 nights, and of a month, fits the width of an A4
+    // landscape page (297 mm less the 10 mm margins: 277 mm, 1,047 CSS px) and is one
+    // unrolled table.
+    for (path, nights) in [("/placement", 14), ("/placement?days=31", 31)] {
+        client.goto(&app.url(path)).await.unwrap();
+        emulate_media(client, "print").await;
+        let printed = client
+            .execute(
+                "const r = document.querySelector('.board-scroll');
+                 const t = document.querySelector('table.board');
+                 return [t.getBoundingClientRect().width, getComputedStyle(r).overflowY,
+                         getComputedStyle(document.querySelector('table.board thead th')).position,
+                         getComputedStyle(document.querySelector('nav.nav')).display,
+                         getComputedStyle(document.querySelector('form.board-filters')).display];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if nights == 31 {
+            save_screenshot(client, "board-print-31-nights.png").await;
+        }
+        emulate_media(client, "").await;
+        println!(
+            "vacancy board printed, {nights} nights: table {} px wide (A4 landscape: 1047 px)",
+            printed[0]
+        );
+        assert!(
+            printed[0].as_f64().unwrap() <= 1047.0,
+            "the printed grid of {nights} nights is wider than A4 landscape: {printed}"
+        );
+        assert_eq!(
+            printed,
+            json!([printed[0], "visible", "static", "none", "none"]),
+            "printed: unrolled, nothing sticky, no menu or filters"
+        );
+    }
+
+    // The navigation: one line at 1280 px, for the administrator (who has every item) in both
+    // languages; its menus open and are followed from the keyboard.
+    log_in_as(
+        client,
+        app,
+        renkei::demo::DEMO_USERNAME,
+        renkei::demo::DEMO_PASSWORD,
+        "/placement",
+    )
+    .await;
+    let ja = assert_nav_on_one_line(client, "Japanese, 1280 px").await;
+    save_screenshot(client, "nav-ja.png").await;
+    client
+        .goto(&app.url("/lang/en?next=%2Fplacement"))
+        .await
+        .unwrap();
+    wait_for_heading(client, "Vacancy board").await;
+    let en = assert_nav_on_one_line(client, "English, 1280 px").await;
+    println!("navigation at 1280 px: {ja} px high in Japanese, {en} px in English");
+    let summary = client
+        .find(Locator::Css("nav.nav details summary"))
+        .await
+        .unwrap();
+    // Space on a focused summary toggles it; WebDriver's element send_keys focuses it first.
+    summary.send_keys(" ").await.unwrap();
+    let open = client
+        .execute(
+            "return document.querySelector('nav.nav details').open;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(open, true, "the menu opens from the keyboard");
+    save_screenshot(client, "nav-en-open.png").await;
+    // Escape closes it and leaves the focus on its button (static/nav.js); Space opens it again.
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(fantoccini::key::Key::Escape).to_string())
+        .await
+        .unwrap();
+    let closed = client
+        .execute(
+            "const d = document.querySelector('nav.nav details');
+             return [d.open, document.activeElement === d.querySelector('summary')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed, json!([false, true]), "Escape closes the menu");
+    summary.send_keys(" ").await.unwrap();
+    client
+        .execute(
+            "document.querySelector('nav.nav details ul a').focus();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+        .await
+        .unwrap();
+    wait_for_url(client, "the first master-data list", |u| {
+        u.path() == "/master/organisations"
+    })
+    .await;
+}
+
+/// A generated municipality of 2,000 beds (the engine's benchmark generator, four weeks of
+/// bookings) loaded through the store; returns the number of facilities.
+async fn load_2000_beds(db: &renkei::store::Db, user: &renkei::store::tenancy::User) -> usize {
+    use renkei::placement::{BedInput, FacilityInput, RoomInput, ValidOccupancy};
+    use renkei_solver::placement::generate;
+    use renkei_solver::placement::model::Nights;
+    let inst = generate::instance(2000, 28, 10, 7);
+    for f in &inst.facilities {
+        let org = format!("ORG-{}", f.id);
+        sqlx::query("INSERT INTO organisations (municipality_id, code, name, kind, created_at, updated_at) VALUES ($1, $2, $3, 'short_stay', '', '')")
+            .bind(user.municipality_id.0)
+            .bind(&org)
+            .bind(&f.name)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let rooms: Vec<_> = inst.rooms.iter().filter(|r| r.facility == f.id).collect();
+        let input = FacilityInput {
+            code: format!("F-{}", f.id),
+            organisation: org,
+            name: f.name.clone(),
+            kind: renkei::placement::slug(&f.kind),
+            x_km: f.location.x_km,
+            y_km: f.location.y_km,
+            disability_types: f
+                .disability_types
+                .iter()
+                .map(renkei::placement::slug)
+                .collect(),
+            adults: f.adults,
+            children: f.children,
+            medical_care: f.medical_care.iter().map(renkei::placement::slug).collect(),
+            behavioural_support: f.behavioural_support,
+            night_staff: f.night_staff,
+            contact_email: String::new(),
+            rooms: rooms
+                .iter()
+                .map(|r| RoomInput {
+                    name: r.name.clone(),
+                    sex_policy: renkei::placement::slug(&r.sex_policy),
+                    beds: inst
+                        .beds
+                        .iter()
+                        .filter(|b| b.room == r.id)
+                        .map(|b| BedInput {
+                            name: b.name.clone(),
+                            wheelchair: b.wheelchair,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        let valid = input.parse().unwrap_or_else(|e| panic!("{e:?}"));
+        let id = db.create_facility(user, &valid).await.unwrap();
+        let row = db.facility(user.municipality_id, id).await.unwrap();
+        // Beds are created in the order given, so they pair up with the generator's.
+        let generated: Vec<u32> = rooms
+            .iter()
+            .flat_map(|r| inst.beds.iter().filter(|b| b.room == r.id).map(|b| b.id))
+            .collect();
+        let mut items = Vec::new();
+        for ((_, bed), gid) in row.beds().zip(generated) {
+            let mut nights: Vec<_> = inst.taken.iter().filter(|t| t.bed == gid).collect();
+            nights.sort_by_key(|t| t.night);
+            for t in nights {
+                items.push(ValidOccupancy {
+                    bed_id: bed.id,
+                    nights: Nights::new(t.night, t.night.succ_opt().unwrap()),
+                    occupied: true,
+                    sex: t.sex,
+                });
+            }
+        }
+        db.set_occupancy(
+            user.municipality_id,
+            renkei::store::placement::Actor::User(user),
+            id,
+            &items,
+        )
+        .await
+        .unwrap();
+    }
+    inst.facilities.len()
+}
+
+/// A municipality with 2,000 beds: the board answers a page of facilities at a time; the time
+/// to answer, the page's size and height are printed, and bounded so that it stays usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_of_2000_beds_stays_usable() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let t = crate::support::tenant(app.db(), "big").await;
+    app.db()
+        .create_user(
+            t.id,
+            "big-hub",
+            "大規模 拠点",
+            &renkei::auth::hash_password(crate::support::PASSWORD).unwrap(),
+            renkei::auth::Role::HubStaff,
+        )
+        .await
+        .unwrap();
+    let hub = app.db().user_by_username("big-hub").await.unwrap().unwrap();
+    let started = Instant::now();
+    let facilities = load_2000_beds(app.db(), &hub).await;
+    println!(
+        "2,000 beds in {facilities} facilities loaded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let pages = facilities.div_ceil(renkei::web::BOARD_PAGE_FACILITIES);
+    let web = crate::support::logged_in_client(&app, "big-hub").await;
+    let from = renkei_solver::placement::generate::first_night();
+    for (q, what) in [("", "first page"), ("&sex=female&wheelchair=1", "filtered")] {
+        let url = app.url(&format!("/placement?from={from}&days=14{q}"));
+        // The first answer warms the connection and the templates; the second is timed.
+        let _ = crate::support::get_text(&web, &url).await;
+        let t0 = Instant::now();
+        let res = crate::support::get_page(&web, &url).await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        let took = t0.elapsed();
+        let rows = html.matches("<th scope=\"row\" class=\"bed\">").count();
+        println!(
+            "2,000-bed board, {what}, 14 nights: answered in {} ms, {} KiB of HTML, {rows} bed rows of {} facilities, {pages} pages",
+            took.as_millis(),
+            html.len() / 1024,
+            html.matches("<tr class=\"fac\">").count()
+        );
+        assert!(html.len() < 1024 * 1024, "{} bytes", html.len());
+        assert!(took < Duration::from_secs(5), "{what} took {took:?}");
+        assert!(
+            html.contains("rel=\"next\""),
+            "a link to the next facilities"
+        );
+    }
+    let driver = ChromeDriver::start();
+    let client = connect(&driver).await;
+    let result = tokio::time::timeout(Duration::from_secs(120), async {
+        client.set_window_size(1280, 1000).await.unwrap();
+        let next = format!("/placement?from={from}&days=14");
+        log_in_as(&client, &app, "big-hub", crate::support::PASSWORD, &next).await;
+        for (page, shot) in [(1, "board-2000-beds.png"), (pages, "board-2000-beds-last.png")] {
+            let t0 = Instant::now();
+            client
+                .goto(&app.url(&format!("{next}&page={page}")))
+                .await
+                .unwrap();
+            let load = t0.elapsed();
+            let height = page_height(&client).await;
+            let grid = client
+                .execute(
+                    "return document.querySelector('.board-scroll').scrollHeight;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            println!(
+                "2,000-bed board in the browser, page {page} of {pages}: loaded in {} ms, page height {height} px, grid {grid} px inside its region",
+                load.as_millis()
+            );
+            save_screenshot(&client, shot).await;
+            assert!(height <= 2000, "page {page}: page height {height} px");
+        }
+    })
+    .await;
+    let _ = client.close().await;
+    drop(driver);
+    result.expect("the 2,000-bed board in the browser took more than 2 minutes");
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accessibility as a test: axe-core on every page, for every role.
+
+/// axe-core 4.14.1 by Deque Systems (npm `axe-core`), vendored unmodified under its licence,
+/// MPL-2.0, which allows shipping the file as is with its notice (`tests/support/axe/`).
+const AXE_SOURCE: &str = include_str!("support/axe/axe.min.js");
+
+/// The rules of WCAG 2.0 and 2.1, levels A and AA.
+const AXE_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/// One axe violation on one page.
+struct Violation {
+    page: String,
+    role: String,
+    rule: String,
+    impact: String,
+    help: String,
+    nodes: u64,
+    targets: Vec<String>,
+}
+
+/// Runs axe-core on the current document and returns its violations. The script is injected
+/// through WebDriver, which the page's Content-Security-Policy does not govern.
+async fn axe_violations(client: &Client, page: &str, role: &str) -> Vec<Violation> {
+    let loaded = client
+        .execute("return typeof window.axe === 'object';", vec![])
+        .await
+        .expect("ask for axe");
+    if loaded != json!(true) {
+        let script = [AXE_SOURCE, "\n;return typeof window.axe;"].concat();
+        let kind = client
+            .execute(&script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("inject axe-core into {page}: {e}"));
+        assert_eq!(kind, "object", "axe-core did not load on {page}");
+    }
+    let out = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag', values: arguments[0] }, resultTypes: ['violations'] })
+               .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact || 'none', help: v.help,
+                      nodes: v.nodes.length, targets: v.nodes.slice(0, 6).map(n => n.target.join(' ')) }))))
+               .catch(e => done({ error: String(e) }));",
+            vec![json!(AXE_TAGS)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("axe.run on {page}: {e}"));
+    let Some(list) = out.as_array() else {
+        panic!("axe.run failed on {page}: {out}")
+    };
+    list.iter()
+        .map(|v| Violation {
+            page: page.to_string(),
+            role: role.to_string(),
+            rule: v["id"].as_str().unwrap_or_default().to_string(),
+            impact: v["impact"].as_str().unwrap_or_default().to_string(),
+            help: v["help"].as_str().unwrap_or_default().to_string(),
+            nodes: v["nodes"].as_u64().unwrap_or_default(),
+            targets: v["targets"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The route a link leads to, with ids as `{n}` and query values dropped (`/placement/requests/{n}`,
+/// `/calendar?fy`): each is checked once per role.
+fn route_of(url: &url::Url) -> String {
+    let path: Vec<String> = url
+        .path_segments()
+        .map(|s| {
+            s.map(|seg| {
+                if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) {
+                    "{n}".to_string()
+                } else {
+                    seg.to_string()
+                }
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    let mut keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    keys.sort();
+    keys.dedup();
+    format!("/{}?{}", path.join("/"), keys.join("&"))
+}
+
+/// Links the crawl does not follow: downloads (CSV, XLSX, iCalendar, raw mail), the language
+/// switch and logging out (they change the session), the API and static files.
+fn is_page_link(url: &url::Url) -> bool {
+    let p = url.path();
+    !(p.starts_with("/api/")
+        || p.starts_with("/static/")
+        || p.starts_with("/lang/")
+        || p.starts_with("/feeds/")
+        || p == "/logout"
+        || p.ends_with("/export")
+        || p.ends_with("/message")
+        || p.ends_with(".ics")
+        || url.query_pairs().any(|(k, v)| k == "format" && v != "html"))
+}
+
+/// Every page `role` reaches by links from `start` (one per route), each checked by axe.
+async fn axe_every_page(
+    client: &Client,
+    app: &TestApp,
+    role: &str,
+    start: &[&str],
+    found: &mut Vec<Violation>,
+) -> usize {
+    let origin = url::Url::parse(&app.url("/")).unwrap().origin();
+    let mut queue: std::collections::VecDeque<String> =
+        start.iter().map(|s| s.to_string()).collect();
+    let mut seen: std::collections::HashSet<String> = queue
+        .iter()
+        .map(|s| route_of(&url::Url::parse(&app.url(s)).unwrap()))
+        .collect();
+    let mut pages = 0;
+    while let Some(path) = queue.pop_front() {
+        client.goto(&app.url(&path)).await.unwrap();
+        let url = client.current_url().await.unwrap();
+        assert_ne!(
+            url.path(),
+            "/login",
+            "{role}: {path} sent the browser to the login page"
+        );
+        found.extend(axe_violations(client, &path, role).await);
+        pages += 1;
+        assert!(
+            pages <= 120,
+            "{role}: more than 120 routes; is the crawl looping?"
+        );
+        let links = client
+            .execute(
+                "return Array.from(document.querySelectorAll('a[href]'), a => a.href);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        for link in links.as_array().unwrap() {
+            let Ok(mut next) = url::Url::parse(link.as_str().unwrap_or_default()) else {
+                continue;
+            };
+            next.set_fragment(None);
+            if next.origin() != origin || !is_page_link(&next) {
+                continue;
+            }
+            if seen.insert(route_of(&next)) {
+                let mut target = next.path().to_string();
+                if let Some(q) = next.query() {
+                    target = format!("{target}?{q}");
+                }
+                queue.push_back(target);
+            }
+        }
+    }
+    pages
+}
+
+/// axe-core (WCAG 2.0/2.1 A and AA) on every page each role reaches from the home page by
+/// links (administrator, coordinator, hub staff, viewer), on the login and error pages, on an
+/// invitee's answer page and on a facility's no-login page. Any serious or critical
+/// violation fails the test with its page, rule, impact and elements.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_no_serious_violation_on_any_page_for_any_role() {
+    on_the_demo_in_a_browser(
+        Duration::from_secs(900),
+        "axe on every page",
+        axe_on_the_demo,
+    )
+    .await;
+}
+
+async fn axe_on_the_demo(client: &Client, app: &TestApp) {
+    client
+        .set_window_size(1280, 1000)
+        .await
+        .expect("window size");
+    let db = app.db();
+    let admin = db
+        .user_by_username(renkei::demo::DEMO_USERNAME)
+        .await
+        .unwrap()
+        .expect("the demo administrator");
+    let hash = renkei::auth::hash_password(renkei::demo::DEMO_PASSWORD).unwrap();
+    for (username, role) in [
+        ("axe-coordinator", renkei::auth::Role::Coordinator),
+        ("axe-viewer", renkei::auth::Role::Viewer),
+    ] {
+        db.create_user(admin.municipality_id, username, username, &hash, role)
+            .await
+            .unwrap();
+    }
+    // A published quarter, so that plan, meeting and answer pages exist.
+    let token = renkei::auth::create_api_token(db, &admin, "axe")
+        .await
+        .unwrap();
+    let api = app.api(&token);
+    crate::support::plan_and_publish(&api, "2027Q1", Some("2026-11-23")).await;
+    let facility_url = {
+        let facilities: Vec<serde_json::Value> = api.get_json("/api/v1/placement/facilities").await;
+        let id = facilities[0]["id"].as_i64().unwrap();
+        let link: serde_json::Value = api
+            .post_json(
+                &format!("/api/v1/placement/facilities/{id}/link"),
+                &json!({}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let url = link["url"].as_str().expect("a facility link").to_string();
+        url[url.find("/facility/").unwrap()..].to_string()
+    };
+
+    let mut found = Vec::new();
+    let mut checked: Vec<(String, usize)> = Vec::new();
+    for (role, username) in [
+        ("admin", renkei::demo::DEMO_USERNAME),
+        ("coordinator", "axe-coordinator"),
+        ("hub_staff", renkei::demo::placement::DEMO_HUB_USERNAME),
+        ("viewer", "axe-viewer"),
+    ] {
+        log_in_as(client, app, username, renkei::demo::DEMO_PASSWORD, "/").await;
+        let pages = axe_every_page(client, app, role, &["/"], &mut found).await;
+        checked.push((role.to_string(), pages));
+    }
+    // An administrator's pages in English too (the words differ, so may the problems).
+    log_in_as(
+        client,
+        app,
+        renkei::demo::DEMO_USERNAME,
+        renkei::demo::DEMO_PASSWORD,
+        "/",
+    )
+    .await;
+    // The navigation's menus open (closed, axe does not look inside them).
+    client
+        .execute(
+            "document.querySelectorAll('nav.nav details').forEach(d => d.open = true);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found.extend(axe_violations(client, "/ (menus open)", "admin").await);
+    checked.push(("admin, menus open".to_string(), 1));
+    client.goto(&app.url("/lang/en?next=%2F")).await.unwrap();
+    let pages = axe_every_page(client, app, "admin (English)", &["/"], &mut found).await;
+    checked.push(("admin (English)".to_string(), pages));
+
+    // No login: the login page, an unknown page, the invitee's answer page, the facility's page.
+    client.delete_all_cookies().await.unwrap();
+    let (_, raw) = first_invitation(Path::new(&app.config.outbox_dir)).await;
+    let text = smtp::parse(&raw).text.expect("the invitation's text");
+    let at = text.find("/answer/").expect("an answer link");
+    let answer: String = text[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '>')
+        .collect();
+    let mut anonymous = 0;
+    for path in ["/login", "/no-such-page", &answer, &facility_url] {
+        client.goto(&app.url(path)).await.unwrap();
+        let shown = if path.starts_with("/answer/") {
+            "/answer/{token}"
+        } else if path.starts_with("/facility/") {
+            "/facility/{token}"
+        } else {
+            path
+        };
+        found.extend(axe_violations(client, shown, "no login").await);
+        anonymous += 1;
+    }
+    checked.push(("no login".to_string(), anonymous));
+
+    // The figures, then the serious and critical violations in full.
+    let total: usize = checked.iter().map(|(_, n)| n).sum();
+    println!(
+        "axe-core {} (WCAG 2.0/2.1 A, AA): {total} page checks",
+        json!(AXE_TAGS)
+    );
+    for (role, n) in &checked {
+        println!("  {role}: {n} pages");
+    }
+    for impact in ["critical", "serious", "moderate", "minor"] {
+        let of: Vec<&Violation> = found.iter().filter(|v| v.impact == impact).collect();
+        let nodes: u64 = of.iter().map(|v| v.nodes).sum();
+        println!("  {impact}: {} violations on {} elements", of.len(), nodes);
+    }
+    let mut report = String::new();
+    for v in &found {
+        report.push_str(&format!(
+            "\n  [{}] {} ({}) on {} as {}: {} element(s): {}",
+            v.impact,
+            v.rule,
+            v.help,
+            v.page,
+            v.role,
+            v.nodes,
+            v.targets.join(" | ")
+        ));
+    }
+    if !report.is_empty() {
+        println!("axe violations:{report}");
+    }
+    let serious: Vec<&Violation> = found
+        .iter()
+        .filter(|v| v.impact == "serious" || v.impact == "critical")
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "{} serious or critical axe violations (all listed above):{}",
+        serious.len(),
+        serious
+            .iter()
+            .map(|v| format!(
+                "\n  [{}] {} on {} as {}: {}",
+                v.impact,
+                v.rule,
+                v.page,
+                v.role,
+                v.targets.join(" | ")
+            ))
+            .collect::<String>()
+    );
 }

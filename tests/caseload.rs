@@ -874,3 +874,70 @@ async fn a_closed_referral_gives_its_case_back(engine: Engine) {
     );
 }
 both_engines!(a_closed_referral_gives_its_case_back);
+
+/// The page imports counts from an uploaded file (all or nothing, row errors listed) and
+/// closes a referral with a reason, each saying what it did.
+async fn the_page_imports_counts_and_closes_referrals(engine: Engine) {
+    let s = setup(engine).await;
+    let api = s.app.api(&s.coordinator);
+    let c = logged_in_client(&s.app, "kumamoto-coordinator").await;
+    let page = get_text(&c, &s.app.url("/caseload")).await;
+    assert!(page.contains(r#"action="/caseload/import""#), "{page}");
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let upload = |text: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("counts.csv"),
+            );
+        c.post(s.app.url("/caseload/import")).multipart(form).send()
+    };
+    // A file with a bad row changes nothing and says which row.
+    let res = upload("code,cases\nW1,74\nXX,3\n").await.unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.headers().get("location"));
+    let text = res.text().await.unwrap();
+    assert!(text.contains("3行目") && text.contains("XX"), "{text}");
+    assert_eq!(board(&api).await["W1"]["cases"], 70, "nothing written");
+    let res = upload("code,cases\nW1,74\nE1,49\n").await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/caseload?imported=2");
+    let page = get_text(&c, &s.app.url("/caseload?imported=2")).await;
+    assert!(page.contains("件数を取り込みました（2行）"));
+    let b = board(&api).await;
+    assert_eq!(
+        (b["W1"]["cases"].clone(), b["E1"]["cases"].clone()),
+        (json!(74), json!(49))
+    );
+
+    // Closing: a reason is required; then the referral leaves the list.
+    let id = referral(&api, json!({"code": "R-PAGE", "ward": "東区"})).await;
+    let page = get_text(&c, &s.app.url("/caseload")).await;
+    assert!(page.contains(&format!(r#"action="/caseload/referrals/{id}/close""#)));
+    let close = format!("/caseload/referrals/{id}/close");
+    let res = post_form(&c, &s.app.url(&close), &[("csrf", &csrf), ("reason", " ")]).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("理由を200文字以内"));
+    let res = post_form(
+        &c,
+        &s.app.url(&close),
+        &[("csrf", &csrf), ("reason", "本人が辞退")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(to, "/caseload?closed=R-PAGE");
+    let text = get_text(&c, &s.app.url(&to)).await;
+    assert!(text.contains("紹介を閉じました: R-PAGE"), "{text}");
+    assert!(!text.contains(&format!(r#"action="/caseload/referrals/{id}/close""#)));
+    let (_, referrals) = stored(&s.app).await;
+    assert!(
+        referrals.iter().all(|(rid, ..)| *rid != id),
+        "{referrals:?}"
+    );
+    // Viewers see neither form.
+    let v = logged_in_client(&s.app, "kumamoto-viewer").await;
+    let page = get_text(&v, &s.app.url("/caseload")).await;
+    assert!(!page.contains("/caseload/import") && !page.contains("/close\""));
+}
+both_engines!(the_page_imports_counts_and_closes_referrals);

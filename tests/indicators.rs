@@ -569,3 +569,67 @@ async fn recording_held_meetings(engine: Engine) {
     app.stop().await;
 }
 both_engines!(recording_held_meetings);
+
+/// The indicator settings form loads a preset for a contract year (Meguro's targets change
+/// from the second year), as the API does; a contract year that is not 1-30 is refused.
+async fn the_preset_form_takes_a_contract_year(engine: Engine) {
+    use renkei::indicators::presets::indicators_in_year;
+    use renkei::meetings::presets::Preset;
+    let app = TestApp::spawn(engine).await;
+    let t = crate::support::tenant(app.db(), "meguro").await;
+    let api = app.api(&t.admin_token);
+    let c = crate::support::logged_in_client(&app, "meguro-admin").await;
+    let csrf = crate::support::csrf_token(&c, &app.url("/indicators?fiscal_year=2027")).await;
+    let load = |year: &'static str| {
+        let (c, url, csrf) = (&c, app.url("/indicators/preset"), csrf.clone());
+        async move {
+            crate::support::post_form(
+                c,
+                &url,
+                &[
+                    ("csrf", &csrf),
+                    ("fiscal_year", "2027"),
+                    ("preset", "meguro"),
+                    ("contract_year", year),
+                ],
+            )
+            .await
+        }
+    };
+    let targets = |list: Vec<Value>| -> HashMap<String, u64> {
+        list.iter()
+            .map(|i| {
+                (
+                    i["code"].as_str().unwrap().to_string(),
+                    i["target"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let expected = |year| -> HashMap<String, u64> {
+        indicators_in_year(Preset::Meguro, year)
+            .into_iter()
+            .map(|i| (i.code, u64::from(i.target)))
+            .collect()
+    };
+    assert_ne!(expected(1), expected(2), "the preset changes in year 2");
+    for (typed, year) in [("2", 2), ("", 1)] {
+        let res = load(typed).await;
+        assert_eq!(res.status(), 303, "contract year {typed:?}");
+        let stored: Vec<Value> = api.get_json("/api/v1/indicators?fiscal_year=2027").await;
+        assert_eq!(targets(stored), expected(year), "contract year {typed:?}");
+    }
+    for bad in ["31", "two"] {
+        let res = load(bad).await;
+        assert_eq!(res.status(), 422, "{bad}");
+        assert!(res.text().await.unwrap().contains("契約年度"), "{bad}");
+    }
+    let stored: Vec<Value> = api.get_json("/api/v1/indicators?fiscal_year=2027").await;
+    assert_eq!(
+        targets(stored),
+        expected(1),
+        "a refused load changes nothing"
+    );
+    app.stop().await;
+}
+both_engines!(the_preset_form_takes_a_contract_year);

@@ -837,3 +837,67 @@ async fn bad_input_and_personal_data(engine: Engine) {
     assert_eq!(after - before, 2);
 }
 both_engines!(bad_input_and_personal_data);
+
+/// The board page is one grid (one table, a focusable labelled scroll region) and is read a
+/// page of facilities at a time: 25 facilities give 20 and 5, the filters stay in the paging
+/// links, and a page out of range is a bilingual 422 (as a bad `days` is) naming the range.
+async fn the_board_page_is_one_grid_paged_by_facility(engine: Engine) {
+    let (app, hub, _admin, _coordinator) = setup(engine).await;
+    let api = app.api(&hub);
+    for i in 1..=25 {
+        create_facility(&api, json!({
+            "code": format!("SS-{i:02}"), "organisation": "SS1", "name": format!("ショートステイ {i:02}"), "kind": "short_stay",
+            "disability_types": ["physical"], "x_km": 1.0, "y_km": 1.0,
+            "rooms": [{"name": format!("緊急用居室{i}"), "sex_policy": "any", "beds": [{"name": "A"}, {"name": "B"}]}]
+        }))
+        .await;
+    }
+    let web = crate::support::logged_in_client(&app, "kyoten-admin").await;
+    let page = |q: &str| app.url(&format!("/placement?from=2027-01-05&days=7{q}"));
+    let first = crate::support::get_text(&web, &page("&sex=female")).await;
+    assert_eq!(
+        first.matches("<table class=\"board\"").count(),
+        1,
+        "{first}"
+    );
+    assert!(
+        first.contains(r#"<div class="board-scroll" tabindex="0" role="region" aria-label="#),
+        "the grid is a focusable, labelled scroll region"
+    );
+    assert_eq!(first.matches("<tr class=\"fac\">").count(), 20);
+    assert_eq!(
+        first.matches("<th scope=\"row\" class=\"bed\">").count(),
+        40
+    );
+    // Seven nights: seven cells in each bed row, one night header each.
+    assert_eq!(first.matches("<th scope=\"col\" class=\"night").count(), 7);
+    assert_eq!(first.matches("<td class=\"cell ").count(), 40 * 7);
+    assert!(
+        first.contains("施設 1〜20（全25施設、1ページ20施設）・ベッド40床"),
+        "{first}"
+    );
+    assert!(first.contains("ショートステイ 20") && !first.contains("ショートステイ 21"));
+    // The next page keeps the nights and the filter.
+    // (minijinja escapes the slash too.)
+    let next = "&#x2f;placement?from=2027-01-05&amp;sex=female&amp;days=7&amp;page=2";
+    assert!(first.contains(next), "{first}");
+    let second = crate::support::get_text(&web, &page("&sex=female&page=2")).await;
+    assert_eq!(second.matches("<tr class=\"fac\">").count(), 5);
+    assert!(second.contains("ショートステイ 21") && !second.contains("ショートステイ 20<"));
+    assert!(second.contains("施設 21〜25（全25施設、1ページ20施設）・ベッド10床"));
+    assert!(
+        second.contains("<option value=\"female\" selected>"),
+        "the filter is kept"
+    );
+    for bad in ["&page=3", "&page=0"] {
+        let res = crate::support::get_page(&web, &page(bad)).await;
+        assert_eq!(res.status(), 422, "{bad}");
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("ページは1から2で指定してください") && body.contains("page is 1 to 2"),
+            "{body}"
+        );
+    }
+    app.stop().await;
+}
+both_engines!(the_board_page_is_one_grid_paged_by_facility);

@@ -226,14 +226,7 @@ pub(crate) async fn close_referral(
     let user = user.require_write()?;
     let id = id_of(path)?;
     let input = json::<CloseInput>(&body)?;
-    let reason = input.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(Error::Validation(vec![crate::master::FieldError::new(
-            "reason",
-            "理由を200文字以内で入力してください（例: 本人が辞退、支援終了）",
-            "give a reason of up to 200 characters (e.g. withdrawn, consultation ended)",
-        )]));
-    }
+    let reason = caseload::close_reason(&input.reason).map_err(Error::Validation)?;
     state.db.close_referral(user, id, reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -263,13 +256,7 @@ pub(crate) async fn import_counts(
     body: Bytes,
 ) -> Result<Json<CountsImported>> {
     let user = user.require_write()?;
-    let format = crate::transfer::FileFormat::sniff("", &body);
-    let table = crate::transfer::read_table(&body, format, crate::transfer::TextEncoding::Auto)?;
-    let offices = state.db.caseload_offices(user.municipality_id).await?;
-    let counts = caseload::parse_counts(&table, &offices).map_err(Error::Validation)?;
-    let updated = state.db.set_caseload_counts(user, &counts).await?;
-    Ok(Json(CountsImported {
-        rows: counts.len(),
-        updated,
-    }))
+    Ok(Json(
+        caseload::import_counts(&state.db, user, "", &body).await?,
+    ))
 }

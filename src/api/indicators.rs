@@ -125,16 +125,8 @@ pub(crate) async fn apply_preset(
             ),
         )])
     })?;
-    let year = input.contract_year.unwrap_or(1);
-    if !(1..=30).contains(&year) {
-        return Err(Error::Validation(vec![FieldError::new(
-            "contract_year",
-            format!("契約年度は1〜30で入力してください（開所の年度が1。入力値: {year}）"),
-            format!(
-                "the contract year must be 1 to 30 (1 is the year the center opened; got {year})"
-            ),
-        )]));
-    }
+    let year = crate::meetings::presets::check_contract_year(input.contract_year.unwrap_or(1))
+        .map_err(|e| Error::Validation(vec![e]))?;
     state
         .db
         .replace_indicators(user, fy, &presets::indicators_in_year(preset, year))

@@ -208,13 +208,8 @@ pub async fn add_preset(
         ))
     })?;
     if let Some(year) = contract_year {
-        if !(1..=30).contains(&year) {
-            return Err(Error::Validation(vec![crate::master::FieldError::new(
-                "contract_year",
-                format!("契約年度は1〜30で入力してください（開所の年度が1。入力値: {year}）"),
-                format!("the contract year must be 1 to 30 (1 is the year the center opened; got {year})"),
-            )]));
-        }
+        crate::meetings::presets::check_contract_year(year)
+            .map_err(|e| Error::Validation(vec![e]))?;
     }
     let specs = preset
         .series_in_year(contract_year.unwrap_or(1))

@@ -1181,13 +1181,17 @@ struct CreatedMany {
     ids: Vec<i64>,
 }
 
-/// Extra closures (臨時休業) of the user's municipality.
-#[utoipa::path(get, path = "/api/v1/calendar/closures", responses((status = 200, body = [Closure])))]
+/// Extra closures (臨時休業) of the user's municipality, a page at a time.
+#[utoipa::path(get, path = "/api/v1/calendar/closures", params(PageQuery), responses((status = 200, body = [Closure])))]
 async fn list_closures(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-) -> Result<Json<Vec<Closure>>> {
-    Ok(Json(state.db.closures(user.municipality_id).await?))
+    query: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response> {
+    let q = query.map_err(query_error)?.0;
+    let page = Page::parse(q.limit, q.offset)?;
+    let closures = state.db.closures(user.municipality_id).await?;
+    Ok(page_of(closures, page, "/api/v1/calendar/closures", &[]))
 }
 
 /// Closes the offices on each day of a range (reason required; shown on calendars).

@@ -728,15 +728,23 @@ pub(crate) struct PreventiveInput {
     note: String,
 }
 
-/// Preventive-support actions (予防的支援) for people at risk of an emergency.
-#[utoipa::path(get, path = "/api/v1/placement/preventive", responses((status = 200, body = Vec<PreventiveAction>), (status = 403, body = ErrorBody)))]
+/// Preventive-support actions (予防的支援) for people at risk of an emergency, a page at a
+/// time.
+#[utoipa::path(get, path = "/api/v1/placement/preventive", params(crate::api::PageQuery), responses((status = 200, body = Vec<PreventiveAction>), (status = 403, body = ErrorBody)))]
 pub(crate) async fn list_preventive(
     State(state): State<AppState>,
     user: ApiUser,
-) -> Result<Json<Vec<PreventiveAction>>> {
+    query: std::result::Result<Query<crate::api::PageQuery>, QueryRejection>,
+) -> Result<Response> {
     let user = user.require_hub()?;
-    Ok(Json(
-        state.db.preventive_actions(user.municipality_id).await?,
+    let q = query.map_err(query_error)?.0;
+    let page = crate::api::Page::parse(q.limit, q.offset)?;
+    let actions = state.db.preventive_actions(user.municipality_id).await?;
+    Ok(crate::api::page_of(
+        actions,
+        page,
+        "/api/v1/placement/preventive",
+        &[],
     ))
 }
 

@@ -186,6 +186,38 @@ pub struct CountsImported {
     pub updated: usize,
 }
 
+/// The reason given for closing a referral: required, at most 200 characters.
+pub fn close_reason(reason: &str) -> Result<&str, Vec<FieldError>> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(vec![FieldError::new(
+            "reason",
+            "理由を200文字以内で入力してください（例: 本人が辞退、支援終了）",
+            "give a reason of up to 200 characters (e.g. withdrawn, consultation ended)",
+        )]);
+    }
+    Ok(reason)
+}
+
+/// Imports a file of (office code, cases), CSV or XLSX (guessed from the name and bytes): all
+/// rows checked, then every count written in one conditional write, or nothing.
+pub async fn import_counts(
+    db: &Db,
+    user: &User,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<CountsImported> {
+    let format = crate::transfer::FileFormat::sniff(file_name, bytes);
+    let table = crate::transfer::read_table(bytes, format, crate::transfer::TextEncoding::Auto)?;
+    let offices = db.caseload_offices(user.municipality_id).await?;
+    let counts = parse_counts(&table, &offices).map_err(Error::Validation)?;
+    let updated = db.set_caseload_counts(user, &counts).await?;
+    Ok(CountsImported {
+        rows: counts.len(),
+        updated,
+    })
+}
+
 /// Reads an imported table of (office code, cases): every row checked, all or nothing.
 /// Field names say the file's row (`rows[2].cases`, the heading being row 1).
 pub fn parse_counts(

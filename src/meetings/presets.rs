@@ -5,6 +5,7 @@
 use renkei_solver::schedule::model::{CadencePeriod, MeetingKind};
 
 use super::spec::{CadenceSpec, OrgAttendance, PrecedenceSpec, Repeat, SeriesSpec};
+use crate::master::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -17,6 +18,40 @@ pub enum Preset {
     /// Hiratsuka: the indicator-driven series (24 case verifications, a visit per office,
     /// case reviews with offices, GSV).
     Hiratsuka,
+}
+
+/// A contract year (1 = the year the center opened; Meguro's cadences and targets change from
+/// the second): 1 to 30.
+pub fn check_contract_year(year: u32) -> Result<u32, FieldError> {
+    if (1..=30).contains(&year) {
+        Ok(year)
+    } else {
+        Err(FieldError::new(
+            "contract_year",
+            format!("契約年度は1〜30で入力してください（開所の年度が1。入力値: {year}）"),
+            format!(
+                "the contract year must be 1 to 30 (1 is the year the center opened; got {year})"
+            ),
+        ))
+    }
+}
+
+/// A contract year typed into a form: empty is none.
+pub fn parse_contract_year(text: &str) -> Result<Option<u32>, FieldError> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .parse::<u32>()
+            .map_err(|_| {
+                FieldError::new(
+                    "contract_year",
+                    format!("契約年度「{text}」は整数ではありません"),
+                    format!("contract year \"{text}\" is not a whole number"),
+                )
+            })
+            .and_then(check_contract_year)
+            .map(Some),
+    }
 }
 
 impl Preset {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -30,9 +30,17 @@ pub fn routes() -> Router<AppState> {
         .route("/caseload/referrals", post(add_referral_submit))
         .route("/caseload/assign", post(assign_submit))
         .route("/caseload/referrals/{id}/office", post(override_submit))
+        .route("/caseload/referrals/{id}/close", post(close_submit))
+        .route(
+            "/caseload/import",
+            post(import_submit).layer(axum::extract::DefaultBodyLimit::max(
+                // The file and the form's token.
+                crate::transfer::limits::FILE_BYTES + 64 * 1024,
+            )),
+        )
 }
 
-const WORDS: [(&str, &str, &str); 33] = [
+const WORDS: [(&str, &str, &str); 41] = [
     ("title", "計画相談の件数管理", "Planning-consultation case loads"),
     ("intro", "相談支援事業所ごとの計画相談の件数と上限です。新しい紹介は、上限を超えないように最適化で割り当てます（本人の区、前の事業所、必要な専門性、余裕のある事業所を優先）。",
      "Each consultation office's planning-consultation cases against its cap. New referrals are assigned by the optimizer without any office going over its cap (preferring the person's ward, their previous office, the specialities they need, and offices with room)."),
@@ -68,6 +76,14 @@ const WORDS: [(&str, &str, &str); 33] = [
     ("reason", "理由", "Reason"),
     ("nothing_open", "割当て待ちの紹介はありませんでした。", "No referral was waiting."),
     ("viewer", "閲覧者は変更できません。", "Viewers cannot change anything."),
+    ("close", "取り下げ・終了", "Withdraw or end"),
+    ("close_reason", "理由", "Reason"),
+    ("close_hint", "例: 本人が辞退、支援終了。割り当て済みなら事業所の件数が1件戻ります。", "e.g. withdrawn, consultation ended. An assigned referral gives its office the case back."),
+    ("close_button", "閉じる", "Close"),
+    ("import", "件数を取り込む", "Import the counts"),
+    ("import_hint", "CSVまたはXLSX。1行目に見出し「事業所コード」と「件数」（または code と cases）。1行でも誤りがあれば何も変わりません。", "CSV or XLSX with the headings code and cases (or 事業所コード and 件数) in row 1. If any row is wrong, nothing changes."),
+    ("import_file", "ファイル", "File"),
+    ("import_button", "取り込む", "Import"),
 ];
 
 fn labels() -> Vec<(&'static str, &'static str, &'static str)> {
@@ -77,6 +93,9 @@ fn labels() -> Vec<(&'static str, &'static str, &'static str)> {
         ("needs", "必要な専門性", "Needs"),
         ("previous_office_id", "前の事業所", "Previous office"),
         ("office_id", "事業所", "Office"),
+        ("reason", "理由", "Reason"),
+        ("file", "ファイル", "File"),
+        ("headings", "見出し", "Headings"),
     ]
 }
 
@@ -184,6 +203,10 @@ struct ShownQuery {
     added: Option<String>,
     #[serde(default)]
     chosen: Option<String>,
+    #[serde(default)]
+    closed: Option<String>,
+    #[serde(default)]
+    imported: Option<usize>,
 }
 
 async fn caseload_page(
@@ -196,6 +219,16 @@ async fn caseload_page(
         Some(Msg::new(
             format!("紹介を追加しました: {code}"),
             format!("Referral added: {code}"),
+        ))
+    } else if let Some(code) = q.closed {
+        Some(Msg::new(
+            format!("紹介を閉じました: {code}"),
+            format!("Referral closed: {code}"),
+        ))
+    } else if let Some(n) = q.imported {
+        Some(Msg::new(
+            format!("件数を取り込みました（{n}行）"),
+            format!("Counts imported ({n} rows)"),
         ))
     } else {
         q.chosen.map(|code| {
@@ -350,4 +383,82 @@ async fn override_submit(
         },
     )
     .await
+}
+
+/// Closes a referral (withdrawn, consultation ended) with a reason; an assigned one gives its
+/// office the case back. Conditional on the referral as it was read (409 otherwise).
+async fn close_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    path: Result<Path<String>, PathRejection>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let id = parse_page_id(&path.map_err(|_| Error::not_found("ページ", "page"))?.0)?;
+    let reason = form.get("reason").map(String::as_str).unwrap_or("");
+    let outcome = match caseload::close_reason(reason) {
+        Ok(reason) => {
+            let code = state
+                .db
+                .referral(session.user.municipality_id, id)
+                .await?
+                .code;
+            match state.db.close_referral(&session.user, id, reason).await {
+                Ok(()) => {
+                    let to = format!(
+                        "/caseload?closed={}",
+                        form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>()
+                    );
+                    return Ok(Redirect::to(&to).into_response());
+                }
+                Err(Error::Conflict(m)) => Extra {
+                    alert: Some(m),
+                    ..Extra::default()
+                },
+                Err(Error::Validation(errors)) => Extra {
+                    errors,
+                    ..Extra::default()
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(errors) => Extra {
+            errors,
+            ..Extra::default()
+        },
+    };
+    render(&state, lang, &session, outcome).await
+}
+
+/// Imports the offices' counts from a CSV or XLSX upload: all rows or none.
+async fn import_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    mut multipart: Multipart,
+) -> PageResult {
+    let (fields, file) = super::read_upload(&mut multipart).await?;
+    check_csrf(&session, &fields)?;
+    require_write(&session.user)?;
+    let outcome = match file {
+        Ok((name, bytes)) => caseload::import_counts(&state.db, &session.user, &name, &bytes).await,
+        Err(e) => Err(e),
+    };
+    let extra = match outcome {
+        Ok(done) => {
+            return Ok(Redirect::to(&format!("/caseload?imported={}", done.rows)).into_response())
+        }
+        Err(Error::Validation(errors)) => Extra {
+            errors,
+            ..Extra::default()
+        },
+        Err(Error::BadRequest(m) | Error::Conflict(m) | Error::TooLarge(m)) => Extra {
+            alert: Some(m),
+            ..Extra::default()
+        },
+        Err(e) => return Err(e.into()),
+    };
+    render(&state, lang, &session, extra).await
 }

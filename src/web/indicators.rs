@@ -71,6 +71,7 @@ fn words(lang: Lang) -> Value {
         ("settings", "指標の設定", "Indicator settings"),
         ("preset", "プリセットを読み込む（この年度の指標を置き換えます）", "Load a preset (replaces this year's indicators)"),
         ("load", "読み込む", "Load"),
+        ("contract_year_hint", "空欄は1年目。目黒型は2年目から目標が変わります（運営会議 年3回、弁護士相談会 年2回）。", "Empty is the first year. Meguro's targets change from the second year (operating meeting 3 times, lawyer's day twice a year)."),
         ("save_targets", "目標を保存", "Save targets"),
         ("none_yet", "この年度の指標はまだありません。プリセットを読み込んでください。", "No indicators for this fiscal year yet; load a preset."),
         ("date", "日付", "Date"),
@@ -235,9 +236,17 @@ async fn preset_submit(
                 "choose a preset",
             )])
         })?;
+    let year = crate::meetings::presets::parse_contract_year(
+        form.get("contract_year").map(String::as_str).unwrap_or(""),
+    )
+    .map_err(|e| Error::Validation(vec![e]))?;
     state
         .db
-        .replace_indicators(&session.user, fy, &presets::indicators(preset))
+        .replace_indicators(
+            &session.user,
+            fy,
+            &presets::indicators_in_year(preset, year.unwrap_or(1)),
+        )
         .await?;
     Ok(Redirect::to(&format!("/indicators?fiscal_year={}", fy.year())).into_response())
 }

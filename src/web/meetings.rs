@@ -159,16 +159,10 @@ async fn preset_submit(
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
     let slug = form.get("preset").cloned().unwrap_or_default();
-    let year = match form.get("contract_year").map(|v| v.trim()).unwrap_or("") {
-        "" => None,
-        text => Some(text.parse::<u32>().map_err(|_| {
-            Error::Validation(vec![crate::master::FieldError::new(
-                "contract_year",
-                format!("契約年度「{text}」は整数ではありません"),
-                format!("contract year \"{text}\" is not a whole number"),
-            )])
-        })?),
-    };
+    let year = crate::meetings::presets::parse_contract_year(
+        form.get("contract_year").map(String::as_str).unwrap_or(""),
+    )
+    .map_err(|e| Error::Validation(vec![e]))?;
     let applied = add_preset(&state, &session.user, &slug, year).await?;
     Ok(Redirect::to(&format!(
         "/meetings/series?added={}&updated={}",

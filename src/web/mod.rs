@@ -13,6 +13,8 @@ mod placement;
 mod settings;
 pub mod templates;
 
+pub use placement::BOARD_PAGE_FACILITIES;
+
 use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
@@ -44,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route("/lang/{code}", get(switch_lang))
+        .route("/static/nav.js", get(nav_script))
         .route("/static/app.css", get(stylesheet))
         .route("/static/live-refresh.js", get(live_refresh))
         .route("/master/{kind}", get(list_page))
@@ -397,6 +400,17 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/app.css"),
+    )
+}
+
+/// Closes the navigation's menus on Escape or a click elsewhere (they open without it).
+async fn nav_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/nav.js"),
     )
 }
 
@@ -1086,12 +1100,11 @@ fn transfer_view(b: Value, lang: Lang, report: Option<Value>, status: StatusCode
     Ok((status, Html(html)).into_response())
 }
 
-async fn import_submit(
-    State(state): State<AppState>,
-    PageLang(lang): PageLang,
-    session: SessionUser,
-    mut multipart: Multipart,
-) -> PageResult {
+/// A page's upload form read whole: its text fields, and the file of the field `file` (name
+/// and bytes), or an error asking for a file when none (or an empty one) was chosen.
+pub(crate) async fn read_upload(
+    multipart: &mut Multipart,
+) -> Result<(HashMap<String, String>, Result<(String, Vec<u8>), Error>), Error> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         Error::BadRequest(Msg::new(
             format!("アップロードを読めません: {e}"),
@@ -1109,15 +1122,26 @@ async fn import_submit(
             fields.insert(name, field.text().await.map_err(bad)?);
         }
     }
-    check_csrf(&session, &fields)?;
-    require_write(&session.user)?;
-    let kind = parse_kind(fields.get("kind").map(String::as_str).unwrap_or(""))?;
-    let (file_name, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| {
+    let file = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| {
         Error::BadRequest(Msg::new(
             "ファイルを選んでください",
             "choose a file to import",
         ))
-    })?;
+    });
+    Ok((fields, file))
+}
+
+async fn import_submit(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    mut multipart: Multipart,
+) -> PageResult {
+    let (fields, file) = read_upload(&mut multipart).await?;
+    check_csrf(&session, &fields)?;
+    require_write(&session.user)?;
+    let kind = parse_kind(fields.get("kind").map(String::as_str).unwrap_or(""))?;
+    let (file_name, bytes) = file?;
     let encoding = TextEncoding::parse(fields.get("encoding").map(String::as_str).unwrap_or(""))
         .unwrap_or_default();
     let partial = fields.get("partial").is_some_and(|v| !v.is_empty());

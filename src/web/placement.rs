@@ -86,6 +86,11 @@ fn words(lang: Lang) -> Value {
         ("stale", "空き（未確認）", "free (unconfirmed)"),
         ("unfit", "条件に合わない", "does not fit"),
         ("legend", "凡例", "Legend"),
+        ("grid_label", "空床ボード（行は施設・部屋・ベッド、列は夜）。Tabで移動し、矢印キーで縦横にスクロールできます", "Vacancy board (rows: facilities, rooms and beds; columns: nights). Tab to it and scroll with the arrow keys"),
+        ("bed_column", "施設 / 部屋・ベッド", "Facility / room, bed"),
+        ("pages", "ページ", "Pages"),
+        ("prev_page", "前の施設", "Previous facilities"),
+        ("next_page", "次の施設", "Next facilities"),
         ("first_night", "初日（泊）", "First night"),
         ("check_out", "退所日", "Check-out"),
         ("days", "日数", "Days"),
@@ -159,12 +164,24 @@ fn words(lang: Lang) -> Value {
     super::word_table(lang, pairs)
 }
 
-fn night_heading(lang: Lang, n: NaiveDate) -> Value {
+/// A night's column heading, kept narrow so that a month of nights fits the window and an A4
+/// landscape page: the day (with its month on the first column and on each 1st), the weekday
+/// in one character (Japanese) or three letters, and the whole date as the `abbr` title.
+fn night_heading(lang: Lang, n: NaiveDate, first: bool) -> Value {
     let wd = match lang {
-        Lang::Ja => weekday_ja(n.weekday()).to_string(),
+        Lang::Ja => weekday_ja(n.weekday())
+            .chars()
+            .next()
+            .map(String::from)
+            .unwrap_or_default(),
         Lang::En => n.format("%a").to_string(),
     };
-    context! { date => n.to_string(), label => format!("{}/{}", n.month(), n.day()), weekday => wd, weekend => n.weekday().number_from_monday() >= 6 }
+    let label = if first || n.day() == 1 {
+        format!("{}/{}", n.month(), n.day())
+    } else {
+        n.day().to_string()
+    };
+    context! { date => n.to_string(), label, weekday => wd, weekend => n.weekday().number_from_monday() >= 6 }
 }
 
 /// The grid: per facility, per bed, per night a state.
@@ -251,9 +268,37 @@ struct BoardQuery {
     child: Option<String>,
     #[serde(default)]
     disability: String,
+    /// The page of facilities (1-based, `BOARD_PAGE_FACILITIES` a page).
+    #[serde(default)]
+    page: Option<u32>,
 }
 
 impl BoardQuery {
+    /// The board's address with the same nights and filters on page `page`.
+    fn href_for_page(&self, page: usize) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("from", self.from.as_str()),
+            ("sex", &self.sex),
+            ("disability", &self.disability),
+        ] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        if let Some(d) = self.days {
+            q.append_pair("days", &d.to_string());
+        }
+        if self.wheelchair.is_some() {
+            q.append_pair("wheelchair", "1");
+        }
+        if self.child.is_some() {
+            q.append_pair("child", "1");
+        }
+        q.append_pair("page", &page.to_string());
+        format!("/placement?{}", q.finish())
+    }
+
     /// The needs to filter by (none when nothing was chosen). Without a chosen sex a bed is
     /// kept when it fits a man or a woman.
     fn needs(&self) -> Vec<Needs> {
@@ -291,6 +336,10 @@ impl BoardQuery {
     }
 }
 
+/// Facilities per page of the board: a municipality with 2,000 beds is read a page at a time
+/// (about 20 facilities, a few hundred bed rows), never as one page of tens of thousands of cells.
+pub const BOARD_PAGE_FACILITIES: usize = 20;
+
 async fn board_page(
     State(state): State<AppState>,
     PageLang(lang): PageLang,
@@ -301,27 +350,61 @@ async fn board_page(
     let nights = parse_board_query(&q.from, q.days)?;
     let m = session.user.municipality_id;
     let facilities = state.db.list_facilities(m).await?;
+    let pages = facilities.len().div_ceil(BOARD_PAGE_FACILITIES).max(1);
+    let page_no = match q.page {
+        None => 1,
+        Some(p) if (1..=pages).contains(&(p as usize)) => p as usize,
+        Some(_) => {
+            return Err(Error::Validation(vec![crate::master::FieldError::new(
+                "page",
+                format!("ページは1から{pages}で指定してください"),
+                format!("page is 1 to {pages}"),
+            )])
+            .into())
+        }
+    };
+    let first = (page_no - 1) * BOARD_PAGE_FACILITIES;
+    let shown = &facilities
+        [first.min(facilities.len())..(first + BOARD_PAGE_FACILITIES).min(facilities.len())];
     let taken = state.db.board(m, nights).await?;
     let needs = q.needs();
     let rows = grid(
         lang,
-        &facilities,
+        shown,
         &taken,
         nights,
         &needs,
         session.user.role.can_handle_placements(),
     );
+    let page_href = |p: usize| q.href_for_page(p);
     page(
         "placement_board.html",
         b,
         context! {
             w => words(lang), facilities => rows,
-            nights => nights.iter().map(|n| night_heading(lang, n)).collect::<Vec<_>>(),
+            nights => nights.iter().enumerate().map(|(i, n)| night_heading(lang, n, i == 0)).collect::<Vec<_>>(),
             from => nights.from.to_string(), days => nights.len(),
             q_sex => q.sex, q_wheelchair => q.wheelchair.is_some(), q_child => q.child.is_some(), q_disability => q.disability,
             disabilities => disability_options(lang),
+            paging => context! {
+                page => page_no, pages,
+                text => paging_text(lang, if shown.is_empty() { 0 } else { first + 1 }, first + shown.len(), facilities.len(), shown.iter().map(|f| f.beds().count()).sum()),
+                prev => (page_no > 1).then(|| page_href(page_no - 1)),
+                next => (page_no < pages).then(|| page_href(page_no + 1)),
+            },
         },
     )
+}
+
+/// Which facilities and beds a page of the board shows, and the page size.
+fn paging_text(lang: Lang, first: usize, last: usize, total: usize, beds: usize) -> String {
+    let per = BOARD_PAGE_FACILITIES;
+    match lang {
+        Lang::Ja => {
+            format!("施設 {first}〜{last}（全{total}施設、1ページ{per}施設）・ベッド{beds}床")
+        }
+        Lang::En => format!("Facilities {first} to {last} of {total} ({per} a page), {beds} beds"),
+    }
 }
 
 fn disability_options(lang: Lang) -> Vec<Value> {
@@ -825,7 +908,7 @@ async fn facility_page(
         "placement_facility.html",
         context! {
             lang => lang.code(), w => words(lang), token, facility => rows.into_iter().next(), holds,
-            nights => nights.iter().map(|n| night_heading(lang, n)).collect::<Vec<_>>(),
+            nights => nights.iter().enumerate().map(|(i, n)| night_heading(lang, n, i == 0)).collect::<Vec<_>>(),
             beds => f.beds().map(|(_, b)| b.id).collect::<Vec<_>>(),
         },
     )?;

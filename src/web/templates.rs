@@ -129,6 +129,8 @@ pub fn word(lang: Lang, key: &str) -> &str {
         "tagline" => ("相談支援ネットワークの日程調整", "Coordination for consultation-support networks"),
         "skip" => ("本文へ移動", "Skip to main content"),
         "nav" => ("メインメニュー", "Main menu"),
+        "nav_master" => ("基本情報", "Master data"),
+        "nav_meetings" => ("会議", "Meetings"),
         "home" => ("ホーム", "Home"),
         "placement" => ("空床・緊急受入れ", "Vacancies & emergencies"),
         "caseload" => ("計画相談の件数", "Case loads"),

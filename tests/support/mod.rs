@@ -509,14 +509,17 @@ pub fn first_required(occurrence: &serde_json::Value) -> Option<i64> {
         .as_i64()
 }
 
-/// Plans `period` with the greedy baseline through the API (quick), waits for the run and
-/// publishes it; the run's id.
-pub async fn plan_and_publish(api: &Api, period: &str) -> i64 {
-    let body = serde_json::json!({
+/// Plans `period` with the greedy baseline through the API (quick), as if planned on
+/// `planning_date` when given, waits for the run and publishes it; the run's id.
+pub async fn plan_and_publish(api: &Api, period: &str, planning_date: Option<&str>) -> i64 {
+    let mut body = serde_json::json!({
         "period": period,
         "time_limit_seconds": 5,
         "method": "greedy",
     });
+    if let Some(date) = planning_date {
+        body["planning_date"] = date.into();
+    }
     let res = api.post_json("/api/v1/plans", &body).await;
     let status = res.status();
     let run: Value = res.json().await.unwrap();
