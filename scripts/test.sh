@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs (cmake and libclang for HiGHS,
-# PostgreSQL, Chromium and ChromeDriver, aiosmtpd for the test SMTP server), starts a throwaway
-# PostgreSQL cluster, runs every test against SQLite and PostgreSQL, and removes the cluster again.
+# PostgreSQL, Chromium and ChromeDriver, aiosmtpd for the test SMTP server, Dovecot for the test
+# IMAP server), starts a throwaway PostgreSQL cluster, runs every test against SQLite and
+# PostgreSQL, and removes the cluster again.
 #
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh jobs::     # only tests whose name matches (passed to cargo test)
@@ -19,6 +20,8 @@ command -v chromedriver >/dev/null || need_packages+=(chromium-driver)
 # The tests' SMTP server (tests/support/smtp_server.py). A pyenv or venv python3 on PATH does not
 # see Debian's module, so /usr/bin/python3 counts too (the harness tries both).
 { python3 -c 'import aiosmtpd' || /usr/bin/python3 -c 'import aiosmtpd'; } 2>/dev/null || need_packages+=(python3-aiosmtpd)
+# The tests' IMAP server for calendar replies (tests/support/dovecot.rs).
+command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || need_packages+=(dovecot-imapd)
 # A Japanese font, so that browser screenshots of the pages are readable.
 fc-list :lang=ja 2>/dev/null | grep -q . || need_packages+=(fonts-ipafont-gothic)
 # schemathesis (tests/api_contract.rs), pinned, in a virtual environment kept with the build cache.

@@ -105,6 +105,17 @@ impl App {
         let worker = if self.state.config.run_worker {
             let mut worker = Worker::new(self.state.db.clone());
             crate::meetings::register(&mut worker);
+            // Calendar replies from the organizer's mailbox, when one is configured.
+            if let Some(replies) =
+                crate::notices::imap::PollSettings::from_config(&self.state.config)?
+            {
+                tracing::info!(mailbox = ?replies.mailbox, "reading calendar replies");
+                crate::notices::imap::register(
+                    &mut worker,
+                    replies,
+                    Duration::from_secs(self.state.config.imap_poll_seconds),
+                );
+            }
             let mut rx = stop_rx.clone();
             Some(tokio::spawn(worker.run(async move {
                 let _ = rx.wait_for(|stopped| *stopped).await;

@@ -31,6 +31,14 @@ pub struct Config {
     pub smtp_url: String,
     /// Sender of notices (`Name <address>` or an address); calendar invitations name it ORGANIZER.
     pub mail_from: String,
+    /// The mailbox of `mail_from`, where calendar replies (Accept / Decline in Outlook, Gmail,
+    /// Apple Mail) arrive: `imaps://user:password@host:993/INBOX` (`imap://` only for a server
+    /// on this machine). Empty (default): replies are not read.
+    pub imap_url: String,
+    /// The mailbox is read this often (seconds, 10-3600).
+    pub imap_poll_seconds: u64,
+    /// Read calendar replies are moved to this folder of the mailbox (created when missing).
+    pub imap_processed_folder: String,
     /// Folder of the local outbox (used when `smtp_url` is empty).
     pub outbox_dir: String,
     /// Reminders go this many days before a meeting (comma-separated, e.g. `7,1`; empty: none).
@@ -64,6 +72,9 @@ impl Default for Config {
             run_worker: true,
             smtp_url: String::new(),
             mail_from: "renkei <renkei@localhost>".into(),
+            imap_url: String::new(),
+            imap_poll_seconds: 60,
+            imap_processed_folder: "renkei-processed".into(),
             outbox_dir: "outbox".into(),
             reminder_days: "7,1".into(),
             answer_deadline_days: 2,
@@ -77,7 +88,7 @@ impl Default for Config {
 }
 
 /// Keys settable as `RENKEI_<KEY>` environment variables.
-const CONFIG_KEYS: [&str; 17] = [
+const CONFIG_KEYS: [&str; 20] = [
     "database_url",
     "listen",
     "public_url",
@@ -87,6 +98,9 @@ const CONFIG_KEYS: [&str; 17] = [
     "run_worker",
     "smtp_url",
     "mail_from",
+    "imap_url",
+    "imap_poll_seconds",
+    "imap_processed_folder",
     "outbox_dir",
     "reminder_days",
     "answer_deadline_days",
@@ -235,11 +249,67 @@ impl Config {
                 anyhow::bail!("smtp_url must be smtp://host:port or smtps://host:port (got {:?}) / smtp_url は smtp:// か smtps:// で始めてください", self.smtp_url);
             }
         }
+        if !self.imap_url.trim().is_empty() {
+            let m = crate::notices::imap::MailboxUrl::parse(&self.imap_url)?;
+            if !m.tls && !m.is_local() {
+                anyhow::bail!("imap_url: imap:// sends the mailbox password in clear text; use imaps:// for {} (imap:// only for a server on this machine) / imap:// はこのマシン上のサーバー専用です。imaps:// を使ってください", m.host);
+            }
+        }
+        if !(10..=3600).contains(&self.imap_poll_seconds) {
+            anyhow::bail!(
+                "imap_poll_seconds must be 10-3600 / imap_poll_seconds は10〜3600にしてください"
+            );
+        }
+        let folder = self.imap_processed_folder.trim();
+        if folder.is_empty()
+            || folder.len() > 100
+            || folder
+                .chars()
+                .any(|c| c.is_control() || c == '"' || c == '\\')
+        {
+            anyhow::bail!("imap_processed_folder must be a folder name (1-100 characters, no quotes or backslashes), e.g. renkei-processed / imap_processed_folder はフォルダ名（例: renkei-processed）にしてください");
+        }
         if self.is_production() && !self.secure_cookies() {
             anyhow::bail!(
                 "in production public_url must be https:// (session cookies would travel in clear text) / 本番環境では public_url を https:// にしてください"
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mailbox_of_calendar_replies_is_checked() {
+        let with = |url: &str, seconds: u64| Config {
+            imap_url: url.into(),
+            imap_poll_seconds: seconds,
+            ..Config::default()
+        };
+        assert!(with("", 60).check().is_ok(), "no mailbox: replies not read");
+        assert!(with("imaps://kikan:pw@mail.example.jp/INBOX", 60)
+            .check()
+            .is_ok());
+        assert!(with("imap://kikan:pw@127.0.0.1:1143/INBOX", 60)
+            .check()
+            .is_ok());
+        let clear = with("imap://kikan:pw@mail.example.jp/INBOX", 60)
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            clear.contains("imaps://") && clear.contains("clear text"),
+            "{clear}"
+        );
+        assert!(with("imaps://mail.example.jp/INBOX", 60).check().is_err());
+        assert!(with("imaps://kikan:pw@mail.example.jp/INBOX", 5)
+            .check()
+            .is_err());
+        let mut c = with("", 60);
+        c.imap_processed_folder = "a\"b".into();
+        assert!(c.check().is_err());
     }
 }

@@ -52,6 +52,8 @@ pub struct Worker {
     lease: Duration,
     poll: StdDuration,
     handlers: HashMap<&'static str, Handler>,
+    /// Jobs queued every so often (kind, period): see [`Worker::every`].
+    periodic: Vec<(&'static str, StdDuration)>,
 }
 
 /// Kind of the periodic housekeeping job (expired sessions, old login attempts).
@@ -66,6 +68,7 @@ impl Worker {
             lease: Duration::seconds(60),
             poll: StdDuration::from_millis(500),
             handlers: HashMap::new(),
+            periodic: Vec::new(),
         };
         w.register(HOUSEKEEPING, |ctx| async move {
             let before = instant_text(Utc::now() - Duration::days(30));
@@ -112,6 +115,14 @@ impl Worker {
     {
         self.handlers
             .insert(kind, Arc::new(move |ctx| Box::pin(f(ctx))));
+    }
+
+    /// Queues a `kind` job once every `period` (at least a second). Every instance queues it
+    /// under the same idempotency key per period, so one job runs per period, on whichever
+    /// worker claims it.
+    pub fn every(&mut self, kind: &'static str, period: StdDuration) {
+        self.periodic
+            .push((kind, period.max(StdDuration::from_secs(1))));
     }
 
     /// Claims and runs one job; false when none was due.
@@ -179,7 +190,20 @@ impl Worker {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut last_housekeeping = String::new();
+        let mut last_periodic: Vec<i64> = vec![-1; self.periodic.len()];
         loop {
+            for (i, (kind, period)) in self.periodic.iter().enumerate() {
+                let slot = Utc::now().timestamp() / period.as_secs() as i64;
+                if slot != last_periodic[i] {
+                    let mut job = NewJob::new(kind, serde_json::json!({}));
+                    job.idempotency_key = Some(format!("{kind}:{}:{slot}", period.as_secs()));
+                    // Retried by the next period's job, not by backoff.
+                    job.max_attempts = 1;
+                    if self.db.enqueue_job(&job).await.is_ok() {
+                        last_periodic[i] = slot;
+                    }
+                }
+            }
             let hour = Utc::now().format("%Y-%m-%dT%H").to_string();
             if hour != last_housekeeping {
                 let mut job = NewJob::new(HOUSEKEEPING, serde_json::json!({}));

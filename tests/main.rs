@@ -21,6 +21,7 @@ mod placement;
 mod placement_races;
 mod placement_rules;
 mod replanning;
+mod replies;
 mod smtp_selftest;
 mod store;
 mod tenancy;

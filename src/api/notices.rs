@@ -18,11 +18,17 @@ use crate::error::{Error, ErrorBody, Result};
 use crate::i18n::Msg;
 use crate::master::FieldError;
 use crate::store::notices::{AnswerRow, NoticeRow};
+use crate::store::replies::{Outcome, ReplyFilter, ReplyRow};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/occurrences/{id}/answers", get(answers))
         .route("/api/v1/occurrences/{id}/notices", get(occurrence_notices))
+        .route(
+            "/api/v1/occurrences/{id}/calendar-replies",
+            get(calendar_replies),
+        )
+        .route("/api/v1/calendar-replies", get(list_calendar_replies))
         .route("/api/v1/occurrences/{id}/resend", post(resend))
         .route("/api/v1/occurrences/{id}/cancel", post(cancel))
         .route("/api/v1/notices", get(list_notices))
@@ -59,6 +65,94 @@ pub(crate) async fn occurrence_notices(
     let m = user.0.municipality_id;
     state.db.occurrence(m, id).await?;
     Ok(Json(state.db.occurrence_notices(m, id).await?))
+}
+
+/// The calendar replies (Accept / Decline / Tentative pressed in Outlook, Gmail, Apple Mail)
+/// read for one meeting, newest first: what each became (recorded as the answer, tentative,
+/// or ignored and why: a reply to an older version of the meeting, not sent by the invitee,
+/// not an invitee's address, after the deadline, …).
+#[utoipa::path(get, path = "/api/v1/occurrences/{id}/calendar-replies", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<ReplyRow>), (status = 404, body = ErrorBody)))]
+pub(crate) async fn calendar_replies(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<ReplyRow>>> {
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let m = user.0.municipality_id;
+    state.db.occurrence(m, id).await?;
+    Ok(Json(state.db.occurrence_calendar_replies(m, id).await?))
+}
+
+/// Which calendar replies to list: `ignored` (every reply that changed nothing), or one outcome.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyOutcomeFilter {
+    Ignored,
+    Applied,
+    Unchanged,
+    Tentative,
+    Stale,
+    Forged,
+    UnknownMeeting,
+    UnknownAttendee,
+    Cancelled,
+    AfterDeadline,
+    Superseded,
+    NoAnswer,
+    Malformed,
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct ReplyQuery {
+    /// `ignored` (every reply that changed nothing: stale, forged, unknown_meeting,
+    /// unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed) or one
+    /// outcome (applied, unchanged, tentative, or one of those); absent: all.
+    #[param(value_type = Option<ReplyOutcomeFilter>)]
+    pub outcome: Option<String>,
+    /// Replies per page: 1 to 1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// Replies to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+}
+
+/// The municipality's calendar replies, newest first, one page at a time: where to find the
+/// replies that were ignored (and why) across all meetings.
+#[utoipa::path(get, path = "/api/v1/calendar-replies", params(ReplyQuery),
+    responses((status = 200, body = Vec<ReplyRow>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn list_calendar_replies(
+    State(state): State<AppState>,
+    user: ApiUser,
+    q: std::result::Result<Query<ReplyQuery>, QueryRejection>,
+) -> Result<Response> {
+    let q = q.map_err(query_error)?.0;
+    let outcome = q.outcome.as_deref();
+    let filter = match outcome {
+        None => ReplyFilter::All,
+        Some("ignored") => ReplyFilter::Ignored,
+        Some(other) => ReplyFilter::Outcome(Outcome::parse(other).ok_or_else(|| {
+            Error::BadRequest(Msg::new(
+                "outcome は ignored か、applied, unchanged, tentative, stale, forged, unknown_meeting, unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed のいずれかです（すべてなら outcome を付けません）",
+                "outcome is ignored, or one of applied, unchanged, tentative, stale, forged, unknown_meeting, unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed (leave it out for all)",
+            ))
+        })?),
+    };
+    let page = crate::api::Page::parse(q.limit, q.offset)?;
+    let m = user.0.municipality_id;
+    let replies = state
+        .db
+        .list_calendar_replies(m, filter, page.limit, page.offset)
+        .await?;
+    let total = state.db.count_calendar_replies(m, filter).await?;
+    let headers = page.headers(
+        total,
+        "/api/v1/calendar-replies",
+        &[("outcome", outcome.unwrap_or(""))],
+    );
+    Ok((headers, Json(replies)).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]

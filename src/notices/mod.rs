@@ -9,7 +9,9 @@
 //! ATTENDEE with RSVP. The Message-ID is derived from the notice's idempotency key, so a retry
 //! sends the same message.
 
+pub mod imap;
 pub mod outbox;
+pub mod replies;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use icalendar::{Component, EventLike, EventStatus, Property};

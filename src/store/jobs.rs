@@ -115,6 +115,19 @@ pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<i64> 
 }
 
 impl Db {
+    /// Deletes finished (done or failed) jobs of `kind` older than `age`: periodic jobs would
+    /// pile up.
+    pub async fn purge_finished_jobs(&self, kind: &str, age: Duration) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM jobs WHERE kind = $1 AND status IN ('done', 'failed') AND updated_at < $2",
+        )
+        .bind(kind)
+        .bind(instant_text(Utc::now() - age))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     pub async fn enqueue_job(&self, job: &NewJob<'_>) -> Result<i64> {
         let mut conn = self.pool.acquire().await?;
         enqueue(&mut conn, job).await

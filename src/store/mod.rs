@@ -19,6 +19,7 @@ pub mod meetings;
 pub mod notices;
 pub mod placement;
 pub mod placement_index;
+pub mod replies;
 pub mod tenancy;
 
 use std::str::FromStr;

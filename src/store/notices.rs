@@ -402,6 +402,11 @@ pub struct AnswerRow {
     pub deputy_organisation: String,
     pub comment: String,
     pub answered_at: Option<String>,
+    /// Where the answer came from: link (the answer page), calendar (Accept / Decline in the
+    /// invitee's calendar, an iTIP reply) or coordinator; none when not answered yet.
+    pub source: String,
+    /// The same in words.
+    pub source_label: Msg,
     /// The latest notice to this invitee about the meeting: its status and error.
     pub notice_status: Option<String>,
     pub notice_error: String,
@@ -715,10 +720,10 @@ impl Db {
         let mut tx = self.begin_write().await?;
         let t = now();
         sqlx::query(
-            "INSERT INTO attendance_answers (occurrence_id, person_id, municipality_id, answer, deputy_name, deputy_organisation, comment, answered_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO attendance_answers (occurrence_id, person_id, municipality_id, answer, deputy_name, deputy_organisation, comment, answered_at, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'link')
              ON CONFLICT (occurrence_id, person_id) DO UPDATE SET answer = $4, deputy_name = $5, deputy_organisation = $6,
-                 comment = $7, answered_at = $8",
+                 comment = $7, answered_at = $8, source = 'link'",
         )
         .bind(occurrence)
         .bind(person)
@@ -737,7 +742,7 @@ impl Db {
             "answer",
             "occurrence",
             &occurrence.to_string(),
-            &format!("person {person}: {}", a.answer),
+            &format!("person {person}: {} (answer page)", a.answer),
         )
         .await?;
         tx.commit().await?;
@@ -772,7 +777,7 @@ impl Db {
     ) -> Result<Vec<AnswerRow>> {
         let rows = sqlx::query(
             "SELECT p.id, p.name, p.email, COALESCE(org.name, '') AS organisation_name, a.required,
-                    aa.answer, aa.deputy_name, aa.deputy_organisation, aa.comment, aa.answered_at,
+                    aa.answer, aa.deputy_name, aa.deputy_organisation, aa.comment, aa.answered_at, aa.source,
                     (SELECT n.status FROM notices n WHERE n.occurrence_id = a.occurrence_id AND n.person_id = p.id ORDER BY n.id DESC LIMIT 1) AS notice_status,
                     (SELECT n.last_error FROM notices n WHERE n.occurrence_id = a.occurrence_id AND n.person_id = p.id ORDER BY n.id DESC LIMIT 1) AS notice_error
              FROM occurrence_attendees a
@@ -790,7 +795,18 @@ impl Db {
         rows.iter()
             .map(|r| {
                 let answer: Option<String> = r.try_get("answer")?;
+                let source = match &answer {
+                    Some(_) => r
+                        .try_get::<Option<String>, _>("source")?
+                        .unwrap_or_else(|| "link".into()),
+                    None => "none".into(),
+                };
                 Ok(AnswerRow {
+                    source_label: match source.as_str() {
+                        "none" => Msg::new("—", "—"),
+                        s => super::replies::AnswerSource::label(s),
+                    },
+                    source,
                     person_id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     email: r.try_get("email")?,

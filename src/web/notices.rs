@@ -103,6 +103,15 @@ fn words(lang: Lang) -> minijinja::Value {
         ("cancel_meeting", "この会議を中止する（招待者全員に中止の通知が送られます）", "Cancel this meeting (every invitee is told)"),
         ("cancel_reason", "中止の理由", "Reason"),
         ("cancel", "中止する", "Cancel meeting"),
+        ("source", "回答の経路", "Answered via"),
+        ("replies", "カレンダーからの返信", "Replies from calendars"),
+        ("replies_hint", "Outlook・Gmail・Apple メールなどの「承諾」「辞退」「仮承諾」ボタンで返信されたものです。無視した返信は理由とともに表示します。", "Sent with the Accept / Decline / Tentative buttons of Outlook, Gmail, Apple Mail and the like; ignored replies are shown with the reason."),
+        ("no_replies", "まだありません。", "None yet."),
+        ("reply_from", "送信者", "From"),
+        ("reply_status", "返信内容", "Reply"),
+        ("outcome", "扱い", "Outcome"),
+        ("client", "ソフト", "Client"),
+        ("received", "受信", "Read"),
     ];
     super::word_table(lang, pairs)
 }
@@ -322,6 +331,7 @@ async fn occurrence_page(
     let o = state.db.occurrence(m, id).await?;
     let answers = state.db.occurrence_answers(m, id).await?;
     let notices = state.db.occurrence_notices(m, id).await?;
+    let replies = state.db.occurrence_calendar_replies(m, id).await?;
     let mut orgs: Vec<String> = answers
         .iter()
         .filter(|a| matches!(a.answer.as_str(), "attend" | "deputy"))
@@ -348,6 +358,7 @@ async fn occurrence_page(
                 person_id => a.person_id, came, name => a.name, organisation => a.organisation_name, required => a.required,
                 has_email => !a.email.is_empty(),
                 answer => a.answer, answer_label => if lang == Lang::Ja { ja } else { en },
+                source => a.source, source_label => a.source_label.get(lang),
                 deputy => if a.answer == "deputy" { format!("{}（{}）", a.deputy_name, a.deputy_organisation) } else { String::new() },
                 comment => a.comment, answered_at => a.answered_at.as_deref().map(local_time).unwrap_or_default(),
                 notice => a.notice_status.as_deref().map(|s| status_label(lang, s)).unwrap_or_default(),
@@ -364,6 +375,15 @@ async fn occurrence_page(
             at => n.sent_at.as_deref().map(local_time).unwrap_or_else(|| local_time(&n.created_at)),
         })
         .collect();
+    let reply_rows: Vec<minijinja::Value> = replies
+        .iter()
+        .map(|r| context! {
+            name => r.person_name, attendee => r.attendee, sender => r.sender, partstat => r.partstat,
+            sequence => r.sequence, client => r.client, outcome => r.outcome.slug(),
+            outcome_label => r.outcome_label.get(lang), ignored => r.ignored, detail => r.detail,
+            at => local_time(&r.received_at),
+        })
+        .collect();
     let can_record = date.is_some_and(|d| d <= jst_date(Utc::now())) && o.status != "cancelled";
     let base = base(&state, lang, &session, "published_calendar").await?;
     let response = page(
@@ -375,7 +395,7 @@ async fn occurrence_page(
                 place => crate::notices::place(&o),
                 cancelled => o.status == "cancelled", sequence => o.sequence,
             },
-            rows, notices => notice_rows, orgs,
+            rows, notices => notice_rows, orgs, replies => reply_rows,
             counts => context! { attend => count("attend"), deputy => count("deputy"), decline => count("decline"), none => count("none") },
             required_declined,
             replan => match (date, fy) { (Some(d), Some(fy)) => format!("/meetings/plan?from={}&to={}", d, fy.end()), _ => "/meetings/plan".into() },

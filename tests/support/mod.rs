@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod dovecot;
 pub mod smtp;
 
 use std::sync::atomic::{AtomicU64, Ordering};
