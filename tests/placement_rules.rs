@@ -257,5 +257,20 @@ async fn a_distance_limit_keeps_far_facilities_out(engine: Engine) {
     let (s, body) = status_json(api.post_json("/api/v1/placement/search", &bad).await).await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(body["fields"][0]["field"], "max_distance_km", "{body}");
+
+    // The search page takes the home and the limit as typed (full-width digits too), and
+    // names a value that is not a number instead of searching without it.
+    let c = crate::support::logged_in_client(&app, "kyoten-admin").await;
+    let query = |limit: &str| {
+        format!(
+            "/placement/search?from=2027-08-01&to=2027-08-03&sex=female&disability_types=intellectual&home_x_km=%EF%BC%91&home_y_km=1&max_distance_km={limit}"
+        )
+    };
+    let page = crate::support::get_text(&c, &app.url(&query("abc"))).await;
+    assert!(page.contains("「abc」は数値ではありません"), "{page}");
+    assert!(page.contains(r#"value="abc""#), "what was typed is kept");
+    let page = crate::support::get_text(&c, &app.url(&query(&limit.to_string()))).await;
+    assert!(page.contains(&format!("上限{limit}km")), "{page}");
+    assert!(page.contains(r#"id="home_x_km" name="home_x_km""#));
 }
 both_engines!(a_distance_limit_keeps_far_facilities_out);

@@ -29,6 +29,7 @@ use crate::app::AppState;
 use crate::auth::SessionUser;
 use crate::error::Error;
 use crate::i18n::{Lang, Msg};
+use crate::master::FieldError;
 use crate::placement::engine::{self, SearchOut};
 use crate::placement::{
     care_label, disability_label, parse_nights, parse_slug, sex_label, sex_policy_label,
@@ -118,6 +119,12 @@ fn words(lang: Lang) -> Value {
         ("misses", "合わない施設と理由", "Facilities that do not fit, and why"),
         ("none_whole", "全泊とれるベッドはありません", "No bed is free for every night"),
         ("distance", "自宅からの距離", "Distance from home"),
+        ("home_and_distance", "自宅の位置と距離の上限", "Home and distance limit"),
+        ("home_x", "自宅 東へ(km)", "Home, km east"),
+        ("home_y", "自宅 北へ(km)", "Home, km north"),
+        ("max_distance", "距離の上限(km)", "Farthest (km)"),
+        ("home_hint", "位置は施設と同じく基準点（拠点）から東・北へのkm（西・南はマイナス）。空欄は基準点。距離の上限より遠い施設は候補にしません（空欄は制限なし、0.5〜500）。",
+         "Positions are km east and north of the reference point (the hub), as the facilities' are (west and south negative); empty is the reference point. Facilities farther than the limit are not offered (empty: no limit; 0.5-500)."),
         ("hub_room", "拠点の居室（予備）", "hub room (reserve)"),
         ("propose", "この案で打診", "Propose this"),
         ("case", "ケース番号", "Case"),
@@ -423,8 +430,9 @@ fn care_options(lang: Lang) -> Vec<Value> {
         .collect()
 }
 
-/// A search form's values (GET query with repeated keys).
-fn search_input(pairs: &[(String, String)]) -> SearchInput {
+/// A search form's values (GET query with repeated keys), and the numbers typed that are not
+/// numbers (the home's position and the distance limit).
+fn search_input(pairs: &[(String, String)]) -> (SearchInput, Vec<FieldError>) {
     let one = |k: &str| {
         pairs
             .iter()
@@ -439,7 +447,19 @@ fn search_input(pairs: &[(String, String)]) -> SearchInput {
             .map(|(_, v)| v.clone())
             .collect::<Vec<_>>()
     };
-    SearchInput {
+    let mut errors = Vec::new();
+    let mut number = |k: &str| {
+        crate::master::typed_number::<f64>(k, &one(k)).unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        })
+    };
+    let (home_x_km, home_y_km, max_distance_km) = (
+        number("home_x_km").unwrap_or(0.0),
+        number("home_y_km").unwrap_or(0.0),
+        number("max_distance_km"),
+    );
+    let input = SearchInput {
         from: one("from"),
         to: one("to"),
         needs: NeedsInput {
@@ -451,10 +471,11 @@ fn search_input(pairs: &[(String, String)]) -> SearchInput {
             behavioural_support: !one("behavioural_support").is_empty(),
             night_staff: !one("night_staff").is_empty(),
         },
-        home_x_km: one("home_x_km").parse().unwrap_or(0.0),
-        home_y_km: one("home_y_km").parse().unwrap_or(0.0),
-        max_distance_km: one("max_distance_km").trim().parse().ok(),
-    }
+        home_x_km,
+        home_y_km,
+        max_distance_km,
+    };
+    (input, errors)
 }
 
 fn result_view(lang: Lang, out: &SearchOut) -> Value {
@@ -487,9 +508,16 @@ async fn search_page(
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let input = search_input(&pairs);
+    let (input, typed) = search_input(&pairs);
+    let field_errors = |e: Vec<FieldError>| -> Vec<Value> {
+        e.into_iter()
+            .map(|f| context! { field => f.field, message => tr(lang, &f.message) })
+            .collect()
+    };
     let (result, errors) = if pairs.is_empty() {
         (None, Vec::new())
+    } else if !typed.is_empty() {
+        (None, field_errors(typed))
     } else {
         match input.parse() {
             Ok(v) => (
@@ -500,13 +528,15 @@ async fn search_page(
                 )),
                 Vec::new(),
             ),
-            Err(e) => (
-                None,
-                e.into_iter()
-                    .map(|f| context! { field => f.field, message => tr(lang, &f.message) })
-                    .collect(),
-            ),
+            Err(e) => (None, field_errors(e)),
         }
+    };
+    let typed_value = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     };
     let today = jst_date(Utc::now());
     page(
@@ -520,6 +550,8 @@ async fn search_page(
                 sex => input.needs.sex.clone(), child => input.needs.child, wheelchair => input.needs.wheelchair,
                 behavioural_support => input.needs.behavioural_support, night_staff => input.needs.night_staff,
                 disability_types => input.needs.disability_types.clone(), medical_care => input.needs.medical_care.clone(),
+                home_x_km => typed_value("home_x_km"), home_y_km => typed_value("home_y_km"),
+                max_distance_km => typed_value("max_distance_km"),
             },
             disabilities => disability_options(lang), cares => care_options(lang),
         },
@@ -599,7 +631,7 @@ async fn create_request_submit(
     let form = form_map(&pairs);
     check_csrf(&session, &form)?;
     let user = session.user.require_hub()?;
-    let search = search_input(&pairs);
+    let (search, typed) = search_input(&pairs);
     let one = |k: &str| form.get(k).cloned().unwrap_or_default();
     let input = RequestInput {
         case_number: one("case_number"),
@@ -619,8 +651,9 @@ async fn create_request_submit(
         max_distance_km: search.max_distance_km,
     };
     let saved = match input.parse() {
-        Ok(v) => state.db.create_request(user, &v).await,
-        Err(e) => Err(Error::Validation(e)),
+        Ok(v) if typed.is_empty() => state.db.create_request(user, &v).await,
+        Ok(_) => Err(Error::Validation(typed)),
+        Err(e) => Err(Error::Validation(typed.into_iter().chain(e).collect())),
     };
     match saved {
         Ok(id) => Ok(Redirect::to(&format!("/placement/requests/{id}")).into_response()),
