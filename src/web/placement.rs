@@ -20,7 +20,8 @@ use renkei_solver::placement::rules;
 use serde::Deserialize;
 
 use super::{
-    base, check_csrf, form_map, form_pairs, page, parse_page_id as parse_id, PageLang, PageResult,
+    base, check_csrf, form_map, form_pairs, page, parse_page_id as parse_id, plural,
+    redirect_with_flash, Flash, PageLang, PageResult,
 };
 use crate::api::placement::{
     figures_response, parse_board_query, parse_fiscal_year, propose_or_alternatives, reason_of,
@@ -136,6 +137,8 @@ fn words(lang: Lang) -> Value {
         ("confirm", "入所を確定", "Confirm placement"),
         ("end", "退所（終了）", "End stay"),
         ("withdraw", "取り下げ", "Withdraw"),
+        ("withdraw_understood", "取り下げると元に戻せないことを理解しました", "I understand that a withdrawal cannot be undone"),
+        ("end_understood", "退所日からベッドが空きに戻ることを理解しました", "I understand that the bed becomes free from the check-out day"),
         ("history", "経過", "History"),
         ("expires", "回答期限", "Answer by"),
         ("alternatives", "この相談の空床", "Vacancies for this request"),
@@ -579,11 +582,41 @@ async fn request_page(
         None
     };
     let s = &d.summary;
+    // What withdrawing and ending do, said before they are done.
+    let mut told: Vec<String> = d
+        .holds
+        .iter()
+        .filter(|h| matches!(h.status.as_str(), "held" | "accepted"))
+        .map(|h| h.facility_name.clone())
+        .collect();
+    told.sort();
+    told.dedup();
+    let n = told.len() as i64;
+    let withdraw_consequence = match (lang, n) {
+        (Lang::Ja, 0) => "取り下げると、この相談は終了し、再開できません。打診中の施設はありません。".to_string(),
+        (Lang::Ja, _) => format!(
+            "取り下げると、この相談は終了し、再開できません。打診中の{n}施設（{}）の仮押さえを解除し、連絡先のある施設には取り下げのお知らせがメールで送られます。",
+            told.join("、")
+        ),
+        (Lang::En, 0) => "Withdrawing closes this request for good. No facility has a proposal to release.".to_string(),
+        (Lang::En, _) => format!(
+            "Withdrawing closes this request for good. The beds held at {n} {} ({}) are released, and each facility with a contact address is told by mail.",
+            plural(n, "facility", "facilities"),
+            told.join(", ")
+        ),
+    };
+    let end_consequence = tr(
+        lang,
+        &Msg::new(
+            "退所日の夜からベッドは空きに戻り、ほかの方に提案できるようになります。入所は終了として記録され、元に戻せません。",
+            "The bed is free again from the night of the check-out day and can be proposed to others. The stay is recorded as ended; this cannot be undone.",
+        ),
+    );
     page(
         "placement_request.html",
         b,
         context! {
-            w => words(lang), alternatives, open,
+            w => words(lang), alternatives, open, withdraw_consequence, end_consequence,
             r => context! {
                 id => s.id, case => s.case_number.clone(), status => tr(lang, &s.status_label), status_slug => s.status.clone(),
                 reason => s.status_reason.clone(), from => s.from.clone(), to => s.to.clone(), nights => s.nights, urgency => s.urgency,
@@ -656,15 +689,23 @@ async fn request_action_submit(
     let user = session.user.require_hub()?;
     let id = parse_id(&id)?;
     let reason = form.get("reason").map(String::as_str).unwrap_or("");
-    match action.as_str() {
-        "confirm" => state.db.confirm_placement(user, id).await?,
+    let flash = match action.as_str() {
+        "confirm" => {
+            state.db.confirm_placement(user, id).await?;
+            Flash::PlacementConfirmed
+        }
         "withdraw" => {
-            state
+            super::meetings::understood(&form)?;
+            let told = state
                 .db
                 .withdraw_request(user, id, &reason_of(reason, true)?)
-                .await?
+                .await?;
+            Flash::RequestWithdrawn {
+                facilities: told as i64,
+            }
         }
         "end" => {
+            super::meetings::understood(&form)?;
             let check_out = crate::master::parse_date(
                 "check_out",
                 form.get("check_out").map(String::as_str).unwrap_or(""),
@@ -673,11 +714,16 @@ async fn request_action_submit(
             state
                 .db
                 .end_placement(user, id, check_out, &reason_of(reason, true)?)
-                .await?
+                .await?;
+            Flash::PlacementEnded
         }
         _ => return Err(Error::not_found("ページ", "page").into()),
-    }
-    Ok(Redirect::to(&format!("/placement/requests/{id}")).into_response())
+    };
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/placement/requests/{id}"),
+        flash,
+    ))
 }
 
 async fn answer_submit(
