@@ -31,6 +31,8 @@ pub struct Settings {
     pub public_url: String,
     pub from: Mailbox,
     pub answer_deadline_days: i64,
+    /// Whom recipients contact (shown in every notice).
+    pub contact: crate::config::Contact,
 }
 
 impl Settings {
@@ -39,6 +41,7 @@ impl Settings {
             public_url: c.public_url.trim_end_matches('/').to_string(),
             from: c.mail_sender()?,
             answer_deadline_days: c.answer_deadline_days,
+            contact: c.contact(),
         })
     }
 
@@ -95,6 +98,19 @@ pub fn date_ja(d: NaiveDate) -> String {
         d.day(),
         weekday_ja(d.weekday())
     )
+}
+
+/// Saturday, 5 December 2027 (the English pages' and mails' date).
+pub fn date_en(d: NaiveDate) -> String {
+    d.format("%A, %-d %B %Y").to_string()
+}
+
+/// A date as a page in `lang` writes it.
+pub fn date_in(lang: crate::i18n::Lang, d: NaiveDate) -> String {
+    match lang {
+        crate::i18n::Lang::Ja => date_ja(d),
+        crate::i18n::Lang::En => date_en(d),
+    }
 }
 
 pub fn answer_label(answer: &str) -> (&'static str, &'static str) {
@@ -339,7 +355,7 @@ async fn render_meeting(
             .await?
             .and_then(|(d, start, end, place)| {
                 let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?;
-                Some(context! { date => date_ja(day), date_iso => d, start => start, end => end, place => place })
+                Some(context! { date => date_ja(day), date_en => date_en(day), date_iso => d, start => start, end => end, place => place })
             })
     } else {
         None
@@ -352,13 +368,18 @@ async fn render_meeting(
         title => o.title,
         title_en => o.title_en,
         date => date_ja(date),
+        date_en => date_en(date),
         date_iso => o.date,
         start => o.start,
         end => o.end,
         place => place(&o),
         address => o.venue_address,
+        // The English part's link opens the answer page in English.
+        answer_url_en => if url.is_empty() { String::new() } else { format!("{url}?lang=en") },
         answer_url => url,
         deadline => date_ja(deadline),
+        deadline_en => date_en(deadline),
+        contact => settings.contact.clone(),
         deadline_passed => deadline_passed,
         answer => answer_label(current).0,
         answer_en => answer_label(current).1,
@@ -449,6 +470,8 @@ async fn render_placement(
                 bed => format!("{} {}", h.room_name, h.bed_name),
                 from => from.map(date_ja).unwrap_or_else(|| h.from.clone()),
                 to => to.map(date_ja).unwrap_or_else(|| h.to.clone()),
+                from_en => from.map(date_en).unwrap_or_else(|| h.from.clone()),
+                to_en => to.map(date_en).unwrap_or_else(|| h.to.clone()),
                 nights => match (from, to) { (Some(a), Some(b)) => (b - a).num_days(), _ => 0 },
                 expires => crate::store::local_time(&h.expires_at),
             }
@@ -464,7 +487,9 @@ async fn render_placement(
         recipient => n.recipient_name,
         case_number => case_number,
         stays => stays,
+        answer_url_en => if url.is_empty() { String::new() } else { format!("{url}?lang=en") },
         answer_url => url,
+        contact => settings.contact.clone(),
         signature => signature(municipality, settings.from.name.as_deref()),
     };
     let (subject, text, html) = templates(n.kind, ctx)?;

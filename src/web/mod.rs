@@ -334,6 +334,22 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     }
 }
 
+/// The language of a no-login link page (answer, facility): `?lang=` in the link (kept by its
+/// language switch and forms), else the `lang` cookie, else Japanese.
+pub struct LinkLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for LinkLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let asked = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Lang::parse(&v));
+        let PageLang(cookie) = PageLang::from_request_parts(parts, state).await?;
+        Ok(LinkLang(asked.unwrap_or(cookie)))
+    }
+}
+
 /// Context every page shares (layout, navigation, CSRF token).
 async fn base(
     state: &AppState,

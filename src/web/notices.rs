@@ -23,14 +23,14 @@ use serde::Deserialize;
 
 use super::{
     base, check_csrf, form_map, form_pairs, page, parse_page_id, plural, redirect_with_flash,
-    require_write, Flash, PageLang, PageResult,
+    require_write, Flash, LinkLang, PageLang, PageResult,
 };
 use crate::app::AppState;
 use crate::auth::SessionUser;
 use crate::error::Error;
 use crate::i18n::{Lang, Msg};
 use crate::notices::outbox::eml_name;
-use crate::notices::{answer_deadline, answer_label, date_ja, parse_answer};
+use crate::notices::{answer_deadline, answer_label, date_in, parse_answer};
 use crate::store::local_time;
 use crate::store::notices::{AnswerLink, NoticeFilter, NoticeKind, NoticeRow};
 use crate::store::placement::Actor;
@@ -64,7 +64,12 @@ fn words(lang: Lang) -> minijinja::Value {
         ("comment", "連絡事項（任意）", "Message (optional)"),
         ("send", "回答を送る", "Send answer"),
         ("saved", "回答を受け付けました。期限までは何度でも変更できます。", "Your answer is recorded. You can change it until the deadline."),
-        ("closed", "回答期限を過ぎたため、このページでは変更できません。変更は事務局にご連絡ください。", "The answer deadline has passed; contact the office to change your answer."),
+        ("closed", "回答期限を過ぎたため、このページでは変更できません。変更は下記の連絡先にご連絡ください。", "The answer deadline has passed; to change your answer, contact the organiser below."),
+        ("contact", "お問い合わせ先", "Contact"),
+        ("contact_office", "担当", "Office"),
+        ("contact_phone", "電話", "Telephone"),
+        ("contact_email", "メール", "Mail"),
+        ("other_lang", "English", "日本語"),
         ("cancelled", "この会議は中止になりました。", "This meeting is cancelled."),
         ("expired", "このリンクは有効期限切れか、新しいリンクに置き換えられています。", "This link has expired or was replaced by a newer one."),
         ("accept", "受け入れます", "We can take them"),
@@ -161,7 +166,7 @@ fn meeting_date(s: &str) -> Option<NaiveDate> {
 
 async fn answer_page(
     State(state): State<AppState>,
-    PageLang(lang): PageLang,
+    LinkLang(lang): LinkLang,
     Path(token): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
@@ -179,7 +184,16 @@ async fn render_answer(
 ) -> PageResult {
     let w = words(lang);
     let m = link.municipality_id;
-    let municipality = state.db.municipality(m).await?.name;
+    let muni = state.db.municipality(m).await?;
+    let municipality = match lang {
+        Lang::En if !muni.name_en.is_empty() => muni.name_en,
+        _ => muni.name,
+    };
+    let contact = state.config.contact();
+    let other_lang = match lang {
+        Lang::Ja => "en",
+        Lang::En => "ja",
+    };
     let errors: Vec<String> = errors
         .unwrap_or_default()
         .iter()
@@ -204,7 +218,7 @@ async fn render_answer(
             .collect();
         let html = super::templates::render(
             "answer.html",
-            context! { lang => lang.code(), w, token, municipality, placement => true, facility => f.name, holds, saved, errors },
+            context! { lang => lang.code(), other_lang, contact, w, token, municipality, placement => true, facility => f.name, holds, saved, errors },
         )?;
         return Ok(axum::response::Html(html).into_response());
     }
@@ -227,9 +241,9 @@ async fn render_answer(
     let html = super::templates::render(
         "answer.html",
         context! {
-            lang => lang.code(), w, token, municipality, placement => false,
+            lang => lang.code(), other_lang, contact, w, token, municipality, placement => false,
             title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() },
-            date => date_ja(date), start => o.start, end => o.end,
+            date => date_in(lang, date), start => o.start, end => o.end,
             place => crate::notices::place(&o),
             address => o.venue_address, who,
             cancelled => o.status == "cancelled",
@@ -237,7 +251,7 @@ async fn render_answer(
             deputy_name => answer.as_ref().map(|a| a.deputy_name.clone()).unwrap_or_default(),
             deputy_organisation => answer.as_ref().map(|a| a.deputy_organisation.clone()).unwrap_or_default(),
             comment => answer.as_ref().map(|a| a.comment.clone()).unwrap_or_default(),
-            deadline => date_ja(deadline), open, saved, errors,
+            deadline => date_in(lang, deadline), open, saved, errors,
         },
     )?;
     Ok(axum::response::Html(html).into_response())
@@ -245,7 +259,7 @@ async fn render_answer(
 
 async fn answer_submit(
     State(state): State<AppState>,
-    PageLang(lang): PageLang,
+    LinkLang(lang): LinkLang,
     Path(token): Path<String>,
     body: Bytes,
 ) -> PageResult {
@@ -296,7 +310,9 @@ async fn answer_submit(
                 )
                 .await?;
         }
-        return Ok(Redirect::to(&format!("/answer/{token}?saved=1")).into_response());
+        return Ok(
+            Redirect::to(&format!("/answer/{token}?saved=1&lang={}", lang.code())).into_response(),
+        );
     }
     let (Some(occurrence), Some(person)) = (link.occurrence_id, link.person_id) else {
         return Err(link_gone().into());
@@ -320,7 +336,10 @@ async fn answer_submit(
     ) {
         Ok(a) => {
             state.db.record_answer(m, occurrence, person, &a).await?;
-            Ok(Redirect::to(&format!("/answer/{token}?saved=1")).into_response())
+            Ok(
+                Redirect::to(&format!("/answer/{token}?saved=1&lang={}", lang.code()))
+                    .into_response(),
+            )
         }
         Err(errors) => render_answer(&state, lang, &token, &link, false, Some(errors)).await,
     }
@@ -407,7 +426,7 @@ async fn occurrence_page(
         base,
         context! {
             w => words(lang), o => context! {
-                id => o.id, title => o.title, date => date.map(date_ja).unwrap_or_else(|| o.date.clone()), start => o.start, end => o.end,
+                id => o.id, title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() }, date => date.map(|d| date_in(lang, d)).unwrap_or_else(|| o.date.clone()), start => o.start, end => o.end,
                 place => crate::notices::place(&o),
                 cancelled => o.status == "cancelled", sequence => o.sequence,
             },

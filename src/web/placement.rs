@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::{
     base, check_csrf, form_map, form_pairs, page, parse_page_id as parse_id, plural,
-    redirect_with_flash, Flash, PageLang, PageResult,
+    redirect_with_flash, Flash, LinkLang, PageLang, PageResult,
 };
 use crate::api::placement::{
     figures_response, parse_board_query, parse_fiscal_year, propose_or_alternatives, reason_of,
@@ -158,6 +158,11 @@ fn words(lang: Lang) -> Value {
         ("facility_lead", "この画面はログインなしで使えます。空きを確認・更新し、拠点からの打診に回答してください。", "No login needed. Check and update your vacancies, and answer the hub's proposals."),
         ("confirm_vacancies", "この内容で空き状況を確認しました", "These vacancies are correct"),
         ("mark_occupied", "利用中にする夜（チェック）", "Nights taken by regular bookings (ticked)"),
+        ("contact", "お問い合わせ先", "Contact"),
+        ("contact_office", "担当", "Office"),
+        ("contact_phone", "電話", "Telephone"),
+        ("contact_email", "メール", "Mail"),
+        ("other_lang", "English", "日本語"),
     ];
     super::word_table(lang, pairs)
 }
@@ -852,7 +857,7 @@ async fn facility_of(db: &Db, token: &str) -> Result<(MunicipalityId, FacilityRo
 
 async fn facility_page(
     State(state): State<AppState>,
-    PageLang(lang): PageLang,
+    LinkLang(lang): LinkLang,
     Path(token): Path<String>,
 ) -> PageResult {
     let (m, f) = facility_of(&state.db, &token).await?;
@@ -871,6 +876,7 @@ async fn facility_page(
         "placement_facility.html",
         context! {
             lang => lang.code(), w => words(lang), token, facility => rows.into_iter().next(), holds,
+            other_lang => match lang { Lang::Ja => "en", Lang::En => "ja" }, contact => state.config.contact(),
             nights => nights.iter().map(|n| night_heading(lang, n)).collect::<Vec<_>>(),
             beds => f.beds().map(|(_, b)| b.id).collect::<Vec<_>>(),
         },
@@ -880,6 +886,7 @@ async fn facility_page(
 
 async fn facility_submit(
     State(state): State<AppState>,
+    LinkLang(lang): LinkLang,
     Path(token): Path<String>,
     body: Bytes,
 ) -> PageResult {
@@ -947,7 +954,7 @@ async fn facility_submit(
         }
         state.db.set_occupancy(m, actor(), f.id, &items).await?;
     }
-    Ok(Redirect::to(&format!("/facility/{token}")).into_response())
+    Ok(Redirect::to(&format!("/facility/{token}?lang={}", lang.code())).into_response())
 }
 
 #[cfg(test)]
