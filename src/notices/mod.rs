@@ -239,8 +239,45 @@ fn build(
         .message_id(Some(settings.message_id(&n.message_key)))
         .multipart(alternative)
         .map_err(|e| Error::Internal(anyhow::anyhow!("building the message: {e}")))?;
-    String::from_utf8(message.formatted())
-        .map_err(|e| Error::Internal(anyhow::anyhow!("message is not UTF-8: {e}")))
+    let raw = String::from_utf8(message.formatted())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("message is not UTF-8: {e}")))?;
+    Ok(fold_header_lines(&raw))
+}
+
+/// Folds the message's header lines that are longer than 78 characters (RFC 5322 2.1.1 and
+/// 2.2.3: a CRLF before whitespace). lettre encodes a long display name as several encoded
+/// words on their own lines, but leaves the last of them and the address on one line, which
+/// with a long name and address passes 78 characters (issue 16: `To` lines). The break goes
+/// before the last space that keeps the line within the limit; a line with no such space
+/// (one long address) stays whole, well within the hard limit of 998.
+fn fold_header_lines(raw: &str) -> String {
+    const LIMIT: usize = 78;
+    let Some(end) = raw.find("\r\n\r\n") else {
+        return raw.to_string();
+    };
+    let (head, body) = raw.split_at(end);
+    let mut out = String::with_capacity(raw.len() + 16);
+    for (i, line) in head.split("\r\n").enumerate() {
+        if i > 0 {
+            out.push_str("\r\n");
+        }
+        let mut rest = line;
+        while rest.len() > LIMIT && rest.is_ascii() {
+            // Header text is ASCII once encoded; a space at byte 1.. (never the line's own
+            // leading fold space) within the limit.
+            match rest[..=LIMIT].rfind(' ').filter(|at| *at > 0) {
+                Some(at) => {
+                    out.push_str(&rest[..at]);
+                    out.push_str("\r\n");
+                    rest = &rest[at..];
+                }
+                None => break,
+            }
+        }
+        out.push_str(rest);
+    }
+    out.push_str(body);
+    out
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834): auto-responders do not answer notices.
@@ -628,5 +665,70 @@ mod tests {
         );
         assert_eq!(signature("みらい市", None), "みらい市");
         assert_eq!(signature("みらい市", Some(" ")), "みらい市");
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    fn claimed(name: &str, email: &str) -> Claimed {
+        Claimed {
+            id: 1,
+            municipality_id: crate::store::tenancy::MunicipalityId(1),
+            kind: NoticeKind::Invitation,
+            occurrence_id: Some(1),
+            person_id: Some(1),
+            request_id: None,
+            facility_id: None,
+            version: 0,
+            message_key: "occ:1:person:1:request:0".into(),
+            recipient_email: email.into(),
+            recipient_name: name.into(),
+            raw: None,
+            attempts: 0,
+        }
+    }
+
+    /// Issue 16: header lines stay within 78 characters (RFC 5322 2.1.1), also with a long
+    /// Japanese display name, a long address and a long subject.
+    #[test]
+    fn to_and_other_headers_are_folded() {
+        let settings = Settings {
+            public_url: "http://localhost:8080".into(),
+            from: "みらい市 基幹相談支援センター 地域生活支援拠点コーディネーター室 <kikan-center-coordination@mirai-city.example.jp>"
+                .parse()
+                .unwrap(),
+            answer_deadline_days: 2,
+            contact: crate::config::Contact {
+                office: String::new(),
+                phone: String::new(),
+                email: String::new(),
+            },
+        };
+        let n = claimed(
+            "社会福祉法人みらい福祉会 指定特定相談支援事業所 みらい相談室 主任相談支援専門員 山田 太郎",
+            "yamada.taro.shunin-soudan-shien@mirai-fukushikai-soudanshitsu.example.jp",
+        );
+        let to = recipient(&n).unwrap();
+        let raw = build(
+            &settings,
+            &n,
+            to,
+            "【開催案内】区障がい福祉ネットワーク会議（東区・第3四半期・事例検討を含む） 2027年6月10日（木） 14:00〜 / Invitation",
+            "本文".into(),
+            "<p>本文</p>".into(),
+            None,
+        )
+        .unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        for line in head.split("\r\n") {
+            assert!(
+                line.chars().count() <= 78,
+                "header line over 78 characters ({}): {line}\n{head}",
+                line.chars().count()
+            );
+        }
+        assert!(head.contains("\r\nTo: "), "{head}");
     }
 }
