@@ -1227,7 +1227,7 @@ fn occurrence_view(lang: Lang, o: &OccurrenceRow) -> Value {
     context! {
         date => o.date.clone(), weekday => date.map(|d| weekday_label(lang, d)).unwrap_or_default(),
         start => o.start.clone(), end => o.end.clone(), kind => o.kind.clone(),
-        title => if lang == Lang::En { o.title_en.clone() } else { o.title.clone() }, place => place,
+        title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() }, place => place,
         attendees => o.attendees.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), ward => o.ward.clone(),
         pin => o.pin.clone(), sequence => o.sequence, id => o.id,
     }
