@@ -771,7 +771,7 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// spreadsheet reads it as that number, it can carry no formula, and quoting it would turn
 /// negative figures into text that no longer sums. The rule looks at the cell, not the column,
 /// so it needs no column types and a text column holding `-1+2` is still quoted.
-/// XLSX needs none of this: its cells are written as strings, never as formulas.
+/// XLSX needs none of this: its cells are written as strings, numbers or dates, never as formulas.
 pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.chars().next() {
         Some(c) if FORMULA_STARTS.contains(&c) && !is_plain_number(cell) => {

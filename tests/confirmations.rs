@@ -413,6 +413,11 @@ async fn english_pages_and_the_answer_page_speak_english(engine: Engine) {
         assert_eq!(res.status(), 200, "{p}");
         let html = res.text().await.unwrap();
         assert!(html.contains("<html lang=\"en\">"), "{p} is in English");
+        // The sent-mail page shows the mails' own subjects (data, in both languages).
+        let html = match html.find("<table id=\"notices\">") {
+            Some(at) if p == "/notices" => html[..at].to_string(),
+            _ => html,
+        };
         if let Some(date) = japanese_date(&html) {
             found.push(format!("{p}: …{date}…"));
         }
@@ -577,3 +582,154 @@ async fn xlsx_exports_have_typed_cells_and_import_back(engine: Engine) {
     assert!(dates > 20, "meeting dates as date cells: {dates}");
 }
 both_engines!(xlsx_exports_have_typed_cells_and_import_back);
+
+/// A community bed that fits a woman with an intellectual disability on `from`..`to`.
+async fn community_bed(api: &Api, from: &str, to: &str) -> (i64, String) {
+    let res = api
+        .post_json(
+            "/api/v1/placement/search",
+            &json!({"from": from, "to": to, "sex": "female", "disability_types": ["intellectual"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let found: Value = res.json().await.unwrap();
+    let bed = found["whole"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["hub_room"] == false)
+        .unwrap_or_else(|| panic!("a community bed: {found}"));
+    (
+        bed["bed_id"].as_i64().unwrap(),
+        bed["facility_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// A request proposed on a community bed; returns (request, hold).
+async fn proposed(api: &Api, case: &str, from: &str, to: &str) -> (i64, i64) {
+    let res = api
+        .post_json(
+            "/api/v1/placement/requests",
+            &crate::placement::request_body(case, "female", from, to, &["intellectual"]),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let (bed, _) = community_bed(api, from, to).await;
+    let res = api
+        .post_json(
+            &format!("/api/v1/placement/requests/{id}/propose"),
+            &json!({"segments": [{"bed_id": bed, "from": from, "to": to}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let hold = res.json::<Value>().await.unwrap()["holds"][0]
+        .as_i64()
+        .unwrap();
+    (id, hold)
+}
+
+async fn withdrawing_and_ending_placements_are_confirmed(engine: Engine) {
+    let d = demo_app(engine).await;
+    let app = &d.app;
+    let hub_user = app
+        .db()
+        .user_by_username(renkei::demo::placement::DEMO_HUB_USERNAME)
+        .await
+        .unwrap()
+        .unwrap();
+    let hub = app.api(&create_api_token(app.db(), &hub_user, "test").await.unwrap());
+    let c = crate::support::client();
+    let res = crate::support::login(
+        &c,
+        app,
+        renkei::demo::placement::DEMO_HUB_USERNAME,
+        DEMO_PASSWORD,
+        Some("/"),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+
+    // Withdrawing: the page names the facility whose hold is released and asks first.
+    let (id, _) = proposed(&hub, "CONF-1", "2027-03-01", "2027-03-03").await;
+    let url = app.url(&format!("/placement/requests/{id}"));
+    let page = get_text(&c, &url).await;
+    let consequence = text_at(&page, "withdraw-consequence");
+    assert!(
+        consequence.contains("打診中の1施設") && consequence.contains("取り下げのお知らせ"),
+        "{consequence}"
+    );
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let res = post_form(
+        &c,
+        &format!("{url}/withdraw"),
+        &[("csrf", &csrf), ("reason", "家族が迎えに来た")],
+    )
+    .await;
+    assert_eq!(res.status(), 422, "not withdrawn without the box ticked");
+    let r: Value = hub
+        .get_json(&format!("/api/v1/placement/requests/{id}"))
+        .await;
+    assert_ne!(r["status"], "withdrawn", "{r}");
+    let res = post_form(
+        &c,
+        &format!("{url}/withdraw"),
+        &[
+            ("csrf", &csrf),
+            ("reason", "家族が迎えに来た"),
+            ("understood", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let page = get_text(&c, &url).await;
+    let told = notice_total(&hub, "kind=placement_withdrawn").await;
+    assert!(
+        text_at(&page, "flash").contains(&format!("{told}施設に取り下げのお知らせ")),
+        "{}",
+        text_at(&page, "flash")
+    );
+    let r: Value = hub
+        .get_json(&format!("/api/v1/placement/requests/{id}"))
+        .await;
+    assert_eq!(r["status"], "withdrawn", "{r}");
+
+    // Ending a stay: the page says the bed becomes free, and asks first.
+    let (id, hold) = proposed(&hub, "CONF-2", "2027-03-10", "2027-03-13").await;
+    let res = hub
+        .post_json(
+            &format!("/api/v1/placement/holds/{hold}/answer"),
+            &json!({"accept": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let url = app.url(&format!("/placement/requests/{id}"));
+    let page = get_text(&c, &url).await;
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let res = post_form(&c, &format!("{url}/confirm"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), 303);
+    let page = get_text(&c, &url).await;
+    assert!(text_at(&page, "flash").contains("入所を確定しました"));
+    assert!(text_at(&page, "end-consequence").contains("退所日の夜からベッドは空きに戻り"));
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("check_out", "2027-03-12"),
+        ("reason", "帰宅"),
+    ];
+    let res = post_form(&c, &format!("{url}/end"), &form).await;
+    assert_eq!(res.status(), 422, "not ended without the box ticked");
+    let mut ticked = form.to_vec();
+    ticked.push(("understood", "1"));
+    let res = post_form(&c, &format!("{url}/end"), &ticked).await;
+    assert_eq!(res.status(), 303);
+    let page = get_text(&c, &url).await;
+    assert!(text_at(&page, "flash").contains("入所を終了しました"));
+    let r: Value = hub
+        .get_json(&format!("/api/v1/placement/requests/{id}"))
+        .await;
+    assert_eq!(r["status"], "ended", "{r}");
+}
+both_engines!(withdrawing_and_ending_placements_are_confirmed);
