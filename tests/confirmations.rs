@@ -455,6 +455,16 @@ async fn english_pages_and_the_answer_page_speak_english(engine: Engine) {
         "an English deadline on an open day:\n{text}"
     );
     let anonymous = crate::support::client();
+    // A dead link says whom to contact, not just 「事務局にご連絡ください」.
+    let gone = get_page(&anonymous, &app.url("/answer/not-a-real-token")).await;
+    assert_eq!(gone.status(), 404);
+    let gone = gone.text().await.unwrap();
+    assert!(
+        gone.contains(&format!(
+            "みらい市 基幹相談支援センター（{PHONE}、{CONTACT_EMAIL}）にご連絡ください"
+        )),
+        "{gone}"
+    );
     let ja = get_text(&anonymous, &app.url(&format!("/answer/{token}"))).await;
     assert!(ja.contains("<html lang=\"ja\">") && ja.contains("出欠のご回答"));
     assert!(

@@ -138,10 +138,38 @@ fn status_label(lang: Lang, status: &str) -> String {
     if lang == Lang::Ja { ja } else { en }.to_string()
 }
 
-fn link_gone() -> Error {
+/// Whom to contact, in both languages ("みらい市 基幹相談支援センター（電話 042-123-4567、
+/// soudan@mirai.example.jp）"), for the errors of the no-login pages.
+fn contact_text(c: &crate::config::Contact) -> (String, String) {
+    let means: Vec<&str> = [c.phone.as_str(), c.email.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let office = if c.office.is_empty() {
+        "事務局"
+    } else {
+        c.office.as_str()
+    };
+    let office_en = if c.office.is_empty() {
+        "the organiser"
+    } else {
+        c.office.as_str()
+    };
+    if means.is_empty() {
+        (office.to_string(), office_en.to_string())
+    } else {
+        (
+            format!("{office}（{}）", means.join("、")),
+            format!("{office_en} ({})", means.join(", ")),
+        )
+    }
+}
+
+fn link_gone_for(c: &crate::config::Contact) -> Error {
+    let (ja, en) = contact_text(c);
     Error::NotFound(Msg::new(
-        "このリンクは無効です（期限切れか、新しいリンクに置き換えられています）。事務局にご連絡ください",
-        "this link is not valid (expired or replaced by a newer one); contact the office",
+        format!("このリンクは無効です（期限切れか、新しいリンクに置き換えられています）。{ja}にご連絡ください"),
+        format!("this link is not valid (expired or replaced by a newer one); contact {en}"),
     ))
 }
 
@@ -152,11 +180,11 @@ async fn link_of(state: &AppState, token: &str) -> Result<AnswerLink, Error> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(link_gone());
+        return Err(link_gone_for(&state.config.contact()));
     }
     match state.db.answer_link(token).await? {
         Some(l) if !l.expired => Ok(l),
-        _ => Err(link_gone()),
+        _ => Err(link_gone_for(&state.config.contact())),
     }
 }
 
@@ -201,7 +229,7 @@ async fn render_answer(
         .collect();
     if link.kind == "placement" {
         let (Some(request), Some(facility)) = (link.request_id, link.facility_id) else {
-            return Err(link_gone().into());
+            return Err(link_gone_for(&state.config.contact()).into());
         };
         let f = state.db.facility(m, facility).await?;
         let holds: Vec<minijinja::Value> = state
@@ -223,7 +251,7 @@ async fn render_answer(
         return Ok(axum::response::Html(html).into_response());
     }
     let (Some(occurrence), Some(person)) = (link.occurrence_id, link.person_id) else {
-        return Err(link_gone().into());
+        return Err(link_gone_for(&state.config.contact()).into());
     };
     let o = state.db.occurrence(m, occurrence).await?;
     let answer = state.db.answer_of(occurrence, person).await?;
@@ -269,7 +297,7 @@ async fn answer_submit(
     let m = link.municipality_id;
     if link.kind == "placement" {
         let (Some(request), Some(facility)) = (link.request_id, link.facility_id) else {
-            return Err(link_gone().into());
+            return Err(link_gone_for(&state.config.contact()).into());
         };
         let accept = field("accept") == "1";
         let reason = field("reason").trim().to_string();
@@ -315,16 +343,17 @@ async fn answer_submit(
         );
     }
     let (Some(occurrence), Some(person)) = (link.occurrence_id, link.person_id) else {
-        return Err(link_gone().into());
+        return Err(link_gone_for(&state.config.contact()).into());
     };
     let o = state.db.occurrence(m, occurrence).await?;
     let date = meeting_date(&o.date).ok_or_else(|| Error::not_found("会議", "meeting"))?;
     if o.status == "cancelled"
         || jst_date(Utc::now()) > answer_deadline(date, state.config.answer_deadline_days)
     {
+        let (ja, en) = contact_text(&state.config.contact());
         return Err(Error::Conflict(Msg::new(
-            "回答期限を過ぎたか、会議が中止されたため変更できません。事務局にご連絡ください",
-            "the answer deadline has passed or the meeting is cancelled; contact the office",
+            format!("回答期限を過ぎたか、会議が中止されたため変更できません。{ja}にご連絡ください"),
+            format!("the answer deadline has passed or the meeting is cancelled; contact {en}"),
         ))
         .into());
     }
