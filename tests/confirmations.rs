@@ -151,9 +151,11 @@ async fn publishing_and_cancelling_state_their_mail_first(engine: Engine) {
         "the plan page leads to the confirmation step"
     );
     let confirm_url = app.url(&format!("/meetings/plans/{id}/publish"));
+    let started = Instant::now();
     let res = get_page(&c, &confirm_url).await;
     assert_eq!(res.status(), 200);
     let confirm = res.text().await.unwrap();
+    let preview_time = started.elapsed();
     let invitations = number_at(&confirm, "count-invitations");
     let updates = number_at(&confirm, "count-updates");
     let cancellations = number_at(&confirm, "count-cancellations");
@@ -161,6 +163,9 @@ async fn publishing_and_cancelling_state_their_mail_first(engine: Engine) {
     assert!(
         invitations > 50,
         "the demo quarter invites many: {invitations}"
+    );
+    eprintln!(
+        "{engine:?}: the publish confirmation page (a rolled-back publish of {invitations} invitations) took {preview_time:?}"
     );
     assert_eq!(
         (updates, cancellations),
@@ -741,5 +746,32 @@ async fn withdrawing_and_ending_placements_are_confirmed(engine: Engine) {
         .get_json(&format!("/api/v1/placement/requests/{id}"))
         .await;
     assert_eq!(r["status"], "ended", "{r}");
+
+    // The facility's no-login page follows its link's language and names the contact.
+    let facilities: Value = hub.get_json("/api/v1/placement/facilities").await;
+    let f = facilities[0]["id"].as_i64().unwrap();
+    let res = hub
+        .post_json(
+            &format!("/api/v1/placement/facilities/{f}/link"),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let url = res.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = url[url.find("/facility/").unwrap()..].to_string();
+    let anonymous = crate::support::client();
+    let en = get_text(&anonymous, &app.url(&format!("{path}?lang=en"))).await;
+    assert!(en.contains("<html lang=\"en\">"), "{en}");
+    assert!(en.contains(&format!("href=\"{path}?lang=ja\"")), "a switch");
+    assert!(
+        en.contains(&format!("action=\"{path}?lang=en\"")),
+        "kept by the form"
+    );
+    assert!(en.contains(PHONE) && en.contains(CONTACT_EMAIL), "{en}");
+    let ja = get_text(&anonymous, &app.url(&path)).await;
+    assert!(ja.contains("<html lang=\"ja\">") && ja.contains("お問い合わせ先"));
 }
 both_engines!(withdrawing_and_ending_placements_are_confirmed);
