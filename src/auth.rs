@@ -230,6 +230,9 @@ pub struct SessionUser {
     pub user: User,
     pub csrf: String,
     pub session_hash: String,
+    /// The success message of the action just done (`renkei_flash` cookie, set with the
+    /// redirect after a form and cleared by the page that shows it): a code, never free text.
+    pub flash: Option<String>,
 }
 
 impl SessionUser {
@@ -288,6 +291,7 @@ impl FromRequestParts<AppState> for SessionUser {
             user,
             csrf,
             session_hash: hash,
+            flash: cookie_value(&parts.headers, crate::web::FLASH_COOKIE),
         })
     }
 }

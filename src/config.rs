@@ -58,6 +58,22 @@ pub struct Config {
     pub max_meetings_per_day: u32,
     /// ... nor more than this many hours of meetings a day (0: no limit).
     pub max_meeting_hours_per_day: f64,
+    /// The organiser's office as invitees and facilities should name it when they call or
+    /// write (answer pages, facility pages, mail). Empty: the sender's name of `mail_from`.
+    pub contact_office: String,
+    /// The organiser's telephone number (e.g. `03-1234-5678`). Empty: none shown.
+    pub contact_phone: String,
+    /// The organiser's mail address for questions. Empty: the address of `mail_from`.
+    pub contact_email: String,
+}
+
+/// Whom invitees and facilities contact (the configuration's `contact_*`, falling back to the
+/// sender of notices).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Contact {
+    pub office: String,
+    pub phone: String,
+    pub email: String,
 }
 
 impl Default for Config {
@@ -83,12 +99,15 @@ impl Default for Config {
             min_notice_days: 14,
             max_meetings_per_day: 4,
             max_meeting_hours_per_day: 6.0,
+            contact_office: String::new(),
+            contact_phone: String::new(),
+            contact_email: String::new(),
         }
     }
 }
 
 /// Keys settable as `RENKEI_<KEY>` environment variables.
-const CONFIG_KEYS: [&str; 20] = [
+const CONFIG_KEYS: [&str; 23] = [
     "database_url",
     "listen",
     "public_url",
@@ -109,6 +128,9 @@ const CONFIG_KEYS: [&str; 20] = [
     "min_notice_days",
     "max_meetings_per_day",
     "max_meeting_hours_per_day",
+    "contact_office",
+    "contact_phone",
+    "contact_email",
 ];
 
 impl Config {
@@ -171,6 +193,27 @@ impl Config {
         self.environment == "production"
     }
 
+    /// Whom invitees and facilities contact: `contact_*`, else the sender of notices.
+    pub fn contact(&self) -> Contact {
+        let sender = self.mail_sender().ok();
+        let office = match self.contact_office.trim() {
+            "" => sender
+                .as_ref()
+                .and_then(|s| s.name.clone())
+                .unwrap_or_default(),
+            o => o.to_string(),
+        };
+        let email = match self.contact_email.trim() {
+            "" => sender.map(|s| s.email.to_string()).unwrap_or_default(),
+            e => e.to_string(),
+        };
+        Contact {
+            office,
+            phone: self.contact_phone.trim().to_string(),
+            email,
+        }
+    }
+
     /// The sender of notices, parsed.
     pub fn mail_sender(&self) -> anyhow::Result<lettre::message::Mailbox> {
         self.mail_from.parse().map_err(|e| {
@@ -212,6 +255,10 @@ impl Config {
             anyhow::bail!(
                 "log_format must be text or json / log_format は text か json にしてください"
             );
+        }
+        let contact_email = self.contact_email.trim();
+        if !contact_email.is_empty() && contact_email.parse::<lettre::Address>().is_err() {
+            anyhow::bail!("contact_email {contact_email:?} is not a mail address (write it as name@example.jp) / contact_email がメールアドレスではありません");
         }
         if !(1..=24 * 30).contains(&self.session_hours) {
             anyhow::bail!("session_hours must be 1-720 / session_hours は1〜720にしてください");

@@ -342,6 +342,14 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table> {
         Data::Empty => String::new(),
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+        // A date cell (ours are written as dates) reads back as the text it was written from.
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(t) if t.time() == chrono::NaiveTime::MIN => {
+                t.date().format("%Y-%m-%d").to_string()
+            }
+            Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+            None => d.to_string(),
+        },
         other => other.to_string(),
     };
     // Cells are streamed in row order, so the row limit stops the reading itself.
@@ -708,16 +716,76 @@ pub fn write_table(
                     .map_err(xl)?;
                 sheet.set_column_width(c as u16, 18).map_err(xl)?;
             }
+            let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+            let mut decimal_formats: HashMap<usize, rust_xlsxwriter::Format> = HashMap::new();
             for (r, row) in rows.iter().enumerate() {
+                let r = (r + 1) as u32;
                 for (c, v) in row.iter().enumerate() {
-                    sheet
-                        .write_string((r + 1) as u32, c as u16, v)
-                        .map_err(xl)?;
+                    let c = c as u16;
+                    match typed_cell(v) {
+                        TypedCell::Date(y, m, d) => {
+                            let date =
+                                rust_xlsxwriter::ExcelDateTime::from_ymd(y, m, d).map_err(xl)?;
+                            sheet
+                                .write_date_with_format(r, c, &date, &date_format)
+                                .map_err(xl)?
+                        }
+                        TypedCell::Number(n, 0) => sheet.write_number(r, c, n).map_err(xl)?,
+                        TypedCell::Number(n, decimals) => {
+                            // Shown with as many decimals as the text had (45.0 stays 45.0).
+                            let format = decimal_formats.entry(decimals).or_insert_with(|| {
+                                rust_xlsxwriter::Format::new()
+                                    .set_num_format(format!("0.{}", "0".repeat(decimals)))
+                            });
+                            sheet
+                                .write_number_with_format(r, c, n, format)
+                                .map_err(xl)?
+                        }
+                        TypedCell::Text => sheet.write_string(r, c, v).map_err(xl)?,
+                    };
                 }
             }
             sheet.set_freeze_panes(1, 0).map_err(xl)?;
             book.save_to_buffer().map_err(xl)
         }
+    }
+}
+
+/// What an exported cell is in a spreadsheet, so that numbers sum and dates sort.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TypedCell {
+    /// A calendar date (`YYYY-MM-DD`), stored as a date with a `yyyy-mm-dd` format.
+    Date(u16, u8, u8),
+    /// A number and how many decimals its text had.
+    Number(f64, usize),
+    Text,
+}
+
+/// Types a cell by its text: `YYYY-MM-DD` is a date; a plain decimal number (`12`, `-3`,
+/// `45.0`) is a number, except where a number would lose what the text says: a leading zero
+/// (`007`, codes and telephone numbers), a `+` sign, or more than 15 digits (beyond what a
+/// spreadsheet keeps exactly). Import reads such cells back as the same text (a whole number
+/// without decimals, a date as `YYYY-MM-DD`), so exports round-trip.
+fn typed_cell(v: &str) -> TypedCell {
+    use chrono::Datelike;
+    if v.len() == 10 {
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+            if d.format("%Y-%m-%d").to_string() == v && (1900..=9999).contains(&d.year()) {
+                return TypedCell::Date(d.year() as u16, d.month() as u8, d.day() as u8);
+            }
+        }
+    }
+    if v.starts_with('+') || !is_plain_number(v) {
+        return TypedCell::Text;
+    }
+    let unsigned = v.trim_start_matches('-');
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    if (int.len() > 1 && int.starts_with('0')) || int.len() + frac.len() > 15 {
+        return TypedCell::Text;
+    }
+    match v.parse::<f64>() {
+        Ok(n) if n.is_finite() => TypedCell::Number(n, frac.len()),
+        _ => TypedCell::Text,
     }
 }
 
@@ -732,7 +800,7 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// spreadsheet reads it as that number, it can carry no formula, and quoting it would turn
 /// negative figures into text that no longer sums. The rule looks at the cell, not the column,
 /// so it needs no column types and a text column holding `-1+2` is still quoted.
-/// XLSX needs none of this: its cells are written as strings, never as formulas.
+/// XLSX needs none of this: its cells are written as strings, numbers or dates, never as formulas.
 pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.chars().next() {
         Some(c) if FORMULA_STARTS.contains(&c) && !is_plain_number(cell) => {

@@ -567,12 +567,27 @@ async fn plan_and_publish(client: &Client, app: &TestApp) {
         .click()
         .await
         .unwrap();
+    // The confirmation step says what publishing sends, and publishes only once understood.
+    wait_for_url(client, "the publish confirmation", |u| {
+        u.path().ends_with("/publish")
+    })
+    .await;
+    let consequences = text_of(client, "#consequences").await;
+    assert!(
+        consequences.contains("通のメールを") && consequences.contains("人に送ります"),
+        "{consequences}"
+    );
+    click(client, "#understood").await;
+    click(client, "#publish-confirm").await;
     wait_for_url(client, "the published notice", |u| {
         u.query().is_some_and(|q| q.contains("published="))
     })
     .await;
-    let notice = text_of(client, "main .notice").await;
-    assert!(notice.contains("公開しました"), "{notice}");
+    let notice = text_of(client, "#flash").await;
+    assert!(
+        notice.contains("公開しました") && notice.contains("人に送ります"),
+        "{notice}"
+    );
     assert!(
         client.find(Locator::Id("publish")).await.is_err(),
         "a published plan offers no second publish"
@@ -893,7 +908,8 @@ async fn answer_through_the_link(client: &Client, app: &TestApp) {
     }
     click(client, "#send").await;
     wait_for_url(client, "the saved answer", |u| {
-        u.path() == format!("/answer/{answer_token}") && u.query() == Some("saved=1")
+        u.path() == format!("/answer/{answer_token}")
+            && u.query().is_some_and(|q| q.starts_with("saved=1"))
     })
     .await;
     let saved = text_of(client, "#saved").await;

@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod caseload;
 mod cli;
+mod confirmations;
 mod demo;
 mod documents;
 mod import_export;

@@ -17,7 +17,7 @@ use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
 use crate::i18n::Msg;
 use crate::master::FieldError;
-use crate::store::notices::{AnswerRow, NoticeRow};
+use crate::store::notices::{AnswerRow, NoticeFilter, NoticeRow};
 use crate::store::replies::{Outcome, ReplyFilter, ReplyRow};
 
 pub fn routes() -> Router<AppState> {
@@ -230,6 +230,19 @@ pub struct NoticeQuery {
     /// pending, sent, failed or superseded; empty: all.
     #[serde(default)]
     pub status: String,
+    /// invitation, update, cancellation, reminder, chase, placement_request,
+    /// placement_confirmed, placement_withdrawn or vacancy_request; empty: all.
+    #[serde(default)]
+    pub kind: String,
+    /// Part of the recipient's address or name, or of the subject; empty: all.
+    #[serde(default)]
+    pub q: String,
+    /// Queued on or after this day (YYYY-MM-DD, Japan time); empty: no bound.
+    #[serde(default)]
+    pub from: String,
+    /// Queued on or before this day (YYYY-MM-DD, Japan time); empty: no bound.
+    #[serde(default)]
+    pub to: String,
     /// Notices per page: 1 to 1000, default 200.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
@@ -238,7 +251,8 @@ pub struct NoticeQuery {
     pub offset: Option<i64>,
 }
 
-/// The municipality's notices, newest first, one page at a time.
+/// The municipality's notices, newest first, one page at a time, filtered by status, kind,
+/// recipient or subject, and the day they were queued.
 #[utoipa::path(get, path = "/api/v1/notices", params(NoticeQuery),
     responses((status = 200, body = Vec<NoticeRow>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn list_notices(
@@ -247,25 +261,25 @@ pub(crate) async fn list_notices(
     q: std::result::Result<Query<NoticeQuery>, QueryRejection>,
 ) -> Result<Response> {
     let q = q.map_err(query_error)?.0;
-    let status = q.status.trim();
-    if !matches!(status, "" | "pending" | "sent" | "failed" | "superseded") {
-        return Err(Error::BadRequest(Msg::new(
-            "status は pending, sent, failed, superseded のいずれかです",
-            "status is pending, sent, failed or superseded",
-        )));
-    }
+    let filter =
+        NoticeFilter::parse(&q.status, &q.kind, &q.q, &q.from, &q.to).map_err(Error::Validation)?;
     let page = crate::api::Page::parse(q.limit, q.offset)?;
-    let status = Some(status).filter(|s| !s.is_empty());
     let m = user.0.municipality_id;
     let notices = state
         .db
-        .list_notices(m, status, page.limit, page.offset)
+        .filtered_notices(m, &filter, page.limit, page.offset)
         .await?;
-    let total = state.db.count_notices(m, status).await?;
+    let total = state.db.count_filtered_notices(m, &filter).await?;
     let headers = page.headers(
         total,
         "/api/v1/notices",
-        &[("status", status.unwrap_or(""))],
+        &[
+            ("status", q.status.trim()),
+            ("kind", q.kind.trim()),
+            ("q", q.q.trim()),
+            ("from", q.from.trim()),
+            ("to", q.to.trim()),
+        ],
     );
     Ok((headers, Json(notices)).into_response())
 }

@@ -433,9 +433,25 @@ pub fn xlsx(r: &Report, municipality: &str, lang: Lang) -> Result<Vec<u8>> {
             .write_string_with_format(0, c as u16, *h, &bold)
             .map_err(xl)?;
     }
+    // Dates are date cells (a spreadsheet sorts and filters them), shown as yyyy-mm-dd.
+    let date_format = Format::new().set_num_format("yyyy-mm-dd");
     for (i, m) in r.meetings.iter().enumerate() {
         let row = 1 + i as u32;
-        sheet.write_string(row, 0, &m.date).map_err(xl)?;
+        match chrono::NaiveDate::parse_from_str(&m.date, "%Y-%m-%d") {
+            Ok(d) => {
+                use chrono::Datelike;
+                let date = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                    d.year() as u16,
+                    d.month() as u8,
+                    d.day() as u8,
+                )
+                .map_err(xl)?;
+                sheet
+                    .write_date_with_format(row, 0, &date, &date_format)
+                    .map_err(xl)?
+            }
+            Err(_) => sheet.write_string(row, 0, &m.date).map_err(xl)?,
+        };
         sheet.write_string(row, 1, &m.start).map_err(xl)?;
         sheet.write_string(row, 2, &m.title).map_err(xl)?;
         sheet

@@ -33,6 +33,8 @@ pub struct Settings {
     pub public_url: String,
     pub from: Mailbox,
     pub answer_deadline_days: i64,
+    /// Whom recipients contact (shown in every notice).
+    pub contact: crate::config::Contact,
 }
 
 impl Settings {
@@ -41,6 +43,7 @@ impl Settings {
             public_url: c.public_url.trim_end_matches('/').to_string(),
             from: c.mail_sender()?,
             answer_deadline_days: c.answer_deadline_days,
+            contact: c.contact(),
         })
     }
 
@@ -97,6 +100,19 @@ pub fn date_ja(d: NaiveDate) -> String {
         d.day(),
         weekday_ja(d.weekday())
     )
+}
+
+/// Saturday, 5 December 2027 (the English pages' and mails' date).
+pub fn date_en(d: NaiveDate) -> String {
+    d.format("%A, %-d %B %Y").to_string()
+}
+
+/// A date as a page in `lang` writes it.
+pub fn date_in(lang: crate::i18n::Lang, d: NaiveDate) -> String {
+    match lang {
+        crate::i18n::Lang::Ja => date_ja(d),
+        crate::i18n::Lang::En => date_en(d),
+    }
 }
 
 pub fn answer_label(answer: &str) -> (&'static str, &'static str) {
@@ -225,8 +241,45 @@ fn build(
         .message_id(Some(settings.message_id(&n.message_key)))
         .multipart(alternative)
         .map_err(|e| Error::Internal(anyhow::anyhow!("building the message: {e}")))?;
-    String::from_utf8(message.formatted())
-        .map_err(|e| Error::Internal(anyhow::anyhow!("message is not UTF-8: {e}")))
+    let raw = String::from_utf8(message.formatted())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("message is not UTF-8: {e}")))?;
+    Ok(fold_header_lines(&raw))
+}
+
+/// Folds the message's header lines that are longer than 78 characters (RFC 5322 2.1.1 and
+/// 2.2.3: a CRLF before whitespace). lettre encodes a long display name as several encoded
+/// words on their own lines, but leaves the last of them and the address on one line, which
+/// with a long name and address passes 78 characters (issue 16: `To` lines). The break goes
+/// before the last space that keeps the line within the limit; a line with no such space
+/// (one long address) stays whole, well within the hard limit of 998.
+fn fold_header_lines(raw: &str) -> String {
+    const LIMIT: usize = 78;
+    let Some(end) = raw.find("\r\n\r\n") else {
+        return raw.to_string();
+    };
+    let (head, body) = raw.split_at(end);
+    let mut out = String::with_capacity(raw.len() + 16);
+    for (i, line) in head.split("\r\n").enumerate() {
+        if i > 0 {
+            out.push_str("\r\n");
+        }
+        let mut rest = line;
+        while rest.len() > LIMIT && rest.is_ascii() {
+            // Header text is ASCII once encoded; a space at byte 1.. (never the line's own
+            // leading fold space) within the limit.
+            match rest[..=LIMIT].rfind(' ').filter(|at| *at > 0) {
+                Some(at) => {
+                    out.push_str(&rest[..at]);
+                    out.push_str("\r\n");
+                    rest = &rest[at..];
+                }
+                None => break,
+            }
+        }
+        out.push_str(rest);
+    }
+    out.push_str(body);
+    out
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834): auto-responders do not answer notices.
@@ -341,7 +394,7 @@ async fn render_meeting(
             .await?
             .and_then(|(d, start, end, place)| {
                 let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?;
-                Some(context! { date => date_ja(day), date_iso => d, start => start, end => end, place => place })
+                Some(context! { date => date_ja(day), date_en => date_en(day), date_iso => d, start => start, end => end, place => place })
             })
     } else {
         None
@@ -354,13 +407,18 @@ async fn render_meeting(
         title => o.title,
         title_en => o.title_en,
         date => date_ja(date),
+        date_en => date_en(date),
         date_iso => o.date,
         start => o.start,
         end => o.end,
         place => place(&o),
         address => o.venue_address,
+        // The English part's link opens the answer page in English.
+        answer_url_en => if url.is_empty() { String::new() } else { format!("{url}?lang=en") },
         answer_url => url,
         deadline => date_ja(deadline),
+        deadline_en => date_en(deadline),
+        contact => settings.contact.clone(),
         deadline_passed => deadline_passed,
         answer => answer_label(current).0,
         answer_en => answer_label(current).1,
@@ -451,6 +509,8 @@ async fn render_placement(
                 bed => format!("{} {}", h.room_name, h.bed_name),
                 from => from.map(date_ja).unwrap_or_else(|| h.from.clone()),
                 to => to.map(date_ja).unwrap_or_else(|| h.to.clone()),
+                from_en => from.map(date_en).unwrap_or_else(|| h.from.clone()),
+                to_en => to.map(date_en).unwrap_or_else(|| h.to.clone()),
                 nights => match (from, to) { (Some(a), Some(b)) => (b - a).num_days(), _ => 0 },
                 expires => crate::store::local_time(&h.expires_at),
             }
@@ -466,7 +526,9 @@ async fn render_placement(
         recipient => n.recipient_name,
         case_number => case_number,
         stays => stays,
+        answer_url_en => if url.is_empty() { String::new() } else { format!("{url}?lang=en") },
         answer_url => url,
+        contact => settings.contact.clone(),
         signature => signature(municipality, settings.from.name.as_deref()),
     };
     let (subject, text, html) = templates(n.kind, ctx)?;
@@ -605,5 +667,70 @@ mod tests {
         );
         assert_eq!(signature("みらい市", None), "みらい市");
         assert_eq!(signature("みらい市", Some(" ")), "みらい市");
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    fn claimed(name: &str, email: &str) -> Claimed {
+        Claimed {
+            id: 1,
+            municipality_id: crate::store::tenancy::MunicipalityId(1),
+            kind: NoticeKind::Invitation,
+            occurrence_id: Some(1),
+            person_id: Some(1),
+            request_id: None,
+            facility_id: None,
+            version: 0,
+            message_key: "occ:1:person:1:request:0".into(),
+            recipient_email: email.into(),
+            recipient_name: name.into(),
+            raw: None,
+            attempts: 0,
+        }
+    }
+
+    /// Issue 16: header lines stay within 78 characters (RFC 5322 2.1.1), also with a long
+    /// Japanese display name, a long address and a long subject.
+    #[test]
+    fn to_and_other_headers_are_folded() {
+        let settings = Settings {
+            public_url: "http://localhost:8080".into(),
+            from: "みらい市 基幹相談支援センター 地域生活支援拠点コーディネーター室 <kikan-center-coordination@mirai-city.example.jp>"
+                .parse()
+                .unwrap(),
+            answer_deadline_days: 2,
+            contact: crate::config::Contact {
+                office: String::new(),
+                phone: String::new(),
+                email: String::new(),
+            },
+        };
+        let n = claimed(
+            "社会福祉法人みらい福祉会 指定特定相談支援事業所 みらい相談室 主任相談支援専門員 山田 太郎",
+            "yamada.taro.shunin-soudan-shien@mirai-fukushikai-soudanshitsu.example.jp",
+        );
+        let to = recipient(&n).unwrap();
+        let raw = build(
+            &settings,
+            &n,
+            to,
+            "【開催案内】区障がい福祉ネットワーク会議（東区・第3四半期・事例検討を含む） 2027年6月10日（木） 14:00〜 / Invitation",
+            "本文".into(),
+            "<p>本文</p>".into(),
+            None,
+        )
+        .unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        for line in head.split("\r\n") {
+            assert!(
+                line.chars().count() <= 78,
+                "header line over 78 characters ({}): {line}\n{head}",
+                line.chars().count()
+            );
+        }
+        assert!(head.contains("\r\nTo: "), "{head}");
     }
 }

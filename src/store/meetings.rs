@@ -161,6 +161,14 @@ pub struct PublishSummary {
     pub unchanged: i64,
     /// Notices queued (invitations, updates, cancellations), in the same transaction.
     pub notices: i64,
+    /// Of them: invitations (new meetings, and invitees added to a meeting).
+    pub invitations: i64,
+    /// Of them: updates of moved meetings.
+    pub updates: i64,
+    /// Of them: cancellations.
+    pub cancellations: i64,
+    /// How many people (distinct addresses) the notices go to.
+    pub recipients: i64,
 }
 
 /// Queues meeting notices in the publishing transaction.
@@ -170,8 +178,12 @@ async fn notify(
     occurrence: i64,
     kind: NoticeKind,
     audience: Audience,
+    tally: &mut super::notices::QueuedTally,
 ) -> Result<i64> {
-    Ok(super::notices::queue_occurrence(tx, m, occurrence, kind, audience, None).await? as i64)
+    Ok(
+        super::notices::queue_occurrence_counted(tx, m, occurrence, kind, audience, None, tally)
+            .await? as i64,
+    )
 }
 
 /// A stored `YYYY-MM-DD` date.
@@ -835,7 +847,24 @@ impl Db {
 
     /// Publishes a finished, valid run: see the module doc.
     pub async fn publish_plan_run(&self, user: &User, id: i64) -> Result<PublishSummary> {
+        self.publish_or_preview(user, id, true).await
+    }
+
+    /// What publishing `id` now would do and send, computed by publishing it in a transaction
+    /// that is rolled back: the counts are those of the very code that publishes (the
+    /// confirmation step before publishing shows them).
+    pub async fn preview_publish(&self, user: &User, id: i64) -> Result<PublishSummary> {
+        self.publish_or_preview(user, id, false).await
+    }
+
+    async fn publish_or_preview(
+        &self,
+        user: &User,
+        id: i64,
+        commit: bool,
+    ) -> Result<PublishSummary> {
         let m = user.municipality_id;
+        let mut tally = super::notices::QueuedTally::default();
         let run = self.plan_run(m, id).await?;
         let (_, _, refs) = self.plan_run_input(id).await?;
         let occurrences = publishable(&run)?;
@@ -1000,9 +1029,15 @@ impl Db {
                             .execute(&mut *tx)
                             .await?;
                             summary.moved += 1;
-                            summary.notices +=
-                                notify(&mut tx, m, old_id, NoticeKind::Update, Audience::All)
-                                    .await?;
+                            summary.notices += notify(
+                                &mut tx,
+                                m,
+                                old_id,
+                                NoticeKind::Update,
+                                Audience::All,
+                                &mut tally,
+                            )
+                            .await?;
                         } else {
                             summary.unchanged += 1;
                             // Invitees added to an unchanged meeting get their invitation.
@@ -1012,6 +1047,7 @@ impl Db {
                                 old_id,
                                 NoticeKind::Invitation,
                                 Audience::NotYetInvited,
+                                &mut tally,
                             )
                             .await?;
                         }
@@ -1028,9 +1064,15 @@ impl Db {
                         .execute(&mut *tx)
                         .await?;
                         summary.cancelled += 1;
-                        summary.notices +=
-                            notify(&mut tx, m, old_id, NoticeKind::Cancellation, Audience::All)
-                                .await?;
+                        summary.notices += notify(
+                            &mut tx,
+                            m,
+                            old_id,
+                            NoticeKind::Cancellation,
+                            Audience::All,
+                            &mut tally,
+                        )
+                        .await?;
                     }
                     (None, Some(n)) => {
                         let (room, org) = place_of(n.room);
@@ -1059,9 +1101,15 @@ impl Db {
                         .await?;
                         write_attendees(&mut tx, new_id, r, n).await?;
                         summary.added += 1;
-                        summary.notices +=
-                            notify(&mut tx, m, new_id, NoticeKind::Invitation, Audience::All)
-                                .await?;
+                        summary.notices += notify(
+                            &mut tx,
+                            m,
+                            new_id,
+                            NoticeKind::Invitation,
+                            Audience::All,
+                            &mut tally,
+                        )
+                        .await?;
                     }
                     (None, None) => {}
                 }
@@ -1092,7 +1140,15 @@ impl Db {
             ),
         )
         .await?;
-        tx.commit().await?;
+        summary.invitations = tally.invitations;
+        summary.updates = tally.updates;
+        summary.cancellations = tally.cancellations;
+        summary.recipients = tally.recipients.len() as i64;
+        if commit {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(summary)
     }
 

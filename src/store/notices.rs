@@ -163,6 +163,42 @@ pub async fn queue_occurrence(
     audience: Audience,
     version: Option<i64>,
 ) -> Result<usize> {
+    let mut tally = QueuedTally::default();
+    queue_occurrence_counted(conn, m, occurrence, kind, audience, version, &mut tally).await
+}
+
+/// What one transaction queued, per kind, and to how many distinct addresses (publishing
+/// reports it, and its preview computes it by publishing in a transaction it rolls back).
+#[derive(Debug, Clone, Default)]
+pub struct QueuedTally {
+    pub invitations: i64,
+    pub updates: i64,
+    pub cancellations: i64,
+    pub recipients: std::collections::BTreeSet<String>,
+}
+
+impl QueuedTally {
+    fn add(&mut self, kind: NoticeKind, email: &str) {
+        match kind {
+            NoticeKind::Invitation => self.invitations += 1,
+            NoticeKind::Update => self.updates += 1,
+            NoticeKind::Cancellation => self.cancellations += 1,
+            _ => {}
+        }
+        self.recipients.insert(email.trim().to_lowercase());
+    }
+}
+
+/// [`queue_occurrence`], counting what it queued into `tally`.
+pub async fn queue_occurrence_counted(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    occurrence: i64,
+    kind: NoticeKind,
+    audience: Audience,
+    version: Option<i64>,
+    tally: &mut QueuedTally,
+) -> Result<usize> {
     let sequence: i64 = sqlx::query_scalar(
         "SELECT sequence FROM occurrences WHERE municipality_id = $1 AND id = $2",
     )
@@ -256,6 +292,7 @@ pub async fn queue_occurrence(
         .await?
         {
             queued += 1;
+            tally.add(kind, &email);
         }
     }
     Ok(queued)
@@ -346,6 +383,130 @@ pub struct NoticeRow {
     pub last_error: String,
     pub created_at: String,
     pub sent_at: Option<String>,
+}
+
+/// Which notices a list shows (the sent-mail page and `GET /api/v1/notices`); empty fields
+/// filter nothing.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeFilter {
+    /// pending, sent, failed or superseded.
+    pub status: String,
+    /// A notice kind's slug (`invitation`, `placement_request`, ...).
+    pub kind: String,
+    /// Part of the recipient's address or name, or of the subject (case-insensitive).
+    pub search: String,
+    /// Queued on or after this day (Japan time).
+    pub from: Option<NaiveDate>,
+    /// Queued on or before this day (Japan time).
+    pub to: Option<NaiveDate>,
+}
+
+/// The filter's condition: `$2` status, `$3` kind, `$4` search pattern, `$5`/`$6` the UTC
+/// instants of the first and the day after the last day (fixed-width text compares as instants).
+const NOTICE_FILTER: &str = "($2 = '' OR status = $2) AND ($3 = '' OR kind = $3)
+     AND ($4 = '' OR LOWER(recipient_email) LIKE $4 ESCAPE '\\' OR LOWER(recipient_name) LIKE $4 ESCAPE '\\'
+          OR LOWER(subject) LIKE $4 ESCAPE '\\')
+     AND created_at >= $5 AND created_at < $6";
+
+impl NoticeFilter {
+    /// Parses a list's query fields (empty: no filter), with a bilingual error per bad field.
+    pub fn parse(
+        status: &str,
+        kind: &str,
+        search: &str,
+        from: &str,
+        to: &str,
+    ) -> std::result::Result<NoticeFilter, Vec<crate::master::FieldError>> {
+        use crate::master::FieldError;
+        let mut errors = Vec::new();
+        let status = status.trim();
+        if !matches!(status, "" | "pending" | "sent" | "failed" | "superseded") {
+            errors.push(FieldError::new(
+                "status",
+                "status は pending, sent, failed, superseded のいずれかです（空欄ならすべて）",
+                "status is pending, sent, failed or superseded (empty: all)",
+            ));
+        }
+        let kind = kind.trim();
+        if !kind.is_empty() && NoticeKind::parse(kind).is_none() {
+            let kinds: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.slug()).collect();
+            errors.push(FieldError::new(
+                "kind",
+                format!(
+                    "kind は {} のいずれかです（空欄ならすべて）",
+                    kinds.join(", ")
+                ),
+                format!("kind is one of {} (empty: all)", kinds.join(", ")),
+            ));
+        }
+        let search = search.trim();
+        if search.chars().count() > 200 {
+            errors.push(FieldError::new(
+                "q",
+                "検索語は200文字までにしてください",
+                "write at most 200 characters to search for",
+            ));
+        }
+        let mut date = |field: &str, s: &str| {
+            if s.trim().is_empty() {
+                return None;
+            }
+            crate::master::parse_date(field, s)
+                .map_err(|e| errors.push(e))
+                .ok()
+        };
+        let from = date("from", from);
+        let to = date("to", to);
+        if let (Some(f), Some(t)) = (from, to) {
+            if t < f {
+                errors.push(FieldError::new(
+                    "to",
+                    "終了日は開始日以降の日付にしてください",
+                    "the last day must not be before the first day",
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(NoticeFilter {
+            status: status.to_string(),
+            kind: kind.to_string(),
+            search: search.to_string(),
+            from,
+            to,
+        })
+    }
+
+    fn bind<'q>(
+        &self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let search = self.search.trim().to_lowercase();
+        let pattern = if search.is_empty() {
+            String::new()
+        } else {
+            super::like_pattern(&search)
+        };
+        // Japan has no daylight saving: a JST day starts at 15:00 UTC the day before.
+        let start = |d: NaiveDate| {
+            instant_text(renkei_solver::calendar::jst_to_utc(
+                d,
+                chrono::NaiveTime::MIN,
+            ))
+        };
+        let from = self.from.map(start).unwrap_or_default();
+        let to = self
+            .to
+            .and_then(|d| d.succ_opt())
+            .map(start)
+            .unwrap_or_else(|| "9999".into());
+        q.bind(self.status.clone())
+            .bind(self.kind.clone())
+            .bind(pattern)
+            .bind(from)
+            .bind(to)
+    }
 }
 
 const NOTICE_COLUMNS: &str =
@@ -597,17 +758,48 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<NoticeRow>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {NOTICE_COLUMNS} FROM notices WHERE municipality_id = $1 AND ($2 = '' OR status = $2)
-             ORDER BY id DESC LIMIT $3 OFFSET $4"
-        ))
-        .bind(m.0)
-        .bind(status.unwrap_or(""))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
+        let filter = NoticeFilter {
+            status: status.unwrap_or("").to_string(),
+            ..NoticeFilter::default()
+        };
+        self.filtered_notices(m, &filter, limit, offset).await
+    }
+
+    /// The municipality's notices that pass `filter`, newest first, a page at a time.
+    pub async fn filtered_notices(
+        &self,
+        m: MunicipalityId,
+        filter: &NoticeFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<NoticeRow>> {
+        let sql = format!(
+            "SELECT {NOTICE_COLUMNS} FROM notices WHERE municipality_id = $1 AND {NOTICE_FILTER}
+             ORDER BY id DESC LIMIT $7 OFFSET $8"
+        );
+        let rows = filter
+            .bind(sqlx::query(&sql).bind(m.0))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(notice_row).collect()
+    }
+
+    /// How many of the municipality's notices pass `filter`.
+    pub async fn count_filtered_notices(
+        &self,
+        m: MunicipalityId,
+        filter: &NoticeFilter,
+    ) -> Result<i64> {
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM notices WHERE municipality_id = $1 AND {NOTICE_FILTER}"
+        );
+        let row = filter
+            .bind(sqlx::query(&sql).bind(m.0))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
     }
 
     /// One notice of the municipality.

@@ -463,7 +463,7 @@ async fn notify_facilities(
     request: i64,
     holds: &[i64],
     kind: NoticeKind,
-) -> Result<()> {
+) -> Result<usize> {
     let mut first_at: BTreeMap<i64, i64> = BTreeMap::new();
     for h in holds {
         let facility: i64 = sqlx::query_scalar(
@@ -477,10 +477,13 @@ async fn notify_facilities(
         let e = first_at.entry(facility).or_insert(*h);
         *e = (*e).min(*h);
     }
+    let mut queued = 0;
     for (facility, first) in first_at {
-        super::notices::queue_placement(conn, m, kind, Some(request), facility, first).await?;
+        if super::notices::queue_placement(conn, m, kind, Some(request), facility, first).await? {
+            queued += 1;
+        }
     }
-    Ok(())
+    Ok(queued)
 }
 
 impl Db {
@@ -1646,7 +1649,12 @@ impl Db {
     }
 
     /// One attempt of [`Db::withdraw_request`] (see [`Db::retrying`]).
-    async fn withdraw_request_once(&self, user: &User, request: i64, reason: &str) -> Result<()> {
+    async fn withdraw_request_once(
+        &self,
+        user: &User,
+        request: i64,
+        reason: &str,
+    ) -> Result<usize> {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
         let (case, status) = lock_request(&mut tx, m, request).await?;
@@ -1659,7 +1667,8 @@ impl Db {
             .map(|(h, _)| h)
             .collect();
         release_holds(&mut tx, &all, "withdrawn", reason).await?;
-        notify_facilities(&mut tx, m, request, &all, NoticeKind::PlacementWithdrawn).await?;
+        let told =
+            notify_facilities(&mut tx, m, request, &all, NoticeKind::PlacementWithdrawn).await?;
         event(
             &mut tx,
             m,
@@ -1681,7 +1690,7 @@ impl Db {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(told)
     }
 
     /// Holds waiting for a facility's answer, or every hold of one facility.
@@ -1781,8 +1790,9 @@ impl Db {
             .await
     }
 
-    /// Withdraws a request that has not ended; its holds are released.
-    pub async fn withdraw_request(&self, user: &User, request: i64, reason: &str) -> Result<()> {
+    /// Withdraws a request that has not ended; its holds are released. Returns how many
+    /// facilities are told by mail.
+    pub async fn withdraw_request(&self, user: &User, request: i64, reason: &str) -> Result<usize> {
         self.retrying(|| self.withdraw_request_once(user, request, reason))
             .await
     }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::templates::render;
 use super::{
     base, check_csrf, field_errors_view, form_map, form_pairs, page, parse_page_id as parse_id,
-    require_write, PageError, PageLang, PageResult,
+    plural, redirect_with_flash, require_write, Flash, PageError, PageLang, PageResult,
 };
 use crate::api::meetings::{add_preset, calendar_download, feed_path, OccurrenceQuery};
 use crate::app::AppState;
@@ -52,7 +52,10 @@ pub fn routes() -> Router<AppState> {
         .route("/meetings/series/{id}/active", post(series_active))
         .route("/meetings/plan", get(plan_form).post(plan_submit))
         .route("/meetings/plans/{id}", get(plan_page))
-        .route("/meetings/plans/{id}/publish", post(publish_submit))
+        .route(
+            "/meetings/plans/{id}/publish",
+            get(publish_confirm).post(publish_submit),
+        )
         .route("/meetings/calendar", get(calendar_page))
         .route("/meetings/calendar/export", get(calendar_export))
         .route("/meetings/annual", get(annual_page))
@@ -919,7 +922,6 @@ fn month_grids(
 #[serde(default)]
 struct ViewQuery {
     view: String,
-    published: String,
 }
 
 async fn plan_page(
@@ -948,7 +950,6 @@ async fn plan_page(
         best_so_far => run.result.is_none() && run.best_so_far.is_some(),
         last_error => run.last_error.clone(),
         notes => run.notes.iter().map(|n| n.get(lang).to_string()).collect::<Vec<_>>(),
-        just_published => q.published.clone(),
         can_publish => session.user.role.can_write_master() && run.published_at.is_none() && run.status == "done"
             && run.result.as_ref().and_then(|v| v["valid"].as_bool()) == Some(true),
     };
@@ -1071,6 +1072,78 @@ fn stage_text(lang: Lang, stage: &str) -> String {
     }
 }
 
+/// The confirmation step before publishing: what publishing would add, move and cancel, and
+/// how many invitations, updates and cancellations it would send to how many people, computed
+/// by the publishing code itself in a transaction that is rolled back.
+async fn publish_confirm(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    require_write(&session.user)?;
+    let id = parse_id(&id)?;
+    let run = state.db.plan_run(session.user.municipality_id, id).await?;
+    let s = state.db.preview_publish(&session.user, id).await?;
+    let b = base(&state, lang, &session, "meetings/plan").await?;
+    let mails = s.invitations + s.updates + s.cancellations;
+    let consequences = match lang {
+        Lang::Ja => vec![
+            format!("会議の追加 {}件・変更 {}件・中止 {}件（変更なし {}件）", s.added, s.moved, s.cancelled, s.unchanged),
+            format!("招待 {}通・変更のお知らせ {}通・中止のお知らせ {}通、合計 {}通のメールを {}人に送ります", s.invitations, s.updates, s.cancellations, mails, s.recipients),
+            "変更・中止された会議のこれまでの出欠の回答は取り消され、招待者はもう一度回答します".to_string(),
+        ],
+        Lang::En => vec![
+            format!("{} {} added, {} moved, {} cancelled ({} unchanged)", s.added, plural(s.added, "meeting", "meetings"), s.moved, s.cancelled, s.unchanged),
+            format!(
+                "{} {}, {} {} and {} {}: {} {} to {} {}",
+                s.invitations, plural(s.invitations, "invitation", "invitations"),
+                s.updates, plural(s.updates, "update", "updates"),
+                s.cancellations, plural(s.cancellations, "cancellation", "cancellations"),
+                mails, plural(mails, "message", "messages"),
+                s.recipients, plural(s.recipients, "person", "people"),
+            ),
+            "Answers already given for a moved or cancelled meeting no longer count; its invitees answer again".to_string(),
+        ],
+    };
+    page(
+        "publish_confirm.html",
+        b,
+        context! {
+            run_id => run.id, label => run.label.clone(),
+            period => format!("{} – {}", run.period_from, run.period_to),
+            consequences, mails, recipients => s.recipients,
+            invitations => s.invitations, updates => s.updates, cancellations => s.cancellations,
+            heading => tr(lang, "公開の確認", "Confirm publishing"),
+            lead => tr(lang, "公開すると、次のことが起こります。", "Publishing does the following."),
+            understood => match lang {
+                Lang::Ja => format!("{mails}通のメールが{}人に送られることを理解しました", s.recipients),
+                Lang::En => format!("I understand that {mails} {} will be sent to {} {}", plural(mails, "message", "messages"), s.recipients, plural(s.recipients, "person", "people")),
+            },
+            confirm => tr(lang, "公開してメールを送る", "Publish and send the mail"),
+            back => tr(lang, "公開せずに計画に戻る", "Back to the plan without publishing"),
+        },
+    )
+}
+
+/// The box of a confirmation step ("I understand …") was not ticked.
+fn not_understood() -> Error {
+    Error::Validation(vec![FieldError::new(
+        "understood",
+        "内容を確認し、「理解しました」にチェックを入れてから実行してください",
+        "read what will happen and tick the \"I understand\" box, then try again",
+    )])
+}
+
+/// Whether a confirmation form's "I understand" box was ticked.
+pub(super) fn understood(form: &HashMap<String, String>) -> Result<(), Error> {
+    if form.get("understood").map(String::as_str) == Some("1") {
+        Ok(())
+    } else {
+        Err(not_understood())
+    }
+}
+
 async fn publish_submit(
     State(state): State<AppState>,
     session: SessionUser,
@@ -1081,12 +1154,24 @@ async fn publish_submit(
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
     let id = parse_id(&id)?;
+    understood(&form)?;
     let s = state.db.publish_plan_run(&session.user, id).await?;
-    Ok(Redirect::to(&format!(
-        "/meetings/plans/{id}?view=list&published={}-{}-{}",
-        s.added, s.moved, s.cancelled
+    Ok(redirect_with_flash(
+        &state,
+        &format!(
+            "/meetings/plans/{id}?view=list&published={}-{}-{}",
+            s.added, s.moved, s.cancelled
+        ),
+        Flash::Published {
+            added: s.added,
+            moved: s.moved,
+            cancelled: s.cancelled,
+            invitations: s.invitations,
+            updates: s.updates,
+            cancellations: s.cancellations,
+            recipients: s.recipients,
+        },
     ))
-    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1137,7 +1222,7 @@ fn occurrence_view(lang: Lang, o: &OccurrenceRow) -> Value {
     context! {
         date => o.date.clone(), weekday => date.map(|d| weekday_label(lang, d)).unwrap_or_default(),
         start => o.start.clone(), end => o.end.clone(), kind => o.kind.clone(),
-        title => if lang == Lang::En { o.title_en.clone() } else { o.title.clone() }, place => place,
+        title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() }, place => place,
         attendees => o.attendees.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), ward => o.ward.clone(),
         pin => o.pin.clone(), sequence => o.sequence, id => o.id,
     }

@@ -83,6 +83,185 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(caseload::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(clear_flash))
+}
+
+/// The cookie that carries a success message across the redirect after a form (post, redirect,
+/// get). Its value is a code ([`Flash`]), so nothing a visitor writes is ever shown by it.
+pub const FLASH_COOKIE: &str = "renkei_flash";
+
+/// A success message after an action, shown once at the top of the next page
+/// (`templates/base.html`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flash {
+    /// A plan was published: added, moved, cancelled meetings; invitations, updates and
+    /// cancellations queued; distinct recipients.
+    Published {
+        added: i64,
+        moved: i64,
+        cancelled: i64,
+        invitations: i64,
+        updates: i64,
+        cancellations: i64,
+        recipients: i64,
+    },
+    /// A meeting was cancelled; this many cancellations were queued.
+    MeetingCancelled { notices: i64 },
+    /// A notice was queued again.
+    Resent { notices: i64 },
+    /// A placement request was withdrawn; this many facilities are told.
+    RequestWithdrawn { facilities: i64 },
+    /// A placement was confirmed.
+    PlacementConfirmed,
+    /// A placement ended.
+    PlacementEnded,
+}
+
+impl Flash {
+    /// The cookie value: a kind and numbers, `[a-z0-9.-]` only.
+    pub fn code(self) -> String {
+        match self {
+            Flash::Published {
+                added,
+                moved,
+                cancelled,
+                invitations,
+                updates,
+                cancellations,
+                recipients,
+            } => format!(
+                "published.{added}.{moved}.{cancelled}.{invitations}.{updates}.{cancellations}.{recipients}"
+            ),
+            Flash::MeetingCancelled { notices } => format!("cancelled.{notices}"),
+            Flash::Resent { notices } => format!("resent.{notices}"),
+            Flash::RequestWithdrawn { facilities } => format!("withdrawn.{facilities}"),
+            Flash::PlacementConfirmed => "confirmed".into(),
+            Flash::PlacementEnded => "ended".into(),
+        }
+    }
+
+    /// Reads a cookie value back; anything else is no message.
+    pub fn parse(code: &str) -> Option<Flash> {
+        let mut parts = code.split('.');
+        let kind = parts.next()?;
+        let n: Vec<i64> = parts
+            .map(|p| p.parse::<i64>().ok().filter(|n| *n >= 0))
+            .collect::<Option<Vec<_>>>()?;
+        Some(match (kind, n.as_slice()) {
+            (
+                "published",
+                &[added, moved, cancelled, invitations, updates, cancellations, recipients],
+            ) => Flash::Published {
+                added,
+                moved,
+                cancelled,
+                invitations,
+                updates,
+                cancellations,
+                recipients,
+            },
+            ("cancelled", &[notices]) => Flash::MeetingCancelled { notices },
+            ("resent", &[notices]) => Flash::Resent { notices },
+            ("withdrawn", &[facilities]) => Flash::RequestWithdrawn { facilities },
+            ("confirmed", &[]) => Flash::PlacementConfirmed,
+            ("ended", &[]) => Flash::PlacementEnded,
+            _ => return None,
+        })
+    }
+
+    pub fn message(self, lang: Lang) -> String {
+        let msg = match self {
+            Flash::Published {
+                added,
+                moved,
+                cancelled,
+                invitations,
+                updates,
+                cancellations,
+                recipients,
+            } => Msg::new(
+                format!(
+                    "公開しました（追加 {added}件・変更 {moved}件・中止 {cancelled}件）。招待 {invitations}通・変更のお知らせ {updates}通・中止のお知らせ {cancellations}通を {recipients}人に送ります。"
+                ),
+                format!(
+                    "Published ({added} added, {moved} moved, {cancelled} cancelled). {invitations} {}, {updates} {} and {cancellations} {} are being sent to {recipients} {}.",
+                    plural(invitations, "invitation", "invitations"),
+                    plural(updates, "update", "updates"),
+                    plural(cancellations, "cancellation", "cancellations"),
+                    plural(recipients, "person", "people"),
+                ),
+            ),
+            Flash::MeetingCancelled { notices } => Msg::new(
+                format!("会議を中止しました。招待者 {notices}人に中止のお知らせを送ります。"),
+                format!(
+                    "The meeting is cancelled. A cancellation is being sent to {notices} {}.",
+                    plural(notices, "invitee", "invitees")
+                ),
+            ),
+            Flash::Resent { notices } => Msg::new(
+                format!("通知を再送します（{notices}通）。"),
+                format!(
+                    "The notice is being sent again ({notices} {}).",
+                    plural(notices, "message", "messages")
+                ),
+            ),
+            Flash::RequestWithdrawn { facilities } => Msg::new(
+                format!(
+                    "依頼を取り下げました。仮押さえを解除し、{facilities}施設に取り下げのお知らせを送ります。"
+                ),
+                format!(
+                    "The request is withdrawn. Its held beds are released and {facilities} {} told by mail.",
+                    plural(facilities, "facility is", "facilities are")
+                ),
+            ),
+            Flash::PlacementConfirmed => Msg::new(
+                "入所を確定しました。施設に確定のお知らせを送ります。",
+                "The placement is confirmed; the facility is told by mail.",
+            ),
+            Flash::PlacementEnded => Msg::new(
+                "入所を終了しました。退所日からのベッドは空きに戻りました。",
+                "The placement has ended; the bed is free again from the check-out day.",
+            ),
+        };
+        msg.get(lang).to_string()
+    }
+}
+
+/// `1 person`, `2 people`: English counts read right.
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    if n == 1 { one } else { many }.to_string()
+}
+
+/// The redirect after a form, carrying its success message to the next page.
+fn redirect_with_flash(state: &AppState, to: &str, flash: Flash) -> Response {
+    let mut res = Redirect::to(to).into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(state, FLASH_COOKIE, &flash.code(), Some(300)),
+    );
+    res
+}
+
+/// A page that showed the success message clears it, so that it is shown once.
+async fn clear_flash(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let had = cookie_value(req.headers(), FLASH_COOKIE).is_some();
+    let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let sets_it = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(FLASH_COOKIE.as_bytes()));
+    if had && html && res.status() == StatusCode::OK && !sets_it {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("renkei_flash=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        );
+    }
+    res
 }
 
 /// Error of a page handler: unauthenticated visitors go to the login page, other errors get
@@ -158,6 +337,22 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     }
 }
 
+/// The language of a no-login link page (answer, facility): `?lang=` in the link (kept by its
+/// language switch and forms), else the `lang` cookie, else Japanese.
+pub struct LinkLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for LinkLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let asked = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Lang::parse(&v));
+        let PageLang(cookie) = PageLang::from_request_parts(parts, state).await?;
+        Ok(LinkLang(asked.unwrap_or(cookie)))
+    }
+}
+
 /// Context every page shares (layout, navigation, CSRF token).
 async fn base(
     state: &AppState,
@@ -188,6 +383,7 @@ async fn base(
         csrf => session.csrf.clone(),
         fiscal_year_ja => fy.label_ja(),
         fiscal_year_en => fy.label_en(),
+        flash => session.flash.as_deref().and_then(Flash::parse).map(|f| f.message(lang)),
     })
 }
 

@@ -22,17 +22,17 @@ use renkei_solver::calendar::jst_date;
 use serde::Deserialize;
 
 use super::{
-    base, check_csrf, form_map, form_pairs, page, parse_page_id, require_write, PageLang,
-    PageResult,
+    base, check_csrf, form_map, form_pairs, page, parse_page_id, plural, redirect_with_flash,
+    require_write, Flash, LinkLang, PageLang, PageResult,
 };
 use crate::app::AppState;
 use crate::auth::SessionUser;
 use crate::error::Error;
 use crate::i18n::{Lang, Msg};
 use crate::notices::outbox::eml_name;
-use crate::notices::{answer_deadline, answer_label, date_ja, parse_answer};
+use crate::notices::{answer_deadline, answer_label, date_in, parse_answer};
 use crate::store::local_time;
-use crate::store::notices::AnswerLink;
+use crate::store::notices::{AnswerLink, NoticeFilter, NoticeKind, NoticeRow};
 use crate::store::placement::Actor;
 
 pub fn routes() -> Router<AppState> {
@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/meetings/occurrences/{id}/resend", post(resend_submit))
         .route("/meetings/occurrences/{id}/cancel", post(cancel_submit))
         .route("/notices", get(notices_page))
+        .route("/notices/{id}", get(notice_page))
         .route("/notices/{id}/message", get(notice_message))
 }
 
@@ -63,7 +64,12 @@ fn words(lang: Lang) -> minijinja::Value {
         ("comment", "連絡事項（任意）", "Message (optional)"),
         ("send", "回答を送る", "Send answer"),
         ("saved", "回答を受け付けました。期限までは何度でも変更できます。", "Your answer is recorded. You can change it until the deadline."),
-        ("closed", "回答期限を過ぎたため、このページでは変更できません。変更は事務局にご連絡ください。", "The answer deadline has passed; contact the office to change your answer."),
+        ("closed", "回答期限を過ぎたため、このページでは変更できません。変更は下記の連絡先にご連絡ください。", "The answer deadline has passed; to change your answer, contact the organiser below."),
+        ("contact", "お問い合わせ先", "Contact"),
+        ("contact_office", "担当", "Office"),
+        ("contact_phone", "電話", "Telephone"),
+        ("contact_email", "メール", "Mail"),
+        ("other_lang", "English", "日本語"),
         ("cancelled", "この会議は中止になりました。", "This meeting is cancelled."),
         ("expired", "このリンクは有効期限切れか、新しいリンクに置き換えられています。", "This link has expired or was replaced by a newer one."),
         ("accept", "受け入れます", "We can take them"),
@@ -112,6 +118,20 @@ fn words(lang: Lang) -> minijinja::Value {
         ("outcome", "扱い", "Outcome"),
         ("client", "ソフト", "Client"),
         ("received", "受信", "Read"),
+        ("filter", "絞り込む", "Filter"),
+        ("search", "宛先・件名", "Recipient or subject"),
+        ("from", "作成日（から）", "Queued from"),
+        ("until", "作成日（まで）", "Queued until"),
+        ("prev", "前へ", "Previous"),
+        ("next", "次へ", "Next"),
+        ("pages", "ページ", "Pages"),
+        ("notice", "通知", "Notice"),
+        ("about", "対象", "About"),
+        ("open_meeting", "会議を開く", "Open the meeting"),
+        ("open_request", "依頼を開く", "Open the request"),
+        ("message", "メール本文", "Message"),
+        ("not_kept", "SMTPで送信したメールの本文は保存していません（個人用の回答リンクを含むため）", "Messages sent over SMTP are not kept (they carry a personal answer link)"),
+        ("back_to_list", "送信メールの一覧に戻る", "Back to the sent mail"),
     ];
     super::word_table(lang, pairs)
 }
@@ -127,10 +147,38 @@ fn status_label(lang: Lang, status: &str) -> String {
     if lang == Lang::Ja { ja } else { en }.to_string()
 }
 
-fn link_gone() -> Error {
+/// Whom to contact, in both languages ("みらい市 基幹相談支援センター（電話 042-123-4567、
+/// soudan@mirai.example.jp）"), for the errors of the no-login pages.
+fn contact_text(c: &crate::config::Contact) -> (String, String) {
+    let means: Vec<&str> = [c.phone.as_str(), c.email.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let office = if c.office.is_empty() {
+        "事務局"
+    } else {
+        c.office.as_str()
+    };
+    let office_en = if c.office.is_empty() {
+        "the organiser"
+    } else {
+        c.office.as_str()
+    };
+    if means.is_empty() {
+        (office.to_string(), office_en.to_string())
+    } else {
+        (
+            format!("{office}（{}）", means.join("、")),
+            format!("{office_en} ({})", means.join(", ")),
+        )
+    }
+}
+
+fn link_gone_for(c: &crate::config::Contact) -> Error {
+    let (ja, en) = contact_text(c);
     Error::NotFound(Msg::new(
-        "このリンクは無効です（期限切れか、新しいリンクに置き換えられています）。事務局にご連絡ください",
-        "this link is not valid (expired or replaced by a newer one); contact the office",
+        format!("このリンクは無効です（期限切れか、新しいリンクに置き換えられています）。{ja}にご連絡ください"),
+        format!("this link is not valid (expired or replaced by a newer one); contact {en}"),
     ))
 }
 
@@ -141,11 +189,11 @@ async fn link_of(state: &AppState, token: &str) -> Result<AnswerLink, Error> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(link_gone());
+        return Err(link_gone_for(&state.config.contact()));
     }
     match state.db.answer_link(token).await? {
         Some(l) if !l.expired => Ok(l),
-        _ => Err(link_gone()),
+        _ => Err(link_gone_for(&state.config.contact())),
     }
 }
 
@@ -155,7 +203,7 @@ fn meeting_date(s: &str) -> Option<NaiveDate> {
 
 async fn answer_page(
     State(state): State<AppState>,
-    PageLang(lang): PageLang,
+    LinkLang(lang): LinkLang,
     Path(token): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
@@ -173,7 +221,16 @@ async fn render_answer(
 ) -> PageResult {
     let w = words(lang);
     let m = link.municipality_id;
-    let municipality = state.db.municipality(m).await?.name;
+    let muni = state.db.municipality(m).await?;
+    let municipality = match lang {
+        Lang::En if !muni.name_en.is_empty() => muni.name_en,
+        _ => muni.name,
+    };
+    let contact = state.config.contact();
+    let other_lang = match lang {
+        Lang::Ja => "en",
+        Lang::En => "ja",
+    };
     let errors: Vec<String> = errors
         .unwrap_or_default()
         .iter()
@@ -181,7 +238,7 @@ async fn render_answer(
         .collect();
     if link.kind == "placement" {
         let (Some(request), Some(facility)) = (link.request_id, link.facility_id) else {
-            return Err(link_gone().into());
+            return Err(link_gone_for(&state.config.contact()).into());
         };
         let f = state.db.facility(m, facility).await?;
         let holds: Vec<minijinja::Value> = state
@@ -198,12 +255,12 @@ async fn render_answer(
             .collect();
         let html = super::templates::render(
             "answer.html",
-            context! { lang => lang.code(), w, token, municipality, placement => true, facility => f.name, holds, saved, errors },
+            context! { lang => lang.code(), other_lang, contact, w, token, municipality, placement => true, facility => f.name, holds, saved, errors },
         )?;
         return Ok(axum::response::Html(html).into_response());
     }
     let (Some(occurrence), Some(person)) = (link.occurrence_id, link.person_id) else {
-        return Err(link_gone().into());
+        return Err(link_gone_for(&state.config.contact()).into());
     };
     let o = state.db.occurrence(m, occurrence).await?;
     let answer = state.db.answer_of(occurrence, person).await?;
@@ -221,9 +278,9 @@ async fn render_answer(
     let html = super::templates::render(
         "answer.html",
         context! {
-            lang => lang.code(), w, token, municipality, placement => false,
+            lang => lang.code(), other_lang, contact, w, token, municipality, placement => false,
             title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() },
-            date => date_ja(date), start => o.start, end => o.end,
+            date => date_in(lang, date), start => o.start, end => o.end,
             place => crate::notices::place(&o),
             address => o.venue_address, who,
             cancelled => o.status == "cancelled",
@@ -231,7 +288,7 @@ async fn render_answer(
             deputy_name => answer.as_ref().map(|a| a.deputy_name.clone()).unwrap_or_default(),
             deputy_organisation => answer.as_ref().map(|a| a.deputy_organisation.clone()).unwrap_or_default(),
             comment => answer.as_ref().map(|a| a.comment.clone()).unwrap_or_default(),
-            deadline => date_ja(deadline), open, saved, errors,
+            deadline => date_in(lang, deadline), open, saved, errors,
         },
     )?;
     Ok(axum::response::Html(html).into_response())
@@ -239,7 +296,7 @@ async fn render_answer(
 
 async fn answer_submit(
     State(state): State<AppState>,
-    PageLang(lang): PageLang,
+    LinkLang(lang): LinkLang,
     Path(token): Path<String>,
     body: Bytes,
 ) -> PageResult {
@@ -249,7 +306,7 @@ async fn answer_submit(
     let m = link.municipality_id;
     if link.kind == "placement" {
         let (Some(request), Some(facility)) = (link.request_id, link.facility_id) else {
-            return Err(link_gone().into());
+            return Err(link_gone_for(&state.config.contact()).into());
         };
         let accept = field("accept") == "1";
         let reason = field("reason").trim().to_string();
@@ -290,19 +347,22 @@ async fn answer_submit(
                 )
                 .await?;
         }
-        return Ok(Redirect::to(&format!("/answer/{token}?saved=1")).into_response());
+        return Ok(
+            Redirect::to(&format!("/answer/{token}?saved=1&lang={}", lang.code())).into_response(),
+        );
     }
     let (Some(occurrence), Some(person)) = (link.occurrence_id, link.person_id) else {
-        return Err(link_gone().into());
+        return Err(link_gone_for(&state.config.contact()).into());
     };
     let o = state.db.occurrence(m, occurrence).await?;
     let date = meeting_date(&o.date).ok_or_else(|| Error::not_found("会議", "meeting"))?;
     if o.status == "cancelled"
         || jst_date(Utc::now()) > answer_deadline(date, state.config.answer_deadline_days)
     {
+        let (ja, en) = contact_text(&state.config.contact());
         return Err(Error::Conflict(Msg::new(
-            "回答期限を過ぎたか、会議が中止されたため変更できません。事務局にご連絡ください",
-            "the answer deadline has passed or the meeting is cancelled; contact the office",
+            format!("回答期限を過ぎたか、会議が中止されたため変更できません。{ja}にご連絡ください"),
+            format!("the answer deadline has passed or the meeting is cancelled; contact {en}"),
         ))
         .into());
     }
@@ -314,7 +374,10 @@ async fn answer_submit(
     ) {
         Ok(a) => {
             state.db.record_answer(m, occurrence, person, &a).await?;
-            Ok(Redirect::to(&format!("/answer/{token}?saved=1")).into_response())
+            Ok(
+                Redirect::to(&format!("/answer/{token}?saved=1&lang={}", lang.code()))
+                    .into_response(),
+            )
         }
         Err(errors) => render_answer(&state, lang, &token, &link, false, Some(errors)).await,
     }
@@ -385,13 +448,34 @@ async fn occurrence_page(
         })
         .collect();
     let can_record = date.is_some_and(|d| d <= jst_date(Utc::now())) && o.status != "cancelled";
+    // What cancelling does, said before it is done: who gets the cancellation mail.
+    let reachable = answers.iter().filter(|a| !a.email.is_empty()).count() as i64;
+    let unreachable = answers.len() as i64 - reachable;
+    let cancel_consequence = match lang {
+        Lang::Ja => format!(
+            "中止すると、招待者{reachable}人に中止のお知らせ（理由つき）がメールで送られ、予定表から削除されます。{}この会議は開催されなかったものとして記録されます。",
+            if unreachable > 0 { format!("メールアドレスのない{unreachable}人には届きません。") } else { String::new() }
+        ),
+        Lang::En => format!(
+            "Cancelling sends a cancellation (with the reason) by mail to {reachable} {}, and removes it from their calendars.{} The meeting is recorded as not held.",
+            plural(reachable, "invitee", "invitees"),
+            if unreachable > 0 { format!(" {unreachable} {} without a mail address {} not told.", plural(unreachable, "invitee", "invitees"), if unreachable == 1 { "is" } else { "are" }) } else { String::new() }
+        ),
+    };
+    let cancel_understood = match lang {
+        Lang::Ja => format!("{reachable}人に中止のお知らせが送られることを理解しました"),
+        Lang::En => format!(
+            "I understand that {reachable} {} will be told the meeting is cancelled",
+            plural(reachable, "invitee", "invitees")
+        ),
+    };
     let base = base(&state, lang, &session, "published_calendar").await?;
     let response = page(
         "occurrence.html",
         base,
         context! {
             w => words(lang), o => context! {
-                id => o.id, title => o.title, date => date.map(date_ja).unwrap_or_else(|| o.date.clone()), start => o.start, end => o.end,
+                id => o.id, title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() }, date => date.map(|d| date_in(lang, d)).unwrap_or_else(|| o.date.clone()), start => o.start, end => o.end,
                 place => crate::notices::place(&o),
                 cancelled => o.status == "cancelled", sequence => o.sequence,
             },
@@ -402,7 +486,7 @@ async fn occurrence_page(
             can_write => session.user.role.can_write_master(),
             rw => super::indicators::record_words(lang),
             record => super::indicators::record_value(record.as_ref(), lang),
-            can_record,
+            can_record, cancel_consequence, cancel_understood,
         },
     )?;
     // Answers arrive while the coordinator watches: the page reloads itself every 30 seconds
@@ -429,8 +513,14 @@ async fn resend_submit(
                 "choose whom to resend to",
             ))
         })?;
-    state.db.resend_notice(&session.user, id, person).await?;
-    Ok(Redirect::to(&format!("/meetings/occurrences/{id}")).into_response())
+    let queued = state.db.resend_notice(&session.user, id, person).await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/meetings/occurrences/{id}"),
+        Flash::Resent {
+            notices: queued as i64,
+        },
+    ))
 }
 
 async fn cancel_submit(
@@ -452,17 +542,44 @@ async fn cancel_submit(
         )])
         .into());
     }
-    state
+    super::meetings::understood(&form)?;
+    let queued = state
         .db
         .cancel_occurrence(&session.user, id, reason)
         .await?;
-    Ok(Redirect::to(&format!("/meetings/occurrences/{id}")).into_response())
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/meetings/occurrences/{id}"),
+        Flash::MeetingCancelled {
+            notices: queued as i64,
+        },
+    ))
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct NoticeQuery {
-    #[serde(default)]
     status: String,
+    kind: String,
+    q: String,
+    from: String,
+    to: String,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// Rows per page of the sent-mail page (the API's paging, `limit` up to 1,000).
+const NOTICES_PER_PAGE: i64 = 100;
+
+fn notice_view(lang: Lang, n: &NoticeRow, folder: bool) -> minijinja::Value {
+    context! {
+        id => n.id, kind => n.kind_label.get(lang), to => format!("{} <{}>", n.recipient_name, n.recipient_email),
+        subject => n.subject, status => n.status, status_label => status_label(lang, &n.status), attempts => n.attempts,
+        error => n.last_error, created => local_time(&n.created_at),
+        sent => n.sent_at.as_deref().map(local_time).unwrap_or_default(),
+        occurrence => n.occurrence_id, request => n.request_id,
+        viewable => folder && n.status == "sent",
+    }
 }
 
 async fn notices_page(
@@ -472,30 +589,109 @@ async fn notices_page(
     Query(q): Query<NoticeQuery>,
 ) -> PageResult {
     let m = session.user.municipality_id;
-    let status = Some(q.status.as_str())
-        .filter(|s| matches!(*s, "pending" | "sent" | "failed" | "superseded"));
-    let list = state.db.list_notices(m, status, 500, 0).await?;
+    let page_of = crate::api::Page::parse(Some(q.limit.unwrap_or(NOTICES_PER_PAGE)), q.offset);
+    let filter = NoticeFilter::parse(&q.status, &q.kind, &q.q, &q.from, &q.to);
+    let (list, total, errors, paging) = match (filter, page_of) {
+        (Ok(f), Ok(p)) => {
+            let list = state.db.filtered_notices(m, &f, p.limit, p.offset).await?;
+            let total = state.db.count_filtered_notices(m, &f).await?;
+            (list, total, Vec::new(), p)
+        }
+        (f, p) => {
+            let mut errors: Vec<String> = f
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| e.message.get(lang).to_string())
+                .collect();
+            if let Err(e) = p {
+                errors.push(e.body().message.get(lang).to_string());
+            }
+            let p = crate::api::Page {
+                limit: NOTICES_PER_PAGE,
+                offset: 0,
+            };
+            (Vec::new(), 0, errors, p)
+        }
+    };
     let counts = state.db.notice_counts(Some(m)).await?;
     let folder = state.config.smtp_url.trim().is_empty();
-    let rows: Vec<minijinja::Value> = list
+    let rows: Vec<minijinja::Value> = list.iter().map(|n| notice_view(lang, n, folder)).collect();
+    // Links to other pages keep the filters.
+    let link = |offset: i64| {
+        let mut u = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("status", &q.status),
+            ("kind", &q.kind),
+            ("q", &q.q),
+            ("from", &q.from),
+            ("to", &q.to),
+        ] {
+            if !v.trim().is_empty() {
+                u.append_pair(k, v.trim());
+            }
+        }
+        if paging.limit != NOTICES_PER_PAGE {
+            u.append_pair("limit", &paging.limit.to_string());
+        }
+        if offset > 0 {
+            u.append_pair("offset", &offset.to_string());
+        }
+        let query = u.finish();
+        if query.is_empty() {
+            "/notices".to_string()
+        } else {
+            format!("/notices?{query}")
+        }
+    };
+    let first = if total == 0 { 0 } else { paging.offset + 1 };
+    let last = (paging.offset + rows.len() as i64).min(total);
+    let shown = match lang {
+        Lang::Ja => format!("{total}通中 {first}〜{last}通目"),
+        Lang::En => format!(
+            "{first}–{last} of {total} {}",
+            plural(total, "message", "messages")
+        ),
+    };
+    let prev = (paging.offset > 0).then(|| link((paging.offset - paging.limit).max(0)));
+    let next = (paging.offset.saturating_add(paging.limit) < total)
+        .then(|| link(paging.offset + paging.limit));
+    let kinds: Vec<minijinja::Value> = NoticeKind::ALL
         .iter()
-        .map(|n| context! {
-            id => n.id, kind => n.kind_label.get(lang), to => format!("{} <{}>", n.recipient_name, n.recipient_email),
-            subject => n.subject, status => n.status, status_label => status_label(lang, &n.status), attempts => n.attempts,
-            error => n.last_error, created => local_time(&n.created_at),
-            sent => n.sent_at.as_deref().map(local_time).unwrap_or_default(),
-            occurrence => n.occurrence_id, request => n.request_id,
-            viewable => folder && n.status == "sent",
-        })
+        .map(|k| context! { slug => k.slug(), label => k.label().get(lang).to_string() })
         .collect();
     let base = base(&state, lang, &session, "notices").await?;
     page(
         "notices.html",
         base,
         context! {
-            w => words(lang), rows, folder, outbox_dir => state.config.outbox_dir.clone(), status => status.unwrap_or(""),
+            w => words(lang), rows, folder, outbox_dir => state.config.outbox_dir.clone(),
+            status => q.status.trim(), kind => q.kind.trim(), q => q.q.trim(), from => q.from.trim(), to => q.to.trim(),
+            kinds, errors, total, shown, prev, next,
+            statuses => ["pending", "sent", "failed", "superseded"].iter().map(|s| context! { status => s, label => status_label(lang, s) }).collect::<Vec<_>>(),
             counts => counts.iter().map(|(s, n)| context! { status => s, label => status_label(lang, s), n => n }).collect::<Vec<_>>(),
         },
+    )
+}
+
+/// One notice: to whom, what, its state and what it is about; with the local outbox, a link
+/// to the message itself (with a mail server the message is not kept: it carried a personal
+/// answer link).
+async fn notice_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    let m = session.user.municipality_id;
+    let id = parse_page_id(&id)?;
+    let n = state.db.notice(m, id).await?;
+    let folder = state.config.smtp_url.trim().is_empty();
+    let base = base(&state, lang, &session, "notices").await?;
+    page(
+        "notice.html",
+        base,
+        context! { w => words(lang), n => notice_view(lang, &n, folder), folder },
     )
 }
 

@@ -20,7 +20,8 @@ use renkei_solver::placement::rules;
 use serde::Deserialize;
 
 use super::{
-    base, check_csrf, form_map, form_pairs, page, parse_page_id as parse_id, PageLang, PageResult,
+    base, check_csrf, form_map, form_pairs, page, parse_page_id as parse_id, plural,
+    redirect_with_flash, Flash, LinkLang, PageLang, PageResult,
 };
 use crate::api::placement::{
     figures_response, parse_board_query, parse_fiscal_year, propose_or_alternatives, reason_of,
@@ -148,6 +149,8 @@ fn words(lang: Lang) -> Value {
         ("confirm", "入所を確定", "Confirm placement"),
         ("end", "退所（終了）", "End stay"),
         ("withdraw", "取り下げ", "Withdraw"),
+        ("withdraw_understood", "取り下げると元に戻せないことを理解しました", "I understand that a withdrawal cannot be undone"),
+        ("end_understood", "退所日からベッドが空きに戻ることを理解しました", "I understand that the bed becomes free from the check-out day"),
         ("history", "経過", "History"),
         ("expires", "回答期限", "Answer by"),
         ("alternatives", "この相談の空床", "Vacancies for this request"),
@@ -167,6 +170,11 @@ fn words(lang: Lang) -> Value {
         ("facility_lead", "この画面はログインなしで使えます。空きを確認・更新し、拠点からの打診に回答してください。", "No login needed. Check and update your vacancies, and answer the hub's proposals."),
         ("confirm_vacancies", "この内容で空き状況を確認しました", "These vacancies are correct"),
         ("mark_occupied", "利用中にする夜（チェック）", "Nights taken by regular bookings (ticked)"),
+        ("contact", "お問い合わせ先", "Contact"),
+        ("contact_office", "担当", "Office"),
+        ("contact_phone", "電話", "Telephone"),
+        ("contact_email", "メール", "Mail"),
+        ("other_lang", "English", "日本語"),
     ];
     super::word_table(lang, pairs)
 }
@@ -695,11 +703,41 @@ async fn request_page(
         None
     };
     let s = &d.summary;
+    // What withdrawing and ending do, said before they are done.
+    let mut told: Vec<String> = d
+        .holds
+        .iter()
+        .filter(|h| matches!(h.status.as_str(), "held" | "accepted"))
+        .map(|h| h.facility_name.clone())
+        .collect();
+    told.sort();
+    told.dedup();
+    let n = told.len() as i64;
+    let withdraw_consequence = match (lang, n) {
+        (Lang::Ja, 0) => "取り下げると、この相談は終了し、再開できません。打診中の施設はありません。".to_string(),
+        (Lang::Ja, _) => format!(
+            "取り下げると、この相談は終了し、再開できません。打診中の{n}施設（{}）の仮押さえを解除し、連絡先のある施設には取り下げのお知らせがメールで送られます。",
+            told.join("、")
+        ),
+        (Lang::En, 0) => "Withdrawing closes this request for good. No facility has a proposal to release.".to_string(),
+        (Lang::En, _) => format!(
+            "Withdrawing closes this request for good. The beds held at {n} {} ({}) are released, and each facility with a contact address is told by mail.",
+            plural(n, "facility", "facilities"),
+            told.join(", ")
+        ),
+    };
+    let end_consequence = tr(
+        lang,
+        &Msg::new(
+            "退所日の夜からベッドは空きに戻り、ほかの方に提案できるようになります。入所は終了として記録され、元に戻せません。",
+            "The bed is free again from the night of the check-out day and can be proposed to others. The stay is recorded as ended; this cannot be undone.",
+        ),
+    );
     page(
         "placement_request.html",
         b,
         context! {
-            w => words(lang), alternatives, open,
+            w => words(lang), alternatives, open, withdraw_consequence, end_consequence,
             r => context! {
                 id => s.id, case => s.case_number.clone(), status => tr(lang, &s.status_label), status_slug => s.status.clone(),
                 reason => s.status_reason.clone(), from => s.from.clone(), to => s.to.clone(), nights => s.nights, urgency => s.urgency,
@@ -772,15 +810,23 @@ async fn request_action_submit(
     let user = session.user.require_hub()?;
     let id = parse_id(&id)?;
     let reason = form.get("reason").map(String::as_str).unwrap_or("");
-    match action.as_str() {
-        "confirm" => state.db.confirm_placement(user, id).await?,
+    let flash = match action.as_str() {
+        "confirm" => {
+            state.db.confirm_placement(user, id).await?;
+            Flash::PlacementConfirmed
+        }
         "withdraw" => {
-            state
+            super::meetings::understood(&form)?;
+            let told = state
                 .db
                 .withdraw_request(user, id, &reason_of(reason, true)?)
-                .await?
+                .await?;
+            Flash::RequestWithdrawn {
+                facilities: told as i64,
+            }
         }
         "end" => {
+            super::meetings::understood(&form)?;
             let check_out = crate::master::parse_date(
                 "check_out",
                 form.get("check_out").map(String::as_str).unwrap_or(""),
@@ -789,11 +835,16 @@ async fn request_action_submit(
             state
                 .db
                 .end_placement(user, id, check_out, &reason_of(reason, true)?)
-                .await?
+                .await?;
+            Flash::PlacementEnded
         }
         _ => return Err(Error::not_found("ページ", "page").into()),
-    }
-    Ok(Redirect::to(&format!("/placement/requests/{id}")).into_response())
+    };
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/placement/requests/{id}"),
+        flash,
+    ))
 }
 
 async fn answer_submit(
@@ -922,7 +973,7 @@ async fn facility_of(db: &Db, token: &str) -> Result<(MunicipalityId, FacilityRo
 
 async fn facility_page(
     State(state): State<AppState>,
-    PageLang(lang): PageLang,
+    LinkLang(lang): LinkLang,
     Path(token): Path<String>,
 ) -> PageResult {
     let (m, f) = facility_of(&state.db, &token).await?;
@@ -941,6 +992,7 @@ async fn facility_page(
         "placement_facility.html",
         context! {
             lang => lang.code(), w => words(lang), token, facility => rows.into_iter().next(), holds,
+            other_lang => match lang { Lang::Ja => "en", Lang::En => "ja" }, contact => state.config.contact(),
             nights => nights.iter().enumerate().map(|(i, n)| night_heading(lang, n, i == 0)).collect::<Vec<_>>(),
             beds => f.beds().map(|(_, b)| b.id).collect::<Vec<_>>(),
         },
@@ -950,6 +1002,7 @@ async fn facility_page(
 
 async fn facility_submit(
     State(state): State<AppState>,
+    LinkLang(lang): LinkLang,
     Path(token): Path<String>,
     body: Bytes,
 ) -> PageResult {
@@ -1017,7 +1070,7 @@ async fn facility_submit(
         }
         state.db.set_occupancy(m, actor(), f.id, &items).await?;
     }
-    Ok(Redirect::to(&format!("/facility/{token}")).into_response())
+    Ok(Redirect::to(&format!("/facility/{token}?lang={}", lang.code())).into_response())
 }
 
 #[cfg(test)]
