@@ -498,15 +498,21 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         .filter(|o| o["status"] == "scheduled" && o["id"] != victim["id"])
         .collect();
     let date_of = |o: &Value| -> chrono::NaiveDate { o["date"].as_str().unwrap().parse().unwrap() };
+    // On the demo municipality's calendar: its own closures move chases too.
+    let calendar = app
+        .db()
+        .business_calendar(user.municipality_id)
+        .await
+        .unwrap();
     let params = (0..days)
         .flat_map(|d| (1..=3).map(move |c| (d, c)))
-        .find(|&(d, c)| renkei::notices::chase_date(date, d, c) == today);
+        .find(|&(d, c)| renkei::notices::chase_date(&calendar, date, d, c) == today);
     let mut chase_uids: BTreeSet<&str> = BTreeSet::new();
     let chases = match params {
         Some((d, c)) => {
             let chased: Vec<&&Value> = scheduled
                 .iter()
-                .filter(|o| renkei::notices::chase_date(date_of(o), d, c) == today)
+                .filter(|o| renkei::notices::chase_date(&calendar, date_of(o), d, c) == today)
                 .collect();
             chase_uids = chased.iter().map(|o| o["uid"].as_str().unwrap()).collect();
             let expected: usize = chased.iter().map(|o| addressed(o)).sum();
@@ -518,9 +524,8 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
             // Only when today and the days after it are closed can no deadline make today
             // this meeting's chase day.
             assert!(
-                !renkei_solver::calendar::BusinessCalendar::default().is_open(today)
-                    || (1..=3).all(|c| !renkei_solver::calendar::BusinessCalendar::default()
-                        .is_open(today + chrono::Duration::days(c))),
+                !calendar.is_open(today)
+                    || (1..=3).all(|c| !calendar.is_open(today + chrono::Duration::days(c))),
                 "{today} is open, so some deadline puts this meeting's chase on it"
             );
             0

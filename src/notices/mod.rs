@@ -19,6 +19,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use minijinja::context;
+use renkei_solver::calendar::BusinessCalendar;
 use renkei_solver::calendar::{jst_date, jst_to_utc, weekday_ja};
 
 use crate::config::Config;
@@ -58,21 +59,30 @@ impl Settings {
 
 /// The last day answers are accepted for a meeting on `date`: `days` before it, moved back to
 /// the previous open day (weekends, national holidays and 年末年始 are not deadlines).
-pub fn answer_deadline(date: NaiveDate, days: i64) -> NaiveDate {
-    open_on_or_before(date - Duration::days(days))
+pub fn answer_deadline(calendar: &BusinessCalendar, date: NaiveDate, days: i64) -> NaiveDate {
+    open_on_or_before(calendar, date - Duration::days(days))
 }
 
 /// The day a chase goes to those who have not answered: `chase_days` before the answer
 /// deadline, on an open day.
-pub fn chase_date(date: NaiveDate, answer_deadline_days: i64, chase_days: i64) -> NaiveDate {
-    open_on_or_before(answer_deadline(date, answer_deadline_days) - Duration::days(chase_days))
+pub fn chase_date(
+    calendar: &BusinessCalendar,
+    date: NaiveDate,
+    answer_deadline_days: i64,
+    chase_days: i64,
+) -> NaiveDate {
+    open_on_or_before(
+        calendar,
+        answer_deadline(calendar, date, answer_deadline_days) - Duration::days(chase_days),
+    )
 }
 
-/// `day`, or the open day (Monday to Friday, not a holiday or 年末年始) before it.
-fn open_on_or_before(mut day: NaiveDate) -> NaiveDate {
-    let calendar = renkei_solver::calendar::BusinessCalendar::default();
-    // Bounded: the longest closed run (年末年始 with a weekend) is well under two weeks.
-    for _ in 0..14 {
+/// `day`, or the open day before it in the municipality's calendar (Monday to Friday, not a
+/// holiday, 年末年始 or one of its own closures).
+fn open_on_or_before(calendar: &BusinessCalendar, mut day: NaiveDate) -> NaiveDate {
+    // Bounded: 年末年始 with a weekend is under two weeks; a municipality's own closure (a
+    // relocation) may add a few weeks more.
+    for _ in 0..90 {
         if calendar.is_open(day) {
             break;
         }
@@ -362,7 +372,8 @@ async fn render_meeting(
     }
     let date = NaiveDate::parse_from_str(&o.date, "%Y-%m-%d")
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored date: {e}")))?;
-    let deadline = answer_deadline(date, settings.answer_deadline_days);
+    let calendar = db.business_calendar(n.municipality_id).await?;
+    let deadline = answer_deadline(&calendar, date, settings.answer_deadline_days);
     let deadline_passed = jst_date(Utc::now()) > deadline;
     // After the deadline a notice informs; it offers no answer link.
     let (link, url) = if cancelled || deadline_passed {
@@ -604,16 +615,37 @@ mod tests {
 
     #[test]
     fn deadlines_and_chases_fall_on_open_days() {
+        let cal = BusinessCalendar::default();
         // Two days before Monday is a Saturday: the Friday before.
-        assert_eq!(answer_deadline(d("2027-05-10"), 2), d("2027-05-07"));
+        assert_eq!(answer_deadline(&cal, d("2027-05-10"), 2), d("2027-05-07"));
         // Its chase two days earlier would be こどもの日 (5/5): the open day before Golden Week.
-        assert_eq!(chase_date(d("2027-05-10"), 2, 2), d("2027-04-30"));
+        assert_eq!(chase_date(&cal, d("2027-05-10"), 2, 2), d("2027-04-30"));
         // Golden Week: 5/4 みどりの日, 5/3 憲法記念日, then the weekend: Friday 4/30.
-        assert_eq!(answer_deadline(d("2027-05-06"), 2), d("2027-04-30"));
+        assert_eq!(answer_deadline(&cal, d("2027-05-06"), 2), d("2027-04-30"));
         // 年末年始: a meeting on 1/5 is answered by Monday 12/28.
-        assert_eq!(answer_deadline(d("2027-01-05"), 2), d("2026-12-28"));
+        assert_eq!(answer_deadline(&cal, d("2027-01-05"), 2), d("2026-12-28"));
         // An open day stays.
-        assert_eq!(answer_deadline(d("2027-05-13"), 2), d("2027-05-11"));
+        assert_eq!(answer_deadline(&cal, d("2027-05-13"), 2), d("2027-05-11"));
+    }
+
+    /// The municipality's own closures (臨時休業) move deadlines and chases like holidays.
+    #[test]
+    fn a_municipality_closure_moves_the_deadline_and_the_chase() {
+        let mut cal = BusinessCalendar::default();
+        cal.extra_closures
+            .insert(d("2027-05-11"), "庁舎設備点検".to_string());
+        cal.extra_closures
+            .insert(d("2027-05-12"), "庁舎設備点検".to_string());
+        // A Friday meeting, deadline Wednesday 5/12, closed with Tuesday: Monday 5/10.
+        assert_eq!(answer_deadline(&cal, d("2027-05-14"), 2), d("2027-05-10"));
+        // Its chase two days earlier is Saturday 5/8: Friday 5/7.
+        assert_eq!(chase_date(&cal, d("2027-05-14"), 2, 2), d("2027-05-07"));
+        // Without the closure both stay where the national calendar puts them.
+        let national = BusinessCalendar::default();
+        assert_eq!(
+            answer_deadline(&national, d("2027-05-14"), 2),
+            d("2027-05-12")
+        );
     }
 
     /// Issue 16: an update shows before → after; a cancellation says why and that it attaches

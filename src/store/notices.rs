@@ -12,6 +12,7 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 
@@ -1208,7 +1209,7 @@ impl Db {
         chase_days: i64,
     ) -> Result<usize> {
         let today = renkei_solver::calendar::jst_date(Utc::now());
-        let mut wanted: Vec<(NaiveDate, NoticeKind, Audience, Option<i64>)> = reminder_days
+        let wanted: Vec<(NaiveDate, NoticeKind, Audience, Option<i64>)> = reminder_days
             .iter()
             .map(|d| {
                 (
@@ -1219,17 +1220,6 @@ impl Db {
                 )
             })
             .collect();
-        // Chases: meetings whose chase day (an open day before the answer deadline, itself
-        // moved back to an open day) is today. Several meeting days can share one chase day
-        // (a Monday's and the weekend before Golden Week's).
-        let horizon = today + Duration::days(answer_deadline_days + chase_days + 14);
-        let mut day = today;
-        while day <= horizon {
-            if crate::notices::chase_date(day, answer_deadline_days, chase_days) == today {
-                wanted.push((day, NoticeKind::Chase, Audience::Unanswered, None));
-            }
-            day += Duration::days(1);
-        }
         let mut queued = 0;
         for (date, kind, audience, version) in wanted {
             let rows = sqlx::query(
@@ -1238,19 +1228,67 @@ impl Db {
             .bind(date.to_string())
             .fetch_all(&self.pool)
             .await?;
-            for r in &rows {
-                let mut tx = self.begin_write().await?;
-                queued += queue_occurrence(
-                    &mut tx,
-                    MunicipalityId(r.try_get("municipality_id")?),
-                    r.try_get("id")?,
-                    kind,
-                    audience,
-                    version,
-                )
-                .await?;
-                tx.commit().await?;
+            queued += self.queue_for(&rows, kind, audience, version).await?;
+        }
+        // Chases: meetings whose chase day (an open day of their municipality before the
+        // answer deadline, itself moved back to an open day) is today. Several meeting days can
+        // share one chase day (a Monday's and the weekend before Golden Week's).
+        let horizon = today + Duration::days(answer_deadline_days + chase_days + 90);
+        let municipalities: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT municipality_id FROM occurrences
+             WHERE status = 'scheduled' AND date >= $1 AND date <= $2 ORDER BY municipality_id",
+        )
+        .bind(today.to_string())
+        .bind(horizon.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        for m in municipalities {
+            let calendar = self.business_calendar(MunicipalityId(m)).await?;
+            let mut day = today;
+            while day <= horizon {
+                if crate::notices::chase_date(&calendar, day, answer_deadline_days, chase_days)
+                    == today
+                {
+                    let rows = sqlx::query(
+                        "SELECT id, municipality_id FROM occurrences
+                         WHERE status = 'scheduled' AND date = $1 AND municipality_id = $2 ORDER BY id",
+                    )
+                    .bind(day.to_string())
+                    .bind(m)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    queued += self
+                        .queue_for(&rows, NoticeKind::Chase, Audience::Unanswered, None)
+                        .await?;
+                }
+                day += Duration::days(1);
             }
+        }
+        Ok(queued)
+    }
+
+    /// Queues one kind of notice for each of the occurrences `rows` (id, municipality_id),
+    /// each in its own transaction.
+    async fn queue_for(
+        &self,
+        rows: &[AnyRow],
+        kind: NoticeKind,
+        audience: Audience,
+        version: Option<i64>,
+    ) -> Result<usize> {
+        let mut queued = 0;
+        for r in rows {
+            let mut tx = self.begin_write().await?;
+            queued += queue_occurrence(
+                &mut tx,
+                MunicipalityId(r.try_get("municipality_id")?),
+                r.try_get("id")?,
+                kind,
+                audience,
+                version,
+            )
+            .await?;
+            tx.commit().await?;
         }
         Ok(queued)
     }

@@ -228,7 +228,7 @@ fn decide(
     mail: &ReplyMail,
     r: &CalendarReply,
     meeting: &Meeting,
-    deadline_days: i64,
+    deadline: Option<chrono::NaiveDate>,
     today: chrono::NaiveDate,
 ) -> Decision {
     let sender_ok = mail.sender == r.attendee || r.sent_by.as_deref() == Some(&mail.sender);
@@ -267,16 +267,8 @@ fn decide(
     if meeting.status == "cancelled" {
         return Decision::Ignore(Outcome::Cancelled, String::new());
     }
-    let deadline = chrono::NaiveDate::parse_from_str(&meeting.date, "%Y-%m-%d")
-        .map(|d| crate::notices::answer_deadline(d, deadline_days));
-    if deadline.is_ok_and(|d| today > d) {
-        return Decision::Ignore(
-            Outcome::AfterDeadline,
-            format!(
-                "deadline {}",
-                deadline.map(|d| d.to_string()).unwrap_or_default()
-            ),
-        );
+    if let Some(deadline) = deadline.filter(|d| today > *d) {
+        return Decision::Ignore(Outcome::AfterDeadline, format!("deadline {deadline}"));
     }
     match r.partstat {
         PartStat::Accepted => Decision::Answer {
@@ -407,7 +399,12 @@ impl Db {
             return finish(tx, row, Some(meeting.id)).await;
         }
         let today = renkei_solver::calendar::jst_date(Utc::now());
-        let (answer, deputy_name) = match decide(mail, r, &meeting, deadline_days, today) {
+        // The answer page's deadline: on the municipality's calendar (its closures too).
+        let calendar = self.business_calendar(meeting.municipality).await?;
+        let deadline = chrono::NaiveDate::parse_from_str(&meeting.date, "%Y-%m-%d")
+            .ok()
+            .map(|d| crate::notices::answer_deadline(&calendar, d, deadline_days));
+        let (answer, deputy_name) = match decide(mail, r, &meeting, deadline, today) {
             Decision::Ignore(outcome, detail) => {
                 row.outcome = outcome;
                 row.detail = detail;

@@ -271,7 +271,8 @@ async fn render_answer(
         .map(|a| a.name.clone())
         .unwrap_or_default();
     let date = meeting_date(&o.date).ok_or_else(|| Error::not_found("会議", "meeting"))?;
-    let deadline = answer_deadline(date, state.config.answer_deadline_days);
+    let calendar = state.db.business_calendar(m).await?;
+    let deadline = answer_deadline(&calendar, date, state.config.answer_deadline_days);
     let open = jst_date(Utc::now()) <= deadline && o.status != "cancelled";
     let current = answer.as_ref().map(|a| a.answer.as_str()).unwrap_or("none");
     let (ja, en) = answer_label(current);
@@ -356,8 +357,10 @@ async fn answer_submit(
     };
     let o = state.db.occurrence(m, occurrence).await?;
     let date = meeting_date(&o.date).ok_or_else(|| Error::not_found("会議", "meeting"))?;
+    let calendar = state.db.business_calendar(m).await?;
     if o.status == "cancelled"
-        || jst_date(Utc::now()) > answer_deadline(date, state.config.answer_deadline_days)
+        || jst_date(Utc::now())
+            > answer_deadline(&calendar, date, state.config.answer_deadline_days)
     {
         let (ja, en) = contact_text(&state.config.contact());
         return Err(Error::Conflict(Msg::new(
