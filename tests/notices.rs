@@ -9,7 +9,7 @@
 //!   busy server (4xx, retried).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use renkei::auth::{create_api_token, hash_password, Role};
 use renkei::config::Config;
@@ -34,27 +34,7 @@ async fn status_json(res: reqwest::Response) -> (u16, Value) {
 }
 
 async fn plan_and_publish(api: &Api, body: Value) -> Value {
-    let (s, run) = status_json(api.post_json("/api/v1/plans", &body).await).await;
-    assert_eq!(s, 202, "{run}");
-    let id = run["id"].as_i64().unwrap();
-    let started = Instant::now();
-    loop {
-        let run: Value = api.get_json(&format!("/api/v1/plans/{id}")).await;
-        match run["status"].as_str().unwrap() {
-            "done" => break,
-            "failed" => panic!("plan failed: {run}"),
-            _ => {}
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{run}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let (s, summary) = status_json(
-        api.post_json(&format!("/api/v1/plans/{id}/publish"), &json!({}))
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{summary}");
-    summary
+    crate::support::plan_and_publish_with(api, &body).await.1
 }
 
 /// The answer-link path in a message's text part.

@@ -52,33 +52,7 @@ async fn status_json(res: reqwest::Response) -> (u16, Value) {
 /// The demo municipality with its first quarter published (greedy: quick); every invitee
 /// with an address, one per meeting.
 async fn published(app: &TestApp, api: &Api) -> Vec<Invite> {
-    let (s, run) = status_json(
-        api.post_json(
-            "/api/v1/plans",
-            &json!({"period": "2027Q1", "planning_date": "2026-11-23", "method": "greedy", "time_limit_seconds": 5}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, 202, "{run}");
-    let id = run["id"].as_i64().unwrap();
-    let started = Instant::now();
-    loop {
-        let run: Value = api.get_json(&format!("/api/v1/plans/{id}")).await;
-        match run["status"].as_str().unwrap() {
-            "done" => break,
-            "failed" => panic!("plan failed: {run}"),
-            _ => {}
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{run}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let (s, summary) = status_json(
-        api.post_json(&format!("/api/v1/plans/{id}/publish"), &json!({}))
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{summary}");
+    crate::support::plan_and_publish(api, "2027Q1", Some("2026-11-23")).await;
     let occurrences: Value = api
         .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
         .await;

@@ -122,17 +122,8 @@ impl Db {
     /// The municipality's business calendar: default opening hours, holidays, 年末年始 and
     /// its extra closures.
     pub async fn business_calendar(&self, m: MunicipalityId) -> Result<BusinessCalendar> {
-        let mut extra_closures = std::collections::BTreeMap::new();
-        for c in self.closures(m).await? {
-            let date = c.date.parse().map_err(|e| {
-                Error::Internal(anyhow::anyhow!("stored closure date {:?}: {e}", c.date))
-            })?;
-            extra_closures.insert(date, c.reason);
-        }
-        Ok(BusinessCalendar {
-            extra_closures,
-            ..BusinessCalendar::default()
-        })
+        let mut conn = self.pool.acquire().await?;
+        business_calendar_on(&mut conn, m).await
     }
 
     /// Closes the municipality's offices on every day of `range` (one row per day, so the
@@ -213,4 +204,30 @@ impl Db {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The municipality's business calendar read on `conn` (inside a transaction that holds the
+/// connection, so that no second one is taken from the pool).
+pub(crate) async fn business_calendar_on(
+    conn: &mut sqlx::AnyConnection,
+    m: MunicipalityId,
+) -> Result<BusinessCalendar> {
+    let rows = sqlx::query(
+        "SELECT date, reason FROM closures WHERE municipality_id = $1 AND venue_id IS NULL ORDER BY date",
+    )
+    .bind(m.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut extra_closures = std::collections::BTreeMap::new();
+    for r in &rows {
+        let date: String = r.try_get("date")?;
+        let parsed = date
+            .parse()
+            .map_err(|e| Error::Internal(anyhow::anyhow!("stored closure date {date:?}: {e}")))?;
+        extra_closures.insert(parsed, r.try_get("reason")?);
+    }
+    Ok(BusinessCalendar {
+        extra_closures,
+        ..BusinessCalendar::default()
+    })
 }

@@ -400,7 +400,7 @@ impl Db {
         }
         let today = renkei_solver::calendar::jst_date(Utc::now());
         // The answer page's deadline: on the municipality's calendar (its closures too).
-        let calendar = self.business_calendar(meeting.municipality).await?;
+        let calendar = super::calendar::business_calendar_on(&mut tx, meeting.municipality).await?;
         let deadline = chrono::NaiveDate::parse_from_str(&meeting.date, "%Y-%m-%d")
             .ok()
             .map(|d| crate::notices::answer_deadline(&calendar, d, deadline_days));

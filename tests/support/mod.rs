@@ -520,7 +520,13 @@ pub async fn plan_and_publish(api: &Api, period: &str, planning_date: Option<&st
     if let Some(date) = planning_date {
         body["planning_date"] = date.into();
     }
-    let res = api.post_json("/api/v1/plans", &body).await;
+    plan_and_publish_with(api, &body).await.0
+}
+
+/// Starts a planning run with `body`, waits for it (a valid plan within 2 minutes) and
+/// publishes it: the run's id and the publication's summary.
+pub async fn plan_and_publish_with(api: &Api, body: &Value) -> (i64, Value) {
+    let res = api.post_json("/api/v1/plans", body).await;
     let status = res.status();
     let run: Value = res.json().await.unwrap();
     assert_eq!(status, 202, "POST /api/v1/plans {body}: {run}");
@@ -549,7 +555,10 @@ pub async fn plan_and_publish(api: &Api, period: &str, planning_date: Option<&st
         )
         .await;
     let status = res.status();
-    let summary = res.text().await.unwrap();
-    assert_eq!(status, 200, "publish plan run {id}: {summary}");
-    id
+    let text = res.text().await.unwrap();
+    assert_eq!(status, 200, "publish plan run {id}: {text}");
+    (
+        id,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
