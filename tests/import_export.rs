@@ -591,6 +591,27 @@ async fn master_lists_are_paged(engine: Engine) {
         "</api/v1/audit?limit=1&offset=1>; rel=\"next\""
     );
     assert_eq!(res.json::<Vec<Value>>().await.unwrap().len(), 1);
+    // The audit page too: 200 entries a page, the total, links to the other pages. (An import
+    // is one entry: 210 one-day closures make the log longer than a page.)
+    let first_day = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+    for i in 0..210 {
+        let day = first_day + chrono::Duration::days(i);
+        let range = renkei::master::ValidDateRange { from: day, to: day };
+        app.db().add_closure(&t.admin, range, "点検").await.unwrap();
+    }
+    let audit_rows = footprint(&app, &t).await[0];
+    assert!(audit_rows > 210, "{audit_rows} audit entries");
+    let audit1 = crate::support::get_text(&c, &app.url("/audit")).await;
+    assert_eq!(audit1.matches("<time datetime=").count(), 200);
+    assert!(audit1.contains(&format!("({audit_rows})")), "the total");
+    assert!(audit1.contains(r#"rel="next" href="/audit?page=2""#));
+    let last = (audit_rows + 199) / 200;
+    let audit_last = crate::support::get_text(&c, &app.url(&format!("/audit?page={last}"))).await;
+    assert_eq!(
+        audit_last.matches("<time datetime=").count() as i64,
+        audit_rows - 200 * (last - 1)
+    );
+    assert!(!audit_last.contains(r#"rel="next""#));
     for path in [
         "/api/v1/audit?limit=5000",
         "/api/v1/placement/requests?offset=-3",

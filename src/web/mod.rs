@@ -707,8 +707,28 @@ struct ListQuery {
     page: Option<u32>,
 }
 
-/// Records per page of a master-data list page.
+/// Records per page of a master-data list page (and of the audit log's page).
 const LIST_PAGE_SIZE: i64 = 200;
+
+/// The previous/next links of page `page_number` (from 1) of `total` rows, `LIST_PAGE_SIZE` a
+/// page; none when everything fits one page.
+fn paging_view(page_number: i64, total: i64) -> Option<Value> {
+    let pages = (total + LIST_PAGE_SIZE - 1) / LIST_PAGE_SIZE;
+    (pages > 1).then(|| {
+        context! {
+            page => page_number, pages => pages,
+            prev => (page_number > 1).then(|| page_number - 1),
+            next => (page_number < pages).then(|| page_number + 1),
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct PageNumberQuery {
+    /// Page number, from 1.
+    #[serde(default)]
+    page: Option<u32>,
+}
 
 fn column_views(kind: MasterKind, lang: Lang) -> Vec<Value> {
     kind.columns()
@@ -795,14 +815,7 @@ async fn list_page(
             (page_number - 1) * LIST_PAGE_SIZE,
         )
         .await?;
-    let pages = (total + LIST_PAGE_SIZE - 1) / LIST_PAGE_SIZE;
-    let paging = (pages > 1).then(|| {
-        context! {
-            page => page_number, pages => pages,
-            prev => (page_number > 1).then(|| page_number - 1),
-            next => (page_number < pages).then(|| page_number + 1),
-        }
-    });
+    let paging = paging_view(page_number, total);
     let rows: Vec<Value> = records
         .iter()
         .map(|r| context! { id => r.id(), cells => display_cells(r, lang) })
@@ -1391,6 +1404,7 @@ async fn audit_page(
     State(state): State<AppState>,
     PageLang(lang): PageLang,
     session: SessionUser,
+    Query(q): Query<PageNumberQuery>,
 ) -> PageResult {
     if !session.user.role.is_admin() {
         return Err(Error::Forbidden(Msg::new(
@@ -1400,11 +1414,18 @@ async fn audit_page(
         .into());
     }
     let b = base(&state, lang, &session, "audit").await?;
+    let m = session.user.municipality_id;
+    let page_number = i64::from(q.page.unwrap_or(1).max(1));
     let entries = state
         .db
-        .audit_entries(session.user.municipality_id, 200)
+        .audit_page(m, LIST_PAGE_SIZE, (page_number - 1) * LIST_PAGE_SIZE)
         .await?;
-    page("audit.html", b, context! { entries => entries })
+    let total = state.db.count_audit_entries(m).await?;
+    page(
+        "audit.html",
+        b,
+        context! { entries => entries, total => total, paging => paging_view(page_number, total) },
+    )
 }
 
 async fn account_page(
