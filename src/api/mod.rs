@@ -79,7 +79,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         placement::AnswerInput, placement::EndInput, placement::ReasonInput, placement::BatchInput,
         placement::PreventiveInput, crate::store::placement::PreventiveAction,
         crate::store::notices::AnswerRow, crate::store::notices::NoticeRow, crate::store::notices::NoticeKind,
-        crate::store::replies::ReplyRow, crate::store::replies::Outcome, notices::ReplyOutcomeFilter,
+        crate::store::replies::ReplyRow, crate::store::replies::Outcome,
         notices::ResendInput, notices::Queued, notices::CancelInput,
         crate::indicators::Indicator, crate::indicators::IndicatorInput, crate::indicators::Rule, crate::indicators::RecordInput,
         crate::indicators::Figure, crate::indicators::Standing, crate::indicators::Missing, crate::indicators::Proposal,
@@ -261,12 +261,21 @@ pub fn openapi_document() -> serde_json::Value {
     }
     // (`value["key"]` on a `&mut Value` inserts a null where the key is missing: the edits
     // below look things up with `get_mut` and write only into what exists.)
+    // A calendar reply's outcome filter: `ignored` or one outcome, as the store names them.
+    let outcomes: Vec<&str> = std::iter::once("ignored")
+        .chain(crate::store::replies::Outcome::ALL.iter().map(|o| o.slug()))
+        .collect();
+    let word_lists: Vec<(&str, &str, &[&str])> = QUERY_WORDS
+        .iter()
+        .copied()
+        .chain([("/api/v1/calendar-replies", "outcome", outcomes.as_slice())])
+        .collect();
     let paths = doc.get_mut("paths").and_then(|p| p.as_object_mut());
     for (path, item) in paths.into_iter().flatten() {
         for (method, op) in item.as_object_mut().into_iter().flatten() {
             let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
             for param in params.into_iter().flatten() {
-                let word_list = QUERY_WORDS.iter().find(|(p, name, _)| {
+                let word_list = word_lists.iter().find(|(p, name, _)| {
                     p == path && param["name"] == *name && param["in"] == "query"
                 });
                 if let (Some((_, _, words)), Some(schema)) = (word_list, param.get_mut("schema")) {
@@ -1396,6 +1405,18 @@ mod openapi_tests {
                 .find(|p| p["name"] == "status")
                 .unwrap()["schema"]["enum"][1],
             "pending"
+        );
+        let outcome = doc["paths"]["/api/v1/calendar-replies"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "outcome")
+            .unwrap()["schema"]["enum"]
+            .clone();
+        assert_eq!(outcome[0], "ignored", "{outcome}");
+        assert!(
+            outcome.as_array().unwrap().contains(&"stale".into()),
+            "{outcome}"
         );
     }
 

@@ -84,32 +84,12 @@ pub(crate) async fn calendar_replies(
     Ok(Json(state.db.occurrence_calendar_replies(m, id).await?))
 }
 
-/// Which calendar replies to list: `ignored` (every reply that changed nothing), or one outcome.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplyOutcomeFilter {
-    Ignored,
-    Applied,
-    Unchanged,
-    Tentative,
-    Stale,
-    Forged,
-    UnknownMeeting,
-    UnknownAttendee,
-    Cancelled,
-    AfterDeadline,
-    Superseded,
-    NoAnswer,
-    Malformed,
-}
-
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ReplyQuery {
     /// `ignored` (every reply that changed nothing: stale, forged, unknown_meeting,
     /// unknown_attendee, cancelled, after_deadline, superseded, no_answer, malformed) or one
     /// outcome (applied, unchanged, tentative, or one of those); absent: all.
-    #[param(value_type = Option<ReplyOutcomeFilter>)]
     pub outcome: Option<String>,
     /// Replies per page: 1 to 1000, default 200.
     #[param(minimum = 1, maximum = 1000)]
