@@ -539,13 +539,8 @@ async fn search_page(
             Err(e) => (None, field_errors(e)),
         }
     };
-    let typed_value = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let as_typed = form_map(&pairs);
+    let typed_value = |k: &str| as_typed.get(k).cloned().unwrap_or_default();
     let today = jst_date(Utc::now());
     page(
         "placement_search.html",
