@@ -179,3 +179,55 @@ async fn kumamoto_staffing_of_each_center(engine: Engine) {
 }
 
 both_engines!(kumamoto_staffing_of_each_center);
+
+/// Hiratsuka (000): 「専門部会の設置数 4以上」「専門部会の実施回数 年39回以上」, and the plan's
+/// own bodies 「企画運営部会の中にある計画相談分科会」. Applying Hiratsuka's preset gives a
+/// municipality its four subcommittees, and a fiscal year planned from them alone meets both
+/// indicators (the demo's Kumamoto subcommittees are left out of the plan).
+async fn hiratsuka_preset_alone_meets_its_subcommittee_indicators(engine: Engine) {
+    let (app, token) = demo_app(engine).await;
+    let api = app.api(&token);
+    let (status, body) = crate::placement::status_json(
+        api.post_json("/api/v1/series/presets/hiratsuka", &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["added"], 4, "the four subcommittees are new: {body}");
+    let hiratsuka = ["SUB-IKOU", "SUB-KEIKAKU", "SUB-KENRI", "SUB-KIKAKU"];
+    let series: Value = api.get_json("/api/v1/series?limit=1000").await;
+    let subs: BTreeSet<&str> = series
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "subcommittee")
+        .map(|s| s["code"].as_str().unwrap())
+        .filter(|c| hiratsuka.contains(c))
+        .collect();
+    assert_eq!(subs.len(), 4, "{series}");
+    let (id, run) = plan(
+        &api,
+        &json!({"period": "FY2027", "planning_date": PLANNING_DATE, "time_limit_seconds": 30,
+                "series": hiratsuka}),
+    )
+    .await;
+    assert_eq!(
+        run["result"]["valid"], true,
+        "{}",
+        run["result"]["violations"]
+    );
+    let (status, body) = publish(&api, id).await;
+    assert_eq!(status, 200, "{body}");
+    let (figures, body) = crate::indicators::figures(&api, "2027").await;
+    let (target, planned, _, _) = figures["SUBCOMMITTEES"];
+    assert_eq!(target, 4, "{body}");
+    assert_eq!(planned, 4, "four bodies meet: {body}");
+    let (target, planned, _, _) = figures["SUBCOMMITTEE-MEETINGS"];
+    assert_eq!(target, 39, "{body}");
+    assert!(
+        planned >= 39,
+        "{planned} subcommittee meetings planned: {body}"
+    );
+    app.stop().await;
+}
+both_engines!(hiratsuka_preset_alone_meets_its_subcommittee_indicators);

@@ -18,7 +18,7 @@ use crate::meetings::{
 use crate::support::{Api, Engine, TestApp};
 
 /// The figures of a fiscal year by indicator code: (target, planned, expected, actual).
-async fn figures(api: &Api, fy: &str) -> (HashMap<String, (u64, u64, u64, u64)>, Value) {
+pub async fn figures(api: &Api, fy: &str) -> (HashMap<String, (u64, u64, u64, u64)>, Value) {
     let body: Value = api
         .get_json(&format!("/api/v1/indicators/figures?fiscal_year={fy}"))
         .await;

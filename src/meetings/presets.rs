@@ -76,8 +76,8 @@ impl Preset {
                 "Meguro: operating meeting, trainings, case reviews (lecturers 3 months ahead), rights advocacy",
             ),
             Preset::Hiratsuka => (
-                "平塚型：指標に基づく事例検証（年24回）・事業所訪問（各年1回）・事例検討・GSV",
-                "Hiratsuka: indicator-driven case verification (24 a year), a visit per office, case reviews, GSV",
+                "平塚型：指標に基づく事例検証（年24回）・事業所訪問（各年1回）・事例検討・GSV・専門部会4（年40回）",
+                "Hiratsuka: indicator-driven case verification (24 a year), a visit per office, case reviews, GSV, 4 subcommittees (40 a year)",
             ),
         }
     }
@@ -114,7 +114,14 @@ impl Preset {
 /// can meet Hiratsuka's indicators.
 pub fn demo_series() -> Vec<SeriesSpec> {
     let mut out = Preset::Kumamoto.series();
-    out.extend(Preset::Hiratsuka.series());
+    // Kumamoto's four monthly subcommittees already are the demo council's; Hiratsuka's own
+    // would make a second council.
+    out.extend(
+        Preset::Hiratsuka
+            .series()
+            .into_iter()
+            .filter(|s| s.kind != MeetingKind::Subcommittee),
+    );
     out
 }
 
@@ -490,6 +497,7 @@ fn hiratsuka() -> Vec<SeriesSpec> {
         optional(org(&["consultation_office"], "")),
     ];
     out.push(gsv);
+    out.extend(hiratsuka_subcommittees());
     for (code, title, en) in [
         (
             "HR-SUPPORT",
@@ -510,6 +518,73 @@ fn hiratsuka() -> Vec<SeriesSpec> {
             org(&["core_center"], ""),
             optional(org(&["consultation_center"], "")),
         ];
+        out.push(s);
+    }
+    out
+}
+
+/// Hiratsuka's council bodies. The plan's indicators are 「専門部会の設置数 4以上」 and
+/// 「専門部会の実施回数 年39回以上」 (FY2022: 4 bodies, 41 meetings), and it names two bodies:
+/// 「自立支援協議会の企画運営部会の中にある計画相談分科会における個別事例の支援内容の検証」.
+/// The other two are named after the center's duties that the plan ties to the council and to
+/// the related bodies (「3 地域移行・地域定着促進への取組」「4 権利擁護・虐待防止…自立支援協議会
+/// 等を通じた、普及啓発」); a council with other bodies renames them in the series editor. Ten
+/// meetings each (about monthly, three weeks apart at least) make 40 ≥ 39.
+fn hiratsuka_subcommittees() -> Vec<SeriesSpec> {
+    let core = |role: &str| org(&["core_center"], role);
+    let mut out = Vec::new();
+    for (code, title, en, organisations) in [
+        (
+            "SUB-KIKAKU",
+            "専門部会（企画運営部会）",
+            "Subcommittee: planning and operation",
+            vec![
+                core(""),
+                org(&["consultation_center"], ""),
+                optional(org(&["ward_section"], "")),
+            ],
+        ),
+        (
+            "SUB-KEIKAKU",
+            "専門部会（計画相談分科会）",
+            "Subcommittee: planning consultation",
+            vec![
+                core("機能強化員"),
+                org(&["consultation_center"], ""),
+                optional(org(&["consultation_office"], "")),
+            ],
+        ),
+        (
+            "SUB-IKOU",
+            "専門部会（地域移行部会）",
+            "Subcommittee: community transition",
+            vec![
+                core(""),
+                org(&["consultation_center"], ""),
+                optional(org(&["hospital", "group_home", "hub"], "")),
+            ],
+        ),
+        (
+            "SUB-KENRI",
+            "専門部会（権利擁護部会）",
+            "Subcommittee: rights advocacy and abuse prevention",
+            vec![
+                core(""),
+                org(&["consultation_center"], ""),
+                optional(org(&["ward_section"], "")),
+            ],
+        ),
+    ] {
+        let mut s = series(
+            code,
+            title,
+            en,
+            MeetingKind::Subcommittee,
+            90,
+            cadence(CadencePeriod::FiscalYear, 10, 10, &[]),
+        );
+        s.organisations = organisations;
+        s.cadence.min_gap_days = Some(21);
         out.push(s);
     }
     out
@@ -570,6 +645,51 @@ mod tests {
                     .unwrap_or_else(|e| panic!("year {year} {}: {e:?}", s.code));
             }
         }
+    }
+
+    /// Hiratsuka (000): 「専門部会の設置数 4以上」「専門部会の実施回数 年39回以上」 and
+    /// 「自立支援協議会の企画運営部会の中にある計画相談分科会」: the preset alone has four
+    /// subcommittees, the two the plan names among them, whose cadences add up to at least 39
+    /// meetings a year; the demo (Kumamoto's council) does not get a second council.
+    #[test]
+    fn hiratsuka_alone_has_its_subcommittees() {
+        let subs: Vec<SeriesSpec> = Preset::Hiratsuka
+            .series()
+            .into_iter()
+            .filter(|s| s.kind == MeetingKind::Subcommittee)
+            .collect();
+        assert!(subs.len() >= 4, "{subs:?}");
+        let titles: Vec<&str> = subs.iter().map(|s| s.title.as_str()).collect();
+        assert!(
+            titles.iter().any(|t| t.contains("企画運営部会")),
+            "{titles:?}"
+        );
+        assert!(
+            titles.iter().any(|t| t.contains("計画相談分科会")),
+            "{titles:?}"
+        );
+        let per_year: u32 = subs
+            .iter()
+            .map(|s| {
+                assert_eq!(s.cadence.per, CadencePeriod::FiscalYear, "{}", s.code);
+                s.cadence.min
+            })
+            .sum();
+        assert!(per_year >= 39, "{per_year} subcommittee meetings a year");
+        for s in &subs {
+            s.parse().unwrap_or_else(|e| panic!("{}: {e:?}", s.code));
+        }
+        let demo = demo_series();
+        let demo_subs: Vec<&str> = demo
+            .iter()
+            .filter(|s| s.kind == MeetingKind::Subcommittee)
+            .map(|s| s.code.as_str())
+            .collect();
+        assert_eq!(
+            demo_subs,
+            ["SUB-SOUDAN", "SUB-CHIIKI", "SUB-KODOMO", "SUB-SHURO"],
+            "the demo keeps Kumamoto's council only"
+        );
     }
 
     #[test]
