@@ -875,6 +875,123 @@ async fn a_closed_referral_gives_its_case_back(engine: Engine) {
 }
 both_engines!(a_closed_referral_gives_its_case_back);
 
+/// Two service instances over one database: one closes referrals while the other moves the
+/// same referrals to another office, then both set one office's count from the same view.
+/// Whatever order the writes land in, every office's count is its starting count plus the
+/// referrals still assigned to it (a case is given back once, taken once), and of two counts
+/// set from the same view exactly one is kept.
+async fn concurrent_closes_moves_and_counts_keep_every_case_once(engine: Engine) {
+    let s = setup(engine).await;
+    let other = s.app.another_instance().await;
+    let apis = [s.app.api(&s.coordinator), other.api(&s.coordinator)];
+    let start = board(&apis[0]).await;
+    let cases_at_start = |code: &str| start[code]["cases"].as_i64().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let id = referral(&apis[0], json!({"code": format!("R-{i}"), "ward": "東区"})).await;
+        let (st, b) = status_json(
+            apis[0]
+                .put_json(
+                    &format!("/api/v1/caseload/referrals/{id}/office"),
+                    &json!({"office_id": s.offices["E2"]}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(st, 200, "{b}");
+        ids.push(id);
+    }
+    let mut tasks = Vec::new();
+    for (n, id) in ids.iter().copied().enumerate() {
+        let closer = apis[n % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let r = closer
+                .post_json(
+                    &format!("/api/v1/caseload/referrals/{id}/close"),
+                    &json!({"reason": "支援終了"}),
+                )
+                .await;
+            ("close", status_json(r).await)
+        }));
+        let mover = apis[(n + 1) % 2].clone();
+        let to = s.offices["E1"];
+        tasks.push(tokio::spawn(async move {
+            let r = mover
+                .put_json(
+                    &format!("/api/v1/caseload/referrals/{id}/office"),
+                    &json!({"office_id": to}),
+                )
+                .await;
+            ("move", status_json(r).await)
+        }));
+    }
+    let mut closed = 0;
+    for t in tasks {
+        let (what, (st, b)) = t.await.unwrap();
+        match (what, st) {
+            ("close", 204) => closed += 1,
+            ("move", 200) => {}
+            (_, 404 | 409) => assert!(b["message"]["ja"].as_str().is_some(), "{what}: {b}"),
+            _ => panic!("{what}: {st} {b}"),
+        }
+    }
+    let (cases, referrals) = stored(&s.app).await;
+    let still = |office: &str| {
+        referrals
+            .iter()
+            .filter(|r| r.1 == "assigned" && r.2 == Some(s.offices[office]))
+            .count() as i64
+    };
+    assert_eq!(
+        cases["E1"],
+        cases_at_start("E1") + still("E1"),
+        "{cases:?} {referrals:?}"
+    );
+    assert_eq!(
+        cases["E2"],
+        cases_at_start("E2") + still("E2"),
+        "{cases:?} {referrals:?}"
+    );
+    assert_eq!(
+        referrals.len() as i64,
+        4 - closed,
+        "a closed referral is gone, every other one is still there: {referrals:?}"
+    );
+
+    // Two coordinators set E1's count from the same view, one on each instance.
+    let now = board(&apis[0]).await["E1"]["cases"].as_i64().unwrap();
+    let url = format!("/api/v1/caseload/offices/{}", s.offices["E1"]);
+    let mut tasks = Vec::new();
+    for (i, api) in apis.iter().enumerate() {
+        let (api, url) = (api.clone(), url.clone());
+        let cases = now + 1 + i as i64;
+        tasks.push(tokio::spawn(async move {
+            let r = api
+                .put_json(&url, &json!({"cases": cases, "expected_cases": now}))
+                .await;
+            (cases, status_json(r).await)
+        }));
+    }
+    let mut kept = Vec::new();
+    for t in tasks {
+        let (cases, (st, b)) = t.await.unwrap();
+        match st {
+            200 => kept.push(cases),
+            409 => assert!(
+                b["message"]["ja"]
+                    .as_str()
+                    .unwrap()
+                    .contains("読み込み直して"),
+                "{b}"
+            ),
+            _ => panic!("{st} {b}"),
+        }
+    }
+    assert_eq!(kept.len(), 1, "exactly one count is kept: {kept:?}");
+    assert_eq!(stored(&s.app).await.0["E1"], kept[0]);
+}
+both_engines!(concurrent_closes_moves_and_counts_keep_every_case_once);
+
 /// The page imports counts from an uploaded file (all or nothing, row errors listed) and
 /// closes a referral with a reason, each saying what it did.
 async fn the_page_imports_counts_and_closes_referrals(engine: Engine) {
