@@ -495,7 +495,7 @@ async fn english_pages_and_the_answer_page_speak_english(engine: Engine) {
         "みらい市 基幹相談支援センター"
     );
     assert!(en.contains(PHONE) && en.contains(&format!("mailto:{CONTACT_EMAIL}")));
-    let res = post_form(
+    let res = crate::support::post_answer(
         &anonymous,
         &app.url(&format!("/answer/{token}?lang=en")),
         &[("answer", "attend")],

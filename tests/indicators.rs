@@ -46,20 +46,19 @@ async fn occurrences(api: &Api) -> Vec<Value> {
 
 /// An invitee's answer, recorded as the answer page records it.
 async fn answer(app: &TestApp, m: MunicipalityId, occurrence: i64, person: i64, answer: &str) {
-    app.db()
-        .record_answer(
-            m,
-            occurrence,
-            person,
-            &Answer {
-                answer: answer.into(),
-                deputy_name: String::new(),
-                deputy_organisation: String::new(),
-                comment: String::new(),
-            },
-        )
-        .await
-        .unwrap();
+    crate::support::record_link_answer(
+        app.db(),
+        m,
+        occurrence,
+        person,
+        &Answer {
+            answer: answer.into(),
+            deputy_name: String::new(),
+            deputy_organisation: String::new(),
+            comment: String::new(),
+        },
+    )
+    .await;
 }
 
 async fn decline(app: &TestApp, m: MunicipalityId, occurrence: i64, person: i64) {
@@ -569,6 +568,120 @@ async fn recording_held_meetings(engine: Engine) {
     app.stop().await;
 }
 both_engines!(recording_held_meetings);
+
+/// A meeting's record is replaced only over the record that was read: the first record needs
+/// none, a second one names the first one's `recorded_at` (a stale one is 409 and changes
+/// nothing); two coordinators on two service instances replacing the same record at once
+/// keep exactly one; the meeting page's form carries what it showed.
+async fn a_record_replaces_only_what_was_read(engine: Engine) {
+    let (app, token) = demo_app(engine).await;
+    let other = app.another_instance().await;
+    let apis = [app.api(&token), other.api(&token)];
+    let (id, run) = plan_history(
+        &app,
+        &apis[0],
+        "2026-07-01",
+        "2026-09-30",
+        &["VERIFICATION"],
+    )
+    .await;
+    assert_eq!(run["result"]["valid"], true, "{}", run["result"]);
+    let (s, summary) = publish(&apis[0], id).await;
+    assert_eq!(s, 200, "{summary}");
+    let v: Value = apis[0]
+        .get_json("/api/v1/occurrences?from=2026-07-01&to=2026-09-30")
+        .await;
+    let occ = v[0]["id"].as_i64().unwrap();
+    let url = format!("/api/v1/occurrences/{occ}/record");
+    assert_eq!(
+        apis[0].get(&url).await.status(),
+        404,
+        "nothing recorded yet"
+    );
+    let (s, first) = status_json(
+        apis[0]
+            .post_json(
+                &url,
+                &json!({"outcome": "not_held", "reason": "台風のため"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{first}");
+    let at = first["recorded_at"].as_str().unwrap().to_string();
+    let read: Value = apis[0].get_json(&url).await;
+    assert_eq!(
+        (read["outcome"].as_str(), read["recorded_at"].as_str()),
+        (Some("not_held"), Some(at.as_str()))
+    );
+    // Recorded as if nothing were there: stale.
+    let (s, err) = status_json(apis[0].post_json(&url, &json!({"outcome": "held"})).await).await;
+    assert_eq!(s, 409, "{err}");
+    assert!(
+        err["message"]["ja"]
+            .as_str()
+            .unwrap()
+            .contains("読み込み直して"),
+        "{err}"
+    );
+    assert_eq!(apis[0].get_json::<Value>(&url).await["outcome"], "not_held");
+
+    // Two instances replace the same record at once.
+    let mut tasks = Vec::new();
+    for (i, outcome) in ["held", "not_held"].into_iter().enumerate() {
+        let (api, url, at) = (apis[i].clone(), url.clone(), at.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"outcome": outcome, "reason": "振替なし", "recorded_at": at});
+            (outcome, status_json(api.post_json(&url, &body).await).await)
+        }));
+    }
+    let mut kept = Vec::new();
+    for t in tasks {
+        let (outcome, (s, b)) = t.await.unwrap();
+        match s {
+            200 => kept.push((outcome, b["recorded_at"].as_str().unwrap().to_string())),
+            409 => {}
+            _ => panic!("{s} {b}"),
+        }
+    }
+    assert_eq!(kept.len(), 1, "exactly one replacement is kept: {kept:?}");
+    let now: Value = apis[0].get_json(&url).await;
+    assert_eq!(now["outcome"], kept[0].0);
+    assert_eq!(now["recorded_at"], kept[0].1.as_str());
+
+    // The page's form names the record it shows.
+    let c = crate::support::client();
+    let res = crate::support::login(
+        &c,
+        &app,
+        renkei::demo::DEMO_USERNAME,
+        renkei::demo::DEMO_PASSWORD,
+        Some("/"),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let page =
+        crate::support::get_text(&c, &app.url(&format!("/meetings/occurrences/{occ}"))).await;
+    assert_eq!(
+        crate::support::hidden_field(&page, "seen_recorded_at").as_deref(),
+        Some(kept[0].1.as_str())
+    );
+    let csrf = crate::support::hidden_field(&page, "csrf").unwrap();
+    let res = crate::support::post_form(
+        &c,
+        &app.url(&format!("/meetings/occurrences/{occ}/record")),
+        &[
+            ("csrf", csrf.as_str()),
+            ("outcome", "held"),
+            ("seen_recorded_at", kept[0].1.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(apis[0].get_json::<Value>(&url).await["outcome"], "held");
+    app.stop().await;
+}
+both_engines!(a_record_replaces_only_what_was_read);
 
 /// The indicator settings form loads a preset for a contract year (Meguro's targets change
 /// from the second year), as the API does; a contract year that is not 1-30 is refused.

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod answers;
 mod api;
 mod api_contract;
 mod auth;

@@ -225,12 +225,9 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         "none",
         "GET and HEAD change nothing"
     );
-    let res = anon
-        .post(&link)
-        .form(&[("answer", "deputy"), ("deputy_name", "")])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        crate::support::post_answer(&anon, &link, &[("answer", "deputy"), ("deputy_name", "")])
+            .await;
     let html = res.text().await.unwrap();
     assert!(
         html.contains("代理出席の方のお名前を書いてください"),
@@ -241,20 +238,33 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
         "none",
         "a bad answer is not stored"
     );
-    let res = anon
-        .post(&link)
-        .form(&[("answer", "decline"), ("comment", "出張のため")])
-        .send()
-        .await
-        .unwrap();
+    let res = crate::support::post_answer(
+        &anon,
+        &link,
+        &[("answer", "decline"), ("comment", "出張のため")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert_eq!(answer_of(&api, occurrence, person).await, "decline");
     // Changeable until the deadline.
-    anon.post(&link)
-        .form(&[("answer", "attend")])
+    let res = crate::support::post_answer(&anon, &link, &[("answer", "attend")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(answer_of(&api, occurrence, person).await, "attend");
+    // A form opened before that change (it shows no answer yet) is stale: refused, nothing
+    // changes.
+    let sequence = occ["sequence"].as_i64().unwrap().to_string();
+    let res = anon
+        .post(&link)
+        .form(&[
+            ("answer", "decline"),
+            ("seen_sequence", &sequence),
+            ("seen_answered_at", ""),
+        ])
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("読み込み直して"));
     assert_eq!(answer_of(&api, occurrence, person).await, "attend");
     let bad = anon
         .get(app.url("/answer/not-a-real-token"))

@@ -554,7 +554,8 @@ async fn replies_from_outlook_gmail_and_apple_become_answers(engine: Engine) {
         unreachable!()
     };
     // A link answer given after the attendee wrote their (late-arriving) calendar reply.
-    db.record_answer(
+    crate::support::record_link_answer(
+        db,
         renkei::store::tenancy::MunicipalityId(
             sqlx::query_scalar::<_, i64>("SELECT municipality_id FROM occurrences WHERE id = $1")
                 .bind(superseded.occurrence)
@@ -571,8 +572,7 @@ async fn replies_from_outlook_gmail_and_apple_become_answers(engine: Engine) {
             comment: "体調不良".into(),
         },
     )
-    .await
-    .unwrap();
+    .await;
 
     let mut r = Reply::new(accept, "ACCEPTED", 1);
     r.comment = "少し遅れて参加します";

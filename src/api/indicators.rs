@@ -37,7 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/indicators/figures", get(figures))
         .route("/api/v1/indicators/{code}/occurrences", get(drill))
         .route("/api/v1/indicators/{code}/act", post(act))
-        .route("/api/v1/occurrences/{id}/record", post(record))
+        .route(
+            "/api/v1/occurrences/{id}/record",
+            get(get_record).post(record),
+        )
         .route("/api/v1/reports/annual", get(annual))
         .route("/api/v1/reports/monthly", get(monthly))
 }
@@ -217,6 +220,28 @@ pub(crate) async fn act(
 pub struct Recorded {
     pub occurrence_id: i64,
     pub outcome: String,
+    /// When it was recorded: send it as `recorded_at` to replace this record.
+    pub recorded_at: String,
+}
+
+/// What was recorded for a meeting (held or not, who came, the minutes link, when); 404 while
+/// nothing is recorded. Its `recorded_at` is what a record replacing it must name.
+#[utoipa::path(get, path = "/api/v1/occurrences/{id}/record", params(("id" = i64, Path)),
+    responses((status = 200, body = crate::indicators::Record), (status = 404, body = ErrorBody)))]
+pub(crate) async fn get_record(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<Json<crate::indicators::Record>> {
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let m = user.0.municipality_id;
+    state.db.occurrence(m, id).await?;
+    let rec = state
+        .db
+        .occurrence_record(m, id)
+        .await?
+        .ok_or_else(|| Error::not_found("会議の記録", "meeting record"))?;
+    Ok(Json(rec))
 }
 
 /// Records what happened at a meeting: held (who came: invitees' ids, or the confirmed
@@ -234,9 +259,15 @@ pub(crate) async fn record(
     let input: RecordInput = json(&body)?;
     let rec = input.parse().map_err(Error::Validation)?;
     state.db.record_occurrence(user, id, today(), &rec).await?;
+    let stored = state
+        .db
+        .occurrence_record(user.municipality_id, id)
+        .await?
+        .ok_or_else(|| Error::not_found("会議の記録", "meeting record"))?;
     Ok(Json(Recorded {
         occurrence_id: id,
-        outcome: if rec.held { "held" } else { "not_held" }.into(),
+        outcome: stored.outcome,
+        recorded_at: stored.recorded_at,
     }))
 }
 

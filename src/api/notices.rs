@@ -17,12 +17,16 @@ use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
 use crate::i18n::Msg;
 use crate::master::FieldError;
-use crate::store::notices::{AnswerRow, NoticeFilter, NoticeRow};
+use crate::store::notices::{AnswerBy, AnswerRow, AnswerSeen, NoticeFilter, NoticeRow};
 use crate::store::replies::{Outcome, ReplyFilter, ReplyRow};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/occurrences/{id}/answers", get(answers))
+        .route(
+            "/api/v1/occurrences/{id}/answers/{person_id}",
+            axum::routing::put(record_answer),
+        )
         .route("/api/v1/occurrences/{id}/notices", get(occurrence_notices))
         .route(
             "/api/v1/occurrences/{id}/calendar-replies",
@@ -51,6 +55,78 @@ pub(crate) async fn answers(
     let m = user.0.municipality_id;
     state.db.occurrence(m, id).await?;
     Ok(Json(state.db.occurrence_answers(m, id).await?))
+}
+
+/// An answer a coordinator records for an invitee (given by phone or in person).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordAnswerInput {
+    /// attend, decline or deputy.
+    pub answer: String,
+    /// The deputy's name (required with deputy).
+    #[serde(default)]
+    pub deputy_name: String,
+    #[serde(default)]
+    pub deputy_organisation: String,
+    #[serde(default)]
+    pub comment: String,
+    /// The meeting's SEQUENCE the answer was given for (the occurrence's `sequence`): a meeting
+    /// moved or cancelled since is a 409.
+    pub sequence: i64,
+    /// `answered_at` of the answer this one replaces, as read from the answers list; null when
+    /// there was none. An answer changed since (link, calendar reply, another coordinator) is a
+    /// 409.
+    #[serde(default)]
+    pub answered_at: Option<String>,
+}
+
+/// Records an invitee's answer given by phone or in person (its source is `coordinator`),
+/// also after the answer deadline. A conditional write: on a meeting moved or cancelled, or an
+/// answer changed since it was read, nothing is written and the answer is 409.
+#[utoipa::path(put, path = "/api/v1/occurrences/{id}/answers/{person_id}",
+    params(("id" = i64, Path), ("person_id" = i64, Path)), request_body = RecordAnswerInput,
+    responses((status = 200, body = AnswerRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn record_answer(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<(String, String)>, PathRejection>,
+    body: Bytes,
+) -> Result<Json<AnswerRow>> {
+    let user = user.require_write()?;
+    let (id, person) = path.map_err(path_error)?.0;
+    let (id, person) = (parse_id(&id)?, parse_id(&person)?);
+    let input: RecordAnswerInput = json(&body)?;
+    let a = crate::notices::parse_answer(
+        &input.answer,
+        &input.deputy_name,
+        &input.deputy_organisation,
+        &input.comment,
+    )
+    .map_err(Error::Validation)?;
+    let m = user.municipality_id;
+    let seen = AnswerSeen {
+        sequence: input.sequence,
+        answered_at: input.answered_at.filter(|t| !t.trim().is_empty()),
+    };
+    state
+        .db
+        .record_answer(
+            m,
+            id,
+            person,
+            &a,
+            AnswerBy::Coordinator { user_id: user.id },
+            &seen,
+        )
+        .await?;
+    let row = state
+        .db
+        .occurrence_answers(m, id)
+        .await?
+        .into_iter()
+        .find(|r| r.person_id == person)
+        .ok_or_else(|| Error::not_found("招待者", "invitee"))?;
+    Ok(Json(row))
 }
 
 /// The notices about one meeting, oldest first.

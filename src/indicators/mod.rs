@@ -288,6 +288,10 @@ pub struct RecordInput {
     /// Invitees who came (person ids); leave out to take the confirmed answers.
     #[serde(default)]
     pub participants: Option<Vec<i64>>,
+    /// To replace a record: its `recorded_at` as read (`GET /api/v1/occurrences/{id}/record`);
+    /// leave out for the first record. A record changed since is a 409.
+    #[serde(default)]
+    pub recorded_at: Option<String>,
 }
 
 /// A checked [`RecordInput`].
@@ -299,6 +303,8 @@ pub struct ValidRecord {
     pub external_participants: u32,
     /// Invitees who came; None: the confirmed answers (attend / deputy).
     pub participants: Option<Vec<i64>>,
+    /// The record this one replaces (its `recorded_at`); None: there is none yet.
+    pub replaces: Option<String>,
 }
 
 impl RecordInput {
@@ -358,6 +364,12 @@ impl RecordInput {
                 minutes_url,
                 external_participants: self.external_participants,
                 participants: self.participants.clone(),
+                replaces: self
+                    .recorded_at
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
             })
         } else {
             Err(e)
@@ -411,6 +423,9 @@ pub struct Record {
     pub external_participants: u32,
     /// Invitees who came (person ids).
     pub participants: Vec<i64>,
+    /// When it was recorded (UTC); a record that replaces it names this as `recorded_at`.
+    #[serde(default)]
+    pub recorded_at: String,
 }
 
 #[derive(Debug, Clone)]

@@ -79,6 +79,7 @@ fn data() -> Data {
         minutes_url: String::new(),
         external_participants: 3,
         participants: vec![1, 10, 11],
+        recorded_at: String::new(),
     });
     Data {
         fiscal_year: FiscalYear::new(2026).unwrap(),
@@ -268,6 +269,7 @@ fn cancelled_and_not_held_count_nowhere_but_the_plan_of_not_held() {
         minutes_url: String::new(),
         external_participants: 0,
         participants: vec![],
+        recorded_at: String::new(),
     });
     let f = &evaluate(&[def("R", 3, reviews())], &data)[0];
     assert_eq!((f.planned, f.expected, f.actual), (2, 1, 1));

@@ -361,7 +361,9 @@ async fn render_meeting(
     let superseded = match n.kind {
         NoticeKind::Invitation | NoticeKind::Update => cancelled || o.sequence > n.version,
         NoticeKind::Cancellation => !cancelled,
-        NoticeKind::Reminder => cancelled || answer.as_ref().is_some_and(|a| a.answer == "decline"),
+        NoticeKind::Reminder => {
+            cancelled || answer.as_ref().is_some_and(|(a, _)| a.answer == "decline")
+        }
         NoticeKind::Chase => cancelled || answer.is_some(),
         _ => false,
     };
@@ -389,7 +391,10 @@ async fn render_meeting(
             format!("{}/answer/{token}", settings.public_url),
         )
     };
-    let current = answer.as_ref().map(|a| a.answer.as_str()).unwrap_or("none");
+    let current = answer
+        .as_ref()
+        .map(|(a, _)| a.answer.as_str())
+        .unwrap_or("none");
     // A cancellation says why (the reason the coordinator entered, kept in the record).
     let reason = if n.kind == NoticeKind::Cancellation {
         db.occurrence_record(n.municipality_id, occurrence)

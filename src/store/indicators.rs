@@ -160,7 +160,7 @@ impl Db {
         }
         let mut records: HashMap<i64, Record> = HashMap::new();
         for r in sqlx::query(&format!(
-            "SELECT x.occurrence_id, x.outcome, x.reason, x.minutes_url, x.external_participants
+            "SELECT x.occurrence_id, x.outcome, x.reason, x.minutes_url, x.external_participants, x.recorded_at
              FROM occurrence_records x JOIN occurrences o ON o.id = x.occurrence_id WHERE {in_year}"
         ))
         .bind(m.0)
@@ -179,6 +179,7 @@ impl Db {
                     external_participants: r.try_get::<i64, _>("external_participants")?.max(0)
                         as u32,
                     participants: participants.remove(&id).unwrap_or_default(),
+                    recorded_at: r.try_get("recorded_at")?,
                 },
             );
         }
@@ -228,7 +229,7 @@ impl Db {
         occurrence: i64,
     ) -> Result<Option<Record>> {
         let Some(r) = sqlx::query(
-            "SELECT outcome, reason, minutes_url, external_participants FROM occurrence_records
+            "SELECT outcome, reason, minutes_url, external_participants, recorded_at FROM occurrence_records
              WHERE municipality_id = $1 AND occurrence_id = $2",
         )
         .bind(m.0)
@@ -250,6 +251,7 @@ impl Db {
             minutes_url: r.try_get("minutes_url")?,
             external_participants: r.try_get::<i64, _>("external_participants")?.max(0) as u32,
             participants,
+            recorded_at: r.try_get("recorded_at")?,
         }))
     }
 
@@ -265,6 +267,9 @@ impl Db {
     ) -> Result<()> {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
+        // The meeting's row first (a cancellation in flight is waited for); below, its record
+        // must still be the one the form showed (none, or `rec.replaces`).
+        super::notices::lock_occurrence(&mut tx, m, occurrence).await?;
         let row = sqlx::query(
             "SELECT date, status FROM occurrences WHERE municipality_id = $1 AND id = $2",
         )
@@ -330,6 +335,19 @@ impl Db {
                     .collect(),
             }
         };
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT recorded_at FROM occurrence_records WHERE municipality_id = $1 AND occurrence_id = $2",
+        )
+        .bind(m.0)
+        .bind(occurrence)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if current != rec.replaces {
+            return Err(Error::Conflict(Msg::new(
+                "この会議の記録は画面を開いた後に変更されました。画面を読み込み直して、今の記録を確かめてから記録してください",
+                "the meeting's record changed after the page was opened; reload the page, check the current record and record again",
+            )));
+        }
         write_record(
             &mut tx,
             m,

@@ -951,6 +951,10 @@ impl Db {
             for (old_id, new_occ) in pairs {
                 match (old_id, new_occ) {
                     (Some(old_id), Some(n)) => {
+                        // The meeting first, then its answers: an answer being written now
+                        // either lands before this and is cleared below, or waits and then
+                        // finds the meeting changed (`notices::lock_occurrence`).
+                        super::notices::lock_occurrence(&mut tx, m, old_id).await?;
                         let (room, org) = place_of(n.room);
                         // Moved to another day or time: the invitees are asked again (the
                         // update notice), so their answers for the old time no longer count.

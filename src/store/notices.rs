@@ -574,6 +574,59 @@ pub struct AnswerRow {
     pub notice_error: String,
 }
 
+/// Who records an answer: the invitee through their link, or a coordinator (by phone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerBy {
+    Link,
+    Coordinator { user_id: i64 },
+}
+
+impl AnswerBy {
+    /// The `attendance_answers.source` word (see `replies::AnswerSource`).
+    pub fn source(self) -> &'static str {
+        match self {
+            AnswerBy::Link => "link",
+            AnswerBy::Coordinator { .. } => "coordinator",
+        }
+    }
+}
+
+/// What the form that changes an answer showed: the meeting's version (`occurrences.sequence`)
+/// and when the answer it showed was given (none: it showed no answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerSeen {
+    pub sequence: i64,
+    pub answered_at: Option<String>,
+}
+
+/// Locks a meeting's row for the rest of the transaction (a no-op update: PostgreSQL's row
+/// lock; SQLite's writers are serialized by `BEGIN IMMEDIATE` already) and reads its version
+/// and status after the lock. Every writer of a meeting's answers (the answer link, a
+/// coordinator, a calendar reply, publishing) takes it before touching them, in that order
+/// (meeting, then answers), so they never deadlock and none reads a version another is changing.
+pub async fn lock_occurrence(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    occurrence: i64,
+) -> Result<Option<(i64, String)>> {
+    sqlx::query(
+        "UPDATE occurrences SET sequence = sequence WHERE municipality_id = $1 AND id = $2",
+    )
+    .bind(m.0)
+    .bind(occurrence)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(
+        "SELECT sequence, status FROM occurrences WHERE municipality_id = $1 AND id = $2",
+    )
+    .bind(m.0)
+    .bind(occurrence)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((r.try_get("sequence")?, r.try_get("status")?)))
+        .transpose()
+}
+
 /// What an invitee answers through the link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -902,62 +955,132 @@ impl Db {
         .rows_affected())
     }
 
-    /// Records an invitee's answer (replacing an earlier one) with an audit row.
+    /// Records an invitee's answer (replacing an earlier one) with an audit row, given through
+    /// the answer link or by a coordinator (an answer received by phone or in person).
+    ///
+    /// A conditional write on what the form showed: the meeting's row is locked first (so a
+    /// publish that moves the meeting and clears its answers waits for this answer, or this
+    /// answer waits for the publish and then finds the meeting changed), the meeting must still
+    /// have the version `seen.sequence` and not be cancelled, and the stored answer must still be
+    /// the one `seen.answered_at` names (none: no answer yet). Anything else is a 409 that asks
+    /// to read the page again, and nothing is written.
     pub async fn record_answer(
         &self,
         m: MunicipalityId,
         occurrence: i64,
         person: i64,
         a: &Answer,
+        by: AnswerBy,
+        seen: &AnswerSeen,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let t = now();
-        sqlx::query(
-            "INSERT INTO attendance_answers (occurrence_id, person_id, municipality_id, answer, deputy_name, deputy_organisation, comment, answered_at, source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'link')
-             ON CONFLICT (occurrence_id, person_id) DO UPDATE SET answer = $4, deputy_name = $5, deputy_organisation = $6,
-                 comment = $7, answered_at = $8, source = 'link'",
+        let state = lock_occurrence(&mut tx, m, occurrence).await?;
+        let Some((sequence, status)) = state else {
+            return Err(Error::not_found("会議", "meeting"));
+        };
+        if status == "cancelled" || sequence != seen.sequence {
+            return Err(Error::Conflict(Msg::new(
+                "この会議は画面を開いた後に日時が変わったか中止されました。画面を読み込み直して、今の日時に回答してください",
+                "the meeting was moved or cancelled after the page was opened; reload the page and answer for its current time",
+            )));
+        }
+        let invited: Option<i64> = sqlx::query_scalar(
+            "SELECT person_id FROM occurrence_attendees WHERE occurrence_id = $1 AND person_id = $2",
         )
         .bind(occurrence)
         .bind(person)
-        .bind(m.0)
-        .bind(&a.answer)
-        .bind(&a.deputy_name)
-        .bind(&a.deputy_organisation)
-        .bind(&a.comment)
-        .bind(&t)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        if invited.is_none() {
+            return Err(Error::not_found("招待者", "invitee"));
+        }
+        let t = now();
+        let written = match &seen.answered_at {
+            None => sqlx::query(
+                "INSERT INTO attendance_answers (occurrence_id, person_id, municipality_id, answer, deputy_name, deputy_organisation, comment, answered_at, source)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (occurrence_id, person_id) DO NOTHING",
+            )
+            .bind(occurrence)
+            .bind(person)
+            .bind(m.0)
+            .bind(&a.answer)
+            .bind(&a.deputy_name)
+            .bind(&a.deputy_organisation)
+            .bind(&a.comment)
+            .bind(&t)
+            .bind(by.source())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            Some(at) => sqlx::query(
+                "UPDATE attendance_answers SET answer = $3, deputy_name = $4, deputy_organisation = $5,
+                     comment = $6, answered_at = $7, source = $8
+                 WHERE occurrence_id = $1 AND person_id = $2 AND answered_at = $9",
+            )
+            .bind(occurrence)
+            .bind(person)
+            .bind(&a.answer)
+            .bind(&a.deputy_name)
+            .bind(&a.deputy_organisation)
+            .bind(&a.comment)
+            .bind(&t)
+            .bind(by.source())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        };
+        if written != 1 {
+            return Err(Error::Conflict(Msg::new(
+                "この回答は画面を開いた後に変更されました（本人のリンク、カレンダーの返信、事務局の記録のいずれか）。画面を読み込み直して、今の回答を確かめてください",
+                "the answer changed after the page was opened (through the link, a calendar reply or a coordinator); reload the page and check the current answer",
+            )));
+        }
+        let (user, how) = match by {
+            AnswerBy::Link => (None, "answer page".to_string()),
+            AnswerBy::Coordinator { user_id } => {
+                (Some(user_id), "recorded by a coordinator".to_string())
+            }
+        };
         super::audit::record(
             &mut tx,
             Some(m),
-            None,
+            user,
             "answer",
             "occurrence",
             &occurrence.to_string(),
-            &format!("person {person}: {} (answer page)", a.answer),
+            &format!("person {person}: {} ({how})", a.answer),
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// One invitee's answer, if any.
-    pub async fn answer_of(&self, occurrence: i64, person: i64) -> Result<Option<Answer>> {
+    /// One invitee's answer, if any, with when it was given (what a form that changes it
+    /// carries back as `AnswerSeen::answered_at`).
+    pub async fn answer_of(
+        &self,
+        occurrence: i64,
+        person: i64,
+    ) -> Result<Option<(Answer, String)>> {
         let row = sqlx::query(
-            "SELECT answer, deputy_name, deputy_organisation, comment FROM attendance_answers WHERE occurrence_id = $1 AND person_id = $2",
+            "SELECT answer, deputy_name, deputy_organisation, comment, answered_at FROM attendance_answers WHERE occurrence_id = $1 AND person_id = $2",
         )
         .bind(occurrence)
         .bind(person)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
-            Ok(Answer {
-                answer: r.try_get("answer")?,
-                deputy_name: r.try_get("deputy_name")?,
-                deputy_organisation: r.try_get("deputy_organisation")?,
-                comment: r.try_get("comment")?,
-            })
+            Ok((
+                Answer {
+                    answer: r.try_get("answer")?,
+                    deputy_name: r.try_get("deputy_name")?,
+                    deputy_organisation: r.try_get("deputy_organisation")?,
+                    comment: r.try_get("comment")?,
+                },
+                r.try_get("answered_at")?,
+            ))
         })
         .transpose()
     }

@@ -361,6 +361,12 @@ impl Db {
                 )))
             }
         };
+        // The meeting's row is locked before its version is read, like every writer of its
+        // answers (`notices::lock_occurrence`): a publish moving it now is waited for.
+        sqlx::query("UPDATE occurrences SET sequence = sequence WHERE uid = $1")
+            .bind(&r.uid)
+            .execute(&mut *tx)
+            .await?;
         let meeting = sqlx::query(
             "SELECT id, municipality_id, sequence, status, date FROM occurrences WHERE uid = $1",
         )

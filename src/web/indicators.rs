@@ -464,6 +464,7 @@ async fn record_submit(
         minutes_url: form.get("minutes_url").cloned().unwrap_or_default(),
         external_participants: external,
         participants: Some(participants),
+        recorded_at: form.get("seen_recorded_at").cloned(),
     };
     let rec = input.parse().map_err(Error::Validation)?;
     state
@@ -510,7 +511,7 @@ pub(super) fn record_value(rec: Option<&crate::indicators::Record>, lang: Lang) 
             held => r.outcome == "held",
             outcome => if r.outcome == "held" { Msg::new("開催", "held") } else { Msg::new("開催せず", "not held") }.get(lang),
             reason => r.reason, minutes_url => r.minutes_url, external => r.external_participants,
-            participants => r.participants,
+            participants => r.participants, recorded_at => r.recorded_at,
         },
     }
 }

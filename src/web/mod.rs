@@ -115,6 +115,8 @@ pub enum Flash {
     PlacementConfirmed,
     /// A placement ended.
     PlacementEnded,
+    /// A coordinator recorded an invitee's answer (given by phone or in person).
+    AnswerRecorded,
 }
 
 impl Flash {
@@ -137,6 +139,7 @@ impl Flash {
             Flash::RequestWithdrawn { facilities } => format!("withdrawn.{facilities}"),
             Flash::PlacementConfirmed => "confirmed".into(),
             Flash::PlacementEnded => "ended".into(),
+            Flash::AnswerRecorded => "answer".into(),
         }
     }
 
@@ -165,6 +168,7 @@ impl Flash {
             ("withdrawn", &[facilities]) => Flash::RequestWithdrawn { facilities },
             ("confirmed", &[]) => Flash::PlacementConfirmed,
             ("ended", &[]) => Flash::PlacementEnded,
+            ("answer", &[]) => Flash::AnswerRecorded,
             _ => return None,
         })
     }
@@ -197,6 +201,10 @@ impl Flash {
                     "The meeting is cancelled. A cancellation is being sent to {notices} {}.",
                     plural(notices, "invitee", "invitees")
                 ),
+            ),
+            Flash::AnswerRecorded => Msg::new(
+                "回答を記録しました（事務局が記録した回答として表示されます）。",
+                "The answer is recorded (shown as recorded by a coordinator).",
             ),
             Flash::Resent { notices } => Msg::new(
                 format!("通知を再送します（{notices}通）。"),

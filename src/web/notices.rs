@@ -32,7 +32,9 @@ use crate::i18n::{Lang, Msg};
 use crate::notices::outbox::eml_name;
 use crate::notices::{answer_deadline, answer_label, date_in, parse_answer};
 use crate::store::local_time;
-use crate::store::notices::{AnswerLink, NoticeFilter, NoticeKind, NoticeRow};
+use crate::store::notices::{
+    AnswerBy, AnswerLink, AnswerSeen, NoticeFilter, NoticeKind, NoticeRow,
+};
 use crate::store::placement::Actor;
 
 pub fn routes() -> Router<AppState> {
@@ -40,6 +42,10 @@ pub fn routes() -> Router<AppState> {
         .route("/answer/{token}", get(answer_page).post(answer_submit))
         .route("/meetings/occurrences/{id}", get(occurrence_page))
         .route("/meetings/occurrences/{id}/resend", post(resend_submit))
+        .route(
+            "/meetings/occurrences/{id}/answers/{person}",
+            post(record_answer_submit),
+        )
         .route("/meetings/occurrences/{id}/cancel", post(cancel_submit))
         .route("/notices", get(notices_page))
         .route("/notices/{id}", get(notice_page))
@@ -49,6 +55,15 @@ pub fn routes() -> Router<AppState> {
 fn words(lang: Lang) -> minijinja::Value {
     let pairs: &[(&str, &str, &str)] = &[
         ("answer_title", "出欠のご回答", "Your answer"),
+        ("record_answer", "電話等の回答を記録", "Record an answer"),
+        ("record_answer_hint", "電話や対面で受けた回答を、事務局の記録として残します（回答期限後も記録できます）。", "An answer given by phone or in person, kept as recorded by a coordinator (also after the deadline)."),
+        ("record_answer_save", "記録する", "Record"),
+        ("answer_attend", "出席", "Attends"),
+        ("answer_decline", "欠席", "Declines"),
+        ("answer_deputy", "代理出席", "A deputy attends"),
+        ("deputy_name_label", "代理出席者の氏名", "Deputy's name"),
+        ("deputy_organisation_label", "代理出席者の所属", "Deputy's organisation"),
+        ("comment_label", "連絡事項", "Message"),
         ("placement_title", "緊急受入れのご依頼", "Placement request"),
         ("meeting", "会議", "Meeting"),
         ("date", "日時", "Date and time"),
@@ -211,6 +226,24 @@ async fn answer_page(
     render_answer(&state, lang, &token, &link, q.contains_key("saved"), None).await
 }
 
+/// What an answer form showed (hidden fields `seen_sequence`, `seen_answered_at`): a form
+/// without them is from before the meeting could change under it, so it is treated as stale.
+pub(crate) fn seen_answer(sequence: &str, answered_at: &str) -> Result<AnswerSeen, Error> {
+    let sequence = sequence.trim().parse::<i64>().map_err(|_| {
+        Error::Conflict(Msg::new(
+            "画面が古いため回答を保存できませんでした。画面を読み込み直してください",
+            "the page is out of date and the answer was not saved; reload the page",
+        ))
+    })?;
+    let answered_at = Some(answered_at.trim())
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    Ok(AnswerSeen {
+        sequence,
+        answered_at,
+    })
+}
+
 async fn render_answer(
     state: &AppState,
     lang: Lang,
@@ -263,7 +296,10 @@ async fn render_answer(
         return Err(link_gone_for(&state.config.contact()).into());
     };
     let o = state.db.occurrence(m, occurrence).await?;
-    let answer = state.db.answer_of(occurrence, person).await?;
+    let (answer, answered_at) = match state.db.answer_of(occurrence, person).await? {
+        Some((a, at)) => (Some(a), at),
+        None => (None, String::new()),
+    };
     let who = o
         .attendees
         .iter()
@@ -290,6 +326,7 @@ async fn render_answer(
             deputy_organisation => answer.as_ref().map(|a| a.deputy_organisation.clone()).unwrap_or_default(),
             comment => answer.as_ref().map(|a| a.comment.clone()).unwrap_or_default(),
             deadline => date_in(lang, deadline), open, saved, errors,
+            sequence => o.sequence, answered_at,
         },
     )?;
     Ok(axum::response::Html(html).into_response())
@@ -376,7 +413,11 @@ async fn answer_submit(
         field("comment"),
     ) {
         Ok(a) => {
-            state.db.record_answer(m, occurrence, person, &a).await?;
+            let seen = seen_answer(field("seen_sequence"), field("seen_answered_at"))?;
+            state
+                .db
+                .record_answer(m, occurrence, person, &a, AnswerBy::Link, &seen)
+                .await?;
             Ok(
                 Redirect::to(&format!("/answer/{token}?saved=1&lang={}", lang.code()))
                     .into_response(),
@@ -427,6 +468,8 @@ async fn occurrence_page(
                 source => a.source, source_label => a.source_label.get(lang),
                 deputy => if a.answer == "deputy" { format!("{}（{}）", a.deputy_name, a.deputy_organisation) } else { String::new() },
                 comment => a.comment, answered_at => a.answered_at.as_deref().map(local_time).unwrap_or_default(),
+                answered_raw => a.answered_at.clone().unwrap_or_default(),
+                deputy_name => a.deputy_name, deputy_organisation => a.deputy_organisation,
                 notice => a.notice_status.as_deref().map(|s| status_label(lang, s)).unwrap_or_default(),
                 notice_error => a.notice_error,
             }
@@ -523,6 +566,49 @@ async fn resend_submit(
         Flash::Resent {
             notices: queued as i64,
         },
+    ))
+}
+
+/// A coordinator records an invitee's answer given by phone or in person (source
+/// `coordinator`), also after the answer deadline; a conditional write on the meeting's
+/// version and the answer the page showed (`Db::record_answer`).
+async fn record_answer_submit(
+    State(state): State<AppState>,
+    session: SessionUser,
+    Path((id, person)): Path<(String, String)>,
+    body: Bytes,
+) -> PageResult {
+    let form = form_map(&form_pairs(&body));
+    check_csrf(&session, &form)?;
+    require_write(&session.user)?;
+    let id = parse_page_id(&id)?;
+    let person = parse_page_id(&person)?;
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let a = parse_answer(
+        field("answer"),
+        field("deputy_name"),
+        field("deputy_organisation"),
+        field("comment"),
+    )
+    .map_err(Error::Validation)?;
+    let seen = seen_answer(field("seen_sequence"), field("seen_answered_at"))?;
+    state
+        .db
+        .record_answer(
+            session.user.municipality_id,
+            id,
+            person,
+            &a,
+            AnswerBy::Coordinator {
+                user_id: session.user.id,
+            },
+            &seen,
+        )
+        .await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/meetings/occurrences/{id}"),
+        Flash::AnswerRecorded,
     ))
 }
 

@@ -400,6 +400,57 @@ pub async fn post_form(c: &reqwest::Client, url: &str, form: &[(&str, &str)]) ->
     c.post(url).form(form).send().await.unwrap()
 }
 
+/// Answers a meeting through its answer link as a browser does: reads the page and sends its
+/// form with the hidden fields the page carries (the meeting's version and the answer shown).
+pub async fn post_answer(
+    c: &reqwest::Client,
+    link: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = get_text(c, link).await;
+    let sequence = hidden_field(&page, "seen_sequence")
+        .unwrap_or_else(|| panic!("{link} has no answer form: {page}"));
+    let answered_at = hidden_field(&page, "seen_answered_at").unwrap_or_default();
+    let mut all: Vec<(&str, &str)> = form.to_vec();
+    all.push(("seen_sequence", &sequence));
+    all.push(("seen_answered_at", &answered_at));
+    post_form(c, link, &all).await
+}
+
+/// Records an answer as the answer page does, over the meeting's current version and the
+/// answer stored now (what the page would have shown).
+pub async fn record_link_answer(
+    db: &Db,
+    m: renkei::store::tenancy::MunicipalityId,
+    occurrence: i64,
+    person: i64,
+    answer: &renkei::store::notices::Answer,
+) {
+    let sequence: i64 = sqlx::query_scalar("SELECT sequence FROM occurrences WHERE id = $1")
+        .bind(occurrence)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let answered_at = db
+        .answer_of(occurrence, person)
+        .await
+        .unwrap()
+        .map(|(_, at)| at);
+    db.record_answer(
+        m,
+        occurrence,
+        person,
+        answer,
+        renkei::store::notices::AnswerBy::Link,
+        &renkei::store::notices::AnswerSeen {
+            sequence,
+            answered_at,
+        },
+    )
+    .await
+    .unwrap();
+}
+
 /// The CSRF token of the form on the page at `url`.
 pub async fn csrf_token(c: &reqwest::Client, url: &str) -> String {
     let page = get_text(c, url).await;
