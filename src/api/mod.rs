@@ -81,7 +81,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         crate::store::notices::AnswerRow, crate::store::notices::NoticeRow, crate::store::notices::NoticeKind,
         crate::store::replies::ReplyRow, crate::store::replies::Outcome,
         notices::ResendInput, notices::Queued, notices::CancelInput,
-        crate::indicators::Indicator, crate::indicators::IndicatorInput, crate::indicators::Rule, crate::indicators::RecordInput,
+        crate::indicators::Indicator, crate::indicators::IndicatorInput, crate::indicators::Rule, crate::indicators::PlacementPlace, crate::indicators::RecordInput,
         crate::indicators::Figure, crate::indicators::Standing, crate::indicators::Missing, crate::indicators::Proposal,
         crate::indicators::Action, crate::indicators::OccState, crate::indicators::service::Dashboard,
         crate::indicators::service::Drill, crate::indicators::service::DrillRow, crate::indicators::service::Acted,

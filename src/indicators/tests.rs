@@ -93,6 +93,7 @@ fn data() -> Data {
             // Outside the fiscal year: never counted.
             occ(4, "REVIEW", MeetingKind::CaseReview, "2027-04-10", &invited),
         ],
+        placements: vec![],
     }
 }
 
