@@ -992,12 +992,9 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
         Rule::CommunityShare { .. } => {
             let stages = placement_stages(data);
             let [planned, expected, actual] = stages.each_ref().map(|ps| community_percent(ps));
-            share_counts = Some(stages.map(|ps| {
-                (
-                    ps.iter().filter(|p| !p.hub).count() as u32,
-                    ps.len() as u32,
-                )
-            }));
+            share_counts = Some(
+                stages.map(|ps| (ps.iter().filter(|p| !p.hub).count() as u32, ps.len() as u32)),
+            );
             (def.target, planned, expected, actual)
         }
         Rule::Staff { qualification, .. } => {

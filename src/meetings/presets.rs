@@ -562,7 +562,10 @@ fn sendai() -> Vec<SeriesSpec> {
         cadence(FiscalYear, 0, 1, &[]),
     );
     visit.repeat = Repeat::PerOrganisation;
-    visit.repeat_kinds = SENDAI_FACILITY_KINDS.iter().map(|k| k.to_string()).collect();
+    visit.repeat_kinds = SENDAI_FACILITY_KINDS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
     visit.organisations = vec![hub()];
     out.push(visit);
     let mut report = series(
