@@ -1356,7 +1356,7 @@ async fn presets_are_listed_and_applied_once(engine: Engine) {
         .iter()
         .map(|p| p["slug"].as_str().unwrap())
         .collect();
-    assert_eq!(slugs, ["kumamoto", "meguro", "hiratsuka"]);
+    assert_eq!(slugs, ["kumamoto", "meguro", "hiratsuka", "sendai"]);
     for p in &presets {
         assert!(p["series"].as_u64().unwrap() > 0, "{p}");
         assert!(!p["label"]["ja"].as_str().unwrap().is_empty(), "{p}");

@@ -91,7 +91,7 @@ pub(crate) async fn replace_indicators(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PresetInput {
-    /// hiratsuka, kumamoto or meguro.
+    /// hiratsuka, kumamoto, meguro or sendai.
     pub preset: String,
     /// Default: the current fiscal year.
     #[serde(default)]
@@ -103,8 +103,8 @@ pub struct PresetInput {
     pub contract_year: Option<u32>,
 }
 
-/// Replaces the fiscal year's indicators with a preset's (Hiratsuka's table, Kumamoto's or
-/// Meguro's cadences).
+/// Replaces the fiscal year's indicators with a preset's (Hiratsuka's table, Kumamoto's,
+/// Meguro's cadences, Sendai's hub).
 #[utoipa::path(post, path = "/api/v1/indicators/preset", request_body = PresetInput,
     responses((status = 200, body = Vec<Indicator>), (status = 422, body = ErrorBody)))]
 pub(crate) async fn apply_preset(
@@ -119,11 +119,11 @@ pub(crate) async fn apply_preset(
         Error::Validation(vec![FieldError::new(
             "preset",
             format!(
-                "プリセット「{}」はありません（hiratsuka, kumamoto, meguro）",
+                "プリセット「{}」はありません（hiratsuka, kumamoto, meguro, sendai）",
                 input.preset
             ),
             format!(
-                "no preset \"{}\" (hiratsuka, kumamoto, meguro)",
+                "no preset \"{}\" (hiratsuka, kumamoto, meguro, sendai)",
                 input.preset
             ),
         )])

@@ -168,7 +168,7 @@ pub(crate) struct PresetInput {
 
 /// Adds a preset's series whose codes are not taken yet; with a contract year, existing series
 /// of the preset get that year's cadence.
-#[utoipa::path(post, path = "/api/v1/series/presets/{slug}", params(("slug" = String, Path, description = "kumamoto, meguro or hiratsuka")),
+#[utoipa::path(post, path = "/api/v1/series/presets/{slug}", params(("slug" = String, Path, description = "kumamoto, meguro, hiratsuka or sendai")),
     request_body(content = PresetInput, description = "optional"),
     responses((status = 200, body = PresetApplied), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn apply_preset(
@@ -203,8 +203,8 @@ pub async fn add_preset(
 ) -> Result<PresetApplied> {
     let preset = Preset::parse(slug).ok_or_else(|| {
         Error::NotFound(Msg::new(
-            format!("プリセット「{slug}」はありません（kumamoto, meguro, hiratsuka）"),
-            format!("no preset \"{slug}\" (kumamoto, meguro, hiratsuka)"),
+            format!("プリセット「{slug}」はありません（kumamoto, meguro, hiratsuka, sendai）"),
+            format!("no preset \"{slug}\" (kumamoto, meguro, hiratsuka, sendai)"),
         ))
     })?;
     if let Some(year) = contract_year {

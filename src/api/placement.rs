@@ -24,6 +24,7 @@ use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
 use crate::i18n::Lang;
 use crate::master::{parse_date, FieldError};
+use crate::placement::declines::{self, parse_answer, DeclineReason, DeclineView, FacilityAnswers};
 use crate::placement::engine::{self, BatchOut, SearchOut};
 use crate::placement::figures::{self, Figures};
 use crate::placement::{
@@ -69,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/placement/holds/{id}/answer", post(answer_hold))
         .route("/api/v1/placement/batch", post(batch))
         .route("/api/v1/placement/figures", get(get_figures))
+        .route("/api/v1/placement/declines", get(get_declines))
         .route(
             "/api/v1/placement/preventive",
             get(list_preventive).post(add_preventive),
@@ -478,6 +480,12 @@ pub async fn propose_or_alternatives(
 #[serde(deny_unknown_fields)]
 pub(crate) struct AnswerInput {
     accept: bool,
+    /// A decline's fixed reason: full (満床), medical_care (医療的ケアに対応できない), behaviour
+    /// (強度行動障害に対応できない), sex (性別・相部屋), staffing (職員体制) or other (with a
+    /// `reason` in words). Without one, a decline needs a `reason` and counts as other.
+    #[serde(default)]
+    #[schema(value_type = Option<DeclineReason>)]
+    reason_code: Option<String>,
     #[serde(default)]
     reason: String,
 }
@@ -494,16 +502,15 @@ pub(crate) async fn answer_hold(
     let user = user.require_hub()?;
     let id = id_of(path)?;
     let input: AnswerInput = json(&body)?;
-    let reason = reason_of(&input.reason, !input.accept)?;
+    let answer = parse_answer(
+        input.accept,
+        input.reason_code.as_deref().unwrap_or(""),
+        &input.reason,
+    )
+    .map_err(Error::Validation)?;
     state
         .db
-        .answer_hold(
-            user.municipality_id,
-            Actor::User(user),
-            id,
-            input.accept,
-            &reason,
-        )
+        .answer_hold_with(user.municipality_id, Actor::User(user), id, &answer)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -712,6 +719,70 @@ pub async fn figures_response(
         encoding,
         &format!("placement-figures-{}", fy.year()),
     ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeclinesQuery {
+    /// Fiscal year: 2026, FY2026, R8 or 令和8年度 (default: the current one).
+    #[serde(default)]
+    fiscal_year: String,
+    /// json (default: a page of facilities), csv or xlsx (the whole year).
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    encoding: String,
+    #[serde(default)]
+    lang: String,
+    /// Facilities per page (JSON): 1 to 1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+    /// Facilities to skip (default 0); `X-Total-Count` and `Link` headers tell the rest.
+    #[param(minimum = 0)]
+    offset: Option<i64>,
+}
+
+/// Per facility, the proposals of a fiscal year and what became of them (accepted, declined,
+/// expired, waiting, other), the decline reasons counted, and each decline with its date and
+/// the request's needs (no personal data); facilities with the most declines first, a page at
+/// a time, or the whole year as CSV/XLSX. Hub staff and administrators (the facilities' words).
+#[utoipa::path(get, path = "/api/v1/placement/declines", params(DeclinesQuery),
+    responses((status = 200, body = Vec<FacilityAnswers>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn get_declines(
+    State(state): State<AppState>,
+    user: ApiUser,
+    query: std::result::Result<Query<DeclinesQuery>, QueryRejection>,
+) -> Result<Response> {
+    let user = user.require_hub()?;
+    let q = query.map_err(query_error)?.0;
+    let fy = parse_fiscal_year(&q.fiscal_year)?;
+    let page = crate::api::Page::parse(q.limit, q.offset)?;
+    let json = q.format.is_empty() || q.format == "json";
+    let (format, encoding) = parse_file_format(if json { "" } else { &q.format }, &q.encoding)?;
+    let v = declines_of(&state.db, user.municipality_id, fy).await?;
+    if json {
+        let year = fy.year().to_string();
+        return Ok(crate::api::page_of(
+            v.facilities,
+            page,
+            "/api/v1/placement/declines",
+            &[("fiscal_year", &year)],
+        ));
+    }
+    let lang = Lang::parse(&q.lang).unwrap_or_default();
+    Ok(download(
+        declines::export(&v, lang, format, encoding)?,
+        format,
+        encoding,
+        &format!("placement-declines-{}", fy.year()),
+    ))
+}
+
+/// The decline view of a fiscal year (shared by the API and the page).
+pub async fn declines_of(db: &Db, m: MunicipalityId, fy: FiscalYear) -> Result<DeclineView> {
+    let (holds, requests) = db.proposal_answers(m, fy).await?;
+    Ok(declines::compute(fy, &holds, &requests))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -82,6 +82,49 @@ pub enum Rule {
         #[serde(default)]
         series: Vec<String>,
     },
+    /// Distinct organisations of `org_kinds` visited: an occurrence held at them (Sendai:
+    /// 短期入所事業所やグループホーム等の訪問 訪問事業所数 10事業所). Unlike coverage, the target
+    /// is a number of organisations, not a count per organisation.
+    Visited {
+        #[serde(default)]
+        kinds: Vec<String>,
+        #[serde(default)]
+        series: Vec<String>,
+        org_kinds: Vec<String>,
+    },
+    /// Emergency placements (緊急受入れ) of the fiscal year, at `at` (all, in the hub's own
+    /// room, in community facilities): a placement counts once, in the year and at the kind of
+    /// facility of its first night, a split stay included (as the placement figures count).
+    Placements {
+        #[serde(default)]
+        at: PlacementPlace,
+    },
+    /// The share of the year's placements received in community facilities, in whole percent
+    /// rounded down (Sendai: 地域の施設において広く緊急受入れが行えるよう; 地域の施設での受入れの
+    /// 割合 ≥ N %).
+    CommunityShare {},
+}
+
+/// Where a placement was received (its first night).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacementPlace {
+    #[default]
+    All,
+    /// The hub's own emergency room (拠点の緊急用居室).
+    Hub,
+    /// Any other facility (short stay, group home, ...): 地域の施設.
+    Community,
+}
+
+impl PlacementPlace {
+    fn takes(self, hub: bool) -> bool {
+        match self {
+            PlacementPlace::All => true,
+            PlacementPlace::Hub => hub,
+            PlacementPlace::Community => !hub,
+        }
+    }
 }
 
 impl Rule {
@@ -93,7 +136,22 @@ impl Rule {
             Rule::Wards { .. } => "wards",
             Rule::Staff { .. } => "staff",
             Rule::Bodies { .. } => "bodies",
+            Rule::Visited { .. } => "visited",
+            Rule::Placements { .. } => "placements",
+            Rule::CommunityShare { .. } => "community_share",
         }
+    }
+
+    /// Whether the rule counts emergency placements rather than meetings (nothing to plan or
+    /// to invite to; no occurrences to drill down to).
+    pub fn counts_placements(&self) -> bool {
+        matches!(self, Rule::Placements { .. } | Rule::CommunityShare { .. })
+    }
+
+    /// Whether the figures are a percentage (a share), not a count: no month's due is a
+    /// part of it.
+    pub fn is_share(&self) -> bool {
+        matches!(self, Rule::CommunityShare { .. })
     }
 
     /// The meeting kinds and series codes the rule counts (empty for staff).
@@ -103,8 +161,11 @@ impl Rule {
             | Rule::Organisations { kinds, series, .. }
             | Rule::Coverage { kinds, series, .. }
             | Rule::Wards { kinds, series }
+            | Rule::Visited { kinds, series, .. }
             | Rule::Bodies { kinds, series } => (kinds, series),
-            Rule::Staff { .. } => (&[], &[]),
+            Rule::Staff { .. } | Rule::Placements { .. } | Rule::CommunityShare { .. } => {
+                (&[], &[])
+            }
         }
     }
 
@@ -112,6 +173,7 @@ impl Rule {
         match self {
             Rule::Organisations { org_kinds, .. }
             | Rule::Coverage { org_kinds, .. }
+            | Rule::Visited { org_kinds, .. }
             | Rule::Staff { org_kinds, .. } => org_kinds,
             _ => &[],
         }
@@ -135,9 +197,11 @@ impl Rule {
     pub fn unit(&self) -> Msg {
         match self {
             Rule::Occurrences { .. } => Msg::new("回", "meetings"),
-            Rule::Organisations { .. } | Rule::Coverage { .. } => {
+            Rule::Organisations { .. } | Rule::Coverage { .. } | Rule::Visited { .. } => {
                 Msg::new("事業所・機関", "organisations")
             }
+            Rule::Placements { .. } => Msg::new("件", "placements"),
+            Rule::CommunityShare { .. } => Msg::new("%", "%"),
             Rule::Wards { .. } => Msg::new("区", "wards"),
             Rule::Staff { .. } => Msg::new("人", "people"),
             Rule::Bodies { .. } => Msg::new("部会", "bodies"),
@@ -204,7 +268,8 @@ impl IndicatorInput {
                 ));
             }
         }
-        if !matches!(v.rule, Rule::Staff { .. }) && kinds.is_empty() && series.is_empty() {
+        let counts_meetings = !matches!(v.rule, Rule::Staff { .. }) && !v.rule.counts_placements();
+        if counts_meetings && kinds.is_empty() && series.is_empty() {
             e.push(FieldError::new(
                 &f("rule"),
                 "数える会議の種類（kinds）かシリーズのコード（series）を指定してください",
@@ -221,10 +286,19 @@ impl IndicatorInput {
             }
         }
         match &v.rule {
-            Rule::Coverage { org_kinds, .. } if org_kinds.is_empty() => e.push(FieldError::new(
-                &f("rule.org_kinds"),
-                "対象の組織種別を指定してください（例: consultation_office）",
-                "name the organisation kinds to reach (e.g. consultation_office)",
+            Rule::Coverage { org_kinds, .. } | Rule::Visited { org_kinds, .. }
+                if org_kinds.is_empty() =>
+            {
+                e.push(FieldError::new(
+                    &f("rule.org_kinds"),
+                    "対象の組織種別を指定してください（例: consultation_office）",
+                    "name the organisation kinds to reach (e.g. consultation_office)",
+                ))
+            }
+            Rule::CommunityShare { .. } if v.target > 100 => e.push(FieldError::new(
+                &f("target"),
+                "割合の目標は1〜100（%）にしてください",
+                "a share's target is a percentage from 1 to 100",
             )),
             Rule::Staff { qualification, .. } if qualification.trim().is_empty() => {
                 e.push(FieldError::new(
@@ -458,6 +532,82 @@ pub struct Data {
     pub series: Vec<SeriesInfo>,
     /// The fiscal year's published occurrences (cancelled ones included), by date.
     pub occurrences: Vec<Occ>,
+    /// The holds of emergency placements around the fiscal year that are proposed, accepted,
+    /// placed or ended (declined, expired and withdrawn ones are not placements).
+    pub placements: Vec<PlacementHold>,
+}
+
+/// One hold of an emergency placement as the indicators read it: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacementHold {
+    pub request_id: i64,
+    /// Its first night.
+    pub from: NaiveDate,
+    /// In the hub's own emergency room (拠点の緊急用居室).
+    pub hub: bool,
+    /// `held` (proposed, waiting for the facility), `accepted`, `placed` or `ended`.
+    pub status: String,
+}
+
+/// A placement of the fiscal year: one request, however many stays it is split into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Placement {
+    first_night: NaiveDate,
+    hub: bool,
+    /// 1 proposed, 2 accepted by the facility, 3 confirmed (placed or ended).
+    stage: u8,
+}
+
+/// The year's placements: the holds of each request taken together (one proposal at a
+/// time: a split stay's segments are one placement), at the first night's facility, at the
+/// stage all its holds have reached; only those whose first night lies in the year.
+fn placements(data: &Data) -> Vec<Placement> {
+    let mut by_request: BTreeMap<i64, Placement> = BTreeMap::new();
+    for h in &data.placements {
+        let stage = match h.status.as_str() {
+            "held" => 1,
+            "accepted" => 2,
+            "placed" | "ended" => 3,
+            _ => continue,
+        };
+        let p = by_request.entry(h.request_id).or_insert(Placement {
+            first_night: h.from,
+            hub: h.hub,
+            stage,
+        });
+        if h.from < p.first_night {
+            p.first_night = h.from;
+            p.hub = h.hub;
+        }
+        p.stage = p.stage.min(stage);
+    }
+    by_request
+        .into_values()
+        .filter(|p| data.fiscal_year.contains(p.first_night))
+        .collect()
+}
+
+/// Placements counted at each stage: (planned: proposed or further, expected: accepted or
+/// confirmed, actual: confirmed and begun by today).
+fn placement_stages(data: &Data) -> [Vec<Placement>; 3] {
+    let all = placements(data);
+    let at = |min: u8| all.iter().filter(|p| p.stage >= min).copied().collect();
+    let actual = all
+        .iter()
+        .filter(|p| p.stage >= 3 && p.first_night <= data.today)
+        .copied()
+        .collect();
+    [at(1), at(2), actual]
+}
+
+/// The community share of placements in whole percent, rounded down (so a share shown as
+/// reaching a target has reached it); 0 without placements.
+fn community_percent(ps: &[Placement]) -> u32 {
+    if ps.is_empty() {
+        return 0;
+    }
+    let community = ps.iter().filter(|p| !p.hub).count() as u64;
+    (community * 100 / ps.len() as u64) as u32
 }
 
 /// An indicator as stored.
@@ -663,6 +813,8 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
         .count() as u32;
     let mut confirmed = None;
     let mut missing = Vec::new();
+    // A share's numerator and denominator at each stage (planned, expected, actual).
+    let mut share_counts: Option<[(u32, u32); 3]> = None;
     let target_per = def.target;
     let (target, planned, expected, actual) = match rule {
         Rule::Occurrences { .. } => (
@@ -817,6 +969,49 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
                 per_ward(&|o| o.held()),
             )
         }
+        Rule::Visited { .. } => {
+            let members: BTreeMap<i64, &Org> = data
+                .organisations
+                .iter()
+                .filter(|o| rule.org_matches(&o.kind))
+                .map(|o| (o.id, o))
+                .collect();
+            let visited = |f: &dyn Fn(&Occ) -> bool| -> BTreeSet<i64> {
+                occs.iter()
+                    .filter(|o| f(o))
+                    .filter_map(|o| o.place_organisation_id)
+                    .filter(|id| members.contains_key(id))
+                    .collect()
+            };
+            let expected = visited(&|o| o.counts_expected(today));
+            missing = members
+                .values()
+                .filter(|m| !expected.contains(&m.id))
+                .map(|m| Missing {
+                    id: m.id,
+                    name: m.name.clone(),
+                })
+                .collect();
+            (
+                def.target,
+                visited(&|o| o.planned()).len() as u32,
+                expected.len() as u32,
+                visited(&|o| o.held()).len() as u32,
+            )
+        }
+        Rule::Placements { at } => {
+            let [planned, expected, actual] = placement_stages(data)
+                .map(|ps| ps.iter().filter(|p| at.takes(p.hub)).count() as u32);
+            (def.target, planned, expected, actual)
+        }
+        Rule::CommunityShare { .. } => {
+            let stages = placement_stages(data);
+            let [planned, expected, actual] = stages.each_ref().map(|ps| community_percent(ps));
+            share_counts = Some(
+                stages.map(|ps| (ps.iter().filter(|p| !p.hub).count() as u32, ps.len() as u32)),
+            );
+            (def.target, planned, expected, actual)
+        }
         Rule::Staff { qualification, .. } => {
             let n = data
                 .people
@@ -846,16 +1041,28 @@ fn figure(def: &IndicatorInput, data: &Data) -> Figure {
     let confirmed_en = confirmed
         .map(|c| format!("{c} confirmed, "))
         .unwrap_or_default();
-    let summary = Msg::new(
-        format!(
-            "{}：{confirmed_ja}計画 {planned}、見込み {expected}、実績 {actual}（目標 {target}{}）",
-            def.name, unit.ja
+    let summary = match share_counts {
+        Some([p, e, a]) => Msg::new(
+            format!(
+                "{}：打診を含め {planned}%（{}/{}件）、見込み {expected}%（{}/{}件）、実績 {actual}%（{}/{}件）（目標 {target}%以上）",
+                def.name, p.0, p.1, e.0, e.1, a.0, a.1
+            ),
+            format!(
+                "{name_en}: {planned}% with proposals ({}/{}), {expected}% expected ({}/{}), {actual}% received ({}/{}) (target at least {target}%)",
+                p.0, p.1, e.0, e.1, a.0, a.1
+            ),
         ),
-        format!(
-            "{name_en}: {confirmed_en}{planned} planned, {expected} expected, {actual} held (target {target} {})",
-            unit.en
+        None => Msg::new(
+            format!(
+                "{}：{confirmed_ja}計画 {planned}、見込み {expected}、実績 {actual}（目標 {target}{}）",
+                def.name, unit.ja
+            ),
+            format!(
+                "{name_en}: {confirmed_en}{planned} planned, {expected} expected, {actual} held (target {target} {})",
+                unit.en
+            ),
         ),
-    );
+    };
     Figure {
         code: def.code.clone(),
         name: def.name.clone(),
@@ -922,6 +1129,10 @@ pub fn proposals(defs: &[IndicatorInput], figures: &[Figure], data: &Data) -> Ve
         }
         let gap = f.target.saturating_sub(f.expected);
         match &def.rule {
+            // Placements follow emergencies, not a calendar: nothing to plan or invite to (the
+            // hub's visits and its report meeting, which widen the community's share, are
+            // indicators of their own).
+            Rule::Placements { .. } | Rule::CommunityShare { .. } => {}
             Rule::Staff { qualification, .. } => out.push(Proposal {
                 indicator: f.code.clone(),
                 text: Msg::new(
@@ -937,7 +1148,7 @@ pub fn proposals(defs: &[IndicatorInput], figures: &[Figure], data: &Data) -> Ve
             }
             _ => {
                 let what = match def.rule {
-                    Rule::Coverage { .. } => Msg::new(
+                    Rule::Coverage { .. } | Rule::Visited { .. } => Msg::new(
                         format!("未訪問の{}か所への訪問", f.missing.len()),
                         format!("visits to the {} organisations not reached", f.missing.len()),
                     ),
@@ -1234,7 +1445,38 @@ pub fn plan_targets(
                     ));
                 }
             }
-            Rule::Organisations { .. } | Rule::Staff { .. } => {}
+            Rule::Visited { .. } => {
+                // The organisations not visited outside the period; the period owes its share
+                // of the organisations still to visit, at any of them.
+                let visited: BTreeSet<i64> = in_year
+                    .iter()
+                    .filter(|o| counts_outside(o))
+                    .filter_map(|o| o.place_organisation_id)
+                    .collect();
+                let members: Vec<&Org> = data
+                    .organisations
+                    .iter()
+                    .filter(|o| rule.org_matches(&o.kind))
+                    .collect();
+                let done = members.iter().filter(|m| visited.contains(&m.id)).count() as u32;
+                let unvisited: Vec<i64> = members
+                    .iter()
+                    .filter(|m| !visited.contains(&m.id))
+                    .map(|m| m.id)
+                    .collect();
+                if !unvisited.is_empty() {
+                    out.push(target(
+                        name,
+                        unvisited,
+                        None,
+                        part(def.target.saturating_sub(done)),
+                    ));
+                }
+            }
+            Rule::Organisations { .. }
+            | Rule::Staff { .. }
+            | Rule::Placements { .. }
+            | Rule::CommunityShare { .. } => {}
         }
     }
     out.retain(|t| t.min > 0);
@@ -1316,6 +1558,37 @@ pub fn describe(def: &IndicatorInput, series: &[SeriesInfo]) -> Msg {
         Rule::Bodies { .. } => Msg::new(
             format!("{what_ja}の設置数 {t}以上"),
             format!("{what_en} in existence, at least {t}"),
+        ),
+        Rule::Visited { org_kinds, .. } => {
+            let labels: Vec<Msg> = org_kinds
+                .iter()
+                .filter_map(|k| OrgKind::parse(k))
+                .map(|k| k.label())
+                .collect();
+            let k_ja: Vec<&str> = labels.iter().map(|m| m.ja.as_str()).collect();
+            let k_en: Vec<&str> = labels.iter().map(|m| m.en.as_str()).collect();
+            Msg::new(
+                format!("{what_ja}で訪問した{}の数 年{t}以上", k_ja.join("・")),
+                format!(
+                    "{} visited by {what_en}, at least {t} a year",
+                    k_en.join(" / ")
+                ),
+            )
+        }
+        Rule::Placements { at } => {
+            let (ja, en) = match at {
+                PlacementPlace::All => ("", ""),
+                PlacementPlace::Hub => ("拠点の緊急用居室での", " in the hub's own room"),
+                PlacementPlace::Community => ("地域の施設での", " in community facilities"),
+            };
+            Msg::new(
+                format!("{ja}緊急受入れ件数 年{t}件以上（分割の受入れは1件）"),
+                format!("emergency placements{en}, at least {t} a year (a split stay is one)"),
+            )
+        }
+        Rule::CommunityShare { .. } => Msg::new(
+            format!("緊急受入れのうち地域の施設（拠点の緊急用居室以外）での受入れの割合 {t}%以上"),
+            format!("share of emergency placements received in community facilities (not the hub's own room), at least {t}%"),
         ),
     }
 }

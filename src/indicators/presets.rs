@@ -50,6 +50,7 @@ pub fn indicators_in_year(p: Preset, year: u32) -> Vec<IndicatorInput> {
         Preset::Hiratsuka => hiratsuka(),
         Preset::Kumamoto => kumamoto(),
         Preset::Meguro => meguro(year.max(1)),
+        Preset::Sendai => sendai(),
     }
 }
 
@@ -263,6 +264,65 @@ fn meguro(year: u32) -> Vec<IndicatorInput> {
         out.retain(|i| i.code != "LAWYER");
     }
     out
+}
+
+/// Sendai (003), the community life support hub (地域生活支援拠点), over the series of the
+/// Sendai meeting preset (`HUB-VISIT`, `HUB-REPORT`, `HUB-OPERATING`):
+/// - 「② 拠点における緊急用居室における受入れ（受入れ件数 36件）」: 36 placements a year, counted
+///   once each (a split stay is one); the report's number, kept as the year's expected volume.
+/// - 「そのほとんどが、拠点における緊急用居室における受け入れとなっている」「地域の施設において
+///   広く緊急受入れが行えるよう」: the share received in community facilities. The document
+///   sets no number; 30 % is assumed as a first goal (the municipality types its own).
+/// - 「① 短期入所事業所やグループホーム等の訪問（訪問事業所数 10事業所）」: 10 short-stay or
+///   group-home organisations visited a year (distinct organisations, not visits).
+/// - 「拠点実践報告会開催回数1回」: once a year.
+/// - 「拠点運営会議を実施」: each quarter (assumed, as the series preset).
+fn sendai() -> Vec<IndicatorInput> {
+    use crate::indicators::PlacementPlace;
+    use crate::meetings::presets::SENDAI_FACILITY_KINDS;
+    vec![
+        ind(
+            "PLACEMENTS",
+            "緊急受入れ件数",
+            "Emergency placements",
+            36,
+            Rule::Placements {
+                at: PlacementPlace::All,
+            },
+        ),
+        ind(
+            "COMMUNITY-SHARE",
+            "地域の施設での受入れの割合",
+            "Share of placements in community facilities",
+            30,
+            Rule::CommunityShare {},
+        ),
+        ind(
+            "HUB-VISITS",
+            "短期入所事業所やグループホーム等の訪問（訪問事業所数）",
+            "Short-stay and group-home facilities visited",
+            10,
+            Rule::Visited {
+                kinds: Vec::new(),
+                series: strings(&["HUB-VISIT"]),
+                org_kinds: strings(&SENDAI_FACILITY_KINDS),
+            },
+        ),
+        ind(
+            "HUB-REPORT",
+            "拠点実践報告会の開催回数",
+            "Hub practice report meetings",
+            1,
+            held(&[], &["HUB-REPORT"]),
+        ),
+        ind(
+            "HUB-OPERATING",
+            "拠点運営会議の開催回数（四半期ごと）",
+            "Hub operating meetings (each quarter)",
+            4,
+            held(&[], &["HUB-OPERATING"]),
+        ),
+    ]
 }
 
 /// The demo's indicators: Hiratsuka's table (the demo plans Hiratsuka's series too) and

@@ -158,6 +158,7 @@ pub fn monthly(defs: &[IndicatorInput], data: &Data, month: NaiveDate) -> Report
     r.kind = "monthly";
     let mut upto = data.clone();
     upto.occurrences.retain(|o| o.date <= to);
+    upto.placements.retain(|p| p.from <= to);
     r.figures = evaluate(defs, &upto);
     // Against what is due by the month's end, not the whole year's target: two operating
     // meetings of six by June is on schedule (Meguro: every other month).
@@ -165,7 +166,12 @@ pub fn monthly(defs: &[IndicatorInput], data: &Data, month: NaiveDate) -> Report
     let year_days = (fy.end() - fy.start()).num_days() + 1;
     let passed = ((to.min(fy.end()) - fy.start()).num_days() + 1).clamp(0, year_days);
     for f in &mut r.figures {
-        let due = (u64::from(f.target) * passed as u64 / year_days as u64) as u32;
+        // A share is due whole every month: no part of a percentage is "done by June".
+        let due = if f.rule.is_share() {
+            f.target
+        } else {
+            (u64::from(f.target) * passed as u64 / year_days as u64) as u32
+        };
         f.due = Some(due);
         f.standing = super::standing_of(due, f.planned, f.expected, f.actual);
     }

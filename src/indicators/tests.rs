@@ -94,6 +94,7 @@ fn data() -> Data {
             // Outside the fiscal year: never counted.
             occ(4, "REVIEW", MeetingKind::CaseReview, "2027-04-10", &invited),
         ],
+        placements: vec![],
     }
 }
 
@@ -410,4 +411,169 @@ fn the_monthly_report_compares_with_the_share_of_the_year() {
     assert_eq!(f.standing, Standing::Short, "{f:?}");
     // The annual report keeps the year's target.
     assert_eq!(report::annual(&defs, &x).figures[0].due, None);
+}
+
+fn hold(request: i64, from: &str, hub: bool, status: &str) -> PlacementHold {
+    PlacementHold {
+        request_id: request,
+        from: d(from),
+        hub,
+        status: status.into(),
+    }
+}
+
+/// Sendai (003): 「② 拠点における緊急用居室における受入れ（受入れ件数 36件）」 and 「そのほとんど
+/// が、拠点における緊急用居室における受け入れとなっている」: placements counted once (a split stay
+/// at its first night's facility), in the hub's room or in the community, at three stages, and
+/// the community share in whole percent.
+#[test]
+fn placements_and_the_community_share() {
+    let mut x = data();
+    x.placements = vec![
+        // 1: the hub's room, received in May.
+        hold(1, "2026-05-01", true, "placed"),
+        // 2: a split stay, short stay then the hub's room: one community placement.
+        hold(2, "2026-06-10", false, "ended"),
+        hold(2, "2026-06-12", true, "ended"),
+        // 3: accepted by a group home, not confirmed yet.
+        hold(3, "2026-10-05", false, "accepted"),
+        // 4: proposed to the hub's room, no answer yet.
+        hold(4, "2026-10-03", true, "held"),
+        // 5: declined (the store does not read it; a stray one is not a placement either).
+        hold(5, "2026-07-01", false, "declined"),
+        // 6: last fiscal year's.
+        hold(6, "2026-03-30", false, "ended"),
+        // 7: confirmed in a short stay from 20 October: expected, not received yet.
+        hold(7, "2026-10-20", false, "placed"),
+    ];
+    let defs = [
+        def(
+            "ALL",
+            36,
+            Rule::Placements {
+                at: PlacementPlace::All,
+            },
+        ),
+        def(
+            "HUB",
+            1,
+            Rule::Placements {
+                at: PlacementPlace::Hub,
+            },
+        ),
+        def(
+            "COMMUNITY",
+            2,
+            Rule::Placements {
+                at: PlacementPlace::Community,
+            },
+        ),
+        def("SHARE", 30, Rule::CommunityShare {}),
+    ];
+    let f = evaluate(&defs, &x);
+    let four = |f: &Figure| (f.target, f.planned, f.expected, f.actual);
+    assert_eq!(four(&f[0]), (36, 5, 4, 2));
+    assert_eq!(four(&f[1]), (1, 2, 1, 1));
+    assert_eq!(f[1].standing, Standing::Met);
+    assert_eq!(four(&f[2]), (2, 3, 3, 1));
+    assert_eq!(f[2].standing, Standing::OnTrack);
+    // 3 of 5 with the proposals, 3 of 4 expected, 1 of 2 received.
+    assert_eq!(four(&f[3]), (30, 60, 75, 50));
+    assert_eq!(f[3].unit, Msg::new("%", "%"));
+    assert!(
+        f[3].summary.ja.contains("実績 50%（1/2件）"),
+        "{}",
+        f[3].summary.ja
+    );
+    assert!(f.iter().all(|f| f.occurrences.is_empty()));
+    // Nothing to plan or invite to for placements.
+    assert!(proposals(&defs, &f, &x).is_empty());
+    assert!(plan_targets(&defs, &x, d("2026-10-02"), d("2027-03-31")).is_empty());
+    // A third has 33 %: rounded down, so a 34 % target is not shown as met.
+    x.placements = vec![
+        hold(1, "2026-05-01", true, "placed"),
+        hold(2, "2026-05-02", true, "placed"),
+        hold(3, "2026-05-03", false, "placed"),
+    ];
+    let f = &evaluate(&[def("SHARE", 34, Rule::CommunityShare {})], &x)[0];
+    assert_eq!((f.actual, f.standing), (33, Standing::Short));
+    // The monthly report owes the whole share every month.
+    let june = report::monthly(
+        &[def("SHARE", 30, Rule::CommunityShare {})],
+        &x,
+        d("2026-06-01"),
+    );
+    assert_eq!(june.figures[0].due, Some(30));
+    // Validation: a share is a percentage; placements need no series.
+    let too_much = def("SHARE", 120, Rule::CommunityShare {})
+        .parse("")
+        .unwrap_err();
+    assert_eq!(too_much[0].field, "target");
+    def(
+        "ALL",
+        36,
+        Rule::Placements {
+            at: PlacementPlace::All,
+        },
+    )
+    .parse("")
+    .unwrap();
+}
+
+/// Sendai (003): 「① 短期入所事業所やグループホーム等の訪問（訪問事業所数 10事業所）」: distinct
+/// organisations visited, and what the rest of the year owes.
+#[test]
+fn organisations_visited() {
+    let mut x = data();
+    x.organisations.extend([
+        org(20, "short_stay", "東区"),
+        org(21, "group_home", "西区"),
+        org(22, "short_stay", "西区"),
+    ]);
+    let visit = |id: i64, at: i64, date: &str| {
+        let mut o = occ(
+            id,
+            "HUB-VISIT",
+            MeetingKind::OfficeVisit,
+            date,
+            &[(1, 1, true)],
+        );
+        o.place_organisation_id = Some(at);
+        o.capacity = None;
+        o
+    };
+    let mut held = visit(30, 20, "2026-06-01");
+    held.record = Some(Record {
+        outcome: "held".into(),
+        reason: String::new(),
+        minutes_url: String::new(),
+        external_participants: 0,
+        participants: vec![1],
+        recorded_at: String::new(),
+    });
+    let mut cancelled = visit(33, 22, "2026-12-01");
+    cancelled.cancelled = true;
+    x.occurrences = vec![
+        held,
+        visit(31, 21, "2026-11-01"),
+        visit(32, 21, "2027-01-15"),
+        cancelled,
+    ];
+    let rule = Rule::Visited {
+        kinds: vec![],
+        series: vec!["HUB-VISIT".into()],
+        org_kinds: vec!["short_stay".into(), "group_home".into()],
+    };
+    let defs = [def("VISITS", 3, rule)];
+    let f = &evaluate(&defs, &x)[0];
+    assert_eq!((f.target, f.planned, f.expected, f.actual), (3, 2, 2, 1));
+    assert_eq!(f.missing.iter().map(|m| m.id).collect::<Vec<_>>(), [22]);
+    assert_eq!(f.standing, Standing::Short);
+    // From October: one visited before; two more among those not visited outside the period.
+    let t = plan_targets(&defs, &x, d("2026-10-02"), d("2027-03-31"));
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(
+        (t[0].min, t[0].place_organisation_ids.clone()),
+        (2, vec![21, 22])
+    );
 }

@@ -18,6 +18,10 @@ pub enum Preset {
     /// Hiratsuka: the indicator-driven series (24 case verifications, a visit per office,
     /// case reviews with offices, GSV).
     Hiratsuka,
+    /// Sendai's community life support hub (地域生活支援拠点): its network work with the
+    /// facilities that could take emergency placements (visits to short-stay and group-home
+    /// organisations, the 拠点実践報告会 training for them, the 拠点運営会議).
+    Sendai,
 }
 
 /// A contract year (1 = the year the center opened; Meguro's cadences and targets change from
@@ -55,13 +59,19 @@ pub fn parse_contract_year(text: &str) -> Result<Option<u32>, FieldError> {
 }
 
 impl Preset {
-    pub const ALL: [Preset; 3] = [Preset::Kumamoto, Preset::Meguro, Preset::Hiratsuka];
+    pub const ALL: [Preset; 4] = [
+        Preset::Kumamoto,
+        Preset::Meguro,
+        Preset::Hiratsuka,
+        Preset::Sendai,
+    ];
 
     pub fn slug(self) -> &'static str {
         match self {
             Preset::Kumamoto => "kumamoto",
             Preset::Meguro => "meguro",
             Preset::Hiratsuka => "hiratsuka",
+            Preset::Sendai => "sendai",
         }
     }
 
@@ -78,6 +88,10 @@ impl Preset {
             Preset::Hiratsuka => (
                 "平塚型：指標に基づく事例検証（年24回）・事業所訪問（各年1回）・事例検討・GSV・専門部会4（年40回）",
                 "Hiratsuka: indicator-driven case verification (24 a year), a visit per office, case reviews, GSV, 4 subcommittees (40 a year)",
+            ),
+            Preset::Sendai => (
+                "仙台型（地域生活支援拠点）：短期入所事業所・グループホーム等の訪問（指標で年10事業所）・拠点実践報告会（年1回）・拠点運営会議（四半期ごと）",
+                "Sendai (community life support hub): visits to short-stay and group-home facilities (10 a year by the indicator), the hub's practice report meeting (once a year), hub operating meetings (each quarter)",
             ),
         }
     }
@@ -99,6 +113,7 @@ impl Preset {
             Preset::Kumamoto => kumamoto(),
             Preset::Meguro => meguro(year.max(1)),
             Preset::Hiratsuka => hiratsuka(),
+            Preset::Sendai => sendai(),
         }
     }
 
@@ -587,6 +602,69 @@ fn hiratsuka_subcommittees() -> Vec<SeriesSpec> {
         s.cadence.min_gap_days = Some(21);
         out.push(s);
     }
+    out
+}
+
+/// The organisation kinds of the facilities that could take emergency placements (Sendai:
+/// 「短期入所事業所やグループホーム等」).
+pub const SENDAI_FACILITY_KINDS: [&str; 2] = ["short_stay", "group_home"];
+
+/// Sendai (003), the hub's network work with the facilities (「（3）緊急受入れ施設とのネットワーク
+/// 形成」) and its operating meeting:
+/// - `HUB-VISIT`: 「① 短期入所事業所やグループホーム等の訪問（訪問事業所数 10事業所）」. One series
+///   per short-stay / group-home organisation, each visited at most once a fiscal year
+///   (cadence 0..1) by the hub's staff. How many are visited is the indicator's business
+///   (`HUB-VISITS`, 10 organisations a year, [`crate::indicators::presets`]): planned with the
+///   indicators as targets, the optimizer visits 10 of those not visited yet this year. A
+///   minimum of 1 per organisation would visit every facility every year (all 10 of the demo,
+///   but 60 in a city with 60 facilities), which is not what the document counts.
+/// - `HUB-REPORT`: 「② 緊急受入れに係る技術的な支援（拠点実践報告会開催回数1回 参加者数14名）
+///   …短期入所事業所やグループホーム等を対象に…研修を実施」: once a year, the hub runs it and
+///   every short-stay and group-home organisation is invited (optional: they choose to come).
+/// - `HUB-OPERATING`: 「拠点の取組みについて、評価・検証を行うため拠点運営会議を実施」. The
+///   document gives no frequency; each quarter is assumed (the hub's work evaluated four times
+///   a year), with the core center invited (optional).
+fn sendai() -> Vec<SeriesSpec> {
+    use CadencePeriod::*;
+    let hub = || org(&["hub"], "");
+    let mut out = Vec::new();
+    let mut visit = series(
+        "HUB-VISIT",
+        "短期入所事業所・グループホーム等の訪問",
+        "Visit to a short-stay or group-home facility",
+        MeetingKind::OfficeVisit,
+        90,
+        cadence(FiscalYear, 0, 1, &[]),
+    );
+    visit.repeat = Repeat::PerOrganisation;
+    visit.repeat_kinds = SENDAI_FACILITY_KINDS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    visit.organisations = vec![hub()];
+    out.push(visit);
+    let mut report = series(
+        "HUB-REPORT",
+        "拠点実践報告会",
+        "Hub practice report meeting (training for facilities)",
+        MeetingKind::Training,
+        120,
+        cadence(FiscalYear, 1, 1, &[]),
+    );
+    report.organisations = vec![hub(), optional(org(&SENDAI_FACILITY_KINDS, ""))];
+    report.preferred_start = Some("13:30-15:00".into());
+    out.push(report);
+    let mut operating = series(
+        "HUB-OPERATING",
+        "拠点運営会議",
+        "Hub operating meeting",
+        MeetingKind::OperatingCommittee,
+        90,
+        cadence(Quarter, 1, 1, &[]),
+    );
+    operating.organisations = vec![hub(), optional(org(&["core_center"], ""))];
+    operating.cadence.min_gap_days = Some(45);
+    out.push(operating);
     out
 }
 

@@ -7,6 +7,7 @@
 //! accepted or declined by the facility → placed (confirmed) → ended; withdrawn at any point
 //! before it ends. Every step is a row in `placement_events` with its reason.
 
+pub mod declines;
 pub mod engine;
 pub mod figures;
 

@@ -14,7 +14,8 @@ use super::{now, Db};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 use crate::indicators::{
-    Data, Indicator, IndicatorInput, Invitee, Occ, Record, SeriesInfo, Staff, ValidRecord,
+    Data, Indicator, IndicatorInput, Invitee, Occ, PlacementHold, Record, SeriesInfo, Staff,
+    ValidRecord,
 };
 use crate::master::{FieldError, MasterKind};
 use crate::meetings::spec::parse_kind;
@@ -89,6 +90,7 @@ impl Db {
             people: Vec::new(),
             series: Vec::new(),
             occurrences: Vec::new(),
+            placements: Vec::new(),
         };
         for r in self.list_records(m, MasterKind::People, "").await? {
             if let MasterRecord::Person(p) = r {
@@ -217,6 +219,33 @@ impl Db {
                     .map(|c| c.max(0) as u32),
                 invitees: invitees.remove(&id).unwrap_or_default(),
                 record: records.remove(&id),
+            });
+        }
+        // The placements' holds: from the longest stay before the year (a split stay whose
+        // first night is in the year may go on after it; one whose first night is before it
+        // is last year's) to the year's end.
+        let earliest = fy.start() - chrono::Days::new(u64::from(crate::placement::MAX_NIGHTS));
+        for r in sqlx::query(
+            "SELECT h.request_id, h.from_night, h.status, f.kind
+             FROM placement_holds h
+             JOIN beds b ON b.id = h.bed_id
+             JOIN placement_rooms r ON r.id = b.room_id
+             JOIN placement_facilities f ON f.id = r.facility_id
+             WHERE h.municipality_id = $1 AND h.status IN ('held', 'accepted', 'placed', 'ended')
+               AND h.from_night >= $2 AND h.from_night <= $3
+             ORDER BY h.request_id, h.from_night",
+        )
+        .bind(m.0)
+        .bind(earliest.to_string())
+        .bind(&to)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            data.placements.push(PlacementHold {
+                request_id: r.try_get("request_id")?,
+                from: date(&r.try_get::<String, _>("from_night")?)?,
+                hub: r.try_get::<String, _>("kind")? == "hub_emergency",
+                status: r.try_get("status")?,
             });
         }
         Ok(data)

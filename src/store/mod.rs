@@ -18,6 +18,7 @@ pub mod master;
 pub mod meetings;
 pub mod notices;
 pub mod placement;
+pub mod placement_declines;
 pub mod placement_index;
 pub mod replies;
 pub mod tenancy;

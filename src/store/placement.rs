@@ -1430,6 +1430,7 @@ impl Db {
         hold: i64,
         accept: bool,
         reason: &str,
+        decline: Option<crate::placement::declines::DeclineReason>,
     ) -> Result<()> {
         self.expire_holds(m).await?;
         let mut tx = self.begin_write().await?;
@@ -1491,11 +1492,13 @@ impl Db {
                 .await?;
             }
         } else {
+            let decline = decline.unwrap_or(crate::placement::declines::DeclineReason::Other);
             let changed = sqlx::query(
-                "UPDATE placement_holds SET answered_at = $1, answer_reason = $2 WHERE id = $3 AND status = 'held'",
+                "UPDATE placement_holds SET answered_at = $1, answer_reason = $2, decline_reason = $3 WHERE id = $4 AND status = 'held'",
             )
             .bind(&t)
             .bind(reason)
+            .bind(decline.slug())
             .bind(hold)
             .execute(&mut *tx)
             .await?
@@ -1759,7 +1762,8 @@ impl Db {
             .await
     }
 
-    /// The facility's answer to one hold. A decline releases the whole proposal.
+    /// The facility's answer to one hold. A decline releases the whole proposal; it counts as
+    /// declined for `other` reasons (see [`Db::answer_hold_with`]).
     pub async fn answer_hold(
         &self,
         m: MunicipalityId,
@@ -1768,8 +1772,31 @@ impl Db {
         accept: bool,
         reason: &str,
     ) -> Result<()> {
-        self.retrying(|| self.answer_hold_once(m, actor.clone(), hold, accept, reason))
+        let decline = (!accept).then_some(crate::placement::declines::DeclineReason::Other);
+        self.retrying(|| self.answer_hold_once(m, actor.clone(), hold, accept, reason, decline))
             .await
+    }
+
+    /// The facility's answer with its fixed decline reason
+    /// ([`crate::placement::declines::parse_answer`]), written on the declining hold only.
+    pub async fn answer_hold_with(
+        &self,
+        m: MunicipalityId,
+        actor: Actor<'_>,
+        hold: i64,
+        answer: &crate::placement::declines::ValidAnswer,
+    ) -> Result<()> {
+        self.retrying(|| {
+            self.answer_hold_once(
+                m,
+                actor.clone(),
+                hold,
+                answer.accept,
+                &answer.reason,
+                answer.decline,
+            )
+        })
+        .await
     }
 
     /// Confirms an accepted proposal: its bed-nights become the placement.

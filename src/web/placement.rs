@@ -57,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/placement/holds/{id}/answer", post(answer_submit))
         .route("/placement/batch", post(batch_submit))
         .route("/placement/figures", get(figures_page))
+        .route("/placement/declines", get(declines_page))
         .route(
             "/placement/facilities/{id}/vacancy-request",
             post(vacancy_request_submit),
@@ -175,6 +176,25 @@ fn words(lang: Lang) -> Value {
         ("contact_phone", "電話", "Telephone"),
         ("contact_email", "メール", "Mail"),
         ("other_lang", "English", "日本語"),
+        ("reason_code", "お断りの理由", "Reason for declining"),
+        ("reason_words", "理由（自由記述・その他は必須）", "Reason in words (required for other)"),
+        ("choose", "選んでください", "Choose"),
+        ("declines", "施設のお断り理由", "Facilities' decline reasons"),
+        ("declines_lead", "年度内の打診を施設ごとに数え、お断りの理由をまとめています。相談者の個人情報は含みません（相談番号と必要な支援のみ）。", "The year's proposals per facility and the reasons they were declined. No personal data of requesters (case numbers and needs only)."),
+        ("proposals", "打診", "Proposals"),
+        ("accepted", "受諾", "Accepted"),
+        ("declined", "お断り", "Declined"),
+        ("expired", "期限切れ", "Expired"),
+        ("waiting", "回答待ち", "Waiting"),
+        ("other", "その他（取り下げ等）", "Other (withdrawn, ...)"),
+        ("reasons", "理由の内訳", "Reasons"),
+        ("answered_on", "回答日", "Answered on"),
+        ("case", "相談番号", "Case"),
+        ("needs", "必要な支援", "Needs"),
+        ("nights", "泊", "Nights"),
+        ("facility_words", "施設の記入", "Facility's words"),
+        ("no_proposals", "この年度の打診はありません。", "No proposals in this fiscal year."),
+        ("all_facilities", "全施設", "All facilities"),
     ];
     super::word_table(lang, pairs)
 }
@@ -732,7 +752,7 @@ async fn request_page(
         "placement_request.html",
         b,
         context! {
-            w => words(lang), alternatives, open, withdraw_consequence, end_consequence,
+            w => words(lang), alternatives, open, withdraw_consequence, end_consequence, decline_reasons => decline_reasons(lang),
             r => context! {
                 id => s.id, case => s.case_number.clone(), status => tr(lang, &s.status_label), status_slug => s.status.clone(),
                 reason => s.status_reason.clone(), from => s.from.clone(), to => s.to.clone(), nights => s.nights, urgency => s.urgency,
@@ -852,20 +872,10 @@ async fn answer_submit(
     check_csrf(&session, &form)?;
     let user = session.user.require_hub()?;
     let hold = parse_id(&id)?;
-    let accept = form.get("accept").map(String::as_str) == Some("1");
-    let reason = reason_of(
-        form.get("reason").map(String::as_str).unwrap_or(""),
-        !accept,
-    )?;
+    let answer = answer_of(&form)?;
     state
         .db
-        .answer_hold(
-            user.municipality_id,
-            Actor::User(user),
-            hold,
-            accept,
-            &reason,
-        )
+        .answer_hold_with(user.municipality_id, Actor::User(user), hold, &answer)
         .await?;
     let back = form
         .get("back")
@@ -949,6 +959,79 @@ async fn figures_page(
         context! {
             w => words(lang), fiscal_year => fy.year(), label => if lang == Lang::Ja { fy.label_ja() } else { fy.label_en() },
             months => f.months.iter().map(row).collect::<Vec<_>>(), facilities => f.facilities.iter().map(row).collect::<Vec<_>>(), total => row(&f.total),
+            can_hub => session.user.role.can_handle_placements(),
+        },
+    )
+}
+
+/// An answer typed into a form (`accept` 1 or 0, `reason_code`, `reason`).
+fn answer_of(
+    form: &std::collections::HashMap<String, String>,
+) -> Result<crate::placement::declines::ValidAnswer, Error> {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    crate::placement::declines::parse_answer(
+        field("accept") == "1",
+        field("reason_code"),
+        field("reason"),
+    )
+    .map_err(Error::Validation)
+}
+
+/// The decline reasons offered on the answer forms.
+fn decline_reasons(lang: Lang) -> Vec<Value> {
+    crate::placement::declines::DeclineReason::ALL
+        .into_iter()
+        .map(|r| context! { slug => r.slug(), label => r.label().get(lang) })
+        .collect()
+}
+
+/// The facilities' answers of a fiscal year and their decline reasons (hub staff and
+/// administrators: the facilities' own words), as a page or CSV/XLSX.
+async fn declines_page(
+    State(state): State<AppState>,
+    PageLang(lang): PageLang,
+    session: SessionUser,
+    Query(q): Query<FiguresQuery>,
+) -> PageResult {
+    let user = session.user.require_hub()?;
+    let fy = parse_fiscal_year(&q.fiscal_year)?;
+    let m = user.municipality_id;
+    let json = q.format.is_empty();
+    let (format, encoding) = crate::api::parse_file_format(&q.format, &q.encoding)?;
+    let v = crate::api::placement::declines_of(&state.db, m, fy).await?;
+    if !json {
+        let bytes = crate::placement::declines::export(&v, lang, format, encoding)?;
+        return Ok(crate::api::download(
+            bytes,
+            format,
+            encoding,
+            &format!("placement-declines-{}", fy.year()),
+        ));
+    }
+    let b = base(&state, lang, &session, "placement/figures").await?;
+    let reasons = |rs: &[crate::placement::declines::ReasonCount]| {
+        rs.iter()
+            .map(|r| context! { label => r.label.get(lang), count => r.count })
+            .collect::<Vec<_>>()
+    };
+    let facilities: Vec<Value> = v
+        .facilities
+        .iter()
+        .map(|f| {
+            context! {
+                id => f.facility_id, name => f.facility.clone(), kind => f.kind_label.get(lang),
+                proposals => f.proposals, accepted => f.accepted, declined => f.declined, expired => f.expired, waiting => f.waiting, other => f.other,
+                reasons => reasons(&f.reasons),
+                declines => f.declines.iter().map(|d| context! { on => d.answered_on.clone(), case => d.case_number.clone(), reason => d.reason_label.get(lang), note => d.note.clone(), from => d.from.clone(), to => d.to.clone(), needs => d.needs.get(lang) }).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    page(
+        "placement_declines.html",
+        b,
+        context! {
+            w => words(lang), fiscal_year => fy.year(), label => if lang == Lang::Ja { fy.label_ja() } else { fy.label_en() },
+            facilities, reasons => reasons(&v.reasons), proposals => v.proposals, declined => v.declined,
         },
     )
 }
@@ -986,7 +1069,7 @@ async fn facility_page(
     let html = super::templates::render(
         "placement_facility.html",
         context! {
-            lang => lang.code(), w => words(lang), token, facility => rows.into_iter().next(), holds,
+            lang => lang.code(), w => words(lang), token, facility => rows.into_iter().next(), holds, decline_reasons => decline_reasons(lang),
             other_lang => match lang { Lang::Ja => "en", Lang::En => "ja" }, contact => state.config.contact(),
             nights => nights.iter().enumerate().map(|(i, n)| night_heading(lang, n, i == 0)).collect::<Vec<_>>(),
             beds => f.beds().map(|(_, b)| b.id).collect::<Vec<_>>(),
@@ -1009,11 +1092,7 @@ async fn facility_submit(
     let form = form_map(&pairs);
     if let Some(hold) = form.get("hold") {
         let hold = parse_id(hold)?;
-        let accept = form.get("accept").map(String::as_str) == Some("1");
-        let reason = reason_of(
-            form.get("reason").map(String::as_str).unwrap_or(""),
-            !accept,
-        )?;
+        let answer = answer_of(&form)?;
         // Only this facility's holds can be answered through its link.
         if !state
             .db
@@ -1024,10 +1103,7 @@ async fn facility_submit(
         {
             return Err(Error::not_found("打診", "proposal").into());
         }
-        state
-            .db
-            .answer_hold(m, actor(), hold, accept, &reason)
-            .await?;
+        state.db.answer_hold_with(m, actor(), hold, &answer).await?;
     } else {
         // The grid: every shown bed-night is set to what was ticked (held and placed nights
         // are not in the form and stay as they are).

@@ -50,6 +50,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "placement_request.html",
         "placement_batch.html",
         "placement_figures.html",
+        "placement_declines.html",
         "placement_facility.html",
         "answer.html",
         "occurrence.html",
