@@ -673,7 +673,7 @@ impl Db {
                 .push(r.try_get("person_id")?);
         }
         let rows = sqlx::query(
-            "SELECT id, series_key, date, start_time, end_time, room_id, place_organisation_id, pin FROM occurrences
+            "SELECT id, series_key, date, start_time, end_time, room_id, place_organisation_id, pin, held_by, title FROM occurrences
              WHERE municipality_id = $1 AND status = 'scheduled' ORDER BY date, start_time",
         )
         .bind(m.0)
@@ -691,6 +691,8 @@ impl Db {
                 place_organisation_id: r.try_get("place_organisation_id")?,
                 pin: parse_pin(&r.try_get::<String, _>("pin")?).unwrap_or_default(),
                 attendees: attendees.remove(&id).unwrap_or_default(),
+                held: !r.try_get::<String, _>("held_by")?.is_empty(),
+                title: r.try_get("title")?,
             });
         }
         Ok(snap)
