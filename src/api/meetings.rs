@@ -352,6 +352,7 @@ impl OccurrenceQuery {
             ward: Some(self.ward.trim().to_string()).filter(|w| !w.is_empty()),
             include_cancelled: self.include_cancelled,
             id: None,
+            series_id: None,
         })
     }
 }

@@ -133,6 +133,18 @@ impl HeldDateInput {
     }
 }
 
+/// How many meetings a fiscal year the cadence of a held series announces (its minimum): what
+/// the series page compares the entered dates with (日程未登録 while none is entered).
+pub fn expected_per_year(c: &crate::meetings::spec::CadenceSpec) -> u32 {
+    use renkei_solver::schedule::model::CadencePeriod;
+    match c.per {
+        CadencePeriod::Month if c.months.is_empty() => 12 * c.min,
+        CadencePeriod::Month => c.months.len() as u32 * c.min,
+        CadencePeriod::Quarter => 4 * c.min,
+        CadencePeriod::FiscalYear | CadencePeriod::Period => c.min,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

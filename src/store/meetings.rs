@@ -160,6 +160,8 @@ pub struct OccurrenceFilter {
     pub include_cancelled: bool,
     /// One occurrence only.
     pub id: Option<i64>,
+    /// The occurrences of one series only.
+    pub series_id: Option<i64>,
 }
 
 /// What publishing changed.
@@ -1246,6 +1248,7 @@ impl Db {
                     SELECT 1 FROM occurrence_attendees a JOIN people p ON p.id = a.person_id
                     WHERE a.occurrence_id = o.id AND p.organisation_id = $8))
                AND ($9 = 0 OR o.id = $9)
+               AND ($10 = 0 OR o.series_id = $10)
              ORDER BY o.date, o.start_time, o.id",
         )
         .bind(m.0)
@@ -1257,6 +1260,7 @@ impl Db {
         .bind(f.person_id.unwrap_or(0))
         .bind(f.organisation_id.unwrap_or(0))
         .bind(f.id.unwrap_or(0))
+        .bind(f.series_id.unwrap_or(0))
         .fetch_all(&self.pool)
         .await?;
         let mut out: Vec<OccurrenceRow> = Vec::with_capacity(rows.len());

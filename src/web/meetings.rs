@@ -96,6 +96,7 @@ async fn series_list(
                 cadence => cadence_text(lang, &s.spec.cadence),
                 repeat => repeat_text(lang, s.spec.repeat),
                 duration => s.spec.duration_minutes,
+                held => s.spec.held_by.is_some(),
             }
         })
         .collect();
@@ -1262,6 +1263,7 @@ fn occurrence_view(lang: Lang, o: &OccurrenceRow) -> Value {
         title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() }, place => place,
         attendees => o.attendees.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), ward => o.ward.clone(),
         pin => o.pin.clone(), sequence => o.sequence, id => o.id,
+        held_by => o.held_by.clone(),
     }
 }
 
