@@ -13,6 +13,7 @@ mod cli;
 mod confirmations;
 mod demo;
 mod documents;
+mod held;
 mod import_export;
 mod indicators;
 mod jobs;

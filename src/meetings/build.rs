@@ -459,12 +459,12 @@ fn held_series_note(snap: &Snapshot, s: &SnapSeries, req: &Request, notes: &mut 
         .count();
     notes.push(if entered == 0 {
         Msg::new(
-            format!("「{}」は{}主催のため計画しません。この期間は日程未登録です。主催者の日程が決まったら登録してください", spec.title, host.0),
+            format!("「{}」は他機関主催（{}）のため計画しません。この期間は日程未登録です。主催者の日程が決まったら登録してください", spec.title, host.0),
             format!("\"{}\" is held by {} and not planned; no date is entered for this period yet. Enter the host's dates once announced", spec.title, host.1),
         )
     } else {
         Msg::new(
-            format!("「{}」は{}主催のため計画しません。登録済みの{}件の日程は出席者の予定として避けます", spec.title, host.0, entered),
+            format!("「{}」は他機関主催（{}）のため計画しません。登録済みの{}件の日程は出席者の予定として避けます", spec.title, host.0, entered),
             format!("\"{}\" is held by {} and not planned; its {} entered date(s) keep the attendees busy", spec.title, host.1, entered),
         )
     });
