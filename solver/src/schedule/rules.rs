@@ -23,8 +23,11 @@ pub struct Index<'a> {
     families: HashMap<SeriesId, (u32, u32)>,
     /// Per (person, date): the meetings held by others they attend, (start, end, venue) in
     /// minutes; the venue is [`ELSEWHERE`] when not one of ours.
-    held: HashMap<(PersonId, NaiveDate), Vec<(u32, u32, VenueId)>>,
+    held: HeldByPerson,
 }
+
+/// Per (person, date): the meetings held by others they attend, (start, end, venue).
+type HeldByPerson = HashMap<(PersonId, NaiveDate), Vec<(u32, u32, VenueId)>>;
 
 impl<'a> Index<'a> {
     pub fn new(instance: &'a Instance) -> Index<'a> {
@@ -166,8 +169,8 @@ impl<'a> Index<'a> {
     }
 }
 
-fn held_by_person(instance: &Instance) -> HashMap<(PersonId, NaiveDate), Vec<(u32, u32, VenueId)>> {
-    let mut out: HashMap<(PersonId, NaiveDate), Vec<(u32, u32, VenueId)>> = HashMap::new();
+fn held_by_person(instance: &Instance) -> HeldByPerson {
+    let mut out = HeldByPerson::new();
     for h in &instance.held_by_others {
         for p in &h.attendees {
             out.entry((*p, h.date)).or_default().push((
