@@ -71,9 +71,9 @@ async fn enter(api: &Api, series: i64, body: &Value) -> (u16, Value) {
 
 async fn occurrence(api: &Api, id: i64) -> Value {
     let rows: Value = api
-        .get_json(&format!(
-            "/api/v1/occurrences?include_cancelled=true&limit=1000&from=2026-04-01&to=2028-03-31"
-        ))
+        .get_json(
+            "/api/v1/occurrences?include_cancelled=true&limit=1000&from=2026-04-01&to=2028-03-31",
+        )
         .await;
     rows.as_array()
         .unwrap()
@@ -486,7 +486,10 @@ async fn held_dates_refuse_bad_input_and_stale_writes(engine: Engine) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["entity"] == "held_occurrence" && e["entity_id"] == id.to_string())
+        .filter(|e| {
+            e["entity"] == "held_occurrence"
+                && e["entity_id"].as_str() == Some(id.to_string().as_str())
+        })
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     let mut sorted = actions.clone();
