@@ -504,3 +504,71 @@ async fn held_dates_refuse_bad_input_and_stale_writes(engine: Engine) {
     assert_eq!(s, 404);
 }
 both_engines!(held_dates_refuse_bad_input_and_stale_writes);
+
+/// Meguro (002): 「地域移行・地域定着連携連絡会に参加」(年3回) and 「基幹相談連絡会（年4回）」— the
+/// preset makes both held by other bodies under their stable codes; applying it for another
+/// contract year gives the host to such a series stored without one, and keeps a host the
+/// coordinator named.
+async fn meguro_preset_holds_transition_and_kikan_liaison_elsewhere(engine: Engine) {
+    let app = crate::support::TestApp::spawn(engine).await;
+    let tn = crate::support::tenant(app.db(), "meguro").await;
+    let api = app.api(&tn.coordinator_token);
+    let (s, body) = status_json(
+        api.post_json("/api/v1/series/presets/meguro", &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let series: Vec<Value> = api.get_json("/api/v1/series?limit=1000").await;
+    let find = |series: &[Value], code: &str| -> Value {
+        series
+            .iter()
+            .find(|s| s["code"] == code)
+            .unwrap_or_else(|| panic!("{code}"))
+            .clone()
+    };
+    for code in ["TRANSITION", "KIKAN-LIAISON"] {
+        assert!(
+            find(&series, code)["spec"]["held_by"]["name"].is_string(),
+            "{code} is held by another body"
+        );
+    }
+    assert!(find(&series, "OPERATING")["spec"]["held_by"].is_null());
+    // A series stored before (no host), and one whose host the coordinator named.
+    let mut kikan = find(&series, "KIKAN-LIAISON");
+    kikan["spec"].as_object_mut().unwrap().remove("held_by");
+    let res = api
+        .put_json(&format!("/api/v1/series/{}", kikan["id"]), &kikan["spec"])
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let mut transition = find(&series, "TRANSITION");
+    transition["spec"]["held_by"] = json!({"name": "目黒区 障害福祉課"});
+    let res = api
+        .put_json(
+            &format!("/api/v1/series/{}", transition["id"]),
+            &transition["spec"],
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+
+    let (s, body) = status_json(
+        api.post_json(
+            "/api/v1/series/presets/meguro",
+            &json!({"contract_year": 2}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let series: Vec<Value> = api.get_json("/api/v1/series?limit=1000").await;
+    assert_eq!(
+        find(&series, "KIKAN-LIAISON")["spec"]["held_by"]["name"],
+        "区市町村基幹相談支援センター連絡会"
+    );
+    assert_eq!(
+        find(&series, "TRANSITION")["spec"]["held_by"]["name"],
+        "目黒区 障害福祉課"
+    );
+    app.stop().await;
+}
+both_engines!(meguro_preset_holds_transition_and_kikan_liaison_elsewhere);
