@@ -14,6 +14,7 @@ mod cli;
 mod confirmations;
 mod demo;
 mod documents;
+mod held;
 mod hub;
 mod import_export;
 mod indicators;

@@ -99,7 +99,14 @@ async fn publishing_a_quarter_invites_and_answers_count(engine: Engine) {
     let occurrences: Value = api
         .get_json("/api/v1/occurrences?from=2027-04-01&to=2027-06-30")
         .await;
-    let occurrences = occurrences.as_array().unwrap().clone();
+    // The demo's meeting held by another body is entered, not published: nobody is invited.
+    let occurrences: Vec<Value> = occurrences
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["held_by"] == "")
+        .cloned()
+        .collect();
     let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
     for o in &occurrences {
         for a in o["attendees"].as_array().unwrap() {

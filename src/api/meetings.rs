@@ -23,6 +23,7 @@ use crate::auth::ApiUser;
 use crate::error::{Error, ErrorBody, Result};
 use crate::i18n::{Lang, Msg};
 use crate::master::parse_date;
+use crate::meetings::held::{HeldCancelInput, HeldDateInput};
 use crate::meetings::ical::{feed, feed_token, token_matches, FeedKind};
 use crate::meetings::presets::Preset;
 use crate::meetings::spec::SeriesSpec;
@@ -45,6 +46,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/occurrences", get(list_occurrences))
         .route("/api/v1/occurrences/export", get(export_occurrences))
         .route("/api/v1/occurrences/{id}/pin", post(pin_occurrence))
+        .route("/api/v1/series/{id}/held-dates", post(enter_held_date))
+        .route(
+            "/api/v1/occurrences/{id}/held",
+            axum::routing::put(change_held_date),
+        )
+        .route(
+            "/api/v1/occurrences/{id}/held/cancel",
+            post(cancel_held_date),
+        )
         .route("/api/v1/feeds/{kind}/{id}", get(feed_link))
         .route("/feeds/{municipality}/{kind}/{id}/{file}", get(feed_file))
 }
@@ -342,6 +352,7 @@ impl OccurrenceQuery {
             ward: Some(self.ward.trim().to_string()).filter(|w| !w.is_empty()),
             include_cancelled: self.include_cancelled,
             id: None,
+            series_id: None,
         })
     }
 }
@@ -435,6 +446,70 @@ pub(crate) async fn pin_occurrence(
         )])
     })?;
     state.db.pin_occurrence(user, id, pin).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Enters a date of a series held by another body (他機関主催): the host's date and times,
+/// the place, who of our staff attends (empty: the series' attendees). It keeps them busy for
+/// the planner; no room is booked and no mail is sent.
+#[utoipa::path(post, path = "/api/v1/series/{id}/held-dates", params(("id" = i64, Path)), request_body = HeldDateInput,
+    responses((status = 201, body = Created), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn enter_held_date(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Response> {
+    let user = user.require_write()?;
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let input: HeldDateInput = json(&body)?;
+    let valid = input.parse().map_err(Error::Validation)?;
+    let id = state.db.enter_held_date(user, id, &valid).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
+/// Changes a date of a meeting held by another body, conditional on the `sequence` read
+/// (409 when it changed or was cancelled since).
+#[utoipa::path(put, path = "/api/v1/occurrences/{id}/held", params(("id" = i64, Path)), request_body = HeldDateInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn change_held_date(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let user = user.require_write()?;
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let input: HeldDateInput = json(&body)?;
+    let valid = input.parse().map_err(Error::Validation)?;
+    state.db.change_held_date(user, id, &valid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Cancels a date of a meeting held by another body, conditional on the `sequence` read. The
+/// results report lists it as not held; no mail is sent.
+#[utoipa::path(post, path = "/api/v1/occurrences/{id}/held/cancel", params(("id" = i64, Path)), request_body = HeldCancelInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn cancel_held_date(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: std::result::Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let user = user.require_write()?;
+    let id = parse_id(&path.map_err(path_error)?.0)?;
+    let input: HeldCancelInput = json(&body)?;
+    if input.reason.chars().count() > 500 {
+        return Err(Error::Validation(vec![crate::master::FieldError::new(
+            "reason",
+            "理由は500文字以内で入力してください",
+            "the reason is at most 500 characters",
+        )]));
+    }
+    state
+        .db
+        .cancel_held_date(user, id, input.sequence, input.reason.trim())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

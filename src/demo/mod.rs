@@ -2,6 +2,7 @@
 
 pub mod caseload;
 pub mod data;
+pub mod held;
 pub mod placement;
 
 use crate::auth::{hash_password, Role};
@@ -24,6 +25,7 @@ pub struct DemoLoaded {
 pub async fn load(db: &Db) -> Result<DemoLoaded> {
     let data = data::demo_dataset();
     if let Some(existing) = db.municipality_by_code(data.municipality_code).await? {
+        held::load(db, existing.id).await?;
         placement::load(db, existing.id).await?;
         caseload::load(db, existing.id).await?;
         return Ok(DemoLoaded {
@@ -79,6 +81,8 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::Internal(anyhow::anyhow!("demo series do not validate: {e:?}")))?;
     crate::store::meetings::insert_series(&mut tx, m, &series).await?;
+    // A meeting the center attends but another body holds (Meguro's 地域移行・地域定着連携連絡会).
+    crate::store::meetings::insert_series(&mut tx, m, &[held::series()?]).await?;
     // Hiratsuka's indicator table (and Kumamoto's ward meetings) for this fiscal year and the
     // next, which the demo's plans are made for.
     let this_year = renkei_solver::calendar::FiscalYear::of(renkei_solver::calendar::jst_date(
@@ -112,6 +116,7 @@ pub async fn load(db: &Db) -> Result<DemoLoaded> {
     )
     .await?;
     tx.commit().await?;
+    held::load(db, m).await?;
     placement::load(db, m).await?;
     caseload::load(db, m).await?;
     Ok(DemoLoaded {

@@ -515,8 +515,10 @@ pub struct Occ {
     pub start: String,
     pub cancelled: bool,
     pub place_organisation_id: Option<i64>,
-    /// Seats of the room (None: held at a visited organisation).
+    /// Seats of the room (None: held at a visited organisation, or by another body).
     pub capacity: Option<u32>,
+    /// Held by another body (他機関主催): it counts, but nobody can be invited to it by us.
+    pub held_by_others: bool,
     pub invitees: Vec<Invitee>,
     pub record: Option<Record>,
 }
@@ -1207,6 +1209,7 @@ fn invite(def: &IndicatorInput, f: &Figure, data: &Data, gap: u32) -> Option<Pro
         .iter()
         .filter(|o| f.occurrences.contains(&o.id))
         .filter(|o| o.date > today && o.state(today) == OccState::Expected)
+        .filter(|o| !o.held_by_others)
         .find(|o| o.capacity.is_none_or(|c| seats_taken(o) < c))?;
     let room = next
         .capacity

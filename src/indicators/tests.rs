@@ -43,6 +43,7 @@ fn occ(id: i64, code: &str, kind: MeetingKind, date: &str, invitees: &[(i64, i64
         cancelled: false,
         place_organisation_id: None,
         capacity: Some(30),
+        held_by_others: false,
         invitees: invitees
             .iter()
             .map(|(p, o, required)| Invitee {

@@ -86,6 +86,10 @@ pub struct SnapOccurrence {
     pub place_organisation_id: Option<i64>,
     pub pin: Pin,
     pub attendees: Vec<i64>,
+    /// Held by another body (`occurrences.held_by` not empty): the host's date, which the
+    /// planner keeps its attendees free for.
+    pub held: bool,
+    pub title: String,
 }
 
 /// Everything the builder reads, loaded by `Db::planning_snapshot`.
@@ -148,6 +152,7 @@ pub struct Built {
 
 pub fn build(snap: &Snapshot, req: &Request) -> Built {
     let mut notes = Vec::new();
+    let mut held_notes = Vec::new();
     let mut b = Builder {
         snap,
         notes: &mut notes,
@@ -160,6 +165,11 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
     let mut visited: BTreeSet<i64> = BTreeSet::new();
     for s in &snap.series {
         if !req.only.is_empty() && !req.only.contains(&s.valid.spec.code) {
+            continue;
+        }
+        if s.valid.spec.held_by.is_some() {
+            // The host sets its dates: never planned (see `held_by_others`).
+            held_series_note(snap, s, req, &mut held_notes);
             continue;
         }
         let expansions = b.expand(s);
@@ -214,6 +224,7 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             });
         }
     }
+    notes.append(&mut held_notes);
     let mut precedences = Vec::new();
     for s in &snap.series {
         let Some(befores) = by_code.get(&s.valid.spec.code) else {
@@ -315,8 +326,9 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
         });
     }
 
-    let targets = targets(req, &refs, &mut notes);
+    let targets = targets(req, &refs, snap, &mut notes);
     let published = published(snap, req, &refs);
+    let held_by_others = held_by_others(snap, req);
     Built {
         instance: Instance {
             name: req.label.clone(),
@@ -333,6 +345,7 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             series,
             precedences,
             published,
+            held_by_others,
             weights: req.weights,
             time_limit_seconds: req.time_limit_seconds,
             targets,
@@ -396,6 +409,107 @@ fn published(snap: &Snapshot, req: &Request, refs: &[SeriesRef]) -> Vec<Publishe
         }
     }
     out
+}
+
+/// The dates of meetings held by other bodies within the period, as the solver's fixed busy
+/// times of their attendees: every occurrence entered for a held series, and any scheduled
+/// occurrence of a series that is held by another body now (published before it was). Their
+/// place is the host's, never one of our rooms (travel: the instance's default).
+fn held_by_others(snap: &Snapshot, req: &Request) -> Vec<m::HeldMeeting> {
+    let held_codes: BTreeSet<&str> = snap
+        .series
+        .iter()
+        .filter(|s| s.valid.spec.held_by.is_some())
+        .map(|s| s.valid.spec.code.as_str())
+        .collect();
+    let known: BTreeSet<i64> = snap.people.iter().map(|p| p.id).collect();
+    snap.published
+        .iter()
+        .filter(|o| o.held || held_codes.contains(o.series_key.as_str()))
+        .filter(|o| req.period.contains(o.date))
+        .map(|o| m::HeldMeeting {
+            title: o.title.clone(),
+            date: o.date,
+            start: o.start,
+            end: o.end,
+            venue: None,
+            attendees: o
+                .attendees
+                .iter()
+                .filter(|p| known.contains(p))
+                .map(|p| *p as u32)
+                .collect(),
+        })
+        .collect()
+}
+
+/// A held series is not planned: the coordinator reads how many of its dates are entered in
+/// the period, and 「日程未登録」 when none is.
+fn held_series_note(snap: &Snapshot, s: &SnapSeries, req: &Request, notes: &mut Vec<Msg>) {
+    let spec = &s.valid.spec;
+    let host = spec
+        .held_by
+        .as_ref()
+        .map(|h| host_name(h, &snap.organisations))
+        .unwrap_or_default();
+    let entered = snap
+        .published
+        .iter()
+        .filter(|o| o.series_key == spec.code && req.period.contains(o.date))
+        .count();
+    notes.push(if entered == 0 {
+        Msg::new(
+            format!("「{}」は他機関主催（{}）のため計画しません。この期間は日程未登録です。主催者の日程が決まったら登録してください", spec.title, host.0),
+            format!("\"{}\" is held by {} and not planned; no date is entered for this period yet. Enter the host's dates once announced", spec.title, host.1),
+        )
+    } else {
+        Msg::new(
+            format!("「{}」は他機関主催（{}）のため計画しません。登録済みの{}件の日程は出席者の予定として避けます", spec.title, host.0, entered),
+            format!("\"{}\" is held by {} and not planned; its {} entered date(s) keep the attendees busy", spec.title, host.1, entered),
+        )
+    });
+}
+
+/// The host of a held series as shown (ja, en): its name, else its organisation's name, else
+/// its code.
+pub fn host_name(h: &super::spec::HeldBy, orgs: &[SnapOrganisation]) -> (String, String) {
+    let org = orgs
+        .iter()
+        .find(|o| !h.organisation.is_empty() && o.code == h.organisation);
+    let ja = if !h.name.is_empty() {
+        h.name.clone()
+    } else {
+        org.map(|o| o.name.clone())
+            .unwrap_or_else(|| h.organisation.clone())
+    };
+    let en = if h.name_en.is_empty() {
+        ja.clone()
+    } else {
+        h.name_en.clone()
+    };
+    (ja, en)
+}
+
+/// Who of our staff attends a held series' meeting when the coordinator names nobody: the
+/// series' required and optional people and organisation-level attendance, resolved as for
+/// any series. (required, optional) person ids.
+pub fn held_attendees(snap: &Snapshot, series: &SnapSeries) -> (Vec<i64>, Vec<i64>) {
+    let mut notes = Vec::new();
+    let mut b = Builder {
+        snap,
+        notes: &mut notes,
+        load: BTreeMap::new(),
+    };
+    let spec = &series.valid.spec;
+    let e = b.expansion(
+        series,
+        spec.code.clone(),
+        spec.title.clone(),
+        spec.title_en.clone(),
+        "",
+        None,
+    );
+    (e.required, e.optional)
 }
 
 /// One generated series.
@@ -690,7 +804,18 @@ impl Builder<'_> {
 
 /// The indicators' counts as solver targets over the expanded series; a count no series of
 /// this plan can serve is a note, not a target.
-fn targets(req: &Request, refs: &[SeriesRef], notes: &mut Vec<Msg>) -> Vec<m::Target> {
+fn targets(
+    req: &Request,
+    refs: &[SeriesRef],
+    snap: &Snapshot,
+    notes: &mut Vec<Msg>,
+) -> Vec<m::Target> {
+    let held: BTreeSet<&str> = snap
+        .series
+        .iter()
+        .filter(|s| s.valid.spec.held_by.is_some())
+        .map(|s| s.valid.spec.code.as_str())
+        .collect();
     let mut out = Vec::new();
     for t in &req.targets {
         let series: Vec<u32> = refs
@@ -705,6 +830,16 @@ fn targets(req: &Request, refs: &[SeriesRef], notes: &mut Vec<Msg>) -> Vec<m::Ta
             .filter(|(_, r)| t.ward.as_ref().is_none_or(|w| &r.ward == w))
             .map(|(i, _)| i as u32)
             .collect();
+        if series.is_empty()
+            && !t.codes.is_empty()
+            && t.codes.iter().all(|c| held.contains(c.as_str()))
+        {
+            notes.push(Msg::new(
+                format!("指標「{}」（あと{}回）は他機関主催の会議で数えます。主催者の日程を登録してください", t.name.ja, t.min),
+                format!("the indicator \"{}\" ({} more needed) counts meetings held by other bodies; enter the hosts' dates", t.name.en, t.min),
+            ));
+            continue;
+        }
         if series.is_empty() {
             notes.push(Msg::new(
                 format!("指標「{}」（あと{}回）を満たす会議シリーズがこの計画にありません。シリーズを追加してください", t.name.ja, t.min),

@@ -51,6 +51,20 @@ fn kind_text(kind: &str, lang: Lang) -> String {
         .to_string()
 }
 
+/// The title as exports show it: a meeting held by another body says so and by whom
+/// (「他機関主催：…」 / "held by …").
+fn titled(o: &OccurrenceRow, lang: Lang) -> String {
+    let title = match lang {
+        Lang::Ja => o.title.clone(),
+        Lang::En => o.title_en.clone(),
+    };
+    match (o.is_held_by_others(), lang) {
+        (false, _) => title,
+        (true, Lang::Ja) => format!("{title}（他機関主催：{}）", o.held_by),
+        (true, Lang::En) => format!("{title} (held by {})", o.held_by),
+    }
+}
+
 pub fn calendar_rows(occurrences: &[OccurrenceRow], lang: Lang) -> Vec<Vec<String>> {
     occurrences
         .iter()
@@ -72,10 +86,7 @@ pub fn calendar_rows(occurrences: &[OccurrenceRow], lang: Lang) -> Vec<Vec<Strin
                 weekday,
                 o.start.clone(),
                 o.end.clone(),
-                match lang {
-                    Lang::Ja => o.title.clone(),
-                    Lang::En => o.title_en.clone(),
-                },
+                titled(o, lang),
                 kind_text(&o.kind, lang),
                 o.ward.clone(),
                 o.venue_name.clone(),
@@ -134,10 +145,7 @@ pub fn annual_plan(fy: FiscalYear, occurrences: &[OccurrenceRow], lang: Lang) ->
         let order = parse_kind(&o.kind)
             .and_then(|k| super::spec::MEETING_KINDS.iter().position(|x| *x == k))
             .unwrap_or(99);
-        let title = match lang {
-            Lang::Ja => o.title.clone(),
-            Lang::En => o.title_en.clone(),
-        };
+        let title = titled(o, lang);
         let row = rows
             .entry((order, title.clone()))
             .or_insert_with(|| AnnualRow {

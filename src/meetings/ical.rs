@@ -103,6 +103,19 @@ pub fn feed(name: &str, occurrences: &[OccurrenceRow]) -> String {
                 }
             })
             .collect();
+        if o.is_held_by_others() {
+            // Another body's meeting: say who holds it; no ATTENDEE lines, so no calendar
+            // offers to answer renkei for it (the host invites, not us).
+            e.description(&format!(
+                "他機関主催 / Held by another body: {}\n{}\n出席者 / Attendees: {}",
+                o.held_by,
+                o.title_en,
+                names.join("、")
+            ));
+            e.add_property("CATEGORIES", "他機関主催,HELD-BY-OTHERS");
+            cal.push(e.done());
+            continue;
+        }
         e.description(&format!(
             "{}\n出席者 / Attendees: {}",
             o.title_en,
@@ -164,6 +177,8 @@ mod tests {
                 organisation_name: String::new(),
                 required: true,
             }],
+            held_by: String::new(),
+            host_organisation_id: None,
         }
     }
 
@@ -186,6 +201,24 @@ mod tests {
         );
         let parsed: Calendar = text.parse().expect("the feed parses as iCalendar");
         assert_eq!(parsed.components.len(), 2);
+    }
+
+    /// Sendai (003): 「区障害者自立支援協議会への参画」— the host's meeting is in the attendee's
+    /// feed, saying who holds it, with no ATTENDEE to answer.
+    #[test]
+    fn a_meeting_held_by_others_says_who_holds_it() {
+        let mut o = occ("scheduled");
+        o.held_by = "区障害者自立支援協議会".into();
+        let text = feed("山田 花子", &[o]);
+        let unfolded = text.replace("\r\n ", "").replace("\r\n\t", "");
+        assert!(
+            unfolded.contains("他機関主催 / Held by another body: 区障害者自立支援協議会"),
+            "{unfolded}"
+        );
+        assert!(!unfolded.contains("ATTENDEE"), "{unfolded}");
+        assert!(!unfolded.contains("METHOD:") && !unfolded.contains("ORGANIZER"));
+        let parsed: Calendar = text.parse().expect("the feed parses as iCalendar");
+        assert_eq!(parsed.components.len(), 1);
     }
 
     #[test]

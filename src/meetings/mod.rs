@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod export;
+pub mod held;
 pub mod ical;
 pub mod presets;
 pub mod spec;

@@ -4,7 +4,7 @@
 
 use renkei_solver::schedule::model::{CadencePeriod, MeetingKind};
 
-use super::spec::{CadenceSpec, OrgAttendance, PrecedenceSpec, Repeat, SeriesSpec};
+use super::spec::{CadenceSpec, HeldBy, OrgAttendance, PrecedenceSpec, Repeat, SeriesSpec};
 use crate::master::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +206,17 @@ fn series(
         venues: Vec::new(),
         venue_in_ward: false,
         before: Vec::new(),
+        held_by: None,
+    }
+}
+
+/// A host named only (presets know no organisation codes); the coordinator may name the
+/// host organisation once it is in the master data.
+fn held_by(name: &str, name_en: &str) -> HeldBy {
+    HeldBy {
+        name: name.into(),
+        name_en: name_en.into(),
+        ..HeldBy::default()
     }
 }
 
@@ -395,8 +406,13 @@ fn meguro(year: u32) -> Vec<SeriesSpec> {
         90,
         cadence(FiscalYear, 3, 3, &[]),
     );
-    transition.organisations = vec![core(), optional(org(&["hospital"], ""))];
-    transition.cadence.min_gap_days = Some(60);
+    // 「地域移行・地域定着連携連絡会に参加」: the center attends the ward's liaison meeting
+    // (held by the ward, 年3回); its dates are the ward's.
+    transition.organisations = vec![core()];
+    transition.held_by = Some(held_by(
+        "区（障害福祉課）",
+        "the ward (disability welfare section)",
+    ));
     out.push(transition);
     for (code, title, en, n) in [
         (
@@ -453,8 +469,13 @@ fn meguro(year: u32) -> Vec<SeriesSpec> {
         120,
         cadence(Quarter, 1, 1, &[]),
     );
+    // 「基幹相談連絡会（年4回）…他の区市町村基幹相談支援センターとの意見交換」: held by the
+    // core centers' inter-municipal liaison, not by the center.
     kikan.organisations = vec![org(&["core_center"], "センター長")];
-    kikan.external_attendees = 8;
+    kikan.held_by = Some(held_by(
+        "区市町村基幹相談支援センター連絡会",
+        "the inter-municipal liaison of core centers",
+    ));
     out.push(kikan);
     out
 }

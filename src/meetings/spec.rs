@@ -73,6 +73,31 @@ pub struct SeriesSpec {
     /// (a subcommittee reports to the plenary).
     #[serde(default)]
     pub before: Vec<PrecedenceSpec>,
+    /// Held by another body (他機関主催: the ward's council, an inter-municipal liaison): the
+    /// center attends. The planner never plans it; its dates are the host's, entered by the
+    /// coordinator, and keep the attendees (required and optional people, organisation-level
+    /// attendance resolved like any series) busy. No room, no invitations. The cadence says
+    /// how many the year should have (日程未登録 until they are entered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<HeldBy>,
+}
+
+/// The host of a series held by another body: an organisation of the municipality (its
+/// code), or a name only (a body outside the master data).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeldBy {
+    /// Code of the host organisation, when it is in the master data.
+    #[serde(default)]
+    pub organisation: String,
+    /// The host as shown (「目黒区 障害福祉課」); empty: the organisation's name.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// Where it is usually held (free text); empty: at the host organisation.
+    #[serde(default)]
+    pub place: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -390,6 +415,68 @@ impl SeriesSpec {
                     &format!("before[{i}]"),
                     "自分自身より前には置けません",
                     "a series cannot precede itself",
+                ));
+            }
+        }
+        if let Some(h) = spec.held_by.as_mut() {
+            h.organisation = h.organisation.trim().to_string();
+            h.name = h.name.trim().to_string();
+            h.name_en = h.name_en.trim().to_string();
+            h.place = h.place.trim().to_string();
+            if h.organisation.is_empty() && h.name.is_empty() {
+                e.push(FieldError::new(
+                    "held_by",
+                    "主催機関の組織コードか名称を入力してください",
+                    "name the host: its organisation code or its name",
+                ));
+            }
+            if !h.organisation.is_empty() && !is_code(&h.organisation) {
+                e.push(FieldError::new(
+                    "held_by.organisation",
+                    format!(
+                        "主催機関のコード「{}」は英数字・-・_ の32文字以内で入力してください",
+                        h.organisation
+                    ),
+                    format!(
+                        "the host's code \"{}\" is 1-32 letters, digits, - or _",
+                        h.organisation
+                    ),
+                ));
+            }
+            for (field, text) in [
+                ("held_by.name", &h.name),
+                ("held_by.name_en", &h.name_en),
+                ("held_by.place", &h.place),
+            ] {
+                if text.chars().count() > 100 {
+                    e.push(FieldError::new(
+                        field,
+                        "100文字以内で入力してください",
+                        "at most 100 characters",
+                    ));
+                }
+            }
+            // The host's meeting is one meeting: not one per ward or office, not tied to
+            // our venues or to the order of our own series.
+            if spec.repeat != Repeat::None {
+                e.push(FieldError::new(
+                    "repeat",
+                    "他機関主催の会議は区ごと・組織ごとに展開できません（repeat は none にしてください）",
+                    "a meeting held by another body is not repeated per ward or organisation (repeat: none)",
+                ));
+            }
+            if !spec.venues.is_empty() || spec.venue_in_ward {
+                e.push(FieldError::new(
+                    "venues",
+                    "他機関主催の会議には会場を指定できません（場所は日程ごとに入力します）",
+                    "a meeting held by another body takes none of our venues (enter the place with each date)",
+                ));
+            }
+            if !spec.before.is_empty() {
+                e.push(FieldError::new(
+                    "before",
+                    "他機関主催の会議の日程は主催者が決めるため、前後関係は指定できません",
+                    "the host sets the dates of a meeting held by another body; it cannot precede a series",
                 ));
             }
         }

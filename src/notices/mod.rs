@@ -372,6 +372,13 @@ async fn render_meeting(
             "新しい通知に置き換えられました / replaced by a newer notice".into(),
         ));
     }
+    // Nothing is queued for a meeting held by another body; the worker checks again, so no
+    // path can make renkei write to its attendees as if it were the organiser.
+    if o.is_held_by_others() {
+        return Ok(Rendered::Superseded(
+            "他機関主催の会議です（招待は主催者が送ります） / held by another body (its host invites)".into(),
+        ));
+    }
     let date = NaiveDate::parse_from_str(&o.date, "%Y-%m-%d")
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored date: {e}")))?;
     let calendar = db.business_calendar(n.municipality_id).await?;

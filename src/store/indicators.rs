@@ -187,7 +187,7 @@ impl Db {
         }
         for r in sqlx::query(&format!(
             "SELECT o.id, o.series_id, s.code, o.series_key, o.title, o.kind, o.ward, o.date, o.start_time,
-                    o.status, o.place_organisation_id, r.capacity
+                    o.status, o.place_organisation_id, r.capacity, o.held_by
              FROM occurrences o JOIN meeting_series s ON s.id = o.series_id
              LEFT JOIN rooms r ON r.id = o.room_id
              WHERE {in_year} ORDER BY o.date, o.start_time, o.id"
@@ -214,6 +214,7 @@ impl Db {
                 start: r.try_get("start_time")?,
                 cancelled: r.try_get::<String, _>("status")? == "cancelled",
                 place_organisation_id: r.try_get("place_organisation_id")?,
+                held_by_others: !r.try_get::<String, _>("held_by")?.is_empty(),
                 capacity: r
                     .try_get::<Option<i64>, _>("capacity")?
                     .map(|c| c.max(0) as u32),
@@ -431,7 +432,8 @@ impl Db {
         let m = user.municipality_id;
         let mut tx = self.begin_write().await?;
         let status: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM occurrences WHERE municipality_id = $1 AND id = $2",
+            "SELECT CASE WHEN held_by <> '' THEN 'held_by_others' ELSE status END
+             FROM occurrences WHERE municipality_id = $1 AND id = $2",
         )
         .bind(m.0)
         .bind(occurrence)
@@ -444,6 +446,14 @@ impl Db {
                     "この会議は中止されています。招待できません",
                     "this meeting is cancelled; nobody can be invited",
                 )))
+            }
+            // The host invites to its own meeting, not renkei.
+            Some("held_by_others") => {
+                return Err(Error::Validation(vec![FieldError::new(
+                    "occurrence",
+                    "他機関主催の会議です。招待は主催者が行うため、ここからは招待できません",
+                    "this meeting is held by another body; its host invites, renkei cannot",
+                )]))
             }
             Some(_) => {}
         }

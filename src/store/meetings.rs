@@ -124,6 +124,17 @@ pub struct OccurrenceRow {
     pub sequence: i64,
     pub updated_at: String,
     pub attendees: Vec<Attendee>,
+    /// Held by another body (他機関主催): the host as shown; empty for the center's own.
+    pub held_by: String,
+    /// The host organisation, when it is in the master data.
+    pub host_organisation_id: Option<i64>,
+}
+
+impl OccurrenceRow {
+    /// Held by another body: no room of ours, no invitations.
+    pub fn is_held_by_others(&self) -> bool {
+        !self.held_by.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -149,6 +160,8 @@ pub struct OccurrenceFilter {
     pub include_cancelled: bool,
     /// One occurrence only.
     pub id: Option<i64>,
+    /// The occurrences of one series only.
+    pub series_id: Option<i64>,
 }
 
 /// What publishing changed.
@@ -297,6 +310,17 @@ async fn series_references(
             s.venues.iter().collect(),
         ),
         (
+            "held_by.organisation",
+            "organisations",
+            "主催機関の組織",
+            "host organisation",
+            s.held_by
+                .iter()
+                .map(|h| &h.organisation)
+                .filter(|c| !c.is_empty())
+                .collect(),
+        ),
+        (
             "organisations",
             "organisations",
             "組織",
@@ -441,8 +465,9 @@ impl Db {
     }
 
     /// Gives the existing series with these codes the cadence of `specs` (a preset applied
-    /// for another contract year), keeping everything else a coordinator edited. Returns how
-    /// many changed.
+    /// for another contract year), and the preset's host where it says the series is held by
+    /// another body and the stored one names none, keeping everything else a coordinator
+    /// edited. Returns how many changed.
     pub async fn set_cadences(
         &self,
         user: &User,
@@ -467,10 +492,21 @@ impl Db {
                     .map_err(|e| Error::Internal(e.into()))?;
             let cadence =
                 serde_json::to_value(&v.spec.cadence).map_err(|e| Error::Internal(e.into()))?;
-            if stored["cadence"] == cadence {
+            // A series the preset now says is held by another body (Meguro's TRANSITION and
+            // KIKAN-LIAISON) becomes so, unless the coordinator named its host already.
+            let held_by = match (&v.spec.held_by, stored.get("held_by")) {
+                (Some(h), None | Some(serde_json::Value::Null)) => {
+                    Some(serde_json::to_value(h).map_err(|e| Error::Internal(e.into()))?)
+                }
+                _ => None,
+            };
+            if stored["cadence"] == cadence && held_by.is_none() {
                 continue;
             }
             stored["cadence"] = cadence;
+            if let Some(h) = held_by {
+                stored["held_by"] = h;
+            }
             sqlx::query(
                 "UPDATE meeting_series SET spec = $3, updated_at = $4 WHERE municipality_id = $1 AND id = $2",
             )
@@ -490,7 +526,7 @@ impl Db {
                 "update",
                 "meeting_series",
                 "",
-                &format!("{what}: cadence of {}", changed.join(", ")),
+                &format!("{what}: cadence (and host) of {}", changed.join(", ")),
             )
             .await?;
         }
@@ -673,7 +709,7 @@ impl Db {
                 .push(r.try_get("person_id")?);
         }
         let rows = sqlx::query(
-            "SELECT id, series_key, date, start_time, end_time, room_id, place_organisation_id, pin FROM occurrences
+            "SELECT id, series_key, date, start_time, end_time, room_id, place_organisation_id, pin, held_by, title FROM occurrences
              WHERE municipality_id = $1 AND status = 'scheduled' ORDER BY date, start_time",
         )
         .bind(m.0)
@@ -691,12 +727,14 @@ impl Db {
                 place_organisation_id: r.try_get("place_organisation_id")?,
                 pin: parse_pin(&r.try_get::<String, _>("pin")?).unwrap_or_default(),
                 attendees: attendees.remove(&id).unwrap_or_default(),
+                held: !r.try_get::<String, _>("held_by")?.is_empty(),
+                title: r.try_get("title")?,
             });
         }
         Ok(snap)
     }
 
-    async fn latest_publication(
+    pub(super) async fn latest_publication(
         &self,
         conn: &mut sqlx::AnyConnection,
         m: MunicipalityId,
@@ -787,11 +825,12 @@ impl Db {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM plan_runs WHERE municipality_id = $1")
-                .bind(m.0)
-                .fetch_one(&self.pool)
-                .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM plan_runs WHERE municipality_id = $1 AND method <> 'held_entry'",
+        )
+        .bind(m.0)
+        .fetch_one(&self.pool)
+        .await?;
         Ok((
             rows.iter().map(plan_run_from_row).collect::<Result<_>>()?,
             total,
@@ -883,8 +922,8 @@ impl Db {
         }
         if self.latest_publication(&mut tx, m).await? != run.base_publication {
             return Err(Error::Conflict(Msg::new(
-                "この計画の作成後に別の計画が公開されました。最新のカレンダーに対してもう一度計画してください",
-                "another plan was published after this one was made; plan again against the current calendar",
+                "この計画の作成後に別の計画が公開されたか、他機関主催の会議の日程が登録・変更されました。最新のカレンダーに対してもう一度計画してください",
+                "another plan was published, or a date of a meeting held by another body was entered or changed, after this plan was made; plan again against the current calendar",
             )));
         }
         let t = now();
@@ -1194,12 +1233,15 @@ impl Db {
         let rows = sqlx::query(
             "SELECT o.id, o.uid, o.series_id, o.series_key, o.title, o.title_en, o.kind, o.ward, o.date, o.start_time, o.end_time,
                     o.room_id, o.place_organisation_id, o.status, o.pin, o.sequence, o.updated_at,
-                    COALESCE(r.name, po.name, '') AS room_name, COALESCE(v.name, po.name, '') AS venue_name,
-                    COALESCE(v.address, po.address, '') AS venue_address
+                    o.held_by, o.host_organisation_id,
+                    COALESCE(r.name, po.name, '') AS room_name,
+                    COALESCE(v.name, po.name, NULLIF(o.place, ''), ho.name, '') AS venue_name,
+                    COALESCE(v.address, po.address, CASE WHEN o.place = '' THEN ho.address END, '') AS venue_address
              FROM occurrences o
              LEFT JOIN rooms r ON r.id = o.room_id
              LEFT JOIN venues v ON v.id = r.venue_id
              LEFT JOIN organisations po ON po.id = o.place_organisation_id
+             LEFT JOIN organisations ho ON ho.id = o.host_organisation_id
              WHERE o.municipality_id = $1
                AND ($2 = '' OR o.date >= $2) AND ($3 = '' OR o.date <= $3)
                AND ($4 = 0 OR o.room_id = $4)
@@ -1210,6 +1252,7 @@ impl Db {
                     SELECT 1 FROM occurrence_attendees a JOIN people p ON p.id = a.person_id
                     WHERE a.occurrence_id = o.id AND p.organisation_id = $8))
                AND ($9 = 0 OR o.id = $9)
+               AND ($10 = 0 OR o.series_id = $10)
              ORDER BY o.date, o.start_time, o.id",
         )
         .bind(m.0)
@@ -1221,6 +1264,7 @@ impl Db {
         .bind(f.person_id.unwrap_or(0))
         .bind(f.organisation_id.unwrap_or(0))
         .bind(f.id.unwrap_or(0))
+        .bind(f.series_id.unwrap_or(0))
         .fetch_all(&self.pool)
         .await?;
         let mut out: Vec<OccurrenceRow> = Vec::with_capacity(rows.len());
@@ -1247,6 +1291,8 @@ impl Db {
                 sequence: r.try_get("sequence")?,
                 updated_at: r.try_get("updated_at")?,
                 attendees: Vec::new(),
+                held_by: r.try_get("held_by")?,
+                host_organisation_id: r.try_get("host_organisation_id")?,
             });
         }
         if out.is_empty() {
@@ -1439,10 +1485,12 @@ pub enum PlanColumn {
     Result,
 }
 
+/// Runs of the planner only: a date entered for a meeting held by another body is a
+/// publication of its own (`HELD_ENTRY`), not a plan.
 const PLAN_RUN_SELECT: &str = "SELECT r.id, r.job_id, r.method, r.period_from, r.period_to, r.label, r.notes, r.result, r.best_so_far,
         r.base_publication, r.created_at, r.published_at,
         COALESCE(j.status, 'queued') AS status, COALESCE(j.progress, 0) AS progress, COALESCE(j.progress_note, '') AS progress_note, j.last_error
-    FROM plan_runs r LEFT JOIN jobs j ON j.id = r.job_id WHERE r.municipality_id = $1";
+    FROM plan_runs r LEFT JOIN jobs j ON j.id = r.job_id WHERE r.municipality_id = $1 AND r.method <> 'held_entry'";
 
 fn plan_run_from_row(r: &AnyRow) -> Result<PlanRun> {
     let json = |s: Option<String>| -> Option<serde_json::Value> {

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backup;
 pub mod calendar;
 pub mod caseload;
+pub mod held;
 pub mod indicators;
 pub mod jobs;
 pub mod master;

@@ -200,14 +200,20 @@ pub async fn queue_occurrence_counted(
     version: Option<i64>,
     tally: &mut QueuedTally,
 ) -> Result<usize> {
-    let sequence: i64 = sqlx::query_scalar(
-        "SELECT sequence FROM occurrences WHERE municipality_id = $1 AND id = $2",
+    let row = sqlx::query(
+        "SELECT sequence, held_by FROM occurrences WHERE municipality_id = $1 AND id = $2",
     )
     .bind(m.0)
     .bind(occurrence)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| Error::not_found("会議", "meeting"))?;
+    let sequence: i64 = row.try_get("sequence")?;
+    // A meeting held by another body: its host invites, renkei sends nothing (no invitation,
+    // update, cancellation, reminder or chase), whichever path asks.
+    if !row.try_get::<String, _>("held_by")?.is_empty() {
+        return Ok(0);
+    }
     let rows = sqlx::query(
         "SELECT p.id, p.email, p.name,
                 (SELECT answer FROM attendance_answers aa WHERE aa.occurrence_id = a.occurrence_id AND aa.person_id = p.id) AS answer,
@@ -1346,7 +1352,7 @@ impl Db {
         let mut queued = 0;
         for (date, kind, audience, version) in wanted {
             let rows = sqlx::query(
-                "SELECT id, municipality_id FROM occurrences WHERE status = 'scheduled' AND date = $1 ORDER BY id",
+                "SELECT id, municipality_id FROM occurrences WHERE status = 'scheduled' AND held_by = '' AND date = $1 ORDER BY id",
             )
             .bind(date.to_string())
             .fetch_all(&self.pool)
@@ -1374,7 +1380,7 @@ impl Db {
                 {
                     let rows = sqlx::query(
                         "SELECT id, municipality_id FROM occurrences
-                         WHERE status = 'scheduled' AND date = $1 AND municipality_id = $2 ORDER BY id",
+                         WHERE status = 'scheduled' AND held_by = '' AND date = $1 AND municipality_id = $2 ORDER BY id",
                     )
                     .bind(day.to_string())
                     .bind(m)

@@ -96,6 +96,7 @@ async fn series_list(
                 cadence => cadence_text(lang, &s.spec.cadence),
                 repeat => repeat_text(lang, s.spec.repeat),
                 duration => s.spec.duration_minutes,
+                held => s.spec.held_by.is_some(),
             }
         })
         .collect();
@@ -252,6 +253,12 @@ fn values_of(spec: &SeriesSpec) -> EditorValues {
     set("required_people", spec.required_people.join(", "));
     set("optional_people", spec.optional_people.join(", "));
     set("hosts", spec.hosts.join(", "));
+    if let Some(h) = &spec.held_by {
+        set("held_by_organisation", h.organisation.clone());
+        set("held_by_name", h.name.clone());
+        set("held_by_name_en", h.name_en.clone());
+        set("held_by_place", h.place.clone());
+    }
     set("venues", spec.venues.join(", "));
     set("external_attendees", spec.external_attendees.to_string());
     let flag = |b: bool| if b { "1".to_string() } else { String::new() };
@@ -438,11 +445,20 @@ fn spec_from_values(v: &EditorValues) -> Result<SeriesSpec, Vec<FieldError>> {
         venues: list(&get("venues")),
         venue_in_ward: flag("venue_in_ward"),
         before,
+        held_by: {
+            let h = crate::meetings::spec::HeldBy {
+                organisation: get("held_by_organisation"),
+                name: get("held_by_name"),
+                name_en: get("held_by_name_en"),
+                place: get("held_by_place"),
+            };
+            (h != crate::meetings::spec::HeldBy::default()).then_some(h)
+        },
     })
 }
 
 /// Labels of the editor's fields, for the error summary.
-const SERIES_LABELS: [(&str, &str, &str); 16] = [
+const SERIES_LABELS: [(&str, &str, &str); 21] = [
     ("code", "コード", "Code"),
     ("title", "名称", "Title"),
     ("kind", "種別", "Kind"),
@@ -463,6 +479,19 @@ const SERIES_LABELS: [(&str, &str, &str); 16] = [
     ("required_people", "必ず出席する人", "Required people"),
     ("venues", "会場", "Venues"),
     ("lead_days", "準備期間（日）", "Lead time (days)"),
+    ("held_by", "主催機関", "Host"),
+    (
+        "held_by_organisation",
+        "主催機関（組織コード）",
+        "Host (organisation code)",
+    ),
+    ("held_by_name", "主催機関の名称", "Host's name"),
+    (
+        "held_by_name_en",
+        "主催機関の名称（英語）",
+        "Host's name (English)",
+    ),
+    ("held_by_place", "開催場所", "Place"),
 ];
 
 async fn editor(
@@ -475,6 +504,15 @@ async fn editor(
     status: StatusCode,
 ) -> PageResult {
     let b = base(state, lang, session, "meetings/series").await?;
+    // The spec names the host's fields `held_by.…`; the form's inputs are `held_by_…`.
+    let errors: Vec<FieldError> = errors
+        .iter()
+        .map(|e| FieldError {
+            field: e.field.replace("held_by.", "held_by_"),
+            ..e.clone()
+        })
+        .collect();
+    let errors = errors.as_slice();
     let kinds: Vec<Value> = MEETING_KINDS
         .into_iter()
         .map(|k| context! { value => kind_slug(k), label => tr(lang, kind_label(k).0, kind_label(k).1) })
@@ -1225,6 +1263,7 @@ fn occurrence_view(lang: Lang, o: &OccurrenceRow) -> Value {
         title => if lang == Lang::En && !o.title_en.is_empty() { o.title_en.clone() } else { o.title.clone() }, place => place,
         attendees => o.attendees.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), ward => o.ward.clone(),
         pin => o.pin.clone(), sequence => o.sequence, id => o.id,
+        held_by => o.held_by.clone(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! session yet, uses a double-submit cookie.
 
 mod caseload;
+mod held;
 mod indicators;
 mod meetings;
 mod notices;
@@ -77,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit_page))
         .route("/account", get(account_page).post(create_token_submit))
         .merge(meetings::routes())
+        .merge(held::routes())
         .merge(placement::routes())
         .merge(notices::routes())
         .merge(indicators::routes())
@@ -117,6 +119,8 @@ pub enum Flash {
     PlacementEnded,
     /// A coordinator recorded an invitee's answer (given by phone or in person).
     AnswerRecorded,
+    /// A date of a meeting held by another body was entered, changed or cancelled (no mail).
+    HeldDate { change: i64 },
 }
 
 impl Flash {
@@ -140,6 +144,7 @@ impl Flash {
             Flash::PlacementConfirmed => "confirmed".into(),
             Flash::PlacementEnded => "ended".into(),
             Flash::AnswerRecorded => "answer".into(),
+            Flash::HeldDate { change } => format!("held.{change}"),
         }
     }
 
@@ -169,6 +174,7 @@ impl Flash {
             ("confirmed", &[]) => Flash::PlacementConfirmed,
             ("ended", &[]) => Flash::PlacementEnded,
             ("answer", &[]) => Flash::AnswerRecorded,
+            ("held", &[change]) if change <= 2 => Flash::HeldDate { change },
             _ => return None,
         })
     }
@@ -230,6 +236,20 @@ impl Flash {
                 "入所を終了しました。退所日からのベッドは空きに戻りました。",
                 "The placement has ended; the bed is free again from the check-out day.",
             ),
+            Flash::HeldDate { change } => match change {
+                0 => Msg::new(
+                    "他機関主催の会議の日程を登録しました。出席者の予定として計画で避けます（招待メールは送りません）。",
+                    "The date of the meeting held by another body is entered; plans keep its attendees free then (no invitation is sent).",
+                ),
+                1 => Msg::new(
+                    "他機関主催の会議の日程を変更しました（メールは送りません）。",
+                    "The date of the meeting held by another body is changed (no mail is sent).",
+                ),
+                _ => Msg::new(
+                    "他機関主催の会議を中止として記録しました（メールは送りません）。",
+                    "The meeting held by another body is recorded as cancelled (no mail is sent).",
+                ),
+            },
         };
         msg.get(lang).to_string()
     }

@@ -652,6 +652,7 @@ pub fn instance(size: Size, seed: u64) -> Instance {
             series: Vec::new(),
             precedences: Vec::new(),
             published: Vec::new(),
+            held_by_others: Vec::new(),
             targets: Vec::new(),
             weights: Weights::default(),
             time_limit_seconds: match size {

@@ -452,7 +452,8 @@ impl<'p, 'a> State<'p, 'a> {
                 for &(p, hours, load) in &optional {
                     let can = hours.is_some_and(|(open, close)| open <= t && end <= close)
                         && load <= w.optional_missed
-                        && free(Some(p), t, end, room.venue);
+                        && free(Some(p), t, end, room.venue)
+                        && prep.ix.free_of_held(p, cand.date, t, end, room.venue);
                     if can {
                         attendees.push(p);
                         cost += load;

@@ -85,6 +85,11 @@ pub struct Instance {
     /// pinned occurrences are kept exactly (`Pin::Full`) or on their date (`Pin::Date`).
     #[serde(default)]
     pub published: Vec<PublishedOccurrence>,
+    /// Meetings held by other bodies (他機関主催) that some of the people attend: fixed by
+    /// their host, never planned or moved, in none of the rooms; they only keep their
+    /// attendees busy (travel included). See [`HeldMeeting`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_by_others: Vec<HeldMeeting>,
     /// Counts the plan should reach (the municipality's indicators); soft, see [`Target`].
     #[serde(default)]
     pub targets: Vec<Target>,
@@ -304,6 +309,28 @@ pub struct PublishedOccurrence {
     #[serde(default)]
     pub pin: Pin,
 }
+
+/// A meeting another body holds (the ward's council, an inter-municipal liaison) and some of
+/// the people attend: its date and times are the host's. No occurrence of the plan may keep
+/// one of its attendees at the same time, nor closer to it than the travel between the two
+/// places.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldMeeting {
+    pub title: String,
+    pub date: NaiveDate,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    /// One of the instance's venues when it is held there; `None`: elsewhere (the host's own
+    /// place), `default_travel_minutes` away from every venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<VenueId>,
+    pub attendees: Vec<PersonId>,
+}
+
+/// Venue id standing for "the host's own place" of a [`HeldMeeting`] without a venue: never
+/// an instance venue, so travel to it is always `default_travel_minutes`.
+pub const ELSEWHERE: VenueId = VenueId::MAX;
 
 /// A count the plan should reach (an indicator of the municipality): at least `min`
 /// occurrences of these series within the planning period. Soft: each missing occurrence

@@ -21,7 +21,13 @@ pub struct Index<'a> {
     travel: HashMap<(VenueId, VenueId), u32>,
     /// Per series of a family: (its turn, the family's size).
     families: HashMap<SeriesId, (u32, u32)>,
+    /// Per (person, date): the meetings held by others they attend, (start, end, venue) in
+    /// minutes; the venue is [`ELSEWHERE`] when not one of ours.
+    held: HeldByPerson,
 }
+
+/// Per (person, date): the meetings held by others they attend, (start, end, venue).
+type HeldByPerson = HashMap<(PersonId, NaiveDate), Vec<(u32, u32, VenueId)>>;
 
 impl<'a> Index<'a> {
     pub fn new(instance: &'a Instance) -> Index<'a> {
@@ -39,7 +45,32 @@ impl<'a> Index<'a> {
             closures: instance.closures.iter().copied().collect(),
             travel,
             families: family_slots(instance),
+            held: held_by_person(instance),
         }
+    }
+
+    /// Meetings held by others that `person` attends on `date`: (start, end, venue).
+    pub fn held_by_others(&self, person: PersonId, date: NaiveDate) -> &[(u32, u32, VenueId)] {
+        self.held
+            .get(&(person, date))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// `person` can be at `venue` from `start` to `end` (minutes) on `date` as far as the
+    /// meetings held by others they attend go: none overlaps, and the travel between the two
+    /// places fits in between.
+    pub fn free_of_held(
+        &self,
+        person: PersonId,
+        date: NaiveDate,
+        start: u32,
+        end: u32,
+        venue: VenueId,
+    ) -> bool {
+        self.held_by_others(person, date).iter().all(|&(s, e, v)| {
+            end + self.travel_minutes(venue, v) <= s || e + self.travel_minutes(v, venue) <= start
+        })
     }
 
     /// Series `s`'s turn within its family and the family's size; (0, 1) when alone.
@@ -138,6 +169,20 @@ impl<'a> Index<'a> {
     }
 }
 
+fn held_by_person(instance: &Instance) -> HeldByPerson {
+    let mut out = HeldByPerson::new();
+    for h in &instance.held_by_others {
+        for p in &h.attendees {
+            out.entry((*p, h.date)).or_default().push((
+                minutes(h.start),
+                minutes(h.end),
+                h.venue.unwrap_or(ELSEWHERE),
+            ));
+        }
+    }
+    out
+}
+
 /// Turns within each family (members by id) and the family's size.
 fn family_slots(instance: &Instance) -> HashMap<SeriesId, (u32, u32)> {
     let mut families: HashMap<&str, Vec<SeriesId>> = HashMap::new();
@@ -177,8 +222,9 @@ pub fn time_of(minutes: u32) -> NaiveTime {
 }
 
 /// Start times for `s` in `room` on `date`: on the grain, inside the venue's hours (the meeting
-/// ends by closing time), inside the series' allowed window and within every required
-/// attendee's working hours. Empty when the venue is closed.
+/// ends by closing time), inside the series' allowed window, within every required
+/// attendee's working hours and clear of the meetings held by others they attend (travel
+/// included). Empty when the venue is closed.
 pub fn start_times(ix: &Index, s: &Series, room: &Room, date: NaiveDate) -> Vec<NaiveTime> {
     let Some((open, close)) = ix.venue_hours_on(room.venue, date) else {
         return Vec::new();
@@ -192,9 +238,10 @@ pub fn start_times(ix: &Index, s: &Series, room: &Room, date: NaiveDate) -> Vec<
         let ok = s
             .allowed_start
             .is_none_or(|w| minutes(w.from) <= t && t < minutes(w.to))
-            && s.required
-                .iter()
-                .all(|p| ix.within_hours(*p, date, t, t + s.duration_minutes));
+            && s.required.iter().all(|p| {
+                ix.within_hours(*p, date, t, t + s.duration_minutes)
+                    && ix.free_of_held(*p, date, t, t + s.duration_minutes, room.venue)
+            });
         if ok {
             out.push(time_of(t));
         }
@@ -399,6 +446,7 @@ pub(crate) mod tests {
             series: vec![],
             precedences: vec![],
             published: vec![],
+            held_by_others: Vec::new(),
             targets: vec![],
             weights: Weights::default(),
             time_limit_seconds: 10.0,

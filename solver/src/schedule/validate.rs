@@ -246,6 +246,40 @@ pub fn validate(instance: &Instance, occurrences: &[Occurrence]) -> Vec<Violatio
                     format!("{t} {when}: outside {}'s working hours", pname(*p)),
                 ));
             }
+            // Meetings held by others the person attends: no overlap, time to travel.
+            for h in instance
+                .held_by_others
+                .iter()
+                .filter(|h| h.date == o.date && h.attendees.contains(p))
+            {
+                let there = h.venue.unwrap_or(ELSEWHERE);
+                let to = ix.travel_minutes(room.venue, there);
+                let back = ix.travel_minutes(there, room.venue);
+                let apart = minutes(o.end) + to <= minutes(h.start)
+                    || minutes(h.end) + back <= minutes(o.start);
+                if !apart {
+                    out.push(v(
+                        Rule::PersonOverlap,
+                        &[o],
+                        format!(
+                            "{t} {when}: {} は他機関主催の「{}」（{}〜{}）に出席するため出られません（移動{}分）",
+                            pname(*p),
+                            h.title,
+                            h.start.format("%H:%M"),
+                            h.end.format("%H:%M"),
+                            to.max(back)
+                        ),
+                        format!(
+                            "{t} {when}: {} attends {} ({}-{}), held by another body (travel {} minutes)",
+                            pname(*p),
+                            h.title,
+                            h.start.format("%H:%M"),
+                            h.end.format("%H:%M"),
+                            to.max(back)
+                        ),
+                    ));
+                }
+            }
         }
     }
 

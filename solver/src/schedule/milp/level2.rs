@@ -453,6 +453,21 @@ fn search(
             venues
         })
         .collect();
+    // The meetings held by others that the group's people attend that day keep them busy
+    // like the group's own meetings do.
+    let mut people: BTreeMap<PersonId, Vec<(u32, u32, VenueId)>> = BTreeMap::new();
+    if let Some(&first) = group.first() {
+        let (s, c) = all[first].key;
+        let date = prep.series[s].candidates[c].date;
+        for &m in group {
+            for p in all[m].required.iter().chain(&all[m].optional) {
+                let held = prep.ix.held_by_others(*p, date);
+                if !held.is_empty() {
+                    people.entry(*p).or_insert_with(|| held.to_vec());
+                }
+            }
+        }
+    }
     let mut state = Search {
         prep,
         all,
@@ -461,7 +476,7 @@ fn search(
         floor,
         rooms: rooms.clone(),
         reserved,
-        people: BTreeMap::new(),
+        people,
         choice: vec![None; group.len()],
         best: None,
         nodes: 0,

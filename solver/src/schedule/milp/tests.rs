@@ -86,6 +86,7 @@ fn center(from: NaiveDate, to: NaiveDate) -> Instance {
         series: vec![],
         precedences: vec![],
         published: vec![],
+        held_by_others: Vec::new(),
         targets: vec![],
         weights: Weights::default(),
         time_limit_seconds: 20.0,
@@ -1187,4 +1188,64 @@ fn bench_sizes() {
             Err(e) => eprintln!("{size:?}: error {e}"),
         }
     }
+}
+
+/// Meguro (002): 「地域移行・地域定着連携連絡会に参加」— a meeting another body holds keeps
+/// its attendees busy: no plan puts them elsewhere at the same time, nor without the time to
+/// travel there; an optional invitee held elsewhere is not listed.
+#[test]
+fn meetings_held_by_others_keep_their_attendees_busy() {
+    // Monday 1 June to Friday 5 June 2026.
+    let mut inst = center(d(2026, 6, 1), d(2026, 6, 5));
+    let mut s = series(1, "事例検討会", CadencePeriod::Period, 1, &[1, 2]);
+    s.optional = vec![3];
+    s.allowed_start = Some(TimeWindow {
+        from: t(13, 30),
+        to: t(14, 0),
+    });
+    s.preferred_weekdays = vec![Weekday::Wed, Weekday::Thu];
+    inst.series = vec![s];
+    let held = |date: NaiveDate, from: NaiveTime, to: NaiveTime, who: &[PersonId]| HeldMeeting {
+        title: "区障害者自立支援協議会".into(),
+        date,
+        start: from,
+        end: to,
+        venue: None,
+        attendees: who.to_vec(),
+    };
+    // Without meetings held by others: a preferred day.
+    let free = solve(&inst);
+    assert!(
+        [Weekday::Wed, Weekday::Thu].contains(&free.occurrences[0].date.weekday()),
+        "{free:?}"
+    );
+    inst.held_by_others = vec![
+        // Wednesday: at the same time.
+        held(d(2026, 6, 3), t(13, 0), t(15, 0), &[1]),
+        // Thursday: 15:00, no time to travel after a meeting that ends then.
+        held(d(2026, 6, 4), t(15, 0), t(16, 0), &[2]),
+    ];
+    inst.held_by_others
+        .extend((1..=5).map(|day| held(d(2026, 6, day), t(12, 0), t(17, 0), &[3])));
+    let plan = solve(&inst);
+    let o = &plan.occurrences[0];
+    assert!(
+        ![Weekday::Wed, Weekday::Thu].contains(&o.date.weekday()),
+        "{o:?}"
+    );
+    assert!(!o.attendees.contains(&3), "{o:?}");
+    let baseline = crate::schedule::greedy::plan(&inst);
+    assert!(validate(&inst, &baseline).is_empty());
+    // The validator names the clash when a plan ignores it.
+    let mut clash = plan.occurrences.clone();
+    clash[0].date = d(2026, 6, 3);
+    clash[0].start = t(13, 30);
+    clash[0].end = t(15, 0);
+    let v = validate(&inst, &clash);
+    assert!(
+        v.iter()
+            .any(|v| v.rule == crate::schedule::validate::Rule::PersonOverlap
+                && v.message.ja.contains("他機関主催")),
+        "{v:#?}"
+    );
 }
