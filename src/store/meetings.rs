@@ -611,6 +611,14 @@ impl Db {
                     },
                     max_meetings_per_day: p.max_meetings_per_day,
                     max_minutes_per_day: p.max_hours_per_day.map(|h| (h * 60.0).round() as u32),
+                    qualifications: p.qualifications,
+                    external: p.external,
+                    // Checked on the way in; '' is no window.
+                    availability: crate::master::parse_availability(
+                        "availability",
+                        &p.availability,
+                    )
+                    .unwrap_or_default(),
                 });
             }
         }
@@ -1127,6 +1135,8 @@ impl Db {
             .bind(&t)
             .execute(&mut *tx)
             .await?;
+        // Published meetings with an external lecturer get their booking tasks (講師・SVの手配).
+        super::booking::sync_tasks(&mut tx, m, Some(user.id)).await?;
         super::audit::record(
             &mut tx,
             Some(m),

@@ -5,6 +5,7 @@
 //! Every state-changing form carries the session's CSRF token; the login form, which has no
 //! session yet, uses a double-submit cookie.
 
+mod booking;
 mod caseload;
 mod indicators;
 mod meetings;
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .merge(meetings::routes())
         .merge(placement::routes())
         .merge(notices::routes())
+        .merge(booking::routes())
         .merge(indicators::routes())
         .merge(settings::routes())
         .merge(caseload::routes())
@@ -115,6 +117,8 @@ pub enum Flash {
     PlacementConfirmed,
     /// A placement ended.
     PlacementEnded,
+    /// A booking task of a lecturer or supervisor was changed.
+    BookingChanged,
 }
 
 impl Flash {
@@ -137,6 +141,7 @@ impl Flash {
             Flash::RequestWithdrawn { facilities } => format!("withdrawn.{facilities}"),
             Flash::PlacementConfirmed => "confirmed".into(),
             Flash::PlacementEnded => "ended".into(),
+            Flash::BookingChanged => "booking".into(),
         }
     }
 
@@ -165,6 +170,7 @@ impl Flash {
             ("withdrawn", &[facilities]) => Flash::RequestWithdrawn { facilities },
             ("confirmed", &[]) => Flash::PlacementConfirmed,
             ("ended", &[]) => Flash::PlacementEnded,
+            ("booking", &[]) => Flash::BookingChanged,
             _ => return None,
         })
     }
@@ -221,6 +227,10 @@ impl Flash {
             Flash::PlacementEnded => Msg::new(
                 "入所を終了しました。退所日からのベッドは空きに戻りました。",
                 "The placement has ended; the bed is free again from the check-out day.",
+            ),
+            Flash::BookingChanged => Msg::new(
+                "講師・SVの手配を更新しました。",
+                "The lecturer booking is updated.",
             ),
         };
         msg.get(lang).to_string()
