@@ -16,6 +16,7 @@ mod documents;
 mod import_export;
 mod indicators;
 mod jobs;
+mod lecturers;
 mod meetings;
 mod notices;
 mod placement;

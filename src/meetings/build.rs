@@ -661,7 +661,7 @@ impl Builder<'_> {
             .snap
             .people
             .iter()
-            .filter(|p| p.organisation_id == Some(org))
+            .filter(|p| p.organisation_id == Some(org) && !p.external)
             .collect();
         staff.sort_by(|a, b| a.code.cmp(&b.code));
         staff.first().map(|p| p.id)
@@ -695,7 +695,8 @@ impl Builder<'_> {
                 .snap
                 .people
                 .iter()
-                .filter(|p| p.organisation_id == Some(o.id))
+                // An external lecturer of the organisation does not represent it.
+                .filter(|p| p.organisation_id == Some(o.id) && !p.external)
                 .collect();
             staff.sort_by(|a, b| a.code.cmp(&b.code));
             let load = &self.load;

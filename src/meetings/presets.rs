@@ -115,6 +115,11 @@ impl Preset {
 pub fn demo_series() -> Vec<SeriesSpec> {
     let mut out = Preset::Kumamoto.series();
     out.extend(Preset::Hiratsuka.series());
+    // The case reviews with the offices are led by one of the demo's external supervisors
+    // (Meguro's 事例検討会 with a スーパーバイザー), so the demo shows their booking.
+    for s in out.iter_mut().filter(|s| s.code == "OFFICE-CASE-REVIEW") {
+        s.lecturers = vec![lecturer_with_role("スーパーバイザー")];
+    }
     out
 }
 
