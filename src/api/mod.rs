@@ -314,6 +314,11 @@ pub fn openapi_document() -> serde_json::Value {
 /// `sjis`); the document names the canonical ones.
 const QUERY_WORDS: &[(&str, &str, &[&str])] = &[
     (
+        "/api/v1/bookings",
+        "status",
+        &["", "open", "requested", "confirmed", "declined"],
+    ),
+    (
         "/api/v1/master/{kind}/export",
         "format",
         &["", "csv", "xlsx"],

@@ -129,7 +129,9 @@ const TASK_SELECT: &str = "SELECT t.id, t.occurrence_id, o.title, o.title_en, o.
      FROM booking_tasks t
      JOIN occurrences o ON o.id = t.occurrence_id
      JOIN people p ON p.id = t.person_id
-     WHERE t.municipality_id = $1 AND o.status = 'scheduled'";
+     WHERE t.municipality_id = $1 AND o.status = 'scheduled'
+       AND EXISTS (SELECT 1 FROM occurrence_attendees a
+                   WHERE a.occurrence_id = t.occurrence_id AND a.person_id = t.person_id AND a.required = 1)";
 
 fn task_from_row(r: &sqlx::any::AnyRow, today: NaiveDate) -> Result<BookingTask> {
     let status: String = r.try_get("status")?;
@@ -344,8 +346,8 @@ impl TaskChange {
 }
 
 impl Db {
-    /// The municipality's booking tasks of scheduled meetings, overdue first, then by due
-    /// date; `status` narrows to one state.
+    /// The municipality's booking tasks of scheduled meetings from today on whose lecturer is
+    /// still invited, overdue first, then by due date; `status` narrows to one state.
     pub async fn booking_tasks(
         &self,
         m: MunicipalityId,
@@ -360,7 +362,7 @@ impl Db {
             ""
         };
         let sql = format!(
-            "{TASK_SELECT}{filter}
+            "{TASK_SELECT} AND o.date >= $2{filter}
              ORDER BY CASE WHEN t.status IN ('open', 'requested') AND t.due_date < $2 THEN 0 ELSE 1 END,
                       t.due_date, o.date, t.id
              LIMIT {limit} OFFSET {offset}"
@@ -374,16 +376,11 @@ impl Db {
             .iter()
             .map(|r| task_from_row(r, today))
             .collect::<Result<Vec<_>>>()?;
-        let count_sql = format!(
-            "SELECT COUNT(*) FROM booking_tasks t JOIN occurrences o ON o.id = t.occurrence_id
-             WHERE t.municipality_id = $1 AND o.status = 'scheduled'{}",
-            if status.is_some() {
-                " AND t.status = $2"
-            } else {
-                ""
-            }
-        );
-        let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(m.0);
+        let count_sql =
+            format!("SELECT COUNT(*) FROM ({TASK_SELECT} AND o.date >= $2{filter}) listed");
+        let mut c = sqlx::query_scalar::<_, i64>(&count_sql)
+            .bind(m.0)
+            .bind(today.to_string());
         if let Some(s) = status {
             c = c.bind(s.slug());
         }
@@ -507,6 +504,9 @@ impl Db {
                  JOIN meeting_series s ON s.id = o.series_id
                  WHERE t.municipality_id = $1 AND t.status = 'open' AND t.due_date <= $2
                    AND o.status = 'scheduled' AND o.date >= $2
+                   AND EXISTS (SELECT 1 FROM occurrence_attendees a
+                               WHERE a.occurrence_id = t.occurrence_id AND a.person_id = t.person_id
+                                 AND a.required = 1)
                  ORDER BY t.due_date, t.id",
             )
             .bind(m.0)
