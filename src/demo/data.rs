@@ -529,11 +529,9 @@ pub fn demo_dataset() -> DemoDataset {
     let this_year = renkei_solver::calendar::FiscalYear::of(renkei_solver::calendar::jst_date(
         chrono::Utc::now(),
     ));
-    let span = format!(
-        "{}..{}",
-        this_year.start(),
-        this_year.end() + chrono::Duration::days(365)
-    );
+    let next_year =
+        renkei_solver::calendar::FiscalYear::of(this_year.end() + chrono::Duration::days(1));
+    let span = format!("{}..{}", this_year.start(), next_year.end());
     for (org, name, kana, email, roles, quals, availability) in [
         (
             "H-01",
