@@ -462,6 +462,24 @@ SV4,北 健,○,2027/06/01〜2027/06/30 月・水 09:00〜12:00\n";
         kita["availability"],
         "2027-06-01..2027-06-30 mon,wed 09:00-12:00"
     );
+    // A series' lecturer must be a registered person, or a role to choose by.
+    for (lecturers, field) in [
+        (json!([{"people": ["NOPE"]}]), "lecturers"),
+        (json!([{"people": [], "role": " "}]), "lecturers[0]"),
+    ] {
+        let (status, body) = status_json(
+            api.post_json(
+                "/api/v1/series",
+                &json!({"code": "CASE-REVIEW", "title": "事例検討会", "kind": "case_review",
+                        "duration_minutes": 120, "cadence": {"per": "period", "min": 1, "max": 1},
+                        "lecturers": lecturers}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["fields"][0]["field"], field, "{body}");
+    }
     app.stop().await;
 }
 both_engines!(bad_availability_names_the_column_and_an_example);

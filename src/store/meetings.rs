@@ -283,6 +283,13 @@ async fn series_references(
             s.optional_people.iter().collect(),
         ),
         (
+            "lecturers",
+            "people",
+            "人",
+            "person",
+            s.lecturers.iter().flat_map(|l| l.people.iter()).collect(),
+        ),
+        (
             "hosts",
             "organisations",
             "組織",
