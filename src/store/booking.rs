@@ -561,3 +561,39 @@ impl Db {
         Ok(queued)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use renkei_solver::calendar::BusinessCalendar;
+
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// Meguro 002: 「外部講師については3か月前を目途に日程調整をおこなう」 — 90 days before a
+    /// meeting on Monday 2027-08-02 is 2027-05-04 (みどりの日), after 5/3 (憲法記念日) and a
+    /// weekend: the booking is due on Friday 2027-04-30, the open day before.
+    #[test]
+    fn the_booking_is_due_three_months_ahead_on_an_open_day() {
+        let cal = BusinessCalendar::default();
+        assert_eq!(due_date(&cal, d("2027-08-02"), 90), d("2027-04-30"));
+        // On an open day itself: exactly 90 days before.
+        assert_eq!(due_date(&cal, d("2027-08-11"), 90), d("2027-05-13"));
+        // The municipality's own closure moves it too.
+        let mut cal = BusinessCalendar::default();
+        cal.extra_closures
+            .insert(d("2027-05-13"), "移転作業".into());
+        assert_eq!(due_date(&cal, d("2027-08-11"), 90), d("2027-05-12"));
+    }
+
+    #[test]
+    fn a_coordinator_asks_records_the_answer_or_starts_again() {
+        use BookingStatus::*;
+        assert!(Open.may_become(Requested) && Requested.may_become(Confirmed));
+        assert!(Requested.may_become(Declined) && Declined.may_become(Open));
+        assert!(!Confirmed.may_become(Requested) && !Declined.may_become(Confirmed));
+        assert!(!Open.may_become(Open));
+    }
+}
