@@ -346,6 +346,28 @@ async fn a_supervisor_is_planned_on_their_day_and_booked_three_months_ahead(engi
     assert_eq!(requested.as_array().unwrap().len(), 1, "{requested}");
     // Asked: no reminder any more.
     assert_eq!(app.db().queue_booking_reminders(CONTACT).await.unwrap(), 0);
+
+    // The meeting moves a week (as a re-plan may move it): 大森 must be asked again, by the
+    // new due date, and the coordinators are reminded of that one too.
+    let moved = day + chrono::Duration::days(7);
+    sqlx::query("UPDATE occurrences SET date = $1 WHERE id = $2")
+        .bind(moved.to_string())
+        .bind(task["occurrence_id"].as_i64().unwrap())
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    let new_due = renkei::notices::answer_deadline(&calendar, moved, 90);
+    assert_eq!(
+        app.db().queue_booking_reminders(CONTACT).await.unwrap(),
+        // (Both due dates fall back to one open day only across 年末年始.)
+        if new_due != due { 2 } else { 0 },
+        "a new due date, a new reminder"
+    );
+    let open: Value = api.get_json("/api/v1/bookings?status=open").await;
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["meeting_date"], moved.to_string());
+    assert_eq!(open[0]["due_date"], new_due.to_string());
+    assert_eq!(app.db().queue_booking_reminders(CONTACT).await.unwrap(), 0);
     app.stop().await;
 }
 both_engines!(a_supervisor_is_planned_on_their_day_and_booked_three_months_ahead);
