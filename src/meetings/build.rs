@@ -565,7 +565,8 @@ impl Builder<'_> {
 
     /// The lecturer or supervisor of one [`LecturerSpec`]: a named person as named; from a
     /// pool, the one with the most days they can come in this plan's period (after the lead
-    /// time, in the series' months, for the whole meeting), then the fewest meetings so far,
+    /// time, in the series' months, not a holiday or closure, for the whole meeting), then the
+    /// fewest meetings so far,
     /// then by code; the plan's notes say whom and why. The solver has no "one of" rule, so the
     /// choice is made here, before solving: honest, simple, and explained.
     fn lecturer(
@@ -625,7 +626,11 @@ impl Builder<'_> {
                     || p.availability
                         .iter()
                         .any(|w| w.covers_day(d) && (w.to - w.from).num_minutes() >= minutes);
-                if in_month && free && !p.absences.iter().any(|a| a.contains(d)) {
+                // Holidays, 年末年始 and the municipality's closures hold no meeting.
+                let open = renkei_solver::calendar::holiday_on(d).is_none()
+                    && !renkei_solver::calendar::is_year_end_closure(d)
+                    && !self.snap.closures.contains(&d);
+                if in_month && open && free && !p.absences.iter().any(|a| a.contains(d)) {
                     n += 1;
                 }
                 d += chrono::Duration::days(1);
