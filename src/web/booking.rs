@@ -97,7 +97,7 @@ async fn bookings_page(
         .collect();
     let words = context! {
         heading => w(lang, "講師・SVの手配", "Lecturer and supervisor bookings"),
-        intro => w(lang, "外部講師・スーパーバイザーには、会議の3か月前を目途に日程調整・依頼をします（目黒区の仕様）。期限を過ぎて未依頼・回答待ちのものが先頭です。講師が案内メールのリンクで出欠を回答すると、承諾・辞退に変わります。",
+        intro => w(lang, "外部講師・スーパーバイザーには、会議の3か月前を目途に日程調整・依頼をします。期限を過ぎて未依頼・回答待ちのものが先頭です。講師が案内メールのリンクで出欠を回答すると、承諾・辞退に変わります。",
             "External lecturers and supervisors are asked about three months before the meeting. Overdue tasks (not asked or not answered by their due date) come first. When the lecturer answers through the link in their invitation, the task becomes confirmed or declined."),
         all => w(lang, "すべて", "All"),
         meeting => w(lang, "会議", "Meeting"),
