@@ -148,6 +148,12 @@ impl App {
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "queueing reminders failed"),
                     }
+                    // Lecturers and supervisors to book (講師・SVの手配): one reminder per due task.
+                    match db.queue_booking_reminders(&config.contact().email).await {
+                        Ok(n) if n > 0 => tracing::info!(queued = n, "booking reminders queued"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "queueing booking reminders failed"),
+                    }
                     tokio::select! {
                         _ = rx.wait_for(|stopped| *stopped) => break,
                         _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use chrono::Weekday;
 use renkei_solver::calendar::OpeningHours;
+use renkei_solver::schedule::model::{Availability, DateRange};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -202,6 +203,26 @@ static PERSON_COLUMNS: &[Column] = &[
         ),
         "空欄は自治体の既定。0.5〜16（30分単位）",
         "empty means the municipality's default; 0.5-16 (half hours)",
+    ),
+    hint(
+        col(
+            "external",
+            "外部講師・SV",
+            "External lecturer / supervisor",
+            InputKind::Checkbox,
+        ),
+        "行政・関係機関・外部から依頼する講師・スーパーバイザー。専門は役割・資格に",
+        "a lecturer or supervisor asked from outside; their speciality in roles or qualifications",
+    ),
+    hint(
+        col(
+            "availability",
+            "都合のつく日時(外部)",
+            "Availability (external)",
+            InputKind::Text,
+        ),
+        "外部の方だけ。空欄はどの日も不可。例: 2027-05-12 13:00-17:00; 2027-06-01..2027-06-30 月,水 09:00-12:00",
+        "external people only; empty means no day. e.g. 2027-05-12 13:00-17:00; 2027-06-01..2027-06-30 mon,wed 09:00-12:00",
     ),
 ];
 
@@ -650,6 +671,14 @@ pub struct PersonInput {
     /// Meeting hours a day at most (0.5-16, half hours); none: the municipality's.
     #[serde(default)]
     pub max_hours_per_day: Option<f64>,
+    /// An external lecturer or supervisor (外部講師・スーパーバイザー), asked from outside
+    /// for a meeting; planned only within their `availability`.
+    #[serde(default)]
+    pub external: bool,
+    /// When an external person can come, e.g.
+    /// `2027-05-12 13:00-17:00; 2027-06-01..2027-06-30 mon,wed 09:00-12:00`; empty: no day.
+    #[serde(default)]
+    pub availability: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -666,6 +695,9 @@ pub struct ValidPerson {
     pub working_hours: Option<OpeningHours>,
     pub max_meetings_per_day: Option<u32>,
     pub max_minutes_per_day: Option<u32>,
+    pub external: bool,
+    /// Only for external people: the windows they can come in.
+    pub availability: Vec<Availability>,
 }
 
 /// A person's or a municipality's working hours: empty for `None`.
@@ -802,7 +834,22 @@ impl PersonInput {
             working_hours: parse_working_hours(&mut c, "working_hours", &self.working_hours),
             max_meetings_per_day: limits.0,
             max_minutes_per_day: limits.1,
+            external: self.external,
+            availability: match parse_availability("availability", &self.availability) {
+                Ok(w) => w,
+                Err(e) => {
+                    c.0.extend(e);
+                    Vec::new()
+                }
+            },
         };
+        if !v.external && !v.availability.is_empty() {
+            c.0.push(FieldError::new(
+                "availability",
+                "都合のつく日時は外部講師・SVにだけ入力します。「外部講師・SV」にチェックを入れるか、空欄にしてください",
+                "availability is for external lecturers and supervisors only: tick \"external\" or leave it empty",
+            ));
+        }
         c.finish(v)
     }
     /// From text cells: the limits are parsed here, so their errors name the field.
@@ -810,10 +857,26 @@ impl PersonInput {
         let mut errors = Vec::new();
         let max_meetings_per_day = optional_number(&mut errors, f, "max_meetings_per_day");
         let max_hours_per_day = optional_number(&mut errors, f, "max_hours_per_day");
+        let external = parse_flag(&f.get("external")).unwrap_or_else(|| {
+            errors.push(FieldError::new(
+                "external",
+                format!(
+                    "「{}」は はい/いいえ(1/0, yes/no, ○/×)で入力してください",
+                    f.get("external").trim()
+                ),
+                format!(
+                    "\"{}\" must be yes/no (1/0, true/false, ○/×)",
+                    f.get("external").trim()
+                ),
+            ));
+            false
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(PersonInput {
+            external,
+            availability: f.get("availability"),
             working_hours: f.get("working_hours"),
             max_meetings_per_day,
             max_hours_per_day,
@@ -846,6 +909,10 @@ pub struct Person {
     pub working_hours: String,
     pub max_meetings_per_day: Option<u32>,
     pub max_hours_per_day: Option<f64>,
+    /// An external lecturer or supervisor.
+    pub external: bool,
+    /// Their availability as stored (empty: no day).
+    pub availability: String,
 }
 
 impl Person {
@@ -866,8 +933,191 @@ impl Person {
             self.max_hours_per_day
                 .map(|h| h.to_string())
                 .unwrap_or_default(),
+            if self.external { "1" } else { "0" }.to_string(),
+            self.availability.clone(),
         ]
     }
+}
+
+// ----- availability of external lecturers and supervisors -----
+
+/// How availability is written; every error shows it.
+pub const AVAILABILITY_EXAMPLE: &str =
+    "2027-05-12 13:00-17:00; 2027-06-01..2027-06-30 mon,wed 09:00-12:00";
+
+/// At most this many windows per person.
+const MAX_AVAILABILITY_WINDOWS: usize = 200;
+
+/// An external person's availability (外部講師・スーパーバイザーの都合), typed as a spreadsheet
+/// cell or a form field: windows separated by `;` (or a new line), each a date or a date range
+/// (`..`, `~`, `〜`), optionally weekdays (`mon,wed`, `月・水`), and a time window
+/// (`13:00-17:00`, `13:00〜17:00`). Full-width digits and punctuation are read as
+/// half-width. Empty is no window (available nowhere).
+pub fn parse_availability(field: &str, text: &str) -> Result<Vec<Availability>, Vec<FieldError>> {
+    let normalised: String = text
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '：' => ':',
+            '／' => '/',
+            '－' | '−' | '–' | '‐' => '-',
+            '〜' | '～' | '~' => '~',
+            '；' | '\n' | '\r' => ';',
+            '，' | '、' | '・' => ',',
+            '．' => '.',
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for entry in normalised
+        .split(';')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        match availability_window(entry) {
+            Ok(w) => out.push(w),
+            Err((ja, en)) => errors.push(FieldError::new(
+                field,
+                format!("都合のつく日時「{entry}」が読めません: {ja}。「{AVAILABILITY_EXAMPLE}」のように、日付(または 開始日..終了日)、必要なら曜日、時間帯を「;」で区切って入力してください"),
+                format!("cannot read the availability \"{entry}\": {en}; write a date (or first..last), weekdays if needed and the hours, separated by \";\", e.g. \"{AVAILABILITY_EXAMPLE}\""),
+            )),
+        }
+    }
+    if out.len() > MAX_AVAILABILITY_WINDOWS {
+        errors.push(FieldError::new(
+            field,
+            format!("都合のつく日時は{MAX_AVAILABILITY_WINDOWS}件までです(入力: {}件)。期間と曜日でまとめてください(例: 2027-06-01..2027-06-30 mon,wed 09:00-12:00)", out.len()),
+            format!("at most {MAX_AVAILABILITY_WINDOWS} windows (got {}); combine them with a range and weekdays, e.g. 2027-06-01..2027-06-30 mon,wed 09:00-12:00", out.len()),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn availability_window(entry: &str) -> Result<Availability, (String, String)> {
+    // Spaces around the range and time separators do not split a part.
+    let mut e = entry.to_string();
+    for sep in ["..", "~"] {
+        while e.contains(&format!(" {sep}")) || e.contains(&format!("{sep} ")) {
+            e = e
+                .replace(&format!(" {sep}"), sep)
+                .replace(&format!("{sep} "), sep);
+        }
+    }
+    let mut dates: Option<DateRange> = None;
+    let mut time: Option<(chrono::NaiveTime, chrono::NaiveTime)> = None;
+    let mut weekdays: Vec<Weekday> = Vec::new();
+    for part in e.split_whitespace() {
+        if part.contains(':') {
+            if time.is_some() {
+                return Err(("時間帯が2つあります".into(), "two time windows".into()));
+            }
+            let (a, b) = part.split_once(['-', '~']).ok_or_else(|| {
+                (
+                    format!("時間帯「{part}」は 13:00-17:00 の形で"),
+                    format!("write the hours \"{part}\" as 13:00-17:00"),
+                )
+            })?;
+            let read = |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").ok();
+            match (read(a), read(b)) {
+                (Some(a), Some(b)) if a < b => time = Some((a, b)),
+                (Some(_), Some(_)) => {
+                    return Err((
+                        format!("時間帯「{part}」の終了が開始より前です"),
+                        format!("the hours \"{part}\" end before they start"),
+                    ))
+                }
+                _ => {
+                    return Err((
+                        format!("時間帯「{part}」は 13:00-17:00 の形で"),
+                        format!("write the hours \"{part}\" as 13:00-17:00"),
+                    ))
+                }
+            }
+        } else if part.starts_with(|c: char| c.is_ascii_digit()) {
+            if dates.is_some() {
+                return Err((
+                    "日付が2つあります(期間は 開始日..終了日)".into(),
+                    "two dates (a range is first..last)".into(),
+                ));
+            }
+            let (a, b) = match part.split_once("..").or_else(|| part.split_once('~')) {
+                Some((a, b)) => (a, b),
+                None => (part, part),
+            };
+            let read =
+                |d: &str| parse_date("availability", d).map_err(|e| (e.message.ja, e.message.en));
+            let (from, to) = (read(a)?, read(b)?);
+            if to < from {
+                return Err((
+                    format!("期間「{part}」の終了日が開始日より前です"),
+                    format!("the range \"{part}\" ends before it starts"),
+                ));
+            }
+            dates = Some(DateRange { from, to });
+        } else {
+            for d in part
+                .split([',', '/'])
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+            {
+                match parse_weekday(d) {
+                    Some(w) if !weekdays.contains(&w) => weekdays.push(w),
+                    Some(_) => {}
+                    None => {
+                        return Err((
+                            format!("曜日「{d}」が読めません(mon〜sun または 月〜日)"),
+                            format!("cannot read the weekday \"{d}\" (mon..sun or 月..日)"),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    let Some(dates) = dates else {
+        return Err(("日付がありません".into(), "no date".into()));
+    };
+    let Some((from, to)) = time else {
+        return Err(("時間帯がありません".into(), "no hours".into()));
+    };
+    weekdays.sort_by_key(|d| d.num_days_from_monday());
+    Ok(Availability {
+        dates,
+        weekdays,
+        from,
+        to,
+    })
+}
+
+/// Availability as stored and shown: the form [`parse_availability`] reads.
+pub fn availability_text(windows: &[Availability]) -> String {
+    windows
+        .iter()
+        .map(|w| {
+            let mut s = if w.dates.from == w.dates.to {
+                w.dates.from.to_string()
+            } else {
+                format!("{}..{}", w.dates.from, w.dates.to)
+            };
+            if !w.weekdays.is_empty() {
+                let days: Vec<&str> = w.weekdays.iter().map(|d| weekday_slug(*d)).collect();
+                s.push(' ');
+                s.push_str(&days.join(","));
+            }
+            s.push_str(&format!(
+                " {}-{}",
+                w.from.format("%H:%M"),
+                w.to.format("%H:%M")
+            ));
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 // ----- venues -----
@@ -1214,6 +1464,52 @@ mod tests {
         let v = p.parse().unwrap();
         assert_eq!(v.roles, ["機能強化員", "地域支援員"]);
         assert_eq!(v.part_time_days, [Weekday::Mon, Weekday::Wed]);
+    }
+
+    /// Meguro 002: 「外部講師については3か月前を目途に日程調整をおこなう」 — the dates and
+    /// hours a lecturer gave, typed as a spreadsheet gives them (full-width too).
+    #[test]
+    fn availability_is_read_as_typed_and_written_back_the_same() {
+        let w = parse_availability(
+            "availability",
+            "２０２７／０５／１２　１３：００〜１７：００；2027-06-01 〜 2027-06-30 月・水 09:00-12:00",
+        )
+        .unwrap();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[1].weekdays, [Weekday::Mon, Weekday::Wed]);
+        let text = availability_text(&w);
+        assert_eq!(text, AVAILABILITY_EXAMPLE);
+        assert_eq!(parse_availability("availability", &text).unwrap(), w);
+        assert!(parse_availability("availability", " ").unwrap().is_empty());
+        for bad in [
+            "2027-05-12",
+            "13:00-17:00",
+            "2027-05-12 17:00-13:00",
+            "2027-13-01 13:00-17:00",
+            "2027-06-30..2027-06-01 09:00-12:00",
+            "2027-06-01..2027-06-30 funday 09:00-12:00",
+        ] {
+            let e = parse_availability("availability", bad).unwrap_err();
+            assert_eq!(e[0].field, "availability");
+            assert!(
+                e[0].message.ja.contains(AVAILABILITY_EXAMPLE),
+                "{bad}: {:?}",
+                e[0]
+            );
+            assert!(
+                e[0].message.en.contains(AVAILABILITY_EXAMPLE),
+                "{bad}: {:?}",
+                e[0]
+            );
+        }
+        // Availability is only for external people.
+        let staff = PersonInput {
+            code: "p1".into(),
+            name: "山田 太郎".into(),
+            availability: "2027-05-12 13:00-17:00".into(),
+            ..Default::default()
+        };
+        assert_eq!(staff.parse().unwrap_err()[0].field, "availability");
     }
 }
 

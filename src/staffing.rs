@@ -96,7 +96,8 @@ pub fn check(organisations: &[Organisation], people: &[Person]) -> Vec<CenterSta
         .map(|o| {
             let staff: Vec<&Person> = people
                 .iter()
-                .filter(|p| p.organisation_id == Some(o.id))
+                // An external lecturer or supervisor is not the center's staff.
+                .filter(|p| p.organisation_id == Some(o.id) && !p.external)
                 .collect();
             let mut roles = Vec::new();
             let mut findings = Vec::new();
@@ -181,6 +182,8 @@ mod tests {
             working_hours: String::new(),
             max_meetings_per_day: None,
             max_hours_per_day: None,
+            external: false,
+            availability: String::new(),
         }
     }
 

@@ -23,7 +23,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// other demo person, organisation, role or qualification contains.
 const PERSON: &str = "佐藤 美穂";
 const FAMILY_NAME: &str = "佐藤";
-const DEMO_PEOPLE: usize = 89;
+/// 89 staff and 2 external supervisors.
+const DEMO_PEOPLE: usize = 91;
 
 /// ChromeDriver on a free port, killed (with the browser it started) when dropped, also when
 /// the test panics.

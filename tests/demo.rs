@@ -13,10 +13,11 @@ use crate::support::{Engine, TestDb};
 
 /// The documented shape of the demo data (see the header of src/demo/data.rs): 1 core center,
 /// 8 consultation-support centers, 5 wards x 2 sections, 5 x 8 consultation offices,
-/// 2 hospitals, 1 hub and 10 short-stay / group-home facilities; 80 people; 5 venues plus
+/// 2 hospitals, 1 hub and 10 short-stay / group-home facilities; 89 staff and 2 external
+/// supervisors (Meguro 002: 「スーパーバイザーは…外部を含め、参加(報酬)を依頼する」); 5 venues plus
 /// 5 ward offices; 20 rooms; 3 extra closures in FY2026.
 const ORGANISATIONS: i64 = 1 + 8 + 10 + 40 + 2 + 1 + 10;
-const PEOPLE: i64 = 89;
+const PEOPLE: i64 = 91;
 const VENUES: i64 = 10;
 const ROOMS: i64 = 20;
 const CLOSURES: usize = 3;

@@ -19,6 +19,7 @@ mod hub;
 mod import_export;
 mod indicators;
 mod jobs;
+mod lecturers;
 mod meetings;
 mod notices;
 mod placement;

@@ -46,6 +46,8 @@ async fn master_data_round_trip(engine: Engine) {
         working_hours: "mon,thu 09:00-15:00".into(),
         max_meetings_per_day: Some(2),
         max_hours_per_day: Some(4.5),
+        external: false,
+        availability: String::new(),
     };
     let person_id = db
         .save_record(user, None, &ValidRecord::Person(person.parse().unwrap()))

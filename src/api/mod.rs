@@ -4,6 +4,7 @@
 //! Every input is parsed here, at the edge: malformed JSON, unknown fields, bad ids and bad
 //! query values become 400/422 bodies that say what to fix, never a bare extractor message.
 
+pub mod booking;
 pub mod caseload;
 pub mod indicators;
 pub mod meetings;
@@ -55,6 +56,7 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
           placement::get_figures, placement::get_declines, placement::list_preventive, placement::add_preventive,
           notices::answers, notices::record_answer, notices::occurrence_notices, notices::calendar_replies, notices::list_calendar_replies, notices::resend, notices::cancel, notices::list_notices,
           notices::vacancy_request,
+          booking::list_bookings, booking::change_booking,
           indicators::list_indicators, indicators::replace_indicators, indicators::apply_preset, indicators::figures,
           indicators::drill, indicators::act, indicators::record, indicators::get_record, indicators::annual, indicators::monthly,
           caseload::board, caseload::set_count, caseload::get_caps, caseload::put_caps, caseload::list_referrals,
@@ -85,6 +87,8 @@ use crate::transfer::{FileFormat, ImportReport, TextEncoding};
         crate::store::notices::AnswerRow, crate::store::notices::NoticeRow, crate::store::notices::NoticeKind,
         crate::store::replies::ReplyRow, crate::store::replies::Outcome,
         notices::ResendInput, notices::Queued, notices::CancelInput, notices::RecordAnswerInput,
+        crate::meetings::spec::LecturerSpec, crate::store::booking::BookingTask, crate::store::booking::BookingStatus,
+        booking::BookingChangeInput,
         crate::indicators::Indicator, crate::indicators::IndicatorInput, crate::indicators::Rule, crate::indicators::PlacementPlace, crate::indicators::RecordInput, crate::indicators::Record,
         crate::indicators::Figure, crate::indicators::Standing, crate::indicators::Missing, crate::indicators::Proposal,
         crate::indicators::Action, crate::indicators::OccState, crate::indicators::service::Dashboard,
@@ -314,6 +318,11 @@ pub fn openapi_document() -> serde_json::Value {
 /// `sjis`); the document names the canonical ones.
 const QUERY_WORDS: &[(&str, &str, &[&str])] = &[
     (
+        "/api/v1/bookings",
+        "status",
+        &["", "open", "requested", "confirmed", "declined"],
+    ),
+    (
         "/api/v1/master/{kind}/export",
         "format",
         &["", "csv", "xlsx"],
@@ -521,6 +530,7 @@ pub fn routes() -> Router<AppState> {
         .merge(meetings::routes())
         .merge(placement::routes())
         .merge(notices::routes())
+        .merge(booking::routes())
         .merge(indicators::routes())
         .merge(caseload::routes())
         .route(

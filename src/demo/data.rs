@@ -498,7 +498,7 @@ pub fn demo_dataset() -> DemoDataset {
         NAMES.len(),
         "the demo roster and the name list must be the same length"
     );
-    let people = roster
+    let mut people: Vec<PersonInput> = roster
         .into_iter()
         .zip(NAMES)
         .enumerate()
@@ -522,6 +522,49 @@ pub fn demo_dataset() -> DemoDataset {
             },
         )
         .collect();
+
+    // Two external supervisors (外部講師・スーパーバイザー, Meguro 002: 「スーパーバイザーは、
+    // 常勤配置ではなく…行政、関係機関、外部を含め、参加(報酬)を依頼する」) from the hospitals,
+    // with the days they can come over this fiscal year and the next (the demo's plans).
+    let this_year = renkei_solver::calendar::FiscalYear::of(renkei_solver::calendar::jst_date(
+        chrono::Utc::now(),
+    ));
+    let next_year =
+        renkei_solver::calendar::FiscalYear::of(this_year.end() + chrono::Duration::days(1));
+    let span = format!("{}..{}", this_year.start(), next_year.end());
+    for (org, name, kana, email, roles, quals, availability) in [
+        (
+            "H-01",
+            "大森 玲子",
+            "オオモリ レイコ",
+            "reiko.omori",
+            "スーパーバイザー;外部講師",
+            "精神保健福祉士;社会福祉士",
+            format!("{span} tue,thu 13:00-17:00"),
+        ),
+        (
+            "H-02",
+            "西條 拓也",
+            "サイジョウ タクヤ",
+            "takuya.saijo",
+            "スーパーバイザー",
+            "公認心理師",
+            format!("{span} wed 09:00-12:00; {span} mon,fri 13:30-17:00"),
+        ),
+    ] {
+        people.push(PersonInput {
+            code: format!("P{:03}", people.len() + 1),
+            name: name.into(),
+            kana: kana.into(),
+            email: format!("{email}@{}", domains[org]),
+            organisation_code: org.into(),
+            roles: split_list(roles),
+            qualifications: split_list(quals),
+            external: true,
+            availability,
+            ..Default::default()
+        });
+    }
 
     let core_address = organisations[0].address.clone();
     let mut venues: Vec<VenueInput> = VENUES
@@ -742,7 +785,18 @@ mod tests {
         let facilities = of_kind(OrgKind::ShortStay).len() + of_kind(OrgKind::GroupHome).len();
         assert!((8..=12).contains(&facilities), "{facilities} facilities");
 
-        assert!((70..=90).contains(&people.len()), "{} people", people.len());
+        // The municipality's own staff; besides them, two external supervisors with the days
+        // they can come (Meguro 002: 「スーパーバイザーは…外部を含め、参加(報酬)を依頼する」).
+        let staff = people.iter().filter(|p| !p.external).count();
+        assert!((70..=90).contains(&staff), "{staff} people");
+        let external: Vec<_> = people.iter().filter(|p| p.external).collect();
+        assert_eq!(external.len(), 2);
+        assert!(
+            external
+                .iter()
+                .all(|p| !p.availability.is_empty()
+                    && p.roles.iter().any(|r| r == "スーパーバイザー"))
+        );
         let staff_of = |code: &str| {
             people
                 .iter()

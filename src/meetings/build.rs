@@ -16,7 +16,7 @@ use renkei_solver::schedule::model::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::spec::{OrgAttendance, Repeat, ValidSeries};
+use super::spec::{LecturerSpec, OrgAttendance, Repeat, ValidSeries};
 use crate::i18n::Msg;
 use crate::master::OrgKind;
 
@@ -46,6 +46,11 @@ pub struct SnapPerson {
     /// None: the municipality's limits.
     pub max_meetings_per_day: Option<u32>,
     pub max_minutes_per_day: Option<u32>,
+    pub qualifications: Vec<String>,
+    /// An external lecturer or supervisor: planned only within `availability` (none: nowhere),
+    /// never on the municipality's staff hours.
+    pub external: bool,
+    pub availability: Vec<m::Availability>,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +160,7 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
     let mut held_notes = Vec::new();
     let mut b = Builder {
         snap,
+        req: Some(req),
         notes: &mut notes,
         load: BTreeMap::new(),
     };
@@ -266,9 +272,15 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
             // venue is open then).
             working_days: p.part_time_days.clone(),
             absences: p.absences.clone(),
-            hours: Some(p.working_hours.unwrap_or(req.staff_hours)),
+            // An external lecturer comes when they said they can, not on the staff's hours.
+            hours: if p.external {
+                p.working_hours
+            } else {
+                Some(p.working_hours.unwrap_or(req.staff_hours))
+            },
             max_meetings_per_day: p.max_meetings_per_day.or(req.max_meetings_per_day),
             max_minutes_per_day: p.max_minutes_per_day.or(req.max_minutes_per_day),
+            available: p.external.then(|| p.availability.clone()),
         })
         .collect();
     let organisations = snap
@@ -497,6 +509,7 @@ pub fn held_attendees(snap: &Snapshot, series: &SnapSeries) -> (Vec<i64>, Vec<i6
     let mut notes = Vec::new();
     let mut b = Builder {
         snap,
+        req: None,
         notes: &mut notes,
         load: BTreeMap::new(),
     };
@@ -526,6 +539,8 @@ struct Expansion {
 
 struct Builder<'a> {
     snap: &'a Snapshot,
+    /// The plan request (None: attendees resolved outside a plan, e.g. a held series').
+    req: Option<&'a Request>,
     notes: &'a mut Vec<Msg>,
     /// Meetings a year each person is invited to so far, for choosing representatives in
     /// turn: the colleague with the fewest takes the next series.
@@ -624,6 +639,11 @@ impl Builder<'_> {
                 push(&mut optional, p.id);
             }
         }
+        for l in &spec.lecturers {
+            if let Some(p) = self.lecturer(s, l, &title, &required) {
+                push(&mut required, p);
+            }
+        }
         for p in required.iter().chain(&optional) {
             *self.load.entry(*p).or_default() += yearly;
         }
@@ -659,12 +679,110 @@ impl Builder<'_> {
         }
     }
 
+    /// The lecturer or supervisor of one [`LecturerSpec`]: a named person as named; from a
+    /// pool, the one with the most days they can come in this plan's period (after the lead
+    /// time, in the series' months, not a holiday or closure, for the whole meeting), then the
+    /// fewest meetings so far,
+    /// then by code; the plan's notes say whom and why. The solver has no "one of" rule, so the
+    /// choice is made here, before solving: honest, simple, and explained.
+    fn lecturer(
+        &mut self,
+        s: &SnapSeries,
+        l: &LecturerSpec,
+        title: &str,
+        taken: &[i64],
+    ) -> Option<i64> {
+        let spec = &s.valid.spec;
+        let mut pool: Vec<&SnapPerson> = if l.people.is_empty() {
+            let mut p: Vec<&SnapPerson> = self
+                .snap
+                .people
+                .iter()
+                .filter(|p| {
+                    p.external
+                        && (p.roles.iter().any(|r| r == &l.role)
+                            || p.qualifications.iter().any(|q| q == &l.role))
+                })
+                .collect();
+            p.sort_by(|a, b| a.code.cmp(&b.code));
+            p
+        } else {
+            l.people
+                .iter()
+                .filter_map(|c| self.snap.people.iter().find(|p| &p.code == c))
+                .collect()
+        };
+        pool.retain(|p| !taken.contains(&p.id));
+        let single = l.people.len() == 1 && l.role.is_empty();
+        if pool.is_empty() {
+            let what = if l.people.is_empty() {
+                l.role.clone()
+            } else {
+                l.people.join(", ")
+            };
+            self.notes.push(Msg::new(
+                format!("{title}: 講師・スーパーバイザー（{what}）にあたる外部の人が登録されていないため、講師なしで計画します。人の登録で「外部講師・SV」と都合のつく日時を入力してください"),
+                format!("{title}: no external person matches the lecturer or supervisor ({what}); planned without one. Register them as external with their availability"),
+            ));
+            return None;
+        }
+        let Some(req) = self.req.filter(|_| !single) else {
+            return Some(pool[0].id);
+        };
+        let earliest = (req.planning_date + chrono::Duration::days(i64::from(spec.lead_days)))
+            .max(req.period.from);
+        let minutes = i64::from(spec.duration_minutes);
+        let fit = |p: &SnapPerson| -> usize {
+            let mut d = earliest;
+            let mut n = 0;
+            while d <= req.period.to {
+                let in_month = spec.cadence.months.is_empty()
+                    || spec.cadence.months.contains(&chrono::Datelike::month(&d));
+                let free = !p.external
+                    || p.availability
+                        .iter()
+                        .any(|w| w.covers_day(d) && (w.to - w.from).num_minutes() >= minutes);
+                // Holidays, 年末年始 and the municipality's closures hold no meeting.
+                let open = renkei_solver::calendar::holiday_on(d).is_none()
+                    && !renkei_solver::calendar::is_year_end_closure(d)
+                    && !self.snap.closures.contains(&d);
+                if in_month && open && free && !p.absences.iter().any(|a| a.contains(d)) {
+                    n += 1;
+                }
+                d += chrono::Duration::days(1);
+            }
+            n
+        };
+        let mut best: Option<(usize, f64, &SnapPerson)> = None;
+        for p in &pool {
+            let f = fit(p);
+            let l = self.load.get(&p.id).copied().unwrap_or(0.0);
+            if best.is_none_or(|(bf, bl, _)| f > bf || (f == bf && l < bl - 1e-9)) {
+                best = Some((f, l, p));
+            }
+        }
+        let (days, _, chosen) = best?;
+        let names: Vec<&str> = pool.iter().map(|p| p.name.as_str()).collect();
+        self.notes.push(if days == 0 {
+            Msg::new(
+                format!("{title}: 講師・スーパーバイザーの候補（{}）は、この期間に都合のつく日がありません。都合のつく日時を伺って登録してください", names.join("、")),
+                format!("{title}: no candidate lecturer or supervisor ({}) can come in this period; ask them for dates and record them", names.join(", ")),
+            )
+        } else {
+            Msg::new(
+                format!("{title}: 講師・スーパーバイザーは候補{}人（{}）のうち、都合のつく日が最も多い{}さん（{}日）にしました", pool.len(), names.join("、"), chosen.name, days),
+                format!("{title}: lecturer or supervisor {} of {} candidate(s) ({}), who can come on the most days ({days})", chosen.name, pool.len(), names.join(", ")),
+            )
+        });
+        Some(chosen.id)
+    }
+
     fn first_staff(&self, org: i64) -> Option<i64> {
         let mut staff: Vec<&SnapPerson> = self
             .snap
             .people
             .iter()
-            .filter(|p| p.organisation_id == Some(org))
+            .filter(|p| p.organisation_id == Some(org) && !p.external)
             .collect();
         staff.sort_by(|a, b| a.code.cmp(&b.code));
         staff.first().map(|p| p.id)
@@ -698,7 +816,8 @@ impl Builder<'_> {
                 .snap
                 .people
                 .iter()
-                .filter(|p| p.organisation_id == Some(o.id))
+                // An external lecturer of the organisation does not represent it.
+                .filter(|p| p.organisation_id == Some(o.id) && !p.external)
                 .collect();
             staff.sort_by(|a, b| a.code.cmp(&b.code));
             let load = &self.load;

@@ -4,7 +4,9 @@
 
 use renkei_solver::schedule::model::{CadencePeriod, MeetingKind};
 
-use super::spec::{CadenceSpec, HeldBy, OrgAttendance, PrecedenceSpec, Repeat, SeriesSpec};
+use super::spec::{
+    CadenceSpec, HeldBy, LecturerSpec, OrgAttendance, PrecedenceSpec, Repeat, SeriesSpec,
+};
 use crate::master::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +139,11 @@ pub fn demo_series() -> Vec<SeriesSpec> {
             .into_iter()
             .filter(|s| s.kind != MeetingKind::Subcommittee),
     );
+    // The case reviews with the offices are led by one of the demo's external supervisors
+    // (Meguro's 事例検討会 with a スーパーバイザー), so the demo shows their booking.
+    for s in out.iter_mut().filter(|s| s.code == "OFFICE-CASE-REVIEW") {
+        s.lecturers = vec![lecturer_with_role("スーパーバイザー")];
+    }
     out
 }
 
@@ -175,6 +182,14 @@ fn optional(a: OrgAttendance) -> OrgAttendance {
     }
 }
 
+/// One external lecturer of the municipality with `role` (the planner picks who).
+fn lecturer_with_role(role: &str) -> LecturerSpec {
+    LecturerSpec {
+        people: Vec::new(),
+        role: role.to_string(),
+    }
+}
+
 fn series(
     code: &str,
     title: &str,
@@ -201,6 +216,7 @@ fn series(
         optional_people: Vec::new(),
         organisations: Vec::new(),
         external_attendees: 0,
+        lecturers: Vec::new(),
         needs_wheelchair: false,
         needs_hearing_loop: false,
         venues: Vec::new(),
@@ -382,6 +398,9 @@ fn meguro(year: u32) -> Vec<SeriesSpec> {
     );
     training.organisations = vec![core(), optional(org(&["consultation_office"], ""))];
     training.external_attendees = 20;
+    // 研修会 with a lecturer from outside, booked about three months ahead like the
+    // supervisors (the booking task's default lead); the seats are for the participants.
+    training.lecturers = vec![lecturer_with_role("外部講師")];
     training.cadence.min_gap_days = Some(60);
     out.push(training);
     let mut review = series(
@@ -393,9 +412,12 @@ fn meguro(year: u32) -> Vec<SeriesSpec> {
         cadence(FiscalYear, 2, 3, &[]),
     );
     review.organisations = vec![core(), optional(org(&["consultation_office"], ""))];
-    // External lecturers and supervisors are booked about three months ahead (Meguro).
+    // 「スーパーバイザーは、常勤配置ではなく、そのときに必要となる専門性を持つ方に、行政、
+    // 関係機関、外部を含め、参加(報酬)を依頼する。(…外部講師については3か月前を目途に日程
+    // 調整をおこなう。)」: one supervisor of the municipality's external people with the role
+    // スーパーバイザー (the one whose availability fits best), booked about three months ahead.
     review.lead_days = 90;
-    review.external_attendees = 2;
+    review.lecturers = vec![lecturer_with_role("スーパーバイザー")];
     review.cadence.min_gap_days = Some(60);
     out.push(review);
     let mut transition = series(

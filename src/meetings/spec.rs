@@ -59,6 +59,11 @@ pub struct SeriesSpec {
     /// Seats for people outside the municipality's lists (lecturers, citizens).
     #[serde(default)]
     pub external_attendees: u32,
+    /// External lecturers or supervisors who lead the meeting (講師・スーパーバイザー): each
+    /// entry is one lecturer, required at every occurrence, so the meeting is planned only
+    /// when they can come; a booking task asks for them `lead_days` ahead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lecturers: Vec<LecturerSpec>,
     #[serde(default)]
     pub needs_wheelchair: bool,
     #[serde(default)]
@@ -147,6 +152,20 @@ pub struct OrgAttendance {
     /// Invited, not required.
     #[serde(default)]
     pub optional: bool,
+}
+
+/// One lecturer or supervisor of a series: a named person (one code), or one of a pool (several
+/// codes, or every external person with `role` among their roles or qualifications), of
+/// whom the planner takes the one whose availability fits the period best.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LecturerSpec {
+    /// Person codes: one for a named lecturer, several for "one of these".
+    #[serde(default)]
+    pub people: Vec<String>,
+    /// Or any external person with this role or qualification (e.g. スーパーバイザー).
+    #[serde(default)]
+    pub role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -477,6 +496,29 @@ impl SeriesSpec {
                     "before",
                     "他機関主催の会議の日程は主催者が決めるため、前後関係は指定できません",
                     "the host sets the dates of a meeting held by another body; it cannot precede a series",
+                ));
+            }
+        }
+        if spec.lecturers.len() > 5 {
+            e.push(FieldError::new(
+                "lecturers",
+                "講師・スーパーバイザーは5人までです",
+                "at most 5 lecturers or supervisors",
+            ));
+        }
+        for (i, l) in spec.lecturers.iter_mut().enumerate() {
+            l.role = l.role.trim().to_string();
+            l.people = l
+                .people
+                .iter()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            if l.people.is_empty() && l.role.is_empty() {
+                e.push(FieldError::new(
+                    &format!("lecturers[{i}]"),
+                    "講師・スーパーバイザーの人コードか役割・資格(例: スーパーバイザー)を入力してください",
+                    "name the lecturer's person code(s) or a role or qualification (e.g. スーパーバイザー)",
                 ));
             }
         }

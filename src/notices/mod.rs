@@ -336,6 +336,9 @@ pub async fn render(db: &Db, settings: &Settings, n: &Claimed) -> Result<Rendere
         Err(why) => return Ok(Rendered::Failed(why)),
     };
     let municipality = db.municipality(n.municipality_id).await?;
+    if let Some(task) = n.booking_task_id {
+        return render_booking_reminder(db, settings, n, to, &municipality.name, task).await;
+    }
     if n.kind.is_meeting() {
         render_meeting(db, settings, n, to, &municipality.name).await
     } else {
@@ -466,6 +469,61 @@ async fn render_meeting(
         Some((ics, cancelled)),
     )?;
     Ok(Rendered::Message { subject, raw, link })
+}
+
+/// The reminder to a coordinator that a booking task is due (`store::booking`): superseded
+/// when the lecturer was asked or answered meanwhile, or the meeting was cancelled.
+async fn render_booking_reminder(
+    db: &Db,
+    settings: &Settings,
+    n: &Claimed,
+    to: Mailbox,
+    municipality: &str,
+    task: i64,
+) -> Result<Rendered> {
+    let t = match db.booking_task(n.municipality_id, task).await {
+        Ok(t) => t,
+        Err(Error::NotFound(_)) => {
+            return Ok(Rendered::Superseded(
+                "会議は中止されました / the meeting was cancelled".into(),
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    if t.status != crate::store::booking::BookingStatus::Open {
+        return Ok(Rendered::Superseded(
+            "講師・SVには依頼済みです / the lecturer was asked meanwhile".into(),
+        ));
+    }
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let (date, due) = (day(&t.meeting_date), day(&t.due_date));
+    let ctx = context! {
+        municipality => municipality,
+        recipient => n.recipient_name,
+        title => t.title,
+        title_en => t.title_en,
+        date => date.map(date_ja).unwrap_or_else(|| t.meeting_date.clone()),
+        date_en => date.map(date_en).unwrap_or_else(|| t.meeting_date.clone()),
+        start => t.start,
+        end => t.end,
+        lecturer => t.person_name,
+        lecturer_email => t.person_email,
+        due => due.map(date_ja).unwrap_or_else(|| t.due_date.clone()),
+        due_en => due.map(date_en).unwrap_or_else(|| t.due_date.clone()),
+        tasks_url => format!("{}/meetings/bookings", settings.public_url),
+        contact => settings.contact.clone(),
+        signature => signature(municipality, settings.from.name.as_deref()),
+    };
+    let subject = crate::web::templates::render("mail/booking_reminder.subject.txt", ctx.clone())?;
+    let text = crate::web::templates::render("mail/booking_reminder.txt", ctx.clone())?;
+    let html = crate::web::templates::render("mail/booking_reminder.html", ctx)?;
+    let subject = subject.trim().replace(['\r', '\n'], " ");
+    let raw = build(settings, n, to, &subject, text, html, None)?;
+    Ok(Rendered::Message {
+        subject,
+        raw,
+        link: None,
+    })
 }
 
 async fn render_placement(
@@ -733,6 +791,7 @@ mod header_tests {
             recipient_name: name.into(),
             raw: None,
             attempts: 0,
+            booking_task_id: None,
         }
     }
 

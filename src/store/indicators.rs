@@ -94,6 +94,11 @@ impl Db {
         };
         for r in self.list_records(m, MasterKind::People, "").await? {
             if let MasterRecord::Person(p) = r {
+                // An external lecturer or supervisor is nobody's staff: they neither make their
+                // organisation take part nor count as its specialist, and are not invited for it.
+                if p.external {
+                    continue;
+                }
                 data.people.push(Staff {
                     id: p.id,
                     code: p.code,

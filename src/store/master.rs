@@ -9,8 +9,8 @@ use super::tenancy::{MunicipalityId, User};
 use super::{like_pattern, now, Db};
 use crate::error::{Error, Result};
 use crate::master::{
-    weekday_slug, FieldError, MasterKind, OrgKind, Organisation, Person, Room, ValidOrganisation,
-    ValidPerson, ValidRecord, ValidRoom, ValidVenue, Venue,
+    availability_text, weekday_slug, FieldError, MasterKind, OrgKind, Organisation, Person, Room,
+    ValidOrganisation, ValidPerson, ValidRecord, ValidRoom, ValidVenue, Venue,
 };
 
 fn list_text(items: &[String]) -> String {
@@ -59,6 +59,8 @@ fn person_from_row(r: &AnyRow) -> Result<Person> {
         max_hours_per_day: r
             .try_get::<Option<i64>, _>("max_minutes_per_day")?
             .map(|m| m as f64 / 60.0),
+        external: r.try_get::<i64, _>("external")? != 0,
+        availability: r.try_get("availability")?,
     })
 }
 
@@ -91,7 +93,7 @@ const ORGANISATION_SELECT: &str =
     "SELECT id, code, name, kana, kind, ward, address, phone, email FROM organisations WHERE municipality_id = $1";
 const PERSON_SELECT: &str = "SELECT p.id, p.code, p.name, p.kana, p.email, p.organisation_id, o.code AS organisation_code,
         o.name AS organisation_name, p.roles, p.qualifications, p.part_time_days,
-        p.working_hours, p.max_meetings_per_day, p.max_minutes_per_day
+        p.working_hours, p.max_meetings_per_day, p.max_minutes_per_day, p.external, p.availability
      FROM people p LEFT JOIN organisations o ON o.id = p.organisation_id WHERE p.municipality_id = $1";
 const VENUE_SELECT: &str =
     "SELECT id, code, name, ward, address, opening_hours FROM venues WHERE municipality_id = $1";
@@ -387,13 +389,13 @@ pub(crate) async fn insert_record(
             let org = person_org(conn, m, v).await?;
             sqlx::query_scalar(
                 "INSERT INTO people (municipality_id, code, name, kana, email, organisation_id, roles, qualifications, part_time_days,
-                     working_hours, max_meetings_per_day, max_minutes_per_day, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+                     working_hours, max_meetings_per_day, max_minutes_per_day, created_at, updated_at, external, availability)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15) RETURNING id",
             )
             .bind(m.0).bind(&v.code).bind(&v.name).bind(&v.kana).bind(&v.email).bind(org)
             .bind(list_text(&v.roles)).bind(list_text(&v.qualifications)).bind(days_text(v))
             .bind(hours_text(v)).bind(v.max_meetings_per_day.map(i64::from)).bind(v.max_minutes_per_day.map(i64::from))
-            .bind(&t)
+            .bind(&t).bind(i64::from(v.external)).bind(availability_text(&v.availability))
             .fetch_one(&mut *conn)
             .await?
         }
@@ -475,13 +477,13 @@ pub(crate) async fn update_record(
             sqlx::query(
                 "UPDATE people SET code = $3, name = $4, kana = $5, email = $6, organisation_id = $7, roles = $8, qualifications = $9,
                      part_time_days = $10, working_hours = $11, max_meetings_per_day = $12, max_minutes_per_day = $13,
-                     updated_at = $14
+                     updated_at = $14, external = $15, availability = $16
                  WHERE municipality_id = $1 AND id = $2",
             )
             .bind(m.0).bind(id).bind(&v.code).bind(&v.name).bind(&v.kana).bind(&v.email).bind(org)
             .bind(list_text(&v.roles)).bind(list_text(&v.qualifications)).bind(days_text(v))
             .bind(hours_text(v)).bind(v.max_meetings_per_day.map(i64::from)).bind(v.max_minutes_per_day.map(i64::from))
-            .bind(&t)
+            .bind(&t).bind(i64::from(v.external)).bind(availability_text(&v.availability))
             .execute(&mut *conn)
             .await?
         }

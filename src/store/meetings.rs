@@ -296,6 +296,13 @@ async fn series_references(
             s.optional_people.iter().collect(),
         ),
         (
+            "lecturers",
+            "people",
+            "人",
+            "person",
+            s.lecturers.iter().flat_map(|l| l.people.iter()).collect(),
+        ),
+        (
             "hosts",
             "organisations",
             "組織",
@@ -647,6 +654,14 @@ impl Db {
                     },
                     max_meetings_per_day: p.max_meetings_per_day,
                     max_minutes_per_day: p.max_hours_per_day.map(|h| (h * 60.0).round() as u32),
+                    qualifications: p.qualifications,
+                    external: p.external,
+                    // Checked on the way in; '' is no window.
+                    availability: crate::master::parse_availability(
+                        "availability",
+                        &p.availability,
+                    )
+                    .unwrap_or_default(),
                 });
             }
         }
@@ -1170,6 +1185,8 @@ impl Db {
             .bind(&t)
             .execute(&mut *tx)
             .await?;
+        // Published meetings with an external lecturer get their booking tasks (講師・SVの手配).
+        super::booking::sync_tasks(&mut tx, m, Some(user.id)).await?;
         super::audit::record(
             &mut tx,
             Some(m),

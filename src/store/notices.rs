@@ -137,6 +137,40 @@ async fn insert(
     Ok(n > 0)
 }
 
+/// Queues the reminder to a coordinator about a booking task that is due
+/// (`store::booking`), in the caller's transaction: kind `reminder` about the meeting, marked
+/// by `booking_task_id`, under `key`. False when it was queued before.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_booking_reminder(
+    conn: &mut AnyConnection,
+    m: MunicipalityId,
+    occurrence: i64,
+    task: i64,
+    key: &str,
+    email: &str,
+    name: &str,
+) -> Result<bool> {
+    let fresh = insert(
+        conn,
+        m,
+        NoticeKind::Reminder,
+        (Some(occurrence), None, None, None),
+        0,
+        key,
+        email,
+        name,
+    )
+    .await?;
+    if fresh {
+        sqlx::query("UPDATE notices SET booking_task_id = $2 WHERE idempotency_key = $1")
+            .bind(key)
+            .bind(task)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(fresh)
+}
+
 /// Which invitees of an occurrence a meeting notice goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -367,6 +401,8 @@ pub struct Claimed {
     pub recipient_name: String,
     pub raw: Option<String>,
     pub attempts: i64,
+    /// A reminder to the coordinators about this booking task (`store::booking`).
+    pub booking_task_id: Option<i64>,
 }
 
 /// A notice as coordinators see it.
@@ -662,7 +698,7 @@ impl Db {
                 WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
                 ORDER BY next_attempt_at, id LIMIT $4 {lock})
              RETURNING id, municipality_id, kind, occurrence_id, person_id, request_id, facility_id, version,
-                       message_id, recipient_email, recipient_name, raw, attempts"
+                       message_id, recipient_email, recipient_name, raw, attempts, booking_task_id"
         );
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(&sql)
@@ -693,6 +729,7 @@ impl Db {
                     recipient_name: r.try_get("recipient_name")?,
                     raw: r.try_get("raw")?,
                     attempts: r.try_get("attempts")?,
+                    booking_task_id: r.try_get("booking_task_id")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -1059,6 +1096,8 @@ impl Db {
             &format!("person {person}: {} ({how})", a.answer),
         )
         .await?;
+        // A lecturer's answer moves their booking task (承諾 / 辞退).
+        super::booking::answer_moves_task(&mut tx, m, occurrence, person, &a.answer).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -514,6 +514,15 @@ impl Db {
                 ),
             )
             .await?;
+            // A lecturer's Accept / Decline moves their booking task like the answer page.
+            super::booking::answer_moves_task(
+                &mut tx,
+                meeting.municipality,
+                meeting.id,
+                person,
+                answer,
+            )
+            .await?;
         }
         finish(tx, row, Some(meeting.id)).await
     }

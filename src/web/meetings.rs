@@ -33,8 +33,8 @@ use crate::meetings::build::SeriesRef;
 use crate::meetings::ical::FeedKind;
 use crate::meetings::presets::Preset;
 use crate::meetings::spec::{
-    kind_label, kind_slug, parse_kind, parse_period, period_slug, CadenceSpec, OrgAttendance,
-    PrecedenceSpec, Repeat, SeriesSpec, MEETING_KINDS,
+    kind_label, kind_slug, parse_kind, parse_period, period_slug, CadenceSpec, LecturerSpec,
+    OrgAttendance, PrecedenceSpec, Repeat, SeriesSpec, MEETING_KINDS,
 };
 use crate::meetings::{export, period_choices, start_plan, PlanRequestInput};
 use crate::store::master::Record;
@@ -204,6 +204,7 @@ struct EditorValues {
 
 const ORG_ROWS: usize = 4;
 const BEFORE_ROWS: usize = 2;
+const LECTURER_ROWS: usize = 2;
 
 fn values_of(spec: &SeriesSpec) -> EditorValues {
     let mut v = EditorValues::default();
@@ -270,6 +271,10 @@ fn values_of(spec: &SeriesSpec) -> EditorValues {
         set(&format!("org{i}_role"), a.role.clone());
         set(&format!("org{i}_same_ward"), flag(a.same_ward));
         set(&format!("org{i}_optional"), flag(a.optional));
+    }
+    for (i, l) in spec.lecturers.iter().enumerate().take(LECTURER_ROWS) {
+        set(&format!("lecturer{i}_people"), l.people.join(", "));
+        set(&format!("lecturer{i}_role"), l.role.clone());
     }
     for (i, p) in spec.before.iter().enumerate().take(BEFORE_ROWS) {
         set(&format!("before{i}_series"), p.series.clone());
@@ -406,6 +411,13 @@ fn spec_from_values(v: &EditorValues) -> Result<SeriesSpec, Vec<FieldError>> {
             })
         })
         .collect();
+    let lecturers: Vec<LecturerSpec> = (0..LECTURER_ROWS)
+        .filter_map(|i| {
+            let people = list(&get(&format!("lecturer{i}_people")));
+            let role = get(&format!("lecturer{i}_role")).trim().to_string();
+            (!people.is_empty() || !role.is_empty()).then_some(LecturerSpec { people, role })
+        })
+        .collect();
     let repeat = match get("repeat").as_str() {
         "per_ward" => Repeat::PerWard,
         "per_organisation" => Repeat::PerOrganisation,
@@ -440,6 +452,7 @@ fn spec_from_values(v: &EditorValues) -> Result<SeriesSpec, Vec<FieldError>> {
         optional_people: list(&get("optional_people")),
         organisations,
         external_attendees: external,
+        lecturers,
         needs_wheelchair: flag("needs_wheelchair"),
         needs_hearing_loop: flag("needs_hearing_loop"),
         venues: list(&get("venues")),
@@ -458,7 +471,7 @@ fn spec_from_values(v: &EditorValues) -> Result<SeriesSpec, Vec<FieldError>> {
 }
 
 /// Labels of the editor's fields, for the error summary.
-const SERIES_LABELS: [(&str, &str, &str); 21] = [
+const SERIES_LABELS: [(&str, &str, &str); 24] = [
     ("code", "コード", "Code"),
     ("title", "名称", "Title"),
     ("kind", "種別", "Kind"),
@@ -492,6 +505,21 @@ const SERIES_LABELS: [(&str, &str, &str); 21] = [
         "Host's name (English)",
     ),
     ("held_by_place", "開催場所", "Place"),
+    (
+        "lecturers",
+        "講師・スーパーバイザー",
+        "Lecturers / supervisors",
+    ),
+    (
+        "lecturers[0]",
+        "講師・スーパーバイザー 1",
+        "Lecturer / supervisor 1",
+    ),
+    (
+        "lecturers[1]",
+        "講師・スーパーバイザー 2",
+        "Lecturer / supervisor 2",
+    ),
 ];
 
 async fn editor(
@@ -552,7 +580,7 @@ async fn editor(
             id => id, values => values.single.clone(), multi => values.multi.clone(),
             errors => field_errors_view(errors, lang, &SERIES_LABELS),
             kinds => kinds, org_kinds => org_kinds, months => months, weekdays => weekdays, pers => pers,
-            org_rows => (0..ORG_ROWS).collect::<Vec<_>>(), before_rows => (0..BEFORE_ROWS).collect::<Vec<_>>(),
+            org_rows => (0..ORG_ROWS).collect::<Vec<_>>(), lecturer_rows => (0..LECTURER_ROWS).collect::<Vec<_>>(), before_rows => (0..BEFORE_ROWS).collect::<Vec<_>>(),
             other_series => other_series,
         }},
     )?;

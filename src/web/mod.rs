@@ -5,6 +5,7 @@
 //! Every state-changing form carries the session's CSRF token; the login form, which has no
 //! session yet, uses a double-submit cookie.
 
+mod booking;
 mod caseload;
 mod held;
 mod indicators;
@@ -81,6 +82,7 @@ pub fn routes() -> Router<AppState> {
         .merge(held::routes())
         .merge(placement::routes())
         .merge(notices::routes())
+        .merge(booking::routes())
         .merge(indicators::routes())
         .merge(settings::routes())
         .merge(caseload::routes())
@@ -121,6 +123,8 @@ pub enum Flash {
     AnswerRecorded,
     /// A date of a meeting held by another body was entered, changed or cancelled (no mail).
     HeldDate { change: i64 },
+    /// A booking task of a lecturer or supervisor was changed.
+    BookingChanged,
 }
 
 impl Flash {
@@ -145,6 +149,7 @@ impl Flash {
             Flash::PlacementEnded => "ended".into(),
             Flash::AnswerRecorded => "answer".into(),
             Flash::HeldDate { change } => format!("held.{change}"),
+            Flash::BookingChanged => "booking".into(),
         }
     }
 
@@ -175,6 +180,7 @@ impl Flash {
             ("ended", &[]) => Flash::PlacementEnded,
             ("answer", &[]) => Flash::AnswerRecorded,
             ("held", &[change]) if change <= 2 => Flash::HeldDate { change },
+            ("booking", &[]) => Flash::BookingChanged,
             _ => return None,
         })
     }
@@ -250,6 +256,10 @@ impl Flash {
                     "The meeting held by another body is recorded as cancelled (no mail is sent).",
                 ),
             },
+            Flash::BookingChanged => Msg::new(
+                "講師・SVの手配を更新しました。",
+                "The lecturer booking is updated.",
+            ),
         };
         msg.get(lang).to_string()
     }

@@ -317,6 +317,24 @@ fn describe(
                     ja.push(format!("勤務日は {} のみ", days_ja.join("・")));
                     en.push(format!("works only {}", days_en.join(", ")));
                 }
+                if let Some(windows) = &person.available {
+                    let days: Vec<NaiveDate> = rules::days(window.range)
+                        .filter(|d| windows.iter().any(|w| w.covers_day(*d)))
+                        .collect();
+                    if days.is_empty() {
+                        ja.push(
+                            "外部講師・スーパーバイザーとして都合のつく日がこの期間にありません"
+                                .to_string(),
+                        );
+                        en.push("as an external lecturer or supervisor, gave no date they can come in this window".to_string());
+                    } else {
+                        let shown: Vec<String> =
+                            days.iter().take(5).map(|d| d.to_string()).collect();
+                        let more = if days.len() > 5 { " …" } else { "" };
+                        ja.push(format!("都合のつく日は {}{more} のみ", shown.join("・")));
+                        en.push(format!("can come only on {}{more}", shown.join(", ")));
+                    }
+                }
             }
             let blocked = per_day.iter().filter(|(_, b)| b.contains(&blocker)).count();
             (
@@ -331,10 +349,23 @@ fn describe(
                         en.join("; ")
                     ),
                 ),
-                vec![Text::new(
-                    format!("「{title}」の {name} を任意出席にするか代理出席を認める"),
-                    format!("make {name} optional for \"{title}\" or accept a deputy"),
-                )],
+                if person.is_some_and(|x| x.available.is_some()) {
+                    vec![
+                        Text::new(
+                            format!("{name} に都合のつく日時を追加で伺う"),
+                            format!("ask {name} for more dates they can come"),
+                        ),
+                        Text::new(
+                            format!("「{title}」の講師・スーパーバイザーを別の方にする"),
+                            format!("choose another lecturer or supervisor for \"{title}\""),
+                        ),
+                    ]
+                } else {
+                    vec![Text::new(
+                        format!("「{title}」の {name} を任意出席にするか代理出席を認める"),
+                        format!("make {name} optional for \"{title}\" or accept a deputy"),
+                    )]
+                },
             )
         }
         Blocker::LeadTime => {

@@ -158,6 +158,7 @@ impl Builder {
             hours: None,
             max_meetings_per_day: None,
             max_minutes_per_day: None,
+            available: None,
         });
         id
     }

@@ -132,6 +132,33 @@ pub struct Person {
     /// At most this many minutes of meetings a day where the person is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_minutes_per_day: Option<u32>,
+    /// An external lecturer's or supervisor's availability (外部講師・スーパーバイザーの都合):
+    /// the person attends only meetings that lie within one of these windows (besides
+    /// `working_days`, `hours` and `absences`). None: not restricted (staff); an empty list:
+    /// available nowhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<Vec<Availability>>,
+}
+
+/// One window an external person said they can come in: the days of `dates` (only those
+/// `weekdays`, when any are listed) from `from` to `to` (wall clock, `to` exclusive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Availability {
+    pub dates: DateRange,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weekdays: Vec<Weekday>,
+    pub from: NaiveTime,
+    pub to: NaiveTime,
+}
+
+impl Availability {
+    /// The window is open on `date` (whatever the time).
+    pub fn covers_day(&self, date: NaiveDate) -> bool {
+        use chrono::Datelike;
+        self.dates.contains(date)
+            && (self.weekdays.is_empty() || self.weekdays.contains(&date.weekday()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

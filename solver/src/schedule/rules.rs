@@ -124,7 +124,7 @@ impl<'a> Index<'a> {
     }
 
     /// A person can attend on `date`: a working day (and within their hours, if set, open
-    /// that weekday) and not absent.
+    /// that weekday), not absent and, for an external person, on a day they said they can come.
     pub fn person_available(&self, person: PersonId, date: NaiveDate) -> bool {
         match self.people.get(&person) {
             None => false,
@@ -134,20 +134,27 @@ impl<'a> Index<'a> {
                         .as_ref()
                         .is_none_or(|h| h.is_open_on(date.weekday()))
                     && !p.absences.iter().any(|a| a.contains(date))
+                    && p.available
+                        .as_ref()
+                        .is_none_or(|w| w.iter().any(|a| a.covers_day(date)))
             }
         }
     }
 
     /// A meeting from `start` to `end` (minutes) on `date` lies within the person's working
-    /// hours (always, when they have none).
+    /// hours (always, when they have none) and, for an external person, within one window of
+    /// their availability.
     pub fn within_hours(&self, person: PersonId, date: NaiveDate, start: u32, end: u32) -> bool {
-        self.people
-            .get(&person)
-            .and_then(|p| p.hours.as_ref())
-            .is_none_or(|h| {
-                h.hours_on(date.weekday())
-                    .is_some_and(|(open, close)| minutes(open) <= start && end <= minutes(close))
-            })
+        let Some(p) = self.people.get(&person) else {
+            return true;
+        };
+        p.hours.as_ref().is_none_or(|h| {
+            h.hours_on(date.weekday())
+                .is_some_and(|(open, close)| minutes(open) <= start && end <= minutes(close))
+        }) && p.available.as_ref().is_none_or(|w| {
+            w.iter()
+                .any(|a| a.covers_day(date) && minutes(a.from) <= start && end <= minutes(a.to))
+        })
     }
 
     /// First day an occurrence of `s` may fall on.

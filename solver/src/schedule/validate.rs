@@ -62,6 +62,21 @@ fn v(rule: Rule, occ: &[&Occurrence], ja: String, en: String) -> Violation {
     }
 }
 
+/// An external person's availability: the whole meeting lies in one window they gave, on a
+/// day the window covers. Staff (no windows) always pass here.
+fn within_availability(person: Option<&Person>, o: &Occurrence) -> bool {
+    let Some(windows) = person.and_then(|p| p.available.as_ref()) else {
+        return true;
+    };
+    windows.iter().any(|w| {
+        w.dates.from <= o.date
+            && o.date <= w.dates.to
+            && (w.weekdays.is_empty() || w.weekdays.contains(&o.date.weekday()))
+            && w.from <= o.start
+            && o.end <= w.to
+    })
+}
+
 /// All hard-rule violations of `occurrences` for `instance`; empty means the plan is valid.
 pub fn validate(instance: &Instance, occurrences: &[Occurrence]) -> Vec<Violation> {
     let ix = Index::new(instance);
@@ -224,6 +239,20 @@ pub fn validate(instance: &Instance, occurrences: &[Occurrence]) -> Vec<Violatio
                         pname(*p)
                     ),
                     format!("{t} {when}: {} is not invited or listed twice", pname(*p)),
+                ));
+            } else if !within_availability(ix.people.get(p).copied(), o) {
+                // Checked from the person's windows directly, not through the rules' helpers.
+                out.push(v(
+                    Rule::Availability,
+                    &[o],
+                    format!(
+                        "{t} {when}: {} の都合のつく日時(外部講師・スーパーバイザーの予定)の外です",
+                        pname(*p)
+                    ),
+                    format!(
+                        "{t} {when}: outside the times {} said they can come",
+                        pname(*p)
+                    ),
                 ));
             } else if !ix.person_available(*p, o.date) {
                 out.push(v(

@@ -26,6 +26,7 @@ fn person(id: PersonId, name: &str) -> Person {
         hours: None,
         max_meetings_per_day: None,
         max_minutes_per_day: None,
+        available: None,
     }
 }
 
@@ -1247,5 +1248,98 @@ fn meetings_held_by_others_keep_their_attendees_busy() {
             .any(|v| v.rule == crate::schedule::validate::Rule::PersonOverlap
                 && v.message.ja.contains("他機関主催")),
         "{v:#?}"
+    );
+}
+
+/// Meguro 002: 「外部講師については3か月前を目途に日程調整をおこなう」 — an external supervisor
+/// gives the days and hours they can come; the case review goes only there, and the
+/// validator refuses anything else on its own.
+#[test]
+fn an_external_lecturer_is_planned_only_within_the_availability_they_gave() {
+    let mut inst = center(d(2026, 10, 1), d(2026, 12, 31));
+    let mut sv = person(7, "外部 SV");
+    sv.available = Some(vec![
+        Availability {
+            dates: DateRange {
+                from: d(2026, 11, 18),
+                to: d(2026, 11, 18),
+            },
+            weekdays: vec![],
+            from: t(13, 0),
+            to: t(17, 0),
+        },
+        // Mondays of December, mornings only: too short for a two-hour meeting at 9:00-10:30.
+        Availability {
+            dates: DateRange {
+                from: d(2026, 12, 1),
+                to: d(2026, 12, 31),
+            },
+            weekdays: vec![Weekday::Mon],
+            from: t(9, 0),
+            to: t(10, 30),
+        },
+    ]);
+    inst.people.push(sv);
+    let mut review = series(1, "事例検討会", CadencePeriod::Quarter, 1, &[1, 7]);
+    review.duration_minutes = 120;
+    inst.series = vec![review];
+    let plan = solve(&inst);
+    let o = of(&plan, 1);
+    assert_eq!(o.len(), 1);
+    assert_eq!(o[0].date, d(2026, 11, 18));
+    assert!(o[0].start >= t(13, 0) && o[0].end <= t(17, 0), "{:?}", o[0]);
+    // Moved to a day the lecturer did not give: the validator names the rule itself.
+    let mut moved = plan.occurrences.clone();
+    moved[0].date = d(2026, 11, 19);
+    let v = validate(&inst, &moved);
+    assert!(
+        v.iter()
+            .any(|x| x.rule == crate::schedule::validate::Rule::Availability
+                && x.message.en.contains("外部 SV")
+                && x.message.en.contains("said they can come")),
+        "{v:?}"
+    );
+}
+
+/// An external person without availability is available nowhere: the meeting cannot be
+/// planned, and the explanation names the lecturer and what to do.
+#[test]
+fn a_lecturer_without_a_free_date_is_explained() {
+    let mut inst = center(d(2026, 10, 1), d(2026, 12, 31));
+    let mut sv = person(7, "外部 SV");
+    sv.available = Some(vec![]);
+    inst.people.push(sv);
+    inst.series = vec![series(1, "事例検討会", CadencePeriod::Quarter, 1, &[1, 7])];
+    let Err(PlanError::Infeasible(inf)) = plan(&inst) else {
+        panic!("expected an explanation");
+    };
+    let rules_ja: String = inf.conflicts[0]
+        .rules
+        .iter()
+        .map(|r| r.ja.as_str())
+        .collect();
+    let rules_en: String = inf.conflicts[0]
+        .rules
+        .iter()
+        .map(|r| r.en.as_str())
+        .collect();
+    assert!(
+        rules_ja.contains("外部 SV") && rules_ja.contains("都合のつく日がこの期間にありません"),
+        "{rules_ja}"
+    );
+    assert!(
+        rules_en.contains("gave no date they can come"),
+        "{rules_en}"
+    );
+    let relax: Vec<&str> = inf.conflicts[0]
+        .relaxations
+        .iter()
+        .map(|r| r.en.as_str())
+        .collect();
+    assert!(
+        relax
+            .iter()
+            .any(|r| r.contains("ask 外部 SV for more dates")),
+        "{relax:?}"
     );
 }
