@@ -262,12 +262,12 @@ async fn a_supervisor_is_planned_on_their_day_and_booked_three_months_ahead(engi
 
     // 大森 declines through the link in her invitation: the task is declined.
     let link = app.url(&answer_link.expect("大森 was invited"));
-    let res = crate::support::client()
-        .post(&link)
-        .form(&[("answer", "decline"), ("comment", "学会のため")])
-        .send()
-        .await
-        .unwrap();
+    let res = crate::support::post_answer(
+        &crate::support::client(),
+        &link,
+        &[("answer", "decline"), ("comment", "学会のため")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let declined: Value = api.get_json("/api/v1/bookings?status=declined").await;
     assert_eq!(declined.as_array().unwrap().len(), 1, "{declined}");

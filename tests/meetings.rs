@@ -1433,7 +1433,8 @@ async fn presets_are_listed_and_applied_once(engine: Engine) {
     );
 
     // The second contract year: the lawyer's day is added, the operating meeting becomes
-    // three a year (「2年度～ 年3回」); the rest of each series stays as it was.
+    // three a year (「2年度～ 年3回」) and the いどばた会議 monthly (「月1回」); the rest of each
+    // series stays as it was.
     let (status, body) = status_json(
         api.post_json(
             "/api/v1/series/presets/meguro",
@@ -1445,7 +1446,7 @@ async fn presets_are_listed_and_applied_once(engine: Engine) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (body["added"].as_i64(), body["updated"].as_i64()),
-        (Some(1), Some(1)),
+        (Some(1), Some(2)),
         "{body}"
     );
     let series: Vec<Value> = api.get_json("/api/v1/series").await;
@@ -1460,6 +1461,8 @@ async fn presets_are_listed_and_applied_once(engine: Engine) {
         (Some("fiscal_year"), Some(3), Some(3)),
         "{operating}"
     );
+    let idobata = series.iter().find(|s| s["code"] == "IDOBATA").unwrap();
+    assert_eq!(idobata["spec"]["cadence"]["per"], "month", "{idobata}");
     let lawyer = series
         .iter()
         .find(|s| s["code"] == "LAWYER")

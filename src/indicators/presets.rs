@@ -244,13 +244,23 @@ fn meguro(year: u32) -> Vec<IndicatorInput> {
             1,
             held(&[], &["ABUSE-PREVENTION"]),
         ),
-        ind(
-            "IDOBATA",
-            "いどばた会議の開催回数（毎月を目標）",
-            "Peer gatherings (aim: monthly)",
-            12,
-            held(&[], &["IDOBATA"]),
-        ),
+        if year == 1 {
+            ind(
+                "IDOBATA",
+                "いどばた会議の開催回数（初年度 年2回）",
+                "Peer gatherings (first year: 2)",
+                2,
+                held(&[], &["IDOBATA"]),
+            )
+        } else {
+            ind(
+                "IDOBATA",
+                "いどばた会議の開催回数（毎月）",
+                "Peer gatherings (monthly)",
+                12,
+                held(&[], &["IDOBATA"]),
+            )
+        },
         ind(
             "KIKAN-LIAISON",
             "基幹相談連絡会の開催回数",
@@ -259,6 +269,28 @@ fn meguro(year: u32) -> Vec<IndicatorInput> {
             held(&[], &["KIKAN-LIAISON"]),
         ),
     ];
+    // 「各相談支援事業所…の訪問、意見交換」: each consultation office once a year.
+    out.push(ind(
+        "OFFICE-VISITS",
+        "相談支援事業所の訪問・意見交換（各事業所年1回）",
+        "Visits to consultation offices (each once a year)",
+        1,
+        Rule::Coverage {
+            kinds: Vec::new(),
+            series: strings(&["OFFICE-VISIT"]),
+            org_kinds: strings(&["consultation_office"]),
+        },
+    ));
+    // 相談支援従事者研修「5年目～ 年1回」.
+    if year >= 5 {
+        out.push(ind(
+            "PRACTITIONER-TRAINING",
+            "相談支援従事者研修の開催回数",
+            "Practitioner trainings",
+            1,
+            held(&[], &["PRACTITIONER-TRAINING"]),
+        ));
+    }
     // 弁護士による相談会「2年目～ 年2回」.
     if year == 1 {
         out.retain(|i| i.code != "LAWYER");

@@ -469,20 +469,67 @@ fn meguro(year: u32) -> Vec<SeriesSpec> {
             cadence(FiscalYear, n, n, &[]),
         );
         s.organisations = vec![org(&["core_center"], "権利擁護担当")];
+        // 虐待防止研修 is for the service providers: their staff are invited.
+        if code == "ABUSE-PREVENTION" {
+            s.organisations.push(optional(org(
+                &["consultation_office", "short_stay", "group_home"],
+                "",
+            )));
+        }
         s.external_attendees = 15;
         s.lead_days = 60;
         out.push(s);
     }
+    // 当事者活動の推進「初年度～ 2年目～ | 年2回 … 月1回」「月1回提供することを目指す」: twice in
+    // the first year, then every month.
     let mut idobata = series(
         "IDOBATA",
         "いどばた会議",
         "Peer gathering (idobata)",
         MeetingKind::Other,
         60,
-        cadence(Month, 0, 1, &[]),
+        if year == 1 {
+            cadence(FiscalYear, 2, 2, &[])
+        } else {
+            cadence(Month, 1, 1, &[])
+        },
     );
+    if year == 1 {
+        idobata.cadence.min_gap_days = Some(90);
+    }
     idobata.organisations = vec![org(&["core_center"], "地域支援員")];
     out.push(idobata);
+    // 相談支援ガイドラインの改定「各相談支援事業所…の訪問、意見交換を行い、現場の状況を把握
+    // する」: a visit to each consultation office a year.
+    let mut visit = series(
+        "OFFICE-VISIT",
+        "相談支援事業所の訪問・意見交換",
+        "Visit and exchange with a consultation office",
+        MeetingKind::OfficeVisit,
+        90,
+        cadence(FiscalYear, 1, 1, &[]),
+    );
+    visit.repeat = Repeat::PerOrganisation;
+    visit.repeat_kinds = vec!["consultation_office".into()];
+    visit.organisations = vec![core()];
+    out.push(visit);
+    // 相談支援従事者研修の開催「5年目～ 年1回」(the ward is designated by Tokyo a year before and
+    // commissions the center), with a lecturer from outside.
+    if year >= 5 {
+        let mut s = series(
+            "PRACTITIONER-TRAINING",
+            "相談支援従事者研修",
+            "Training of consultation-support practitioners",
+            MeetingKind::Training,
+            360,
+            cadence(FiscalYear, 1, 1, &[]),
+        );
+        s.organisations = vec![core(), optional(org(&["consultation_office"], ""))];
+        s.external_attendees = 30;
+        s.lecturers = vec![lecturer_with_role("外部講師")];
+        s.lead_days = 90;
+        out.push(s);
+    }
     let mut kikan = series(
         "KIKAN-LIAISON",
         "基幹相談連絡会",
@@ -811,6 +858,68 @@ mod tests {
             ["SUB-SOUDAN", "SUB-CHIIKI", "SUB-KODOMO", "SUB-SHURO"],
             "the demo keeps Kumamoto's council only"
         );
+    }
+
+    /// Meguro (002): 「各相談支援事業所…の訪問、意見交換を行い、現場の状況を把握する」,
+    /// 相談支援従事者研修の開催「5年目～ 年1回」, 虐待防止研修 for the providers, and いどばた会議
+    /// 「初年度～ 2年目～ | 年2回 … 月1回」「月1回提供することを目指す」.
+    #[test]
+    fn meguro_visits_offices_trains_practitioners_from_year_five_and_meets_monthly() {
+        let find = |year: u32, code: &str| {
+            Preset::Meguro
+                .series_in_year(year)
+                .into_iter()
+                .find(|s| s.code == code)
+        };
+        let visit = find(1, "OFFICE-VISIT").expect("office visits from the first year");
+        assert_eq!(visit.repeat, Repeat::PerOrganisation);
+        assert_eq!(visit.repeat_kinds, ["consultation_office"]);
+        assert_eq!((visit.cadence.min, visit.cadence.max), (1, 1));
+        assert!(find(4, "PRACTITIONER-TRAINING").is_none());
+        let t = find(5, "PRACTITIONER-TRAINING").expect("from the fifth year");
+        assert_eq!(
+            (t.cadence.per, t.cadence.min),
+            (CadencePeriod::FiscalYear, 1)
+        );
+        assert!(!t.lecturers.is_empty(), "a lecturer from outside");
+        let abuse = find(1, "ABUSE-PREVENTION").unwrap();
+        assert!(
+            abuse.organisations.iter().any(|o| o.optional
+                && o.kinds.iter().any(|k| k == "short_stay")
+                && o.kinds.iter().any(|k| k == "consultation_office")),
+            "providers are invited: {:?}",
+            abuse.organisations
+        );
+        let first = find(1, "IDOBATA").unwrap();
+        assert_eq!(
+            (first.cadence.per, first.cadence.min, first.cadence.max),
+            (CadencePeriod::FiscalYear, 2, 2)
+        );
+        let later = find(2, "IDOBATA").unwrap();
+        assert_eq!(
+            (later.cadence.per, later.cadence.min, later.cadence.max),
+            (CadencePeriod::Month, 1, 1),
+            "monthly from the second year, not 0-1"
+        );
+        for year in [1, 2, 5] {
+            for s in Preset::Meguro.series_in_year(year) {
+                s.parse()
+                    .unwrap_or_else(|e| panic!("year {year} {}: {e:?}", s.code));
+            }
+        }
+        // The indicator presets follow: the idobata target, the visits, the training.
+        use crate::indicators::presets::indicators_in_year;
+        let target = |year: u32, code: &str| {
+            indicators_in_year(Preset::Meguro, year)
+                .into_iter()
+                .find(|i| i.code == code)
+                .map(|i| i.target)
+        };
+        assert_eq!(target(1, "IDOBATA"), Some(2));
+        assert_eq!(target(2, "IDOBATA"), Some(12));
+        assert_eq!(target(1, "OFFICE-VISITS"), Some(1));
+        assert_eq!(target(4, "PRACTITIONER-TRAINING"), None);
+        assert_eq!(target(5, "PRACTITIONER-TRAINING"), Some(1));
     }
 
     #[test]
