@@ -499,16 +499,11 @@ pub(crate) async fn cancel_held_date(
     let user = user.require_write()?;
     let id = parse_id(&path.map_err(path_error)?.0)?;
     let input: HeldCancelInput = json(&body)?;
-    if input.reason.chars().count() > 500 {
-        return Err(Error::Validation(vec![crate::master::FieldError::new(
-            "reason",
-            "理由は500文字以内で入力してください",
-            "the reason is at most 500 characters",
-        )]));
-    }
+    let reason =
+        crate::notices::cancel_reason(&input.reason).map_err(|e| Error::Validation(vec![e]))?;
     state
         .db
-        .cancel_held_date(user, id, input.sequence, input.reason.trim())
+        .cancel_held_date(user, id, input.sequence, reason)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -266,17 +266,9 @@ pub(crate) async fn cancel(
     let user = user.require_write()?;
     let id = parse_id(&path.map_err(path_error)?.0)?;
     let input: CancelInput = json(&body)?;
-    if input.reason.trim().is_empty() {
-        return Err(Error::Validation(vec![FieldError::new(
-            "reason",
-            "中止の理由を書いてください",
-            "write why the meeting is cancelled",
-        )]));
-    }
-    let queued = state
-        .db
-        .cancel_occurrence(user, id, input.reason.trim())
-        .await?;
+    let reason =
+        crate::notices::cancel_reason(&input.reason).map_err(|e| Error::Validation(vec![e]))?;
+    let queued = state.db.cancel_occurrence(user, id, reason).await?;
     Ok((StatusCode::ACCEPTED, Json(Queued { queued })))
 }
 

@@ -618,6 +618,20 @@ async fn render_placement(
 }
 
 /// What an invitee may send through the answer page.
+/// Why a meeting (ours or one held by another body) is cancelled: required, at most 500
+/// characters; said in the cancellation mail and kept as the record's reason.
+pub fn cancel_reason(text: &str) -> std::result::Result<&str, crate::master::FieldError> {
+    let reason = text.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(crate::master::FieldError::new(
+            "reason",
+            "中止の理由を500文字以内で書いてください",
+            "write why it is cancelled (at most 500 characters)",
+        ));
+    }
+    Ok(reason)
+}
+
 pub fn parse_answer(
     answer: &str,
     deputy_name: &str,

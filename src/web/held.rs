@@ -264,15 +264,8 @@ async fn cancel_submit(
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
     let id = parse_page_id(&id)?;
-    let reason = form.get("reason").map(|r| r.trim()).unwrap_or("");
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(Error::Validation(vec![FieldError::new(
-            "reason",
-            "中止の理由を500文字以内で書いてください",
-            "write why it is cancelled (at most 500 characters)",
-        )])
-        .into());
-    }
+    let reason = crate::notices::cancel_reason(form.get("reason").map_or("", String::as_str))
+        .map_err(|e| Error::Validation(vec![e]))?;
     state
         .db
         .cancel_held_date(&session.user, id, sequence(&form)?, reason)

@@ -957,7 +957,7 @@ fn month_grids(
             for _ in 0..7 {
                 let inside = day.month() == month.month() && day.year() == month.year();
                 let closed = if let Some(h) = holiday_on(day) {
-                    Some(tr(lang, &h.name_ja, &h.name_en))
+                    Some(tr(lang, h.name_ja, h.name_en))
                 } else if is_year_end_closure(day) {
                     Some(tr(lang, "年末年始", "year-end closure"))
                 } else {

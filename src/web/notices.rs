@@ -624,15 +624,8 @@ async fn cancel_submit(
     check_csrf(&session, &form)?;
     require_write(&session.user)?;
     let id = parse_page_id(&id)?;
-    let reason = form.get("reason").map(|r| r.trim()).unwrap_or("");
-    if reason.is_empty() {
-        return Err(Error::Validation(vec![crate::master::FieldError::new(
-            "reason",
-            "中止の理由を書いてください",
-            "write why the meeting is cancelled",
-        )])
-        .into());
-    }
+    let reason = crate::notices::cancel_reason(form.get("reason").map_or("", String::as_str))
+        .map_err(|e| Error::Validation(vec![e]))?;
     super::meetings::understood(&form)?;
     let queued = state
         .db
