@@ -213,7 +213,9 @@ pub fn build(snap: &Snapshot, req: &Request) -> Built {
                 lead_days: v.spec.lead_days,
                 allowed_start: v.allowed_start,
                 preferred_weekdays: v.preferred_weekdays.clone(),
-                preferred_start: v.preferred_start,
+                preferred_start: v
+                    .preferred_start
+                    .or_else(|| default_preferred_start(&req.staff_hours)),
                 family: family.clone(),
             });
             refs.push(SeriesRef {
@@ -523,6 +525,17 @@ pub fn held_attendees(snap: &Snapshot, series: &SnapSeries) -> (Vec<i64>, Vec<i6
         None,
     );
     (e.required, e.optional)
+}
+
+/// The start a series without a preferred start of its own prefers: from an hour after the
+/// staff day opens to two hours before it ends (Monday's hours; 09:30-15:30 for 8:30-17:30).
+/// Starting at the opening minute is allowed but not what a coordinator picks: without this
+/// the optimizer, indifferent between equal starts, put most meetings at 08:30.
+fn default_preferred_start(hours: &renkei_solver::calendar::OpeningHours) -> Option<m::TimeWindow> {
+    let (open, close) = hours.hours_on(chrono::Weekday::Mon)?;
+    let from = open + chrono::Duration::hours(1);
+    let to = close - chrono::Duration::hours(2);
+    (from < to).then_some(m::TimeWindow { from, to })
 }
 
 /// One generated series.
